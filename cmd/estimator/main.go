@@ -1,0 +1,262 @@
+// Command estimator serves the Estimator web app, and holds the operator
+// subcommands that work on its database.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"estimator/assets"
+	"estimator/handlers"
+	"estimator/store"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "estimator:", err)
+		}
+		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// config is everything flags and ESTIMATOR_* variables can set.
+type config struct {
+	addr, db, logLevel, baseURL, devAssets string
+	trustedProxies                         string
+	secureCookies                          bool
+	idle, lifetime, remember               time.Duration
+	shutdownTimeout                        time.Duration
+}
+
+const usageText = `Estimator: anonymous planning poker for teams.
+
+Usage:
+  estimator [flags]                              serve the web app (the default)
+  estimator [flags] serve                        the same
+  estimator [flags] users deactivate NICKNAME    stop a user signing in; ends their sessions
+  estimator [flags] users activate NICKNAME      let a deactivated user sign in again
+  estimator [flags] backup PATH                  write a consistent copy of the database to PATH,
+                                                 safe while the server runs
+  estimator [flags] seed                         fill the database with a demo data set (for load tests)
+
+Every flag can also be set by the environment variable shown; a flag wins over it.
+
+Flags:
+`
+
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*config, []string, error) {
+	cfg := &config{}
+	fs := flag.NewFlagSet("estimator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	envBool := func(name string) bool {
+		b, _ := strconv.ParseBool(getenv(name))
+		return b
+	}
+	envDur := func(name string, def time.Duration) time.Duration {
+		if d, err := time.ParseDuration(getenv(name)); err == nil {
+			return d
+		}
+		return def
+	}
+	fs.StringVar(&cfg.addr, "addr", env("ESTIMATOR_ADDR", ":8080"), "address to listen on (ESTIMATOR_ADDR)")
+	fs.StringVar(&cfg.db, "db", env("ESTIMATOR_DB", "estimator.db"), "SQLite database file, created if missing (ESTIMATOR_DB)")
+	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("ESTIMATOR_SECURE_COOKIES"), "the app is served over HTTPS: cookies are Secure with the __Host- prefix (ESTIMATOR_SECURE_COOKIES)")
+	fs.StringVar(&cfg.logLevel, "log-level", env("ESTIMATOR_LOG_LEVEL", "info"), "log level: debug, info, warn or error (ESTIMATOR_LOG_LEVEL)")
+	fs.StringVar(&cfg.baseURL, "base-url", env("ESTIMATOR_BASE_URL", ""), "public URL for links people copy, e.g. https://estimate.example.com; default: from each request (ESTIMATOR_BASE_URL)")
+	fs.DurationVar(&cfg.idle, "idle-timeout", envDur("ESTIMATOR_IDLE_TIMEOUT", store.DefaultSessionPolicy.Idle), "sign out sessions unused this long (ESTIMATOR_IDLE_TIMEOUT)")
+	fs.DurationVar(&cfg.lifetime, "session-lifetime", envDur("ESTIMATOR_SESSION_LIFETIME", store.DefaultSessionPolicy.Lifetime), "absolute lifetime of a session (ESTIMATOR_SESSION_LIFETIME)")
+	fs.DurationVar(&cfg.remember, "remember-lifetime", envDur("ESTIMATOR_REMEMBER_LIFETIME", store.DefaultSessionPolicy.Remember), "lifetime of a \"remember me\" session (ESTIMATOR_REMEMBER_LIFETIME)")
+	fs.StringVar(&cfg.trustedProxies, "trusted-proxies", env("ESTIMATOR_TRUSTED_PROXIES", ""), "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed (ESTIMATOR_TRUSTED_PROXIES)")
+	fs.StringVar(&cfg.devAssets, "dev-assets", env("ESTIMATOR_DEV_ASSETS", ""), "development: serve assets from this folder, uncached (ESTIMATOR_DEV_ASSETS)")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", envDur("ESTIMATOR_SHUTDOWN_TIMEOUT", 10*time.Second), "how long a graceful shutdown waits for requests (ESTIMATOR_SHUTDOWN_TIMEOUT)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageText)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	// Flags may also follow the subcommand: estimator backup --db x.db out.db
+	var rest []string
+	for remaining := fs.Args(); len(remaining) > 0; remaining = fs.Args() {
+		rest = append(rest, remaining[0])
+		if err := fs.Parse(remaining[1:]); err != nil {
+			return nil, nil, err
+		}
+	}
+	return cfg, rest, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	cmd := "serve"
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		if len(rest) > 0 {
+			return fmt.Errorf("%w: serve takes no arguments", errUsage)
+		}
+		return serve(ctx, cfg, logger)
+	case "users":
+		return usersCmd(ctx, cfg, rest, stdout)
+	case "backup":
+		if len(rest) != 1 {
+			return fmt.Errorf("%w: estimator backup PATH", errUsage)
+		}
+		return backup(ctx, cfg, rest[0], stdout)
+	case "seed":
+		return seedCmd(ctx, cfg, rest, stdout)
+	default:
+		return fmt.Errorf("%w: unknown command %q (see --help)", errUsage, cmd)
+	}
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level %q: use debug, info, warn or error", errUsage, level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func openStore(ctx context.Context, cfg *config) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.db, store.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", cfg.db, err)
+	}
+	return st, nil
+}
+
+func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var proxies []string
+	for _, p := range strings.Split(cfg.trustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			proxies = append(proxies, p)
+		}
+	}
+	app, err := handlers.New(handlers.Deps{
+		Store:  st,
+		Assets: assets.FS,
+		Logger: logger,
+		Config: handlers.Config{
+			SecureCookies:  cfg.secureCookies,
+			BaseURL:        strings.TrimRight(cfg.baseURL, "/"),
+			Sessions:       store.SessionPolicy{Idle: cfg.idle, Lifetime: cfg.lifetime, Remember: cfg.remember},
+			DevAssetsDir:   cfg.devAssets,
+			TrustedProxies: proxies,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr:              cfg.addr,
+		Handler:           app,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// Event streams extend their own write deadline per event.
+		WriteTimeout:   30 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	srv.RegisterOnShutdown(app.Close)
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	go app.RunMaintenance(ctx, 10*time.Minute)
+	logger.Info("serving", "addr", ln.Addr().String(), "db", cfg.db)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	app.Close()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func usersCmd(ctx context.Context, cfg *config, args []string, stdout io.Writer) error {
+	if len(args) != 2 || (args[0] != "deactivate" && args[0] != "activate") {
+		return fmt.Errorf("%w: estimator users deactivate|activate NICKNAME", errUsage)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.SetActive(ctx, args[1], args[0] == "activate")
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user with nickname %q", args[1])
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s is now %s\n", u.Nickname, map[bool]string{true: "active", false: "deactivated (sessions ended)"}[u.Active])
+	return nil
+}
+
+func backup(ctx context.Context, cfg *config, path string, stdout io.Writer) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("%s exists; choose a new file name", path)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Backup(ctx, path); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s\n", cfg.db, path)
+	return nil
+}

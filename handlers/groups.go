@@ -1,0 +1,374 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"estimator/store"
+	"estimator/views"
+)
+
+const groupKey, roleKey = "estimator.group", "estimator.role"
+
+// parseID reads a positive numeric id from the path; anything else does not
+// exist (404).
+func parseID(c *gin.Context, name string) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != c.Param(name) {
+		return 0, false
+	}
+	return id, true
+}
+
+// groupAccess loads the group of /groups/:id and the user's role in it, once per
+// request: 404 when it does not exist or the user is not a member (its existence
+// is not revealed), 403 when ownerOnly and the user is a member.
+func (a *App) groupAccess(ownerOnly bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := parseID(c, "id")
+		if !ok {
+			a.fail(c, errNotFound)
+			return
+		}
+		g, role, err := a.st.GroupFor(c.Request.Context(), id, currentUser(c).ID)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		if !a.allowed(c, role, ownerOnly) {
+			return
+		}
+		c.Set(groupKey, g)
+		c.Set(roleKey, role)
+		c.Next()
+	}
+}
+
+// allowed answers 404 for non-members and 403 for members on owner-only routes.
+func (a *App) allowed(c *gin.Context, role store.Role, ownerOnly bool) bool {
+	switch {
+	case role == store.RoleNone:
+		a.fail(c, errNotFound)
+		return false
+	case ownerOnly && role != store.RoleOwner:
+		a.fail(c, errForbidden)
+		return false
+	}
+	return true
+}
+
+func groupOf(c *gin.Context) (store.Group, store.Role) {
+	return c.MustGet(groupKey).(store.Group), c.MustGet(roleKey).(store.Role)
+}
+
+func (a *App) home(c *gin.Context) {
+	u := currentUser(c)
+	if !u.IsAuthenticated() {
+		a.page(c, http.StatusOK, views.HomePage(nil, views.GroupForm{}))
+		return
+	}
+	groups, err := a.st.UserGroups(c.Request.Context(), u.ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.page(c, http.StatusOK, views.HomePage(groups, views.GroupForm{}))
+}
+
+func (a *App) createGroup(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	u := currentUser(c)
+	ctx := c.Request.Context()
+	f := views.GroupForm{Name: form.Get("name"), Errors: views.FieldErrors{}}
+	name, msg := store.NormalizeGroupName(f.Name)
+	if msg != "" {
+		f.Errors["name"] = msg
+		if wantsFragment(c) {
+			a.fragment(c, http.StatusUnprocessableEntity, views.CreateGroupForm(f))
+			return
+		}
+		groups, err := a.st.UserGroups(ctx, u.ID)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		a.page(c, http.StatusUnprocessableEntity, views.HomePage(groups, f))
+		return
+	}
+	g, err := a.st.CreateGroup(ctx, u, name)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	notice := replayNotice(c, "Your group “"+g.Name+"” was created.")
+	if wantsFragment(c) {
+		groups, err := a.st.UserGroups(ctx, u.ID)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		a.fragment(c, http.StatusOK, views.CreateGroupDone(groups, notice))
+		return
+	}
+	a.doneRedirect(c, notice, views.GroupPath(g.ID))
+}
+
+// doneRedirect leaves a notice and sends the browser on (PRG).
+func (a *App) doneRedirect(c *gin.Context, notice, target string) {
+	if err := setNotice(c, notice); err != nil {
+		a.fail(c, err)
+		return
+	}
+	redirect(c, target)
+}
+
+func (a *App) groupPage(c *gin.Context) {
+	g, role := groupOf(c)
+	a.renderGroup(c, http.StatusOK, g, role, views.IssueForm{}, views.GroupForm{Name: g.Name})
+}
+
+func (a *App) renderGroup(c *gin.Context, status int, g store.Group, role store.Role, issueForm views.IssueForm, renameForm views.GroupForm) {
+	ctx := c.Request.Context()
+	v := views.GroupView{Group: g, Role: role, IssueForm: issueForm, RenameForm: renameForm}
+	var err error
+	if v.Members, err = a.st.Members(ctx, g.ID); err != nil {
+		a.fail(c, err)
+		return
+	}
+	if v.Issues, err = a.st.GroupIssues(ctx, g.ID); err != nil {
+		a.fail(c, err)
+		return
+	}
+	if role == store.RoleOwner {
+		events, err := a.st.GroupEvents(ctx, g.ID, 10)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		v.Activity = activityLines(events)
+	}
+	a.page(c, status, views.GroupPage(v))
+}
+
+var errInviteInvalid = newError(http.StatusNotFound, "Invite link not valid",
+	"This invite link does not work: the group’s owner may have replaced it, or the group is gone. Ask the owner for a new link.")
+
+func (a *App) joinPage(c *gin.Context) {
+	ctx := c.Request.Context()
+	inv, err := a.st.InviteByToken(ctx, c.Param("token"))
+	if errors.Is(err, store.ErrNotFound) {
+		a.fail(c, errInviteInvalid)
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	_, role, err := a.st.GroupFor(ctx, inv.ID, currentUser(c).ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.page(c, http.StatusOK, views.JoinPage(inv, c.Param("token"), role != store.RoleNone))
+}
+
+func (a *App) joinPost(c *gin.Context) {
+	if _, err := readForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	u := currentUser(c)
+	g, err := a.st.Join(c.Request.Context(), c.Param("token"), u)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		a.fail(c, errInviteInvalid)
+		return
+	case errors.Is(err, store.ErrAlreadyMember):
+		a.fail(c, newError(http.StatusConflict, "Already a member",
+			"You are already a member of “"+g.Name+"”.").withLink(views.GroupPath(g.ID), "Go to "+g.Name))
+		return
+	case err != nil:
+		a.fail(c, err)
+		return
+	}
+	a.hub.groupChanged(c.Request.Context(), g.ID)
+	a.doneRedirect(c, replayNotice(c, "You joined “"+g.Name+"”."), views.GroupPath(g.ID))
+}
+
+func (a *App) addIssue(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	g, role := groupOf(c)
+	ctx := c.Request.Context()
+	f := views.IssueForm{Key: form.Get("key"), Description: form.Get("description")}
+	in, errs := store.ValidateIssue(f.Key, f.Description)
+	var is store.Issue
+	if len(errs) == 0 {
+		is, err = a.st.CreateIssue(ctx, g.ID, in)
+		if errors.Is(err, store.ErrKeyTaken) {
+			errs["key"] = "This group already has an issue “" + in.Key + "”. Keys are unique within a group (ignoring case)."
+		} else if err != nil {
+			a.fail(c, err)
+			return
+		}
+	}
+	if len(errs) > 0 {
+		f.Errors = errs
+		if wantsFragment(c) {
+			a.fragment(c, http.StatusUnprocessableEntity, views.AddIssueForm(g.ID, f))
+			return
+		}
+		a.renderGroup(c, http.StatusUnprocessableEntity, g, role, f, views.GroupForm{Name: g.Name})
+		return
+	}
+	notice := replayNotice(c, "Issue “"+is.Key+"” was added.")
+	if wantsFragment(c) {
+		issues, err := a.st.GroupIssues(ctx, g.ID)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		a.fragment(c, http.StatusOK, views.AddIssueDone(g.ID, issues, notice))
+		return
+	}
+	a.doneRedirect(c, notice, views.GroupPath(g.ID))
+}
+
+func (a *App) replaceInvite(c *gin.Context) {
+	g, _ := groupOf(c)
+	if _, err := a.st.ReplaceInvite(c.Request.Context(), g.ID); err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.doneRedirect(c, "The invite link was replaced; the old link no longer works.", views.GroupPath(g.ID))
+}
+
+func (a *App) renameGroup(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	g, role := groupOf(c)
+	name, msg := store.NormalizeGroupName(form.Get("name"))
+	if msg != "" {
+		a.renderGroup(c, http.StatusUnprocessableEntity, g, role, views.IssueForm{},
+			views.GroupForm{Name: form.Get("name"), Errors: views.FieldErrors{"name": msg}})
+		return
+	}
+	if err := a.st.RenameGroup(c.Request.Context(), g.ID, name); err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.doneRedirect(c, "The group is now called “"+name+"”.", views.GroupPath(g.ID))
+}
+
+// transferOwnership hands the group to a member (form field user): 400 when it is
+// not a number, 404 when that person is not a member.
+func (a *App) transferOwnership(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	g, _ := groupOf(c)
+	to, err := strconv.ParseInt(form.Get("user"), 10, 64)
+	if err != nil || to <= 0 {
+		a.fail(c, newError(http.StatusBadRequest, "Bad request", "Choose a member to hand the group over to."))
+		return
+	}
+	err = a.st.TransferOwnership(c.Request.Context(), g.ID, currentUser(c), to)
+	if errors.Is(err, store.ErrNotMember) {
+		a.fail(c, newError(http.StatusNotFound, "Not a member", "That person is not a member of this group.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.hub.groupChanged(c.Request.Context(), g.ID)
+	a.doneRedirect(c, "You handed the group over; you are now a member.", views.GroupPath(g.ID))
+}
+
+func (a *App) removeMember(c *gin.Context) {
+	if _, err := readForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	g, _ := groupOf(c)
+	uid, ok := parseID(c, "uid")
+	if !ok {
+		a.fail(c, errNotFound)
+		return
+	}
+	_, err := a.st.RemoveMember(c.Request.Context(), g.ID, uid, currentUser(c))
+	switch {
+	case errors.Is(err, store.ErrNotMember):
+		a.fail(c, newError(http.StatusNotFound, "Not a member", "That person is not a member of this group.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		return
+	case errors.Is(err, store.ErrOwnerCannotLeave):
+		a.fail(c, newError(http.StatusConflict, "Cannot remove the owner", "The owner cannot be removed.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		return
+	case err != nil:
+		a.fail(c, err)
+		return
+	}
+	a.hub.memberLeft(c.Request.Context(), g.ID, uid)
+	a.doneRedirect(c, "The member was removed.", views.GroupPath(g.ID))
+}
+
+func (a *App) leaveGroup(c *gin.Context) {
+	if _, err := readForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	g, _ := groupOf(c)
+	u := currentUser(c)
+	_, err := a.st.LeaveGroup(c.Request.Context(), g.ID, u)
+	if errors.Is(err, store.ErrOwnerCannotLeave) {
+		a.fail(c, newError(http.StatusConflict, "Hand the group over first",
+			"As the owner you cannot leave: make another member the owner, or delete the group.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.hub.memberLeft(c.Request.Context(), g.ID, u.ID)
+	a.doneRedirect(c, "You left “"+g.Name+"”.", views.PathHome)
+}
+
+func (a *App) deleteGroupPage(c *gin.Context) {
+	g, _ := groupOf(c)
+	issues, err := a.st.GroupIssues(c.Request.Context(), g.ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.page(c, http.StatusOK, views.GroupDeletePage(g, len(issues)))
+}
+
+func (a *App) deleteGroup(c *gin.Context) {
+	if _, err := readForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	g, _ := groupOf(c)
+	ctx := c.Request.Context()
+	if err := a.st.DeleteGroup(ctx, g.ID); err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.hub.groupDeleted(g.ID)
+	a.doneRedirect(c, "The group “"+g.Name+"” was deleted.", views.PathHome)
+}

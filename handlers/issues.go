@@ -1,0 +1,305 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"estimator/store"
+	"estimator/views"
+)
+
+const issueKey = "estimator.issue"
+
+// issueAccess loads the issue of /issues/:id, its group and the user's role, in
+// one query per request, answering like groupAccess (404 / 403).
+func (a *App) issueAccess(ownerOnly bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := parseID(c, "id")
+		if !ok {
+			a.fail(c, errNotFound)
+			return
+		}
+		is, g, role, err := a.st.IssueFor(c.Request.Context(), id, currentUser(c).ID)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		if !a.allowed(c, role, ownerOnly) {
+			return
+		}
+		c.Set(issueKey, is)
+		c.Set(groupKey, g)
+		c.Set(roleKey, role)
+		c.Next()
+	}
+}
+
+func issueOf(c *gin.Context) (store.Issue, store.Group, store.Role) {
+	g, role := groupOf(c)
+	return c.MustGet(issueKey).(store.Issue), g, role
+}
+
+var errClosed = newError(http.StatusConflict, "Estimates are closed",
+	"The result of this issue has been revealed, so estimates can no longer be given or changed.")
+
+// statusView gathers what the status page shows to this viewer.
+func (a *App) statusView(c *gin.Context, issueID int64, role store.Role) (views.StatusView, error) {
+	st, err := a.st.IssueStatus(c.Request.Context(), issueID)
+	if err != nil {
+		return views.StatusView{}, err
+	}
+	return views.StatusView{Status: st, Role: role, Present: a.hub.present(issueID)}, nil
+}
+
+func (a *App) issueStatus(c *gin.Context) {
+	is, _, role := issueOf(c)
+	v, err := a.statusView(c, is.ID, role)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.showStatus(c, http.StatusOK, v)
+}
+
+// showStatus answers with the status panel for htmx, the whole page otherwise.
+func (a *App) showStatus(c *gin.Context, status int, v views.StatusView) {
+	if wantsFragment(c) {
+		a.fragment(c, status, views.StatusPanel(v))
+		return
+	}
+	a.page(c, status, views.IssueStatusPage(v))
+}
+
+func (a *App) estimatePage(c *gin.Context) {
+	is, g, _ := issueOf(c)
+	own, err := a.st.OwnEstimate(c.Request.Context(), is.ID, currentUser(c).ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.showEstimate(c, http.StatusOK, views.EstimateView{Issue: is, Group: g, Own: own})
+}
+
+func (a *App) showEstimate(c *gin.Context, status int, v views.EstimateView) {
+	if wantsFragment(c) {
+		a.fragment(c, status, views.EstimatePanel(v))
+		return
+	}
+	a.page(c, status, views.EstimatePage(v))
+}
+
+func (a *App) estimatePost(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	is, g, _ := issueOf(c)
+	u := currentUser(c)
+	ctx := c.Request.Context()
+	if is.State != store.StateOpen {
+		a.fail(c, errClosed.withLink(views.IssuePath(is.ID), "See the result"))
+		return
+	}
+	value, msg := store.ParseEstimate(form.Get("estimate"))
+	if msg != "" {
+		own, err := a.st.OwnEstimate(ctx, is.ID, u.ID)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		a.showEstimate(c, http.StatusUnprocessableEntity, views.EstimateView{
+			Issue: is, Group: g, Own: own, Typed: form.Get("estimate"), Errors: views.FieldErrors{"estimate": msg}})
+		return
+	}
+	switch err := a.st.Estimate(ctx, is.ID, u.ID, value); {
+	case errors.Is(err, store.ErrNotOpen):
+		a.fail(c, errClosed.withLink(views.IssuePath(is.ID), "See the result"))
+		return
+	case errors.Is(err, store.ErrNotMember):
+		a.fail(c, errNotFound)
+		return
+	case err != nil:
+		a.fail(c, err)
+		return
+	}
+	a.hub.issueChanged(is.ID)
+	if wantsFragment(c) {
+		a.fragment(c, http.StatusOK, views.EstimatePanel(views.EstimateView{Issue: is, Group: g, Own: value, Saved: true}))
+		return
+	}
+	a.doneRedirect(c, replayNotice(c, "Your estimate for "+is.Key+" is saved. Only you can see it."), views.IssueEstimatePath(is.ID))
+}
+
+func (a *App) reveal(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	is, _, role := issueOf(c)
+	if is.State != store.StateOpen {
+		a.fail(c, newError(http.StatusConflict, "Already revealed", "This issue’s result has already been revealed.").withLink(views.IssuePath(is.ID), "See the result"))
+		return
+	}
+	// Without JavaScript there is no confirm dialog: ask on a page first when not
+	// everyone has voted. (htmx asks with hx-confirm before sending.)
+	if !isHTMX(c) && form.Get("confirmed") != "1" {
+		v, err := a.statusView(c, is.ID, role)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		if v.Status.VotedCount() < len(v.Status.Voters) {
+			a.page(c, http.StatusOK, views.RevealConfirmPage(v))
+			return
+		}
+	}
+	_, err = a.st.Reveal(c.Request.Context(), is.ID, currentUser(c))
+	switch {
+	case errors.Is(err, store.ErrNotOpen):
+		a.fail(c, newError(http.StatusConflict, "Already revealed", "This issue’s result has already been revealed.").withLink(views.IssuePath(is.ID), "See the result"))
+		return
+	case errors.Is(err, store.ErrNoVotes):
+		a.fail(c, newError(http.StatusConflict, "Nobody has voted yet", "The result can be revealed once at least one member has voted.").withLink(views.IssuePath(is.ID), "Back to the issue"))
+		return
+	case err != nil:
+		a.fail(c, err)
+		return
+	}
+	a.hub.issueChanged(is.ID)
+	a.afterOwnerAction(c, is.ID, role, "The result of "+is.Key+" is revealed.")
+}
+
+// afterOwnerAction answers an owner's change on the status page: the fresh panel
+// for htmx, PRG otherwise.
+func (a *App) afterOwnerAction(c *gin.Context, issueID int64, role store.Role, notice string) {
+	if wantsFragment(c) {
+		v, err := a.statusView(c, issueID, role)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		a.fragment(c, http.StatusOK, views.StatusPanel(v))
+		return
+	}
+	a.doneRedirect(c, notice, views.IssuePath(issueID))
+}
+
+func (a *App) accept(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	is, _, role := issueOf(c)
+	final, msg := store.ParseEstimate(form.Get("final"))
+	if msg == "" && is.State == store.StateOpen {
+		a.fail(c, newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.").withLink(views.IssuePath(is.ID), "Back to the issue"))
+		return
+	}
+	if msg != "" {
+		v, err := a.statusView(c, is.ID, role)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		v.Final = views.FinalForm{Value: form.Get("final"), Errors: views.FieldErrors{"final": msg}}
+		a.showStatus(c, http.StatusUnprocessableEntity, v)
+		return
+	}
+	err = a.st.Accept(c.Request.Context(), is.ID, currentUser(c), final)
+	if errors.Is(err, store.ErrNotRevealed) {
+		a.fail(c, newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.").withLink(views.IssuePath(is.ID), "Back to the issue"))
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.hub.issueChanged(is.ID)
+	a.afterOwnerAction(c, is.ID, role, "The final estimate of "+is.Key+" is "+strconv.Itoa(final)+".")
+}
+
+func (a *App) revote(c *gin.Context) {
+	if _, err := readForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	is, _, role := issueOf(c)
+	err := a.st.Revote(c.Request.Context(), is.ID, currentUser(c))
+	if errors.Is(err, store.ErrNotRevealed) {
+		a.fail(c, newError(http.StatusConflict, "Not revealed", "A new round can start only after the result is revealed and before it is accepted.").withLink(views.IssuePath(is.ID), "Back to the issue"))
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.hub.issueChanged(is.ID)
+	a.afterOwnerAction(c, is.ID, role, "A new round of "+is.Key+" has started.")
+}
+
+var errNotEditable = newError(http.StatusConflict, "Not editable", "Only an open issue can be edited or deleted.")
+
+func (a *App) editIssuePage(c *gin.Context) {
+	is, g, _ := issueOf(c)
+	if is.State != store.StateOpen {
+		a.fail(c, errNotEditable.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		return
+	}
+	a.page(c, http.StatusOK, views.IssueEditPage(is, g, views.IssueForm{Key: is.Key, Description: is.Description}))
+}
+
+func (a *App) editIssue(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	is, g, _ := issueOf(c)
+	f := views.IssueForm{Key: form.Get("key"), Description: form.Get("description")}
+	in, errs := store.ValidateIssue(f.Key, f.Description)
+	if len(errs) == 0 {
+		err = a.st.UpdateIssue(c.Request.Context(), is.ID, in)
+		switch {
+		case errors.Is(err, store.ErrKeyTaken):
+			errs["key"] = "This group already has an issue “" + in.Key + "”."
+		case errors.Is(err, store.ErrNotOpen):
+			a.fail(c, errNotEditable.withLink(views.IssuePath(is.ID), "Back to the issue"))
+			return
+		case err != nil:
+			a.fail(c, err)
+			return
+		}
+	}
+	if len(errs) > 0 {
+		f.Errors = errs
+		a.page(c, http.StatusUnprocessableEntity, views.IssueEditPage(is, g, f))
+		return
+	}
+	a.hub.issueChanged(is.ID)
+	a.doneRedirect(c, "Issue “"+in.Key+"” was saved.", views.GroupPath(g.ID))
+}
+
+func (a *App) deleteIssue(c *gin.Context) {
+	if _, err := readForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	is, g, _ := issueOf(c)
+	err := a.st.DeleteIssue(c.Request.Context(), is.ID)
+	if errors.Is(err, store.ErrNotOpen) {
+		a.fail(c, errNotEditable.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.hub.issueDeleted(is.ID)
+	a.doneRedirect(c, "Issue “"+is.Key+"” was deleted.", views.GroupPath(g.ID))
+}

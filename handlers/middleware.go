@@ -1,0 +1,168 @@
+package handlers
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/time/rate"
+
+	"estimator/store"
+)
+
+const userKey = "estimator.user"
+
+// currentUser is the request's user: a signed-in user or store.Anonymous.
+func currentUser(c *gin.Context) store.User {
+	if u, ok := c.Get(userKey); ok {
+		return u.(store.User)
+	}
+	return store.Anonymous
+}
+
+// logRequests writes one structured line per request: method, route, status,
+// duration. Never a cookie, a session id or a token: routes that carry a token
+// in their path are logged by their pattern only.
+func (a *App) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	attrs := []slog.Attr{
+		slog.String("method", c.Request.Method),
+		slog.String("route", route),
+		slog.Int("status", c.Writer.Status()),
+		slog.Duration("duration", time.Since(start)),
+		slog.Int("bytes", max(c.Writer.Size(), 0)),
+	}
+	if route == "" || !strings.Contains(route, ":token") {
+		attrs = append(attrs, slog.String("path", c.Request.URL.Path))
+	}
+	if isHTMX(c) {
+		attrs = append(attrs, slog.Bool("htmx", true))
+	}
+	if isReplay(c) {
+		attrs = append(attrs, slog.Bool("replay", true))
+	}
+	a.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request", attrs...)
+}
+
+// recoverPanics turns a panic into a logged stack and a 500 answer, which the
+// error middleware (outside this one) renders.
+func (a *App) recoverPanics(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			a.log.Error("panic", "route", c.FullPath(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			c.Errors = c.Errors[:0]
+			a.fail(c, errInternal)
+		}
+	}()
+	c.Next()
+}
+
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders go on every answer.
+func (a *App) securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if a.cfg.SecureCookies {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	c.Next()
+}
+
+// limitBody caps every request body; reading past the cap fails with
+// *http.MaxBytesError, which answers 413.
+func (a *App) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > a.cfg.MaxBodyBytes {
+		a.fail(c, errTooLarge)
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.cfg.MaxBodyBytes)
+	c.Next()
+}
+
+// crossOrigin refuses state-changing requests from other origins (Go's
+// CrossOriginProtection: Sec-Fetch-Site, then Origin against Host). It runs
+// before sessions, so a refused request changes and keeps nothing.
+func (a *App) crossOrigin(c *gin.Context) {
+	if err := a.cop.Check(c.Request); err != nil {
+		a.fail(c, errCrossSite)
+		return
+	}
+	c.Next()
+}
+
+// loadUser puts the current user (or the anonymous user) in the context. A
+// session that cannot be read fails closed: 503, and nothing is written over it.
+func (a *App) loadUser(c *gin.Context) {
+	_, st := session(c)
+	if st.err != nil {
+		a.fail(c, st.err)
+		return
+	}
+	c.Set(userKey, st.user)
+	if st.user.IsAuthenticated() {
+		c.Header("Cache-Control", "no-store")
+	}
+	c.Next()
+}
+
+// ipLimiter is a token bucket per client address.
+type ipLimiter struct {
+	mu    sync.Mutex
+	r     rate.Limit
+	burst int
+	m     map[string]*limiterEntry
+}
+
+type limiterEntry struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newIPLimiter(r rate.Limit, burst int) *ipLimiter {
+	return &ipLimiter{r: r, burst: burst, m: map[string]*limiterEntry{}}
+}
+
+// allow reports whether ip may go on, or how long it should wait.
+func (l *ipLimiter) allow(ip string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.m[ip]
+	if e == nil {
+		e = &limiterEntry{lim: rate.NewLimiter(l.r, l.burst)}
+		l.m[ip] = e
+	}
+	e.seen = time.Now()
+	res := e.lim.Reserve()
+	if d := res.Delay(); d > 0 {
+		res.Cancel()
+		return false, d
+	}
+	return true, 0
+}
+
+// sweep forgets addresses not seen for a while.
+func (l *ipLimiter) sweep() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for ip, e := range l.m {
+		if time.Since(e.seen) > 10*time.Minute {
+			delete(l.m, ip)
+		}
+	}
+}

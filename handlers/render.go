@@ -1,0 +1,111 @@
+package handlers
+
+import (
+	"bytes"
+	"compress/gzip"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/a-h/templ"
+	"github.com/gin-gonic/gin"
+
+	"estimator/views"
+)
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+var gzPool = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return w
+}}
+
+// gzipMin is the smallest body worth compressing.
+const gzipMin = 1024
+
+// page renders a full page: it takes the one-time notice out of the session.
+func (a *App) page(c *gin.Context, status int, comp templ.Component) {
+	p := a.pageInfo(c)
+	if n, isErr := a.popNotice(c); n != "" {
+		p.Notice, p.NoticeError = n, isErr
+	}
+	a.renderWith(c, status, comp, p)
+}
+
+// fragment renders a piece of a page for htmx to swap.
+func (a *App) fragment(c *gin.Context, status int, comp templ.Component) {
+	a.renderWith(c, status, comp, a.pageInfo(c))
+}
+
+// renderWith renders into a buffer first, so a failed render never sends half a
+// page with a 200; then writes status, type and body (gzipped when worth it).
+func (a *App) renderWith(c *gin.Context, status int, comp templ.Component, p *views.Page) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	ctx := views.WithPage(c.Request.Context(), p)
+	if err := comp.Render(ctx, buf); err != nil {
+		a.fail(c, err)
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	writeBody(c, status, buf.Bytes())
+}
+
+// writeBody writes a text body, gzip-compressed when the client takes it.
+func writeBody(c *gin.Context, status int, body []byte) {
+	h := c.Writer.Header()
+	h.Add("Vary", "Accept-Encoding")
+	if len(body) >= gzipMin && acceptsGzip(c.Request) && c.Request.Method != http.MethodHead {
+		out := bufPool.Get().(*bytes.Buffer)
+		out.Reset()
+		defer bufPool.Put(out)
+		zw := gzPool.Get().(*gzip.Writer)
+		zw.Reset(out)
+		zw.Write(body)
+		zw.Close()
+		gzPool.Put(zw)
+		h.Set("Content-Encoding", "gzip")
+		h.Set("Content-Length", strconv.Itoa(out.Len()))
+		c.Status(status)
+		c.Writer.Write(out.Bytes())
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	c.Status(status)
+	if c.Request.Method != http.MethodHead {
+		c.Writer.Write(body)
+	}
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(q), "q="); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				return err == nil && f > 0
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// pageInfo is what every page needs: the user, asset URLs, the public base URL.
+func (a *App) pageInfo(c *gin.Context) *views.Page {
+	return &views.Page{User: currentUser(c), Asset: a.assets.url, BaseURL: a.baseURL(c)}
+}
+
+func (a *App) baseURL(c *gin.Context) string {
+	if a.cfg.BaseURL != "" {
+		return a.cfg.BaseURL
+	}
+	scheme := "http://"
+	if c.Request.TLS != nil || a.cfg.SecureCookies {
+		scheme = "https://"
+	}
+	return scheme + c.Request.Host
+}

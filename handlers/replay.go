@@ -1,0 +1,184 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"estimator/store"
+	"estimator/views"
+)
+
+// requireLogin protects a route. A signed-in user goes on. Anyone else is sent
+// to the sign-in page, by request kind:
+//
+//   - plain GET: 303 to /login?next=<this page>;
+//   - plain POST: the form is kept (replayable routes only), 303 to sign-in;
+//   - htmx, any method: 200 with HX-Redirect (a 3xx would be followed inside
+//     fetch), next being the page the person is on (HX-Current-URL), and a POST's
+//     form kept likewise.
+//
+// Cross-site requests never get here (crossOrigin refuses them first), so a
+// forged form is never kept.
+func (a *App) requireLogin(replayable bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if currentUser(c).IsAuthenticated() {
+			c.Next()
+			return
+		}
+		next := a.loginNext(c)
+		ref := ""
+		if c.Request.Method == http.MethodPost && replayable {
+			var err error
+			if ref, err = a.keepForm(c); err != nil {
+				a.fail(c, err)
+				return
+			}
+		}
+		redirect(c, views.LoginPath(next, ref))
+		c.Abort()
+	}
+}
+
+// loginNext is where to go after signing in if nothing is replayed: the page the
+// person is on.
+func (a *App) loginNext(c *gin.Context) string {
+	if isHTMX(c) {
+		if p := currentPagePath(c); p != "" {
+			return p
+		}
+		return "/"
+	}
+	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
+		return safeNext(c.Request.URL.RequestURI())
+	}
+	// A plain POST: the page holding the form, when the browser says so.
+	if ref, err := url.Parse(c.GetHeader("Referer")); err == nil && ref.Host == c.Request.Host {
+		return safeNext(ref.RequestURI())
+	}
+	return "/"
+}
+
+// keepForm stores the request's URL-encoded form for this browser session and
+// returns the reference to it. Multipart and other bodies are refused (415); a
+// body over 64 KiB is refused (413) and nothing is kept.
+func (a *App) keepForm(c *gin.Context) (string, error) {
+	if ct := c.ContentType(); ct != "application/x-www-form-urlencoded" && c.Request.ContentLength != 0 {
+		return "", errMediaType
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, store.PendingFormMaxBytes+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return "", errTooLarge
+		}
+		return "", errBadRequest
+	}
+	if len(body) > store.PendingFormMaxBytes {
+		return "", errTooLarge
+	}
+	if _, err := url.ParseQuery(string(body)); err != nil {
+		return "", errBadRequest
+	}
+	sid, err := ensureSession(c)
+	if err != nil {
+		return "", err
+	}
+	return a.st.KeepForm(c.Request.Context(), sid, c.Request.Method, c.Request.URL.Path, body)
+}
+
+type replayKey struct{}
+
+func isReplay(c *gin.Context) bool { return c.Request.Context().Value(replayKey{}) != nil }
+
+// replay runs the kept form again, now as the signed-in user, through the whole
+// router: the same validation and permission checks as any request. The browser
+// then goes where the action leads; if the action refused the form (validation,
+// permission), the person sees that answer — their form, filled in, with the
+// messages. A reference that is used, expired, foreign or unknown changes
+// nothing and says why.
+func (a *App) replay(c *gin.Context, ref, next string) {
+	_, st := session(c)
+	f, err := a.st.TakeForm(c.Request.Context(), ref, st.rec.ID)
+	if err != nil {
+		if errors.Is(err, store.ErrUnavailable) {
+			a.fail(c, err)
+			return
+		}
+		if err := setErrorNotice(c, keptFormMessage(err)); err != nil {
+			a.fail(c, err)
+			return
+		}
+		redirect(c, next)
+		return
+	}
+	ctx := context.WithValue(c.Request.Context(), replayKey{}, ref)
+	req, err := http.NewRequestWithContext(ctx, f.Method, f.Path, bytes.NewReader(f.Body))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	req.Host = c.Request.Host
+	req.RemoteAddr = c.Request.RemoteAddr
+	req.TLS = c.Request.TLS
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("User-Agent", c.Request.UserAgent())
+	req.AddCookie(&http.Cookie{Name: a.sessions.cookieName, Value: st.token})
+	if k := a.existingBrowserKey(c); k != "" {
+		req.AddCookie(&http.Cookie{Name: a.sessions.keyCookie, Value: k})
+	}
+	rec := newRecorder()
+	a.engine.ServeHTTP(rec, req)
+
+	if loc := rec.header.Get("Location"); rec.status >= 300 && rec.status < 400 && loc != "" {
+		redirect(c, loc)
+		return
+	}
+	// The action answered with a page (its form with messages, or a refusal):
+	// show that page as the answer to the sign-in.
+	h := c.Writer.Header()
+	for _, k := range []string{"Content-Type", "Content-Encoding", "Retry-After"} {
+		if v := rec.header.Get(k); v != "" {
+			h.Set(k, v)
+		}
+	}
+	h.Set("Cache-Control", "no-store")
+	if isHTMX(c) {
+		// The sign-in form targets itself; a whole page replaces the body instead.
+		h.Set("HX-Retarget", "body")
+		h.Set("HX-Reswap", "outerHTML")
+	}
+	c.Status(rec.status)
+	c.Writer.Write(rec.body.Bytes())
+}
+
+// recorder captures the answer of a replayed request.
+type recorder struct {
+	header http.Header
+	body   bytes.Buffer
+	status int
+}
+
+func newRecorder() *recorder { return &recorder{header: http.Header{}, status: http.StatusOK} }
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) Write(b []byte) (int, error) {
+	return r.body.Write(b)
+}
+func (r *recorder) WriteHeader(status int) { r.status = status }
+
+// replayNotice prefixes the notice of a replayed action, so the person knows the
+// form they sent before signing in went through.
+func replayNotice(c *gin.Context, msg string) string {
+	if isReplay(c) {
+		return strings.TrimSpace("Signed in as " + currentUser(c).Nickname + ". " + msg)
+	}
+	return msg
+}

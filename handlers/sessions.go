@@ -1,0 +1,280 @@
+package handlers
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+	gsessions "github.com/gorilla/sessions"
+
+	"estimator/store"
+)
+
+// sessionStore is the gin-contrib/sessions store backed by SQLite. The cookie
+// holds only a random token; the row (data, user, timestamps) stays on the server
+// and only the token's hash is stored.
+type sessionStore struct {
+	st         *store.Store
+	policy     store.SessionPolicy
+	secure     bool
+	cookieName string
+	keyCookie  string // the browser key, a separate long-lived cookie
+}
+
+func newSessionStore(st *store.Store, cfg Config) *sessionStore {
+	s := &sessionStore{st: st, policy: cfg.Sessions, secure: cfg.SecureCookies,
+		cookieName: "estimator_session", keyCookie: "estimator_browser"}
+	if cfg.SecureCookies {
+		s.cookieName, s.keyCookie = "__Host-"+s.cookieName, "__Host-"+s.keyCookie
+	}
+	return s
+}
+
+// sessState is the server's view of the request's session, kept in the gorilla
+// session's values under a private key (never persisted).
+type sessState struct {
+	rec   store.Session // rec.ID == 0: not stored yet
+	user  store.User
+	token string
+	// rotate asks the next save for a new token (sign-in).
+	rotate bool
+	// destroy asks the next save to end the session (sign-out).
+	destroy bool
+	// err is a failed load: the session must not be written over.
+	err error
+}
+
+type stateKey struct{}
+
+var _ sessions.Store = (*sessionStore)(nil)
+
+// Get loads the request's session; gin-contrib calls it once per request.
+func (s *sessionStore) Get(r *http.Request, name string) (*gsessions.Session, error) {
+	return s.New(r, name)
+}
+
+// New reads the cookie and loads its session. An unknown, expired or malformed
+// token gives a fresh anonymous session with no id: the server never adopts an
+// identifier it did not issue. A database failure is returned and remembered,
+// so nothing overwrites the real session.
+func (s *sessionStore) New(r *http.Request, name string) (*gsessions.Session, error) {
+	sess := gsessions.NewSession(s, name)
+	sess.IsNew = true
+	st := &sessState{user: store.Anonymous}
+	sess.Values[stateKey{}] = st
+	ck, err := r.Cookie(name)
+	if err != nil || !wellFormedToken(ck.Value) {
+		return sess, nil
+	}
+	rec, u, err := s.st.LoadSession(r.Context(), ck.Value, s.policy)
+	if errors.Is(err, store.ErrNotFound) {
+		return sess, nil
+	}
+	if err != nil {
+		st.err = err
+		return sess, err
+	}
+	st.rec, st.user, st.token = rec, u, ck.Value
+	sess.ID, sess.IsNew = strconv.FormatInt(rec.ID, 10), false
+	if len(rec.Data) > 0 {
+		var values map[string]string
+		if json.Unmarshal(rec.Data, &values) == nil {
+			for k, v := range values {
+				sess.Values[k] = v
+			}
+		}
+	}
+	return sess, nil
+}
+
+// Save stores the session: creates its row on first save, rotates its token at
+// sign-in, deletes it at sign-out, and sets or clears the cookie.
+func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Session) error {
+	st := stateFrom(sess)
+	if st.err != nil {
+		return st.err
+	}
+	ctx := r.Context()
+	if st.destroy {
+		if st.rec.ID != 0 {
+			if err := s.st.DeleteSession(ctx, st.rec.ID); err != nil {
+				return err
+			}
+		}
+		st.rec, st.token, st.destroy, st.user = store.Session{}, "", false, store.Anonymous
+		for k := range sess.Values {
+			if _, ok := k.(string); ok {
+				delete(sess.Values, k)
+			}
+		}
+		s.setCookie(w, s.cookieName, "", -1)
+		return nil
+	}
+	st.rec.Data = encodeValues(sess.Values)
+	if st.rec.ID != 0 {
+		tok, err := s.st.UpdateSession(ctx, st.rec, st.rotate, s.policy)
+		switch {
+		case errors.Is(err, store.ErrNotFound) && !st.rotate:
+			// Ended elsewhere (signed out) meanwhile: do not bring it back.
+			return nil
+		case errors.Is(err, store.ErrNotFound):
+			st.rec.ID = 0 // signing in on a session ended meanwhile: start afresh
+		case err != nil:
+			return err
+		default:
+			if st.rotate {
+				st.token, st.rotate = tok, false
+				s.setCookie(w, s.cookieName, tok, s.maxAge(st.rec.Remember))
+			}
+			return nil
+		}
+	}
+	rec, tok, err := s.st.CreateSession(ctx, st.rec.UserID, st.rec.Remember, st.rec.Data, s.policy)
+	if err != nil {
+		return err
+	}
+	st.rec, st.token, st.rotate = rec, tok, false
+	sess.ID, sess.IsNew = strconv.FormatInt(rec.ID, 10), false
+	s.setCookie(w, s.cookieName, tok, s.maxAge(rec.Remember))
+	return nil
+}
+
+// Options is part of gin-contrib's interface; cookie options here are fixed by
+// the security rules, not per call.
+func (s *sessionStore) Options(sessions.Options) {}
+
+func (s *sessionStore) maxAge(remember bool) int {
+	if remember {
+		return int(s.policy.Remember.Seconds())
+	}
+	return 0 // a browser-session cookie
+}
+
+func (s *sessionStore) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func stateFrom(sess *gsessions.Session) *sessState {
+	st, _ := sess.Values[stateKey{}].(*sessState)
+	if st == nil {
+		st = &sessState{user: store.Anonymous}
+		sess.Values[stateKey{}] = st
+	}
+	return st
+}
+
+// encodeValues keeps the string values of a session (notices and the like).
+func encodeValues(values map[any]any) []byte {
+	m := map[string]string{}
+	for k, v := range values {
+		ks, ok1 := k.(string)
+		vs, ok2 := v.(string)
+		if ok1 && ok2 {
+			m[ks] = vs
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// wellFormedToken accepts only what NewToken makes: 32 bytes, base64url.
+func wellFormedToken(tok string) bool {
+	if len(tok) != 43 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(tok)
+	return err == nil
+}
+
+// session returns the request's gin-contrib session and the server state in it.
+func session(c *gin.Context) (sessions.Session, *sessState) {
+	s := sessions.Default(c)
+	st, _ := s.Get(stateKey{}).(*sessState)
+	if st == nil {
+		st = &sessState{user: store.Anonymous, err: errors.New("session not loaded")}
+	}
+	return s, st
+}
+
+// saveSession writes the session, marking it changed first.
+func saveSession(c *gin.Context) error {
+	s, st := session(c)
+	s.Set(stateKey{}, st)
+	return s.Save()
+}
+
+// ensureSession stores the session if it is not stored yet and returns its row id:
+// what is bound to a browser session (kept forms) needs one.
+func ensureSession(c *gin.Context) (int64, error) {
+	_, st := session(c)
+	if st.rec.ID == 0 {
+		if err := saveSession(c); err != nil {
+			return 0, err
+		}
+	}
+	return st.rec.ID, nil
+}
+
+// signIn makes the session the user's, under a new identifier.
+func signIn(c *gin.Context, u store.User, remember bool) error {
+	_, st := session(c)
+	st.rec.UserID, st.rec.Remember, st.rotate, st.user = u.ID, remember, true, u
+	c.Set(userKey, u)
+	return saveSession(c)
+}
+
+// signOut ends the session: its row, what is bound to it, and the cookie.
+func signOut(c *gin.Context) (int64, error) {
+	_, st := session(c)
+	id := st.rec.ID
+	st.destroy = true
+	c.Set(userKey, store.Anonymous)
+	return id, saveSession(c)
+}
+
+const noticeKey, noticeErrKey = "notice", "notice_error"
+
+// setNotice leaves a one-time message for the next page this browser sees.
+func setNotice(c *gin.Context, msg string) error {
+	s, _ := session(c)
+	s.Set(noticeKey, msg)
+	s.Delete(noticeErrKey)
+	return s.Save()
+}
+
+// setErrorNotice is setNotice for a message about something that went wrong.
+func setErrorNotice(c *gin.Context, msg string) error {
+	s, _ := session(c)
+	s.Set(noticeKey, msg)
+	s.Set(noticeErrKey, "1")
+	return s.Save()
+}
+
+// popNotice takes the one-time message out of the session, if there is one.
+func (a *App) popNotice(c *gin.Context) (string, bool) {
+	s, st := session(c)
+	if st.err != nil {
+		return "", false
+	}
+	msg, _ := s.Get(noticeKey).(string)
+	if msg == "" {
+		return "", false
+	}
+	isErr := s.Get(noticeErrKey) != nil
+	s.Delete(noticeKey)
+	s.Delete(noticeErrKey)
+	if err := s.Save(); err != nil {
+		a.log.Warn("could not clear notice", "err", err)
+	}
+	return msg, isErr
+}

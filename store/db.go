@@ -1,0 +1,332 @@
+// Package store is the domain of Estimator and its persistence in SQLite: users,
+// sessions, groups, issues, estimates and the rules that govern them.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Sentinel errors that handlers map to answers with errors.Is.
+var (
+	ErrNotFound         = errors.New("not found")
+	ErrInvalid          = errors.New("invalid input")
+	ErrNicknameTaken    = errors.New("nickname is taken")
+	ErrInactive         = errors.New("user is deactivated")
+	ErrAlreadyMember    = errors.New("already a member")
+	ErrKeyTaken         = errors.New("issue key is taken")
+	ErrNotOpen          = errors.New("issue is not open for estimates")
+	ErrNotRevealed      = errors.New("issue is not revealed")
+	ErrNoVotes          = errors.New("no estimates yet")
+	ErrOwnerCannotLeave = errors.New("the owner cannot leave the group")
+	ErrNotMember        = errors.New("not a member")
+	ErrSchemaTooNew     = errors.New("database schema is newer than this program")
+	// ErrUnavailable wraps database faults that are not the caller's doing and may
+	// clear by themselves: locked, read-only or full database, I/O errors.
+	ErrUnavailable = errors.New("database unavailable")
+)
+
+// Options tune a Store. The zero value is usable.
+type Options struct {
+	// Now is the clock; tests inject one to move time.
+	Now func() time.Time
+	// ReadConns is the size of the read pool (default: 2 × CPUs, at least 4).
+	ReadConns int
+	// BusyTimeout is how long a statement waits for a lock (default 5s).
+	BusyTimeout time.Duration
+}
+
+// Store is the SQLite-backed domain store. It holds two pools: a single writer
+// connection (SQLite allows one writer at a time; queueing in Go is cheaper than
+// spinning on SQLITE_BUSY) and a pool of read connections, which WAL lets run
+// beside the writer.
+type Store struct {
+	w, r  *sql.DB
+	now   func() time.Time
+	path  string
+	stmts sync.Map // query text + pool -> *sql.Stmt
+}
+
+// DSN builds the connection string with the pragmas every pooled connection needs.
+func DSN(path string, busy time.Duration, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	// NORMAL in WAL mode: a commit survives a crash of this process; only a power
+	// loss or OS crash may roll back the last transactions (never corrupts).
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path and applies migrations.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.BusyTimeout == 0 {
+		opts.BusyTimeout = 5 * time.Second
+	}
+	if opts.ReadConns == 0 {
+		opts.ReadConns = max(4, 2*runtime.NumCPU())
+	}
+	w, err := sql.Open("sqlite", DSN(path, opts.BusyTimeout, false))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{w: w, now: opts.Now, path: path}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", DSN(path, opts.BusyTimeout, true))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(opts.ReadConns)
+	r.SetMaxIdleConns(opts.ReadConns)
+	r.SetConnMaxIdleTime(0)
+	s.r = r
+	return s, nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+func (s *Store) unix() int64 { return s.now().Unix() }
+
+// Ping checks that the database answers a read and that the file takes writes.
+// /healthz uses it, so a read-only or full disk shows as unhealthy.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return wrap(err)
+	}
+	// A write that changes nothing still needs the write lock and a writable file.
+	_, err := s.w.ExecContext(ctx, "UPDATE schema_migrations SET version = version WHERE 0")
+	if err != nil {
+		return wrap(err)
+	}
+	return s.probeWrite(ctx)
+}
+
+// probeWrite runs a real, rolled-back write so a read-only file or full disk is
+// seen even when SQLite has nothing to flush.
+func (s *Store) probeWrite(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (-1, 0)"); err != nil {
+		return wrap(err)
+	}
+	return nil
+}
+
+// stmt returns a prepared statement for query on db, prepared once per store.
+func (s *Store) stmt(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	key := stmtKey{db, query}
+	if st, ok := s.stmts.Load(key); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if prev, loaded := s.stmts.LoadOrStore(key, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) (*sql.Row, error) {
+	st, err := s.stmt(ctx, s.r, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryRowContext(ctx, args...), nil
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, s.r, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	return rows, wrap(err)
+}
+
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := s.stmt(ctx, s.w, query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := st.ExecContext(ctx, args...)
+	return res, wrap(err)
+}
+
+// tx runs fn in a write transaction (BEGIN IMMEDIATE through the DSN).
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return wrap(err)
+	}
+	return wrap(tx.Commit())
+}
+
+// wrap marks database faults that are not the caller's doing as ErrUnavailable.
+func wrap(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY,
+			sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+			sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOLFS:
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+	}
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration %q: name must start with a number and _", e.Name())
+		}
+		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{v, e.Name(), string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// SchemaVersion is the newest migration this program knows.
+func SchemaVersion() int {
+	ms, err := loadMigrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+// migrate applies the embedded migrations that the database lacks, each in its own
+// transaction. A database migrated by a newer program is refused.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return fmt.Errorf("open database: %w", wrap(err))
+	}
+	var current int
+	if err := s.w.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", wrap(err))
+	}
+	if latest := SchemaVersion(); current > latest {
+		return fmt.Errorf("%w: the database is at schema version %d, this program knows up to %d; run a newer estimator or restore a backup", ErrSchemaTooNew, current, latest)
+	}
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", m.version, s.unix())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the database to path while it is in use.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	_, err := s.r.ExecContext(ctx, "VACUUM INTO ?", path)
+	return wrap(err)
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns its first line.
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	var res string
+	err := s.r.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res)
+	return res, wrap(err)
+}

@@ -1,0 +1,354 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Role is a member's place in a group.
+type Role string
+
+const (
+	RoleOwner  Role = "owner"
+	RoleMember Role = "member"
+	// RoleNone is the role of someone who is not a member.
+	RoleNone Role = ""
+)
+
+// Group is a team that estimates together.
+type Group struct {
+	ID          int64
+	Name        string
+	InviteToken string
+	CreatedAt   time.Time
+}
+
+// GroupSummary is a line of "My Groups".
+type GroupSummary struct {
+	Group
+	Role       Role
+	Members    int
+	OpenIssues int
+}
+
+// Member is a person in a group.
+type Member struct {
+	UserID   int64
+	Nickname string
+	Role     Role
+	JoinedAt time.Time
+}
+
+// Invite is what the invite confirmation page shows.
+type Invite struct {
+	Group
+	Owner   string
+	Members int
+}
+
+const GroupNameMax = 80
+
+// NormalizeGroupName trims a group name and validates it (1–80 characters, no
+// control characters).
+func NormalizeGroupName(raw string) (string, string) {
+	return normalizeText(raw, 1, GroupNameMax, "a group name", true)
+}
+
+// normalizeText trims text, puts it in NFC and checks its length in characters.
+// singleLine also folds runs of white space (a name); otherwise line breaks stay.
+func normalizeText(raw string, minLen, maxLen int, what string, singleLine bool) (string, string) {
+	if !utf8.ValidString(raw) {
+		return "", fmt.Sprintf("Enter %s as plain text.", what)
+	}
+	v := norm.NFC.String(raw)
+	if singleLine {
+		v = strings.Join(strings.Fields(v), " ")
+	} else {
+		v = strings.TrimSpace(strings.ReplaceAll(v, "\r\n", "\n"))
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) && !(r == '\n' || r == '\t') || r == utf8.RuneError {
+			return "", fmt.Sprintf("Enter %s without control characters.", what)
+		}
+	}
+	n := utf8.RuneCountInString(v)
+	switch {
+	case n < minLen && n == 0:
+		return "", fmt.Sprintf("Enter %s.", what)
+	case n < minLen:
+		return "", fmt.Sprintf("Use at least %d characters for %s.", minLen, what)
+	case n > maxLen:
+		return "", fmt.Sprintf("Use at most %d characters for %s (this has %d).", maxLen, what, n)
+	}
+	return v, ""
+}
+
+// newInviteToken is 128 random bits, URL-safe.
+func newInviteToken() string { return NewToken()[:22] }
+
+// CreateGroup makes a group owned by owner.
+func (s *Store) CreateGroup(ctx context.Context, owner User, name string) (Group, error) {
+	name, msg := NormalizeGroupName(name)
+	if msg != "" {
+		return Group{}, fmt.Errorf("%w: %s", ErrInvalid, msg)
+	}
+	now := s.unix()
+	g := Group{Name: name, InviteToken: newInviteToken(), CreatedAt: time.Unix(now, 0)}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "INSERT INTO groups (name, invite_token, created_at) VALUES (?, ?, ?)", g.Name, g.InviteToken, now)
+		if err != nil {
+			return err
+		}
+		g.ID, _ = res.LastInsertId()
+		_, err = tx.ExecContext(ctx, "INSERT INTO memberships (group_id, user_id, role, joined_at) VALUES (?, ?, 'owner', ?)", g.ID, owner.ID, now)
+		return err
+	})
+	return g, err
+}
+
+// UserGroups lists the groups of a user with role, member count and open issues,
+// newest first, in one query.
+func (s *Store) UserGroups(ctx context.Context, userID int64) ([]GroupSummary, error) {
+	rows, err := s.query(ctx, `SELECT g.id, g.name, g.invite_token, g.created_at, m.role,
+			(SELECT COUNT(*) FROM memberships x WHERE x.group_id = g.id),
+			(SELECT COUNT(*) FROM issues i WHERE i.group_id = g.id AND i.state = 'open')
+		FROM memberships m JOIN groups g ON g.id = m.group_id
+		WHERE m.user_id = ? ORDER BY g.id DESC`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []GroupSummary
+	for rows.Next() {
+		var gs GroupSummary
+		var created int64
+		if err := rows.Scan(&gs.ID, &gs.Name, &gs.InviteToken, &created, &gs.Role, &gs.Members, &gs.OpenIssues); err != nil {
+			return nil, wrap(err)
+		}
+		gs.CreatedAt = time.Unix(created, 0)
+		out = append(out, gs)
+	}
+	return out, wrap(rows.Err())
+}
+
+// GroupFor loads a group and the role of userID in it. A group that does not
+// exist is ErrNotFound; RoleNone means userID is not a member.
+func (s *Store) GroupFor(ctx context.Context, groupID, userID int64) (Group, Role, error) {
+	row, err := s.queryRow(ctx, `SELECT g.id, g.name, g.invite_token, g.created_at, COALESCE(m.role, '')
+		FROM groups g LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = ?
+		WHERE g.id = ?`, userID, groupID)
+	if err != nil {
+		return Group{}, RoleNone, err
+	}
+	var g Group
+	var role Role
+	var created int64
+	if err := row.Scan(&g.ID, &g.Name, &g.InviteToken, &created, &role); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Group{}, RoleNone, ErrNotFound
+		}
+		return Group{}, RoleNone, wrap(err)
+	}
+	g.CreatedAt = time.Unix(created, 0)
+	return g, role, nil
+}
+
+// Members lists the members of a group: the owner first, then by joining time.
+func (s *Store) Members(ctx context.Context, groupID int64) ([]Member, error) {
+	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, m.joined_at
+		FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.group_id = ? ORDER BY m.role = 'owner' DESC, m.joined_at, u.id`, groupID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Member
+	for rows.Next() {
+		var m Member
+		var joined int64
+		if err := rows.Scan(&m.UserID, &m.Nickname, &m.Role, &joined); err != nil {
+			return nil, wrap(err)
+		}
+		m.JoinedAt = time.Unix(joined, 0)
+		out = append(out, m)
+	}
+	return out, wrap(rows.Err())
+}
+
+// InviteByToken loads what an invite link offers. Unknown or replaced tokens are
+// ErrNotFound.
+func (s *Store) InviteByToken(ctx context.Context, token string) (Invite, error) {
+	if token == "" {
+		return Invite{}, ErrNotFound
+	}
+	row, err := s.queryRow(ctx, `SELECT g.id, g.name, g.invite_token, g.created_at, u.nickname,
+			(SELECT COUNT(*) FROM memberships x WHERE x.group_id = g.id)
+		FROM groups g JOIN memberships m ON m.group_id = g.id AND m.role = 'owner' JOIN users u ON u.id = m.user_id
+		WHERE g.invite_token = ?`, token)
+	if err != nil {
+		return Invite{}, err
+	}
+	var inv Invite
+	var created int64
+	if err := row.Scan(&inv.ID, &inv.Name, &inv.InviteToken, &created, &inv.Owner, &inv.Members); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Invite{}, ErrNotFound
+		}
+		return Invite{}, wrap(err)
+	}
+	inv.CreatedAt = time.Unix(created, 0)
+	return inv, nil
+}
+
+// Join makes u a member of the group the invite token belongs to. Joining again
+// is ErrAlreadyMember (and changes nothing).
+func (s *Store) Join(ctx context.Context, token string, u User) (Group, error) {
+	var g Group
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var created int64
+		err := tx.QueryRowContext(ctx, "SELECT id, name, invite_token, created_at FROM groups WHERE invite_token = ?", token).
+			Scan(&g.ID, &g.Name, &g.InviteToken, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		g.CreatedAt = time.Unix(created, 0)
+		res, err := tx.ExecContext(ctx, `INSERT INTO memberships (group_id, user_id, role, joined_at) VALUES (?, ?, 'member', ?)
+			ON CONFLICT (group_id, user_id) DO NOTHING`, g.ID, u.ID, s.unix())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrAlreadyMember
+		}
+		return nil
+	})
+	return g, err
+}
+
+// ReplaceInvite gives the group a new invite token; the old link stops working.
+func (s *Store) ReplaceInvite(ctx context.Context, groupID int64) (string, error) {
+	tok := newInviteToken()
+	res, err := s.exec(ctx, "UPDATE groups SET invite_token = ? WHERE id = ?", tok, groupID)
+	if err != nil {
+		return "", err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", ErrNotFound
+	}
+	return tok, nil
+}
+
+// RenameGroup changes a group's name.
+func (s *Store) RenameGroup(ctx context.Context, groupID int64, name string) error {
+	name, msg := NormalizeGroupName(name)
+	if msg != "" {
+		return fmt.Errorf("%w: %s", ErrInvalid, msg)
+	}
+	res, err := s.exec(ctx, "UPDATE groups SET name = ? WHERE id = ?", name, groupID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// RemoveMember takes a member (not the owner) out of a group. Their estimates on
+// open issues go; revealed results keep their anonymous distribution. It returns
+// the group's issues whose status changed.
+func (s *Store) RemoveMember(ctx context.Context, groupID, userID int64, by User) ([]int64, error) {
+	return s.dropMember(ctx, groupID, userID, by, "member.removed")
+}
+
+// LeaveGroup takes u out of a group. The owner must hand the group over first.
+func (s *Store) LeaveGroup(ctx context.Context, groupID int64, u User) ([]int64, error) {
+	return s.dropMember(ctx, groupID, u.ID, u, "member.left")
+}
+
+func (s *Store) dropMember(ctx context.Context, groupID, userID int64, by User, action string) ([]int64, error) {
+	var issues []int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var role Role
+		var nick string
+		err := tx.QueryRowContext(ctx, `SELECT m.role, u.nickname FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.group_id = ? AND m.user_id = ?`, groupID, userID).Scan(&role, &nick)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotMember
+		}
+		if err != nil {
+			return err
+		}
+		if role == RoleOwner {
+			return ErrOwnerCannotLeave
+		}
+		rows, err := tx.QueryContext(ctx, `DELETE FROM estimates WHERE user_id = ? AND issue_id IN
+			(SELECT id FROM issues WHERE group_id = ? AND state = 'open') RETURNING issue_id`, userID, groupID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			issues = append(issues, id)
+		}
+		rows.Close()
+		if _, err := tx.ExecContext(ctx, "DELETE FROM memberships WHERE group_id = ? AND user_id = ?", groupID, userID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, s.unix(), by, groupID, 0, action, nick)
+	})
+	return issues, err
+}
+
+// TransferOwnership makes toUserID (a member) the owner; the owner becomes a member.
+func (s *Store) TransferOwnership(ctx context.Context, groupID int64, from User, toUserID int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var nick string
+		err := tx.QueryRowContext(ctx, `SELECT u.nickname FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.group_id = ? AND m.user_id = ? AND m.role = 'member'`, groupID, toUserID).Scan(&nick)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotMember
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE memberships SET role = 'member' WHERE group_id = ? AND user_id = ? AND role = 'owner'", groupID, from.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotMember
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE memberships SET role = 'owner' WHERE group_id = ? AND user_id = ?", groupID, toUserID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, s.unix(), from, groupID, 0, ActOwnershipChange, from.Nickname+" → "+nick)
+	})
+}
+
+// DeleteGroup removes a group with its memberships, issues and estimates.
+func (s *Store) DeleteGroup(ctx context.Context, groupID int64) error {
+	res, err := s.exec(ctx, "DELETE FROM groups WHERE id = ?", groupID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// A kept form: a POST that reached a protected endpoint while signed out, held
+// server-side for its browser session until the person signs in.
+type PendingForm struct {
+	ID        int64
+	SessionID int64
+	Method    string
+	Path      string
+	Body      []byte
+	CreatedAt time.Time
+}
+
+const (
+	// PendingFormTTL is how long a kept form waits for its sign-in.
+	PendingFormTTL = 15 * time.Minute
+	// PendingFormMaxBytes caps a kept form's body.
+	PendingFormMaxBytes = 64 << 10
+	// pendingFormsPerSession bounds what one browser session can park here.
+	pendingFormsPerSession = 10
+)
+
+// Why a kept form cannot be replayed.
+var (
+	ErrFormUsed    = errors.New("this form was already submitted")
+	ErrFormExpired = errors.New("this form expired")
+	ErrFormForeign = errors.New("this form belongs to another browser session")
+)
+
+// KeepForm stores a form for the session and returns the opaque reference to it.
+func (s *Store) KeepForm(ctx context.Context, sessionID int64, method, path string, body []byte) (string, error) {
+	if len(body) > PendingFormMaxBytes {
+		return "", ErrInvalid
+	}
+	ref := NewToken()
+	now := s.now()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pending_forms (ref_hash, session_id, method, path, body, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, HashToken(ref), sessionID, method, path, body, now.Unix(), now.Add(PendingFormTTL).Unix()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM pending_forms WHERE session_id = ? AND id NOT IN
+			(SELECT id FROM pending_forms WHERE session_id = ? ORDER BY id DESC LIMIT ?)`, sessionID, sessionID, pendingFormsPerSession)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return ref, nil
+}
+
+// TakeForm claims the kept form named by ref for the session, once: a second take,
+// an expired form, another session's form or an unknown reference is an error and
+// nothing changes.
+func (s *Store) TakeForm(ctx context.Context, ref string, sessionID int64) (PendingForm, error) {
+	var f PendingForm
+	if ref == "" {
+		return f, ErrNotFound
+	}
+	now := s.unix()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var (
+			created, expires int64
+			used             sql.NullInt64
+		)
+		err := tx.QueryRowContext(ctx, `SELECT id, session_id, method, path, body, created_at, expires_at, used_at
+			FROM pending_forms WHERE ref_hash = ?`, HashToken(ref)).
+			Scan(&f.ID, &f.SessionID, &f.Method, &f.Path, &f.Body, &created, &expires, &used)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return err
+		case f.SessionID != sessionID:
+			return ErrFormForeign
+		case used.Valid:
+			return ErrFormUsed
+		case now >= expires:
+			return ErrFormExpired
+		}
+		f.CreatedAt = time.Unix(created, 0)
+		_, err = tx.ExecContext(ctx, "UPDATE pending_forms SET used_at = ? WHERE id = ?", now, f.ID)
+		return err
+	})
+	if err != nil {
+		return PendingForm{}, err
+	}
+	return f, nil
+}
+
+// CheckForm tells, without using it, whether ref names a form the session can
+// still replay (nil), or why not.
+func (s *Store) CheckForm(ctx context.Context, ref string, sessionID int64) error {
+	row, err := s.queryRow(ctx, "SELECT session_id, expires_at, used_at FROM pending_forms WHERE ref_hash = ?", HashToken(ref))
+	if err != nil {
+		return err
+	}
+	var (
+		sid, expires int64
+		used         sql.NullInt64
+	)
+	switch err := row.Scan(&sid, &expires, &used); {
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case err != nil:
+		return wrap(err)
+	case sid != sessionID:
+		return ErrFormForeign
+	case used.Valid:
+		return ErrFormUsed
+	case s.unix() >= expires:
+		return ErrFormExpired
+	}
+	return nil
+}
+
+// PendingFormCount counts the unused kept forms of a session.
+func (s *Store) PendingFormCount(ctx context.Context, sessionID int64) (int, error) {
+	row, err := s.queryRow(ctx, "SELECT COUNT(*) FROM pending_forms WHERE session_id = ? AND used_at IS NULL", sessionID)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	return n, wrap(row.Scan(&n))
+}
+
+// Purge removes what has expired: sessions past their lifetime or idle limit,
+// kept forms past their expiry (used ones an hour later, so a used reference still
+// says "already submitted" for a while), and browser keys unused for keyAge.
+func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration) (int64, error) {
+	now := s.now()
+	var total int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{"DELETE FROM sessions WHERE expires_at <= ? OR (remember = 0 AND last_seen_at <= ?)", []any{now.Unix(), now.Add(-p.Idle).Unix()}},
+			{"DELETE FROM pending_forms WHERE expires_at <= ?", []any{now.Add(-time.Hour).Unix()}},
+			{"DELETE FROM browser_keys WHERE last_used_at <= ?", []any{now.Add(-keyAge).Unix()}},
+		} {
+			res, err := tx.ExecContext(ctx, q.sql, q.args...)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			total += n
+		}
+		return nil
+	})
+	return total, err
+}

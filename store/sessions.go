@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Session is a server-side session row. The token that names it lives only in the
+// browser's cookie; the row keeps its hash.
+type Session struct {
+	ID         int64
+	UserID     int64
+	Remember   bool
+	Data       []byte
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+}
+
+// SessionPolicy says how long sessions live, measured on server-side timestamps.
+type SessionPolicy struct {
+	// Idle ends a session not used for this long (sessions without "remember me").
+	Idle time.Duration
+	// Lifetime is the absolute lifetime of a session without "remember me".
+	Lifetime time.Duration
+	// Remember is the absolute lifetime of a "remember me" session.
+	Remember time.Duration
+}
+
+// DefaultSessionPolicy: 12 hours idle, 7 days at most, 30 days when remembered.
+var DefaultSessionPolicy = SessionPolicy{Idle: 12 * time.Hour, Lifetime: 7 * 24 * time.Hour, Remember: 30 * 24 * time.Hour}
+
+// touchEvery limits last_seen_at writes: idle time is measured to this precision.
+const touchEvery = time.Minute
+
+// LoadSession finds the live session named by token and its user. An unknown,
+// expired or idle session is ErrNotFound (and an expired row is removed). The user
+// is Anonymous when the session has none, or when it is gone or deactivated.
+func (s *Store) LoadSession(ctx context.Context, token string, p SessionPolicy) (Session, User, error) {
+	if token == "" {
+		return Session{}, Anonymous, ErrNotFound
+	}
+	row, err := s.queryRow(ctx, `SELECT s.id, s.remember, s.data, s.created_at, s.last_seen_at, s.expires_at,
+			u.id, u.nickname, u.active, u.created_at
+		FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = ?`, HashToken(token))
+	if err != nil {
+		return Session{}, Anonymous, err
+	}
+	var (
+		ss                     Session
+		created, seen, expires int64
+		uid, ucreated          sql.NullInt64
+		nick                   sql.NullString
+		active                 sql.NullBool
+	)
+	err = row.Scan(&ss.ID, &ss.Remember, &ss.Data, &created, &seen, &expires, &uid, &nick, &active, &ucreated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, Anonymous, ErrNotFound
+	}
+	if err != nil {
+		return Session{}, Anonymous, wrap(err)
+	}
+	now := s.now()
+	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = time.Unix(created, 0), time.Unix(seen, 0), time.Unix(expires, 0)
+	if !now.Before(ss.ExpiresAt) || (!ss.Remember && p.Idle > 0 && now.Sub(ss.LastSeenAt) >= p.Idle) {
+		if _, err := s.exec(ctx, "DELETE FROM sessions WHERE id = ?", ss.ID); err != nil {
+			return Session{}, Anonymous, err
+		}
+		return Session{}, Anonymous, ErrNotFound
+	}
+	if now.Sub(ss.LastSeenAt) >= touchEvery {
+		if _, err := s.exec(ctx, "UPDATE sessions SET last_seen_at = ? WHERE id = ?", now.Unix(), ss.ID); err != nil {
+			return Session{}, Anonymous, err
+		}
+		ss.LastSeenAt = time.Unix(now.Unix(), 0)
+	}
+	u := Anonymous
+	if uid.Valid && active.Bool {
+		ss.UserID = uid.Int64
+		u = User{ID: uid.Int64, Nickname: nick.String, Active: true, CreatedAt: time.Unix(ucreated.Int64, 0)}
+	}
+	return ss, u, nil
+}
+
+// CreateSession stores a new session and returns the token that names it.
+func (s *Store) CreateSession(ctx context.Context, userID int64, remember bool, data []byte, p SessionPolicy) (Session, string, error) {
+	tok := NewToken()
+	now := s.now()
+	ss := Session{UserID: userID, Remember: remember, Data: data, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.lifetime(remember))}
+	res, err := s.exec(ctx, `INSERT INTO sessions (token_hash, user_id, remember, data, created_at, last_seen_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, HashToken(tok), nullID(userID), remember, data, now.Unix(), now.Unix(), ss.ExpiresAt.Unix())
+	if err != nil {
+		return Session{}, "", err
+	}
+	ss.ID, _ = res.LastInsertId()
+	return ss, tok, nil
+}
+
+// UpdateSession stores the session's data and user. When rotate is set the session
+// gets a new token (returned) and its lifetime starts again: this is how sign-in
+// changes the session identifier while what is bound to the row is kept.
+func (s *Store) UpdateSession(ctx context.Context, ss Session, rotate bool, p SessionPolicy) (string, error) {
+	if !rotate {
+		res, err := s.exec(ctx, "UPDATE sessions SET user_id = ?, remember = ?, data = ? WHERE id = ?", nullID(ss.UserID), ss.Remember, ss.Data, ss.ID)
+		if err != nil {
+			return "", err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return "", ErrNotFound
+		}
+		return "", nil
+	}
+	tok := NewToken()
+	now := s.now()
+	res, err := s.exec(ctx, `UPDATE sessions SET token_hash = ?, user_id = ?, remember = ?, data = ?,
+		created_at = ?, last_seen_at = ?, expires_at = ? WHERE id = ?`,
+		HashToken(tok), nullID(ss.UserID), ss.Remember, ss.Data, now.Unix(), now.Unix(), now.Add(p.lifetime(ss.Remember)).Unix(), ss.ID)
+	if err != nil {
+		return "", err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", ErrNotFound
+	}
+	return tok, nil
+}
+
+// DeleteSession ends a session; what was bound to it (kept forms) goes with it.
+func (s *Store) DeleteSession(ctx context.Context, id int64) error {
+	_, err := s.exec(ctx, "DELETE FROM sessions WHERE id = ?", id)
+	return err
+}
+
+// DeleteUserSessions ends every session of a user ("sign out everywhere") and
+// returns the ids of the sessions that ended.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) ([]int64, error) {
+	var ids []int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "DELETE FROM sessions WHERE user_id = ? RETURNING id", userID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	return ids, err
+}
+
+// SessionAlive reports whether the session row still exists and belongs to userID;
+// long-lived streams use it to notice a sign-out or deactivation elsewhere.
+func (s *Store) SessionAlive(ctx context.Context, id, userID int64, p SessionPolicy) (bool, error) {
+	row, err := s.queryRow(ctx, `SELECT s.remember, s.last_seen_at, s.expires_at, u.active
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.user_id = ?`, id, userID)
+	if err != nil {
+		return false, err
+	}
+	var (
+		remember, active bool
+		seen, expires    int64
+	)
+	if err := row.Scan(&remember, &seen, &expires, &active); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return false, wrap(err)
+	}
+	now := s.now()
+	if !active || now.Unix() >= expires || (!remember && p.Idle > 0 && now.Sub(time.Unix(seen, 0)) >= p.Idle) {
+		return false, nil
+	}
+	return true, nil
+}
+
+func (p SessionPolicy) lifetime(remember bool) time.Duration {
+	if remember {
+		return p.Remember
+	}
+	return p.Lifetime
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}

@@ -1,0 +1,278 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+// User is a person known by a nickname. The zero User is the anonymous visitor.
+// The methods mirror Flask-Login's UserMixin / AnonymousUserMixin.
+type User struct {
+	ID        int64
+	Nickname  string
+	Active    bool
+	CreatedAt time.Time
+}
+
+// Anonymous is the user value of a visitor who is not signed in.
+var Anonymous = User{}
+
+// IsAuthenticated reports whether this is a signed-in user.
+func (u User) IsAuthenticated() bool { return u.ID != 0 }
+
+// IsActive reports whether the user may use the app (never true when anonymous).
+func (u User) IsActive() bool { return u.ID != 0 && u.Active }
+
+// IsAnonymous reports whether this is the anonymous visitor.
+func (u User) IsAnonymous() bool { return u.ID == 0 }
+
+const (
+	NicknameMin = 2
+	NicknameMax = 32
+)
+
+// NormalizeNickname trims a nickname, folds runs of white space into one space and
+// puts it in Unicode NFC, then validates it. It returns the nickname to store and
+// a message for the person when it is not acceptable.
+func NormalizeNickname(raw string) (string, string) {
+	if !utf8.ValidString(raw) {
+		return "", "Use letters, digits, spaces, “-”, “_” or “.”."
+	}
+	nick := strings.Join(strings.Fields(norm.NFC.String(raw)), " ")
+	n := utf8.RuneCountInString(nick)
+	switch {
+	case n == 0:
+		return "", "Enter a nickname."
+	case n < NicknameMin:
+		return "", "A nickname has at least 2 characters."
+	case n > NicknameMax:
+		return "", "A nickname has at most 32 characters."
+	}
+	for _, r := range nick {
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || r == '-' || r == '_' || r == '.') {
+			return "", "Use letters, digits, spaces, “-”, “_” or “.”."
+		}
+	}
+	return nick, ""
+}
+
+// NicknameKey is the form in which nicknames are compared: case and width folded,
+// so "Ana", "ANA" and "Ａｎａ" are one nickname.
+func NicknameKey(nick string) string {
+	return cases.Fold().String(norm.NFKC.String(nick))
+}
+
+// NewToken returns a URL-safe random token of 256 bits.
+func NewToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// HashToken is how tokens are kept at rest.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+const userCols = "id, nickname, active, created_at"
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var created int64
+	err := row.Scan(&u.ID, &u.Nickname, &u.Active, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, wrap(err)
+	}
+	u.CreatedAt = time.Unix(created, 0)
+	return u, nil
+}
+
+// UserByID loads a user.
+func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
+	row, err := s.queryRow(ctx, "SELECT "+userCols+" FROM users WHERE id = ?", id)
+	if err != nil {
+		return User{}, err
+	}
+	return scanUser(row)
+}
+
+// UserByNickname loads a user by nickname, ignoring case and width.
+func (s *Store) UserByNickname(ctx context.Context, nick string) (User, error) {
+	row, err := s.queryRow(ctx, "SELECT "+userCols+" FROM users WHERE nickname_key = ?", NicknameKey(nick))
+	if err != nil {
+		return User{}, err
+	}
+	return scanUser(row)
+}
+
+// ClaimNickname signs a nickname in from a browser. A free nickname becomes a new
+// user tied to browserKey. A taken one is accepted only when browserKey already
+// belongs to it; otherwise ErrNicknameTaken. A deactivated user gets ErrInactive.
+// created reports whether a new user was made.
+func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u User, created bool, err error) {
+	nick, msg := NormalizeNickname(nick)
+	if msg != "" {
+		return User{}, false, fmt.Errorf("%w: %s", ErrInvalid, msg)
+	}
+	key := NicknameKey(nick)
+	kh := HashToken(browserKey)
+	now := s.unix()
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		u, err = scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE nickname_key = ?", key))
+		switch {
+		case errors.Is(err, ErrNotFound):
+			res, err := tx.ExecContext(ctx, "INSERT INTO users (nickname, nickname_key, created_at) VALUES (?, ?, ?)", nick, key, now)
+			if err != nil {
+				return err
+			}
+			id, _ := res.LastInsertId()
+			u = User{ID: id, Nickname: nick, Active: true, CreatedAt: time.Unix(now, 0)}
+			created = true
+			_, err = tx.ExecContext(ctx, "INSERT INTO browser_keys (key_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)", kh, id, now, now)
+			return err
+		case err != nil:
+			return err
+		}
+		if !u.Active {
+			return ErrInactive
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE browser_keys SET last_used_at = ? WHERE key_hash = ? AND user_id = ?", now, kh, u.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNicknameTaken
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, false, err
+	}
+	return u, created, nil
+}
+
+// LinkBrowser ties browserKey to the user, so the nickname can be typed again here.
+func (s *Store) LinkBrowser(ctx context.Context, userID int64, browserKey string) error {
+	now := s.unix()
+	_, err := s.exec(ctx, `INSERT INTO browser_keys (key_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (key_hash, user_id) DO UPDATE SET last_used_at = excluded.last_used_at`, HashToken(browserKey), userID, now, now)
+	return err
+}
+
+// ForgetBrowser removes the tie between browserKey and the user. It reports how
+// many nicknames the key still serves.
+func (s *Store) ForgetBrowser(ctx context.Context, userID int64, browserKey string) (remaining int, err error) {
+	kh := HashToken(browserKey)
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM browser_keys WHERE key_hash = ? AND user_id = ?", kh, userID); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM browser_keys WHERE key_hash = ?", kh).Scan(&remaining)
+	})
+	return remaining, err
+}
+
+// BrowserKnows reports whether browserKey is tied to the user.
+func (s *Store) BrowserKnows(ctx context.Context, userID int64, browserKey string) (bool, error) {
+	row, err := s.queryRow(ctx, "SELECT COUNT(*) FROM browser_keys WHERE key_hash = ? AND user_id = ?", HashToken(browserKey), userID)
+	if err != nil {
+		return false, err
+	}
+	var n int
+	err = row.Scan(&n)
+	return n > 0, wrap(err)
+}
+
+// ReplaceSigninToken makes a new personal sign-in token for the user and returns
+// it; the previous token stops working. Only its hash is stored, so the token can
+// be shown only now.
+func (s *Store) ReplaceSigninToken(ctx context.Context, userID int64) (string, error) {
+	tok := NewToken()
+	res, err := s.exec(ctx, "UPDATE users SET signin_token_hash = ? WHERE id = ?", HashToken(tok), userID)
+	if err != nil {
+		return "", err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", ErrNotFound
+	}
+	return tok, nil
+}
+
+// HasSigninToken reports whether the user has a personal sign-in link.
+func (s *Store) HasSigninToken(ctx context.Context, userID int64) (bool, error) {
+	row, err := s.queryRow(ctx, "SELECT signin_token_hash IS NOT NULL FROM users WHERE id = ?", userID)
+	if err != nil {
+		return false, err
+	}
+	var has bool
+	if err := row.Scan(&has); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, ErrNotFound
+		}
+		return false, wrap(err)
+	}
+	return has, nil
+}
+
+// UserBySigninToken finds the owner of a personal sign-in token.
+func (s *Store) UserBySigninToken(ctx context.Context, token string) (User, error) {
+	if token == "" {
+		return User{}, ErrNotFound
+	}
+	row, err := s.queryRow(ctx, "SELECT "+userCols+" FROM users WHERE signin_token_hash = ?", HashToken(token))
+	if err != nil {
+		return User{}, err
+	}
+	return scanUser(row)
+}
+
+// SetActive activates or deactivates a user by nickname. Deactivation ends every
+// session of that user.
+func (s *Store) SetActive(ctx context.Context, nick string, active bool) (User, error) {
+	var u User
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE nickname_key = ?", NicknameKey(nick)))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET active = ? WHERE id = ?", active, u.ID); err != nil {
+			return err
+		}
+		u.Active = active
+		if !active {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", u.ID); err != nil {
+				return err
+			}
+		}
+		action := "user.activated"
+		if !active {
+			action = "user.deactivated"
+		}
+		return audit(ctx, tx, s.unix(), u, 0, 0, action, "")
+	})
+	return u, err
+}
+
+// DeleteUser removes a user; their sessions become anonymous, their memberships
+// and unrevealed estimates go.
+func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+	_, err := s.exec(ctx, "DELETE FROM users WHERE id = ?", id)
+	return err
+}

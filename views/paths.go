@@ -1,0 +1,58 @@
+package views
+
+import (
+	"net/url"
+	"strconv"
+)
+
+// Paths of the app: the one place handlers and templates get URLs from. The route
+// patterns in handlers use the same shapes.
+const (
+	PathHome        = "/"
+	PathLogin       = "/login"
+	PathLogout      = "/confirm-logout"
+	PathAccount     = "/account"
+	PathCreateGroup = "/creategroup"
+	PathHealth      = "/healthz"
+)
+
+func id(n int64) string { return strconv.FormatInt(n, 10) }
+
+// LoginPath is the sign-in page that continues to next and, when formRef is set,
+// replays the kept form.
+func LoginPath(next, formRef string) string {
+	q := url.Values{}
+	if next != "" && next != "/" {
+		q.Set("next", next)
+	}
+	if formRef != "" {
+		q.Set("form", formRef)
+	}
+	if len(q) == 0 {
+		return PathLogin
+	}
+	return PathLogin + "?" + q.Encode()
+}
+
+func SigninLinkPath(token string) string     { return "/signin/" + url.PathEscape(token) }
+func AccountActionPath(action string) string { return "/account/" + action }
+
+func GroupPath(g int64) string                { return "/groups/" + id(g) }
+func GroupIssuesPath(g int64) string          { return GroupPath(g) + "/issues" }
+func GroupRenamePath(g int64) string          { return GroupPath(g) + "/rename" }
+func GroupInvitePath(g int64) string          { return GroupPath(g) + "/invite" }
+func GroupLeavePath(g int64) string           { return GroupPath(g) + "/leave" }
+func GroupDeletePath(g int64) string          { return GroupPath(g) + "/delete" }
+func GroupTransferPath(g int64) string        { return GroupPath(g) + "/transfer" }
+func GroupActivityPath(g int64) string        { return GroupPath(g) + "/activity" }
+func GroupMemberRemovePath(g, u int64) string { return GroupPath(g) + "/members/" + id(u) + "/remove" }
+func JoinPath(token string) string            { return "/join/" + url.PathEscape(token) }
+
+func IssuePath(i int64) string         { return "/issues/" + id(i) }
+func IssueEstimatePath(i int64) string { return IssuePath(i) + "/estimate" }
+func IssueRevealPath(i int64) string   { return IssuePath(i) + "/reveal" }
+func IssueAcceptPath(i int64) string   { return IssuePath(i) + "/accept" }
+func IssueRevotePath(i int64) string   { return IssuePath(i) + "/revote" }
+func IssueEditPath(i int64) string     { return IssuePath(i) + "/edit" }
+func IssueDeletePath(i int64) string   { return IssuePath(i) + "/delete" }
+func IssueEventsPath(i int64) string   { return IssuePath(i) + "/events" }
