@@ -262,6 +262,9 @@ func setErrorNotice(c *gin.Context, msg string) error {
 
 // popNotice takes the one-time message out of the session, if there is one.
 func (a *App) popNotice(c *gin.Context) (string, bool) {
+	if _, ok := c.Get(sessions.DefaultKey); !ok {
+		return "", false // answered before the session was read (refused early)
+	}
 	s, st := session(c)
 	if st.err != nil {
 		return "", false

@@ -1,0 +1,545 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"estimator/store"
+)
+
+var opaqueToken = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+
+func rawSetCookie(r *response, name string) string {
+	for _, line := range r.header.Values("Set-Cookie") {
+		if strings.HasPrefix(line, name+"=") {
+			return line
+		}
+	}
+	return ""
+}
+
+func TestSessionCookieIsOnlyAnOpaqueID(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name          string
+		secure        bool
+		remember      bool
+		wantName      string
+		wantAttrs     []string
+		unwantedAttrs []string
+	}{
+		{name: "browser session", wantName: "estimator_session", wantAttrs: []string{"Path=/", "HttpOnly", "SameSite=Lax"}, unwantedAttrs: []string{"Max-Age", "Expires", "Secure", "Domain"}},
+		{name: "remember me", remember: true, wantName: "estimator_session", wantAttrs: []string{"Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=2592000"}, unwantedAttrs: []string{"Secure", "Domain"}},
+		{name: "behind TLS", secure: true, wantName: "__Host-estimator_session", wantAttrs: []string{"Path=/", "HttpOnly", "SameSite=Lax", "Secure"}, unwantedAttrs: []string{"Domain"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ta := newTestApp(t, func(c *Config) { c.SecureCookies = tc.secure })
+			c := ta.client()
+			form := url.Values{"nickname": {"Ana"}}
+			if tc.remember {
+				form.Set("remember", "1")
+			}
+			r := c.post("/login", form).wantStatus(http.StatusSeeOther)
+			raw := rawSetCookie(r, tc.wantName)
+			if raw == "" {
+				t.Fatalf("no %s cookie in %q", tc.wantName, r.header.Values("Set-Cookie"))
+			}
+			parts := strings.Split(raw, "; ")
+			value := strings.TrimPrefix(parts[0], tc.wantName+"=")
+			if !opaqueToken.MatchString(value) {
+				t.Fatalf("cookie value %q is not just an opaque 256-bit token", value)
+			}
+			if strings.Contains(strings.ToLower(raw), "ana") {
+				t.Fatalf("cookie carries the nickname: %s", raw)
+			}
+			for _, want := range tc.wantAttrs {
+				if !strings.Contains(raw, want) {
+					t.Errorf("cookie %q lacks %s", raw, want)
+				}
+			}
+			for _, bad := range tc.unwantedAttrs {
+				if strings.Contains(raw, bad) {
+					t.Errorf("cookie %q has %s", raw, bad)
+				}
+			}
+		})
+	}
+}
+
+func TestSessionIDChangesAtSignInAndSignOutEndsIt(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	c := ta.client()
+	// An anonymous session exists first (a kept form needs one).
+	c.post("/creategroup", url.Values{"name": {"Before"}}).wantStatus(http.StatusSeeOther)
+	before := c.sessionCookie()
+	if before == nil {
+		t.Fatal("no anonymous session cookie")
+	}
+	c.login("Bruno")
+	after := c.sessionCookie()
+	if after == nil || after.Value == before.Value {
+		t.Fatalf("session id did not change at sign-in: %v → %v", before, after)
+	}
+	// The pre-sign-in token no longer names any session.
+	old := ta.client()
+	old.cookies[before.Name] = before
+	if r := old.get("/"); r.has("nav-signout") {
+		t.Fatal("the pre-sign-in cookie is signed in")
+	}
+	home := c.get("/").wantStatus(http.StatusOK)
+	if got := home.text("nav-signout"); got != "Sign out Bruno" {
+		t.Fatalf("nav shows %q", got)
+	}
+	if cc := home.header.Get("Cache-Control"); cc != "no-store" {
+		t.Fatalf("signed-in page Cache-Control %q", cc)
+	}
+	stolen := *after
+	c.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
+	if c.sessionCookie() != nil {
+		t.Fatal("sign-out left the session cookie")
+	}
+	// Replaying the old cookie is anonymous: the session ended on the server.
+	replay := ta.client()
+	replay.cookies[stolen.Name] = &stolen
+	r := replay.get("/").wantStatus(http.StatusOK)
+	if r.has("nav-signout") || r.has("nav-my-groups") || !r.has("nav-signin") {
+		t.Fatal("old cookie still signed in after sign-out")
+	}
+	if r.header.Get("Cache-Control") == "no-store" {
+		t.Fatal("anonymous page marked no-store (only signed-in pages are)")
+	}
+	if replay.get("/account").status != http.StatusSeeOther {
+		t.Fatal("old cookie reached /account")
+	}
+}
+
+func TestSessionExpiresWhenIdleAndAtItsLifetime(t *testing.T) {
+	t.Parallel()
+	policy := store.SessionPolicy{Idle: time.Hour, Lifetime: 3 * time.Hour, Remember: 24 * time.Hour}
+	for _, tc := range []struct {
+		name     string
+		remember bool
+		steps    []time.Duration // advance, then request; all but the last stay signed in
+	}{
+		{name: "idle", steps: []time.Duration{59 * time.Minute, time.Hour}},
+		{name: "absolute lifetime despite activity", steps: []time.Duration{50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 31 * time.Minute}},
+		{name: "remembered survives idle, not its lifetime", remember: true, steps: []time.Duration{5 * time.Hour, 10 * time.Hour, 9 * time.Hour}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ta := newTestApp(t, func(c *Config) { c.Sessions = policy })
+			c := ta.client()
+			form := url.Values{"nickname": {"Clara"}}
+			if tc.remember {
+				form.Set("remember", "1")
+			}
+			c.post("/login", form).wantStatus(http.StatusSeeOther)
+			for i, d := range tc.steps {
+				ta.clock.Advance(d)
+				signedIn := c.get("/").has("nav-signout")
+				last := i == len(tc.steps)-1
+				if signedIn == last {
+					t.Fatalf("step %d (+%v): signed in = %v", i, d, signedIn)
+				}
+			}
+		})
+	}
+}
+
+func TestPlantedSessionIDIsNotAdopted(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	c := ta.client()
+	planted := store.NewToken()
+	c.cookies["estimator_session"] = &http.Cookie{Name: "estimator_session", Value: planted}
+	if r := c.get("/"); !r.has("nav-signin") {
+		t.Fatal("planted id is signed in")
+	}
+	c.login("Dora")
+	got := c.sessionCookie()
+	if got == nil || got.Value == planted {
+		t.Fatalf("server adopted the planted id: %v", got)
+	}
+	// And the planted token names no session at all.
+	if _, _, err := ta.st.LoadSession(context.Background(), planted, store.DefaultSessionPolicy); err != store.ErrNotFound {
+		t.Fatalf("planted token loads a session: %v", err)
+	}
+}
+
+func TestTakenNicknameIsRefusedInAnotherBrowser(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	owner := ta.client()
+	owner.login("Emil")
+	owner.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
+	// The same browser (it kept its key) gets the nickname back.
+	owner.login("emil")
+	if got := owner.get("/").text("nav-signout"); got != "Sign out Emil" {
+		t.Fatalf("same browser got %q", got)
+	}
+	other := ta.client()
+	for _, nick := range []string{"Emil", "EMIL", " emil ", "Ｅｍｉｌ"} {
+		r := other.post("/login", url.Values{"nickname": {nick}}).wantStatus(http.StatusUnprocessableEntity)
+		if msg := r.text("nickname-error"); !strings.Contains(msg, "is taken") {
+			t.Fatalf("%q: message %q", nick, msg)
+		}
+		if other.sessionCookie() != nil && other.get("/").has("nav-signout") {
+			t.Fatalf("%q: other browser got signed in", nick)
+		}
+	}
+	// htmx: the form fragment comes back with the message.
+	r := other.htmxFrom("/login").post("/login", url.Values{"nickname": {"Emil"}}).wantStatus(http.StatusUnprocessableEntity)
+	if !r.has("login-form") || r.has("nav-signin") {
+		t.Fatal("htmx 422 is not the form fragment")
+	}
+}
+
+func TestNicknameValidation(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	c := ta.client()
+	for _, nick := range []string{"", " ", "a", strings.Repeat("x", 33), "ab<script>", "a\x00b", "ab\xff", "a\u200bb", "ab/cd"} {
+		r := c.post("/login", url.Values{"nickname": {nick}}).wantStatus(http.StatusUnprocessableEntity)
+		if r.text("nickname-error") == "" {
+			t.Errorf("%q: no message", nick)
+		}
+	}
+	if c.sessionCookie() != nil {
+		t.Fatal("an invalid sign-in made a session")
+	}
+}
+
+func TestPersonalSigninLink(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	phone := ta.client()
+	laptop := ta.client()
+	laptop.login("Finn")
+	r := laptop.post("/account/signin-link", nil).wantStatus(http.StatusOK)
+	link, ok := r.inputValue("signin-link", "")
+	if !ok {
+		link = attr(r.all("signin-link")[0], "value")
+	}
+	u, err := url.Parse(link)
+	if err != nil || !strings.HasPrefix(u.Path, "/signin/") {
+		t.Fatalf("link %q", link)
+	}
+	// GET only asks; it does not sign in.
+	confirm := phone.get(u.Path).wantStatus(http.StatusOK)
+	if !confirm.has("signin-confirm") || phone.get("/").has("nav-signout") {
+		t.Fatal("GET of the link signed in or showed no confirmation")
+	}
+	phone.post(u.Path, nil).wantStatus(http.StatusSeeOther)
+	if got := phone.get("/").text("nav-signout"); got != "Sign out Finn" {
+		t.Fatalf("after confirming the link: %q", got)
+	}
+	// The phone now knows the nickname too.
+	phone.post("/confirm-logout", nil)
+	phone.login("Finn")
+
+	// Replacing the link invalidates the old one.
+	laptop.post("/account/signin-link", nil).wantStatus(http.StatusOK)
+	third := ta.client()
+	third.get(u.Path).wantStatus(http.StatusNotFound)
+	third.post(u.Path, nil).wantStatus(http.StatusNotFound)
+	if third.get("/").has("nav-signout") {
+		t.Fatal("replaced link signed in")
+	}
+}
+
+func TestForgetBrowserAndSignOutEverywhere(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	a := ta.client()
+	b := ta.client()
+	a.login("Gus")
+	// b gets in with the link, then both are signed in.
+	link := attr(a.post("/account/signin-link", nil).all("signin-link")[0], "value")
+	u, _ := url.Parse(link)
+	b.post(u.Path, nil).wantStatus(http.StatusSeeOther)
+	if !b.get("/").has("nav-signout") {
+		t.Fatal("b not signed in")
+	}
+	a.post("/account/signout-everywhere", nil).wantStatus(http.StatusSeeOther)
+	if a.get("/").has("nav-signout") || b.get("/").has("nav-signout") {
+		t.Fatal("sign out everywhere left a session")
+	}
+	// a forgets its browser: typing the nickname no longer works there.
+	a.login("Gus")
+	a.post("/account/forget-browser", nil).wantStatus(http.StatusSeeOther)
+	a.post("/confirm-logout", nil)
+	a.post("/login", url.Values{"nickname": {"Gus"}}).wantStatus(http.StatusUnprocessableEntity)
+}
+
+func TestDeactivatedUserCannotSignInAndLosesSessions(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	c := ta.client()
+	c.login("Hana")
+	if _, err := ta.st.SetActive(context.Background(), "hana", false); err != nil {
+		t.Fatal(err)
+	}
+	if c.get("/").has("nav-signout") {
+		t.Fatal("deactivated user's session still works")
+	}
+	r := c.post("/login", url.Values{"nickname": {"Hana"}}).wantStatus(http.StatusForbidden)
+	if !strings.Contains(r.text("nickname-error"), "deactivated") {
+		t.Fatalf("message %q", r.text("nickname-error"))
+	}
+	if _, err := ta.st.SetActive(context.Background(), "hana", true); err != nil {
+		t.Fatal(err)
+	}
+	c.login("Hana")
+}
+
+func TestSessionOfDeletedUserIsAnonymous(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	c := ta.client()
+	c.login("Ivo")
+	u, err := ta.st.UserByNickname(context.Background(), "Ivo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ta.st.DeleteUser(context.Background(), u.ID); err != nil {
+		t.Fatal(err)
+	}
+	r := c.get("/").wantStatus(http.StatusOK)
+	if !r.has("nav-signin") || r.has("nav-my-groups") {
+		t.Fatal("session of a deleted user is not anonymous")
+	}
+}
+
+func TestSessionStoreFailureFailsClosed(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	c := ta.client()
+	c.login("Jo")
+	before := c.sessionCookie().Value
+	ta.st.Close()
+	r := c.get("/")
+	if r.status < 500 {
+		t.Fatalf("status %d with a broken store, want a 5xx", r.status)
+	}
+	if rawSetCookie(r, "estimator_session") != "" {
+		t.Fatal("a failing store answered with a new session cookie")
+	}
+	if c.sessionCookie().Value != before {
+		t.Fatal("cookie changed")
+	}
+}
+
+func TestHostileNextLandsOnStartPage(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	hostile := []string{
+		"//evil.com", "///evil.com", "/\\evil.com", "\\\\evil.com", "/%2F%2Fevil.com", "/%2f%2fevil.com",
+		"/%5Cevil.com", "/%255C%255Cevil.com", "https:evil.com", "https://evil.com", "http:/evil.com",
+		"\t//evil.com", " //evil.com", "/\t/evil.com", "/\n/evil.com", "/%09/evil.com", "/%0d%0aSet-Cookie:x",
+		"javascript:alert(1)", "JaVaScRiPt:alert(1)", "/javascript:alert(1)x//%0a", "data:text/html,x",
+		"evil.com", "", "?x", "#x", "/" + strings.Repeat("a", 8192), "/ok\x00", "//", "/\u2028x", "/a b",
+		"/%2F%2F%2Fevil.com", "/%252F%252Fevil.com",
+	}
+	for i, next := range hostile {
+		c := ta.client()
+		r := c.post("/login", url.Values{"nickname": {fmt.Sprintf("user%d", i)}, "next": {next}})
+		if r.status != http.StatusSeeOther || r.location() != "/" {
+			t.Errorf("next %q: status %d, location %q", next, r.status, r.location())
+		}
+		if _, ok := SafePath(next); ok && next != "/javascript:alert(1)x//%0a" {
+			t.Errorf("SafePath accepted %q", next)
+		}
+	}
+	for i, next := range []string{"/groups/12", "/issues/3/estimate", "/join/abc-DEF_123", "/?tab=mine", "/account"} {
+		c := ta.client()
+		r := c.post("/login", url.Values{"nickname": {fmt.Sprintf("good%d", i)}, "next": {next}})
+		if r.location() != next {
+			t.Errorf("valid next %q became %q", next, r.location())
+		}
+	}
+}
+
+func FuzzSafePath(f *testing.F) {
+	for _, s := range []string{"/", "/groups/1", "//evil.com", "/\\evil", "/%2F%2Fx", "https://x", "javascript:x", "\t/x", "/a?b=c#d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		got, ok := SafePath(p)
+		if !ok {
+			if safeNext(p) != "/" {
+				t.Fatalf("refused %q but safeNext kept it", p)
+			}
+			return
+		}
+		if got != p {
+			t.Fatalf("SafePath changed %q to %q", p, got)
+		}
+		u, err := url.Parse(p)
+		if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" {
+			t.Fatalf("accepted %q which parses as %+v (%v)", p, u, err)
+		}
+		for dec := p; ; {
+			if strings.HasPrefix(dec, "//") || strings.HasPrefix(dec, "/\\") || !strings.HasPrefix(dec, "/") {
+				t.Fatalf("accepted %q which decodes to %q", p, dec)
+			}
+			next, err := url.PathUnescape(dec)
+			if err != nil || next == dec {
+				break
+			}
+			dec = next
+		}
+		// Resolved against this site, it stays on this site.
+		base, _ := url.Parse("https://estimator.example/x/y")
+		if ref := base.ResolveReference(u); ref.Host != base.Host {
+			t.Fatalf("accepted %q which resolves to host %q", p, ref.Host)
+		}
+	})
+}
+
+func TestCrossSitePostsAreRefused(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	victim := ta.client()
+	victim.login("Kim")
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+	}{
+		{"Sec-Fetch-Site cross-site", map[string]string{"Sec-Fetch-Site": "cross-site"}},
+		{"Sec-Fetch-Site same-site", map[string]string{"Sec-Fetch-Site": "same-site"}},
+		{"foreign Origin, old browser", map[string]string{"Sec-Fetch-Site": "", "Origin": "https://evil.example"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, target := range []string{"/login", "/confirm-logout"} {
+				c := *victim
+				c.header = http.Header{}
+				for k, v := range tc.header {
+					c.header.Set(k, v)
+				}
+				r := c.post(target, url.Values{"nickname": {"Mallory"}})
+				if r.status != http.StatusForbidden {
+					t.Fatalf("%s: status %d, want 403", target, r.status)
+				}
+				if len(r.header.Values("Set-Cookie")) > 0 {
+					t.Fatalf("%s: refused request set cookies", target)
+				}
+			}
+		})
+	}
+	if _, err := ta.st.UserByNickname(context.Background(), "Mallory"); err != store.ErrNotFound {
+		t.Fatalf("cross-site sign-in made a user: %v", err)
+	}
+	if !victim.get("/").has("nav-signout") {
+		t.Fatal("cross-site sign-out ended the session")
+	}
+}
+
+func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	c := ta.client()
+	for _, target := range []string{"/", "/login", "/nope", "/assets/app.css", "/healthz"} {
+		r := c.get(target)
+		for k, want := range map[string]string{
+			"X-Content-Type-Options": "nosniff",
+			"Referrer-Policy":        "same-origin",
+			"X-Frame-Options":        "DENY",
+		} {
+			if got := r.header.Get(k); got != want {
+				t.Errorf("%s: %s = %q, want %q", target, k, got, want)
+			}
+		}
+		csp := r.header.Get("Content-Security-Policy")
+		for _, want := range []string{"script-src 'self'", "frame-ancestors 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %q", target, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("%s: CSP allows inline code: %q", target, csp)
+		}
+	}
+	// No inline script anywhere in the pages.
+	c.login("Lea")
+	for _, target := range []string{"/", "/account", "/login", "/confirm-logout"} {
+		body := c.get(target).body
+		for _, m := range regexp.MustCompile(`<script[^>]*>`).FindAllString(body, -1) {
+			if !strings.Contains(m, "src=") {
+				t.Errorf("%s: inline script %s", target, m)
+			}
+		}
+		if strings.Contains(body, " style=") || strings.Contains(body, " on") && regexp.MustCompile(` on[a-z]+=`).MatchString(body) {
+			t.Errorf("%s: inline style or handler", target)
+		}
+	}
+}
+
+func TestParallelSignInsAndOutsStayConsistent(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := ta.client()
+			nick := fmt.Sprintf("par%02d", i%25) // pairs race for the same nickname
+			r := c.post("/login", url.Values{"nickname": {nick}})
+			switch r.status {
+			case http.StatusSeeOther:
+			case http.StatusUnprocessableEntity:
+				return // the other browser of the pair got it first
+			default:
+				errs <- fmt.Errorf("%s: sign-in status %d", nick, r.status)
+				return
+			}
+			if got := c.get("/").text("nav-signout"); got != "Sign out "+nick {
+				errs <- fmt.Errorf("%s: nav %q", nick, got)
+			}
+			c.post("/confirm-logout", nil)
+			if c.get("/").has("nav-signout") {
+				errs <- fmt.Errorf("%s: still signed in after sign-out", nick)
+			}
+			c.login(nick)
+			if got := c.get("/").text("nav-signout"); got != "Sign out "+nick {
+				errs <- fmt.Errorf("%s: nav after second sign-in %q", nick, got)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var users, sessions int
+	ctx := context.Background()
+	for i := range 25 {
+		if _, err := ta.st.UserByNickname(ctx, fmt.Sprintf("par%02d", i)); err == nil {
+			users++
+		}
+	}
+	if users != 25 {
+		t.Fatalf("%d users, want 25", users)
+	}
+	_ = sessions
+}
+
+func TestHealthz(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	r := ta.client().get("/healthz").wantStatus(http.StatusOK)
+	if r.body != "ok\n" {
+		t.Fatalf("body %q", r.body)
+	}
+}
