@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -16,13 +17,16 @@ import (
 	"estimator/views"
 )
 
-// hub is the in-process broker of live updates: subscribers per issue, told
-// after each committed change. Publishing never blocks: each subscriber has a
-// one-slot wake-up channel, so a slow client is coalesced to the latest state
-// and never stalls others. The status panel is rendered once per change and
-// role, and shared by every subscriber that needs it.
+// hub is the in-process broker of live updates. Handlers tell it after a change
+// is committed; per issue, one renderer goroutine loads the status once and
+// renders the panel once per role, already encoded as an event; then every
+// subscriber is woken through a one-slot channel. Publishing never blocks, a slow
+// client only ever gets the latest state (coalesced), and no subscriber can stall
+// another.
 type hub struct {
 	a          *App
+	ctx        context.Context
+	cancel     context.CancelFunc
 	mu         sync.Mutex
 	topics     map[int64]*topic
 	total      int
@@ -32,22 +36,27 @@ type hub struct {
 
 type topic struct {
 	issueID, groupID int64
-	subs             map[*subscriber]struct{} // guarded by hub.mu
-	version          atomic.Uint64            // bumped on every change
-	members          atomic.Uint64            // bumped when memberships change
+	// guarded by hub.mu
+	subs      map[*subscriber]struct{}
+	dirty     bool
+	rendering bool
+	// current is the latest rendered state; nil until the first render.
+	current atomic.Pointer[frameSet]
+	version uint64 // last version rendered; only the renderer touches it
+}
 
-	frameMu      sync.Mutex
-	frameVersion uint64
-	status       store.Status
-	frames       map[store.Role][]byte
+// frameSet is one state of an issue as events, ready to write: one per role, and
+// who has which role (a subscriber who is no longer a member gets nothing).
+type frameSet struct {
+	version uint64
+	wire    map[store.Role][]byte
+	roles   map[int64]store.Role
 }
 
 type subscriber struct {
 	t         *topic
 	userID    int64
 	sessionID int64
-	role      store.Role
-	members   uint64 // the membership version the role was read at
 	wake      chan struct{}
 	done      chan struct{}
 	once      sync.Once
@@ -57,7 +66,10 @@ type subscriber struct {
 }
 
 func newHub(a *App) *hub {
-	return &hub{a: a, topics: map[int64]*topic{}, perSession: map[int64]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &hub{a: a, ctx: ctx, cancel: cancel, topics: map[int64]*topic{}, perSession: map[int64]int{}}
+	go h.checkSessions()
+	return h
 }
 
 var (
@@ -67,7 +79,7 @@ var (
 		"This browser has too many live pages open. Close some tabs, or refresh this page to see changes.")
 )
 
-func (h *hub) subscribe(issueID, groupID, userID, sessionID int64, role store.Role) (*subscriber, error) {
+func (h *hub) subscribe(issueID, groupID, userID, sessionID int64) (*subscriber, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
@@ -81,14 +93,15 @@ func (h *hub) subscribe(issueID, groupID, userID, sessionID int64, role store.Ro
 		t = &topic{issueID: issueID, groupID: groupID, subs: map[*subscriber]struct{}{}}
 		h.topics[issueID] = t
 	}
-	s := &subscriber{t: t, userID: userID, sessionID: sessionID, role: role, members: t.members.Load(),
+	s := &subscriber{t: t, userID: userID, sessionID: sessionID,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s.wake <- struct{}{} // send the current state at once, if there is one
 	wasPresent := t.hasUserLocked(userID)
 	t.subs[s] = struct{}{}
 	h.total++
 	h.perSession[sessionID]++
-	if !wasPresent {
-		h.bumpLocked(t)
+	if !wasPresent || t.current.Load() == nil {
+		h.changedLocked(t) // presence changed (or nothing rendered yet)
 	}
 	return s, nil
 }
@@ -110,7 +123,7 @@ func (h *hub) unsubscribe(s *subscriber) {
 		return
 	}
 	if !t.hasUserLocked(s.userID) {
-		h.bumpLocked(t) // presence changed
+		h.changedLocked(t) // presence changed
 	}
 }
 
@@ -123,15 +136,87 @@ func (t *topic) hasUserLocked(userID int64) bool {
 	return false
 }
 
-// bumpLocked marks a change and wakes every subscriber without blocking.
-func (h *hub) bumpLocked(t *topic) {
-	t.version.Add(1)
-	for s := range t.subs {
-		select {
-		case s.wake <- struct{}{}:
-		default: // already woken: it will read the latest state
-		}
+// changedLocked marks the topic changed and makes sure its renderer runs.
+// Changes while a render is under way coalesce into one more render.
+func (h *hub) changedLocked(t *topic) {
+	t.dirty = true
+	if !t.rendering && !h.closed {
+		t.rendering = true
+		go h.render(t)
 	}
+}
+
+// render loads and renders the topic's state until no change is pending, and
+// wakes every subscriber after each render.
+func (h *hub) render(t *topic) {
+	for {
+		h.mu.Lock()
+		if !t.dirty || h.closed {
+			t.rendering = false
+			h.mu.Unlock()
+			return
+		}
+		t.dirty = false
+		present := map[int64]bool{}
+		for s := range t.subs {
+			present[s.userID] = true
+		}
+		h.mu.Unlock()
+
+		fs, err := h.renderFrames(t, present)
+		if errors.Is(err, store.ErrNotFound) {
+			h.issueDeleted(t.issueID)
+			continue
+		}
+		if err != nil {
+			if h.ctx.Err() == nil {
+				h.a.log.Warn("live update render failed; retrying", "issue", t.issueID, "err", err)
+			}
+			select {
+			case <-h.ctx.Done():
+			case <-time.After(time.Second):
+			}
+			h.mu.Lock()
+			t.dirty = true
+			h.mu.Unlock()
+			continue
+		}
+		t.current.Store(fs)
+		h.mu.Lock()
+		for s := range t.subs {
+			if _, member := fs.roles[s.userID]; !member {
+				s.close(views.PathHome)
+				continue
+			}
+			select {
+			case s.wake <- struct{}{}:
+			default: // already woken: it will read the latest state
+			}
+		}
+		h.mu.Unlock()
+	}
+}
+
+func (h *hub) renderFrames(t *topic, present map[int64]bool) (*frameSet, error) {
+	st, err := h.a.st.IssueStatus(h.ctx, t.issueID)
+	if err != nil {
+		return nil, err
+	}
+	t.version++
+	fs := &frameSet{version: t.version, wire: map[store.Role][]byte{}, roles: map[int64]store.Role{}}
+	for _, v := range st.Voters {
+		fs.roles[v.UserID] = v.Role
+	}
+	var buf bytes.Buffer
+	for _, role := range []store.Role{store.RoleOwner, store.RoleMember} {
+		buf.Reset()
+		view := views.StatusView{Status: st, Role: role, Present: present}
+		if err := views.StatusPanel(view).Render(h.ctx, &buf); err != nil {
+			return nil, err
+		}
+		fs.wire[role] = encodeEvent("", strconv.FormatUint(fs.version, 10), buf.Bytes())
+	}
+	return fs, nil
 }
 
 // issueChanged is called after a change to an issue is committed.
@@ -139,29 +224,28 @@ func (h *hub) issueChanged(issueID int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if t := h.topics[issueID]; t != nil {
-		h.bumpLocked(t)
+		h.changedLocked(t)
 	}
 }
 
-// groupChanged is called after memberships or roles of a group changed: every
-// live issue of the group updates, and subscribers re-read their role.
-func (h *hub) groupChanged(_ context.Context, groupID int64) {
+// groupChanged is called after memberships or roles in a group changed: every
+// live issue of the group is rendered again, with everyone's role re-read.
+func (h *hub) groupChanged(groupID int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, t := range h.topics {
 		if t.groupID == groupID {
-			t.members.Add(1)
-			h.bumpLocked(t)
+			h.changedLocked(t)
 		}
 	}
 }
 
 // memberLeft closes the streams of a member who left or was removed, then
-// updates the group's live issues.
-func (h *hub) memberLeft(ctx context.Context, groupID, userID int64) {
+// updates the group's live issues for everyone else.
+func (h *hub) memberLeft(groupID, userID int64) {
 	h.closeWhere(func(s *subscriber) bool { return s.t.groupID == groupID && s.userID == userID },
 		func(*subscriber) string { return views.PathHome })
-	h.groupChanged(ctx, groupID)
+	h.groupChanged(groupID)
 }
 
 func (h *hub) groupDeleted(groupID int64) {
@@ -181,15 +265,17 @@ func (h *hub) closeSessions(ids []int64) {
 	for _, id := range ids {
 		set[id] = true
 	}
-	h.closeWhere(func(s *subscriber) bool { return set[s.sessionID] },
-		func(s *subscriber) string { return views.LoginPath(views.IssuePath(s.t.issueID), "") })
+	h.closeWhere(func(s *subscriber) bool { return set[s.sessionID] }, signInAgain)
 }
+
+func signInAgain(s *subscriber) string { return views.LoginPath(views.IssuePath(s.t.issueID), "") }
 
 // closeAll ends every stream (shutdown) and refuses new ones.
 func (h *hub) closeAll() {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
+	h.cancel()
 	h.closeWhere(func(*subscriber) bool { return true }, func(*subscriber) string { return "" })
 }
 
@@ -212,6 +298,40 @@ func (s *subscriber) close(navigate string) {
 	})
 }
 
+// checkSessions notices, once per heartbeat, sessions that ended outside this
+// process's sign-out (expiry, an operator's deactivation) and closes their
+// streams: the page goes to sign-in.
+func (h *hub) checkSessions() {
+	t := time.NewTicker(h.a.cfg.StreamHeartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+		}
+		type key struct{ session, user int64 }
+		h.mu.Lock()
+		seen := map[key]bool{}
+		for _, tp := range h.topics {
+			for s := range tp.subs {
+				seen[key{s.sessionID, s.userID}] = true
+			}
+		}
+		h.mu.Unlock()
+		var dead []int64
+		for k := range seen {
+			alive, err := h.a.st.SessionAlive(h.ctx, k.session, k.user, h.a.cfg.Sessions)
+			if err == nil && !alive {
+				dead = append(dead, k.session)
+			}
+		}
+		if len(dead) > 0 {
+			h.closeSessions(dead)
+		}
+	}
+}
+
 // present is the set of users looking at the issue right now.
 func (h *hub) present(issueID int64) map[int64]bool {
 	h.mu.Lock()
@@ -232,35 +352,14 @@ func (h *hub) subscribers() int {
 	return h.total
 }
 
-// frame is the status panel for role at the topic's current version, loaded and
-// rendered once per version and role.
-func (h *hub) frame(ctx context.Context, t *topic, role store.Role) (uint64, []byte, error) {
-	t.frameMu.Lock()
-	defer t.frameMu.Unlock()
-	v := t.version.Load()
-	if t.frames == nil || t.frameVersion != v {
-		st, err := h.a.st.IssueStatus(ctx, t.issueID)
-		if err != nil {
-			return 0, nil, err
-		}
-		t.status, t.frames, t.frameVersion = st, map[store.Role][]byte{}, v
-	}
-	if b, ok := t.frames[role]; ok {
-		return v, b, nil
-	}
-	var buf bytes.Buffer
-	view := views.StatusView{Status: t.status, Role: role, Present: h.present(t.issueID)}
-	if err := views.StatusPanel(view).Render(ctx, &buf); err != nil {
-		return 0, nil, err
-	}
-	t.frames[role] = buf.Bytes()
-	return v, buf.Bytes(), nil
-}
-
 // events streams the issue's status panel as server-sent events: the current
 // state on connect (so a reconnect is always right), then one event per change,
-// a heartbeat comment while idle. A stream whose session ended tells the browser
-// to go to the sign-in page, then closes.
+// and a heartbeat comment while idle. A stream whose session ended tells the
+// browser to go to the sign-in page, then closes.
+//
+// Once the stream is set up, the connection is taken over (hijacked) and served
+// by a small goroutine of its own, so an idle stream costs a few KiB instead of
+// a whole request's goroutine stack and buffers.
 func (a *App) events(c *gin.Context) {
 	id, ok := parseID(c, "id")
 	if !ok {
@@ -272,8 +371,7 @@ func (a *App) events(c *gin.Context) {
 		a.streamNavigate(c, views.LoginPath(views.IssuePath(id), ""))
 		return
 	}
-	ctx := c.Request.Context()
-	is, g, role, err := a.st.IssueFor(ctx, id, u.ID)
+	is, g, role, err := a.st.IssueFor(c.Request.Context(), id, u.ID)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -283,7 +381,7 @@ func (a *App) events(c *gin.Context) {
 		return
 	}
 	_, st := session(c)
-	sub, err := a.hub.subscribe(is.ID, g.ID, u.ID, st.rec.ID, role)
+	sub, err := a.hub.subscribe(is.ID, g.ID, u.ID, st.rec.ID)
 	if err != nil {
 		if errors.Is(err, errTooManySessionStreams) {
 			c.Header("Retry-After", "30")
@@ -291,88 +389,77 @@ func (a *App) events(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	defer a.hub.unsubscribe(sub)
-
-	w := newEventWriter(c)
-	heartbeat := time.NewTicker(a.cfg.StreamHeartbeat)
-	defer heartbeat.Stop()
-	sent := uint64(0)
-	send := func() error {
-		v, body, err := a.hub.frame(ctx, sub.t, sub.role)
-		if err != nil {
-			return err
-		}
-		if v == sent {
-			return nil
-		}
-		sent = v
-		return w.event("", strconv.FormatUint(v, 10), body)
-	}
-	if err := send(); err != nil {
-		a.log.Warn("event stream failed", "err", err)
+	setStreamHeaders(c)
+	if conn, ok := hijack(c); ok {
+		gone := make(chan struct{})
+		go watchClose(conn, gone)
+		go a.hub.pump(sub, &connWriter{conn: conn}, gone)
 		return
 	}
+	// No hijacking (HTTP/2, tests with a recorder): serve in this goroutine.
+	c.Status(http.StatusOK)
+	a.hub.pump(sub, &responseWriter{c: c, rc: http.NewResponseController(c.Writer)}, c.Request.Context().Done())
+}
+
+// pump writes a subscriber's events until the client goes, the stream is closed
+// on it, or it cannot keep up.
+func (h *hub) pump(s *subscriber, w eventSink, gone <-chan struct{}) {
+	defer w.close() // after unsubscribing: a client that saw the end sees it gone
+	defer h.unsubscribe(s)
+	heartbeat := time.NewTicker(h.a.cfg.StreamHeartbeat)
+	defer heartbeat.Stop()
+	var sent uint64
 	for {
 		select {
-		case <-ctx.Done():
+		case <-gone:
 			return
-		case <-sub.done:
-			if sub.navigate != "" {
-				w.event("navigate", "", []byte(sub.navigate))
+		case <-s.done:
+			if s.navigate != "" {
+				w.write(encodeEvent("navigate", "", []byte(s.navigate)))
 			}
 			return
-		case <-sub.wake:
-			if m := sub.t.members.Load(); m != sub.members {
-				_, _, role, err := a.st.IssueFor(ctx, is.ID, u.ID)
-				if err != nil || role == store.RoleNone {
-					w.event("navigate", "", []byte(views.PathHome))
-					return
-				}
-				sub.role, sub.members = role, m
+		case <-s.wake:
+			fs := s.t.current.Load()
+			if fs == nil || fs.version == sent {
+				continue
 			}
-			if err := send(); err != nil {
-				return // client gone or too slow: it reconnects and gets the current state
+			role, ok := fs.roles[s.userID]
+			if !ok {
+				continue // the renderer closes it
+			}
+			sent = fs.version
+			if w.write(fs.wire[role]) != nil {
+				return // gone or too slow: it reconnects and gets the current state
 			}
 		case <-heartbeat.C:
-			alive, err := a.st.SessionAlive(ctx, st.rec.ID, u.ID, a.cfg.Sessions)
-			if err == nil && !alive {
-				w.event("navigate", "", []byte(views.LoginPath(views.IssuePath(is.ID), "")))
-				return
-			}
-			if err := w.comment("ping"); err != nil {
+			if w.write(heartbeatComment) != nil {
 				return
 			}
 		}
 	}
 }
+
+var heartbeatComment = []byte(": ping\n\n")
 
 // streamNavigate answers a stream request with one event that sends the
 // browser elsewhere (used when the session has ended).
 func (a *App) streamNavigate(c *gin.Context, target string) {
-	w := newEventWriter(c)
-	w.event("navigate", "", []byte(safeNext(target)))
+	setStreamHeaders(c)
+	c.Status(http.StatusOK)
+	c.Writer.Write(encodeEvent("navigate", "", []byte(safeNext(target))))
 }
 
-// eventWriter writes server-sent events, each with a write deadline so a client
-// that stops reading is dropped instead of holding a goroutine forever.
-type eventWriter struct {
-	c  *gin.Context
-	rc *http.ResponseController
-}
-
-const eventWriteTimeout = 10 * time.Second
-
-func newEventWriter(c *gin.Context) *eventWriter {
+func setStreamHeaders(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
-	c.Status(http.StatusOK)
-	return &eventWriter{c: c, rc: http.NewResponseController(c.Writer)}
 }
 
-func (w *eventWriter) event(name, id string, data []byte) error {
+// encodeEvent is the wire form of one server-sent event.
+func encodeEvent(name, id string, data []byte) []byte {
 	var b bytes.Buffer
+	b.Grow(len(data) + 64)
 	if name != "" {
 		b.WriteString("event: " + name + "\n")
 	}
@@ -385,17 +472,81 @@ func (w *eventWriter) event(name, id string, data []byte) error {
 		b.WriteByte('\n')
 	}
 	b.WriteByte('\n')
-	return w.write(b.Bytes())
+	return b.Bytes()
 }
 
-func (w *eventWriter) comment(text string) error {
-	return w.write([]byte(": " + text + "\n\n"))
+// eventWriteTimeout drops a client that stops reading.
+const eventWriteTimeout = 10 * time.Second
+
+type eventSink interface {
+	write(p []byte) error
+	close()
 }
 
-func (w *eventWriter) write(p []byte) error {
+// hijack takes the connection over after writing the response head itself:
+// HTTP/1.1, no length, the body ends when the connection closes.
+func hijack(c *gin.Context) (net.Conn, bool) {
+	if c.Request.ProtoMajor != 1 {
+		return nil, false
+	}
+	hj, ok := c.Writer.(http.Hijacker)
+	if !ok {
+		return nil, false
+	}
+	conn, rw, err := hj.Hijack()
+	if err != nil {
+		return nil, false
+	}
+	var head bytes.Buffer
+	head.WriteString("HTTP/1.1 200 OK\r\n")
+	h := c.Writer.Header().Clone()
+	h.Del("Content-Length")
+	h.Set("Connection", "close")
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	h.Write(&head)
+	head.WriteString("\r\n")
+	rw.Writer.Reset(conn) // drop anything the server buffered
+	conn.SetReadDeadline(time.Time{}) // the server's request deadlines no longer apply
+	conn.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
+	if _, err := conn.Write(head.Bytes()); err != nil {
+		conn.Close()
+		return nil, false
+	}
+	return conn, true
+}
+
+// watchClose reports when the client closes the connection (a read fails).
+func watchClose(conn net.Conn, gone chan<- struct{}) {
+	var buf [64]byte
+	for {
+		if _, err := conn.Read(buf[:]); err != nil {
+			close(gone)
+			return
+		}
+	}
+}
+
+type connWriter struct{ conn net.Conn }
+
+func (w *connWriter) write(p []byte) error {
+	w.conn.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
+	_, err := w.conn.Write(p)
+	return err
+}
+
+func (w *connWriter) close() { w.conn.Close() }
+
+type responseWriter struct {
+	c  *gin.Context
+	rc *http.ResponseController
+}
+
+func (w *responseWriter) write(p []byte) error {
 	w.rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
 	if _, err := w.c.Writer.Write(p); err != nil {
 		return err
 	}
 	return w.rc.Flush()
 }
+
+func (w *responseWriter) close() {}

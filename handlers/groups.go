@@ -198,7 +198,7 @@ func (a *App) joinPost(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.groupChanged(c.Request.Context(), g.ID)
+	a.hub.groupChanged(g.ID)
 	a.doneRedirect(c, replayNotice(c, "You joined “"+g.Name+"”."), views.GroupPath(g.ID))
 }
 
@@ -296,7 +296,7 @@ func (a *App) transferOwnership(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.groupChanged(c.Request.Context(), g.ID)
+	a.hub.groupChanged(g.ID)
 	a.doneRedirect(c, "You handed the group over; you are now a member.", views.GroupPath(g.ID))
 }
 
@@ -323,7 +323,7 @@ func (a *App) removeMember(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.memberLeft(c.Request.Context(), g.ID, uid)
+	a.hub.memberLeft(g.ID, uid)
 	a.doneRedirect(c, "The member was removed.", views.GroupPath(g.ID))
 }
 
@@ -344,7 +344,7 @@ func (a *App) leaveGroup(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.memberLeft(c.Request.Context(), g.ID, u.ID)
+	a.hub.memberLeft(g.ID, u.ID)
 	a.doneRedirect(c, "You left “"+g.Name+"”.", views.PathHome)
 }
 
