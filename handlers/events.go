@@ -505,7 +505,7 @@ func hijack(c *gin.Context) (net.Conn, bool) {
 	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	h.Write(&head)
 	head.WriteString("\r\n")
-	rw.Writer.Reset(conn) // drop anything the server buffered
+	rw.Writer.Reset(conn)             // drop anything the server buffered
 	conn.SetReadDeadline(time.Time{}) // the server's request deadlines no longer apply
 	conn.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
 	if _, err := conn.Write(head.Bytes()); err != nil {
