@@ -67,8 +67,15 @@ func (s *syncBuffer) String() string {
 
 func newTestApp(t testing.TB, configure ...func(*Config)) *testApp {
 	t.Helper()
+	return newTestAppWith(t, store.Options{}, configure...)
+}
+
+// newTestAppWith opens the store with opts (its clock is the test's clock).
+func newTestAppWith(t testing.TB, opts store.Options, configure ...func(*Config)) *testApp {
+	t.Helper()
 	clk := newClock()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), store.Options{Now: clk.Now})
+	opts.Now = clk.Now
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

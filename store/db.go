@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -62,6 +63,10 @@ type Store struct {
 	now   func() time.Time
 	path  string
 	stmts sync.Map // query text + pool -> *sql.Stmt
+	// fault is the last write that failed for reasons outside the caller's
+	// control; probe caches Ping's write probe.
+	fault atomic.Pointer[fault]
+	probe atomic.Pointer[probeResult]
 }
 
 // DSN builds the connection string with the pragmas every pooled connection needs.
@@ -131,23 +136,47 @@ func (s *Store) Path() string { return s.path }
 
 func (s *Store) unix() int64 { return s.now().Unix() }
 
-// Ping checks that the database answers a read and that the file takes writes.
-// /healthz uses it, so a read-only or full disk shows as unhealthy.
+// faultWindow is how long a failed write keeps /healthz failing after it. A
+// small write may still succeed on a full disk, so successes do not end it early:
+// health is red while writes keep failing, and green again this long after the
+// last failure.
+const faultWindow = 10 * time.Second
+
+// probeEvery bounds how often Ping takes the write lock for its probe.
+const probeEvery = time.Second
+
+type fault struct {
+	at  time.Time
+	err error
+}
+
+type probeResult struct {
+	at  time.Time
+	err error
+}
+
+// Ping checks that the database answers a read and takes writes: it fails while
+// writes are failing (read-only file, full disk, a lock held elsewhere) and
+// recovers by itself once they succeed again. The write probe runs at most once a
+// second, so health checks stay cheap under load.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return wrap(err)
 	}
-	// A write that changes nothing still needs the write lock and a writable file.
-	_, err := s.w.ExecContext(ctx, "UPDATE schema_migrations SET version = version WHERE 0")
-	if err != nil {
-		return wrap(err)
+	if f := s.fault.Load(); f != nil && s.now().Sub(f.at) < faultWindow {
+		return f.err
 	}
-	return s.probeWrite(ctx)
+	if p := s.probe.Load(); p != nil && s.now().Sub(p.at) < probeEvery && s.now().Sub(p.at) >= 0 {
+		return p.err
+	}
+	err := s.probeWrite(ctx)
+	s.probe.Store(&probeResult{at: s.now(), err: err})
+	return err
 }
 
-// probeWrite runs a real, rolled-back write so a read-only file or full disk is
-// seen even when SQLite has nothing to flush.
+// probeWrite runs a real, rolled-back write: it needs the write lock and a
+// writable file.
 func (s *Store) probeWrite(ctx context.Context) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -158,6 +187,44 @@ func (s *Store) probeWrite(ctx context.Context) error {
 		return wrap(err)
 	}
 	return nil
+}
+
+// noteWrite remembers a write that failed for a reason outside the caller's
+// control (read-only or full database, a lock held elsewhere, I/O), for Ping.
+func (s *Store) noteWrite(err error) error {
+	if errors.Is(err, ErrUnavailable) && !errors.Is(err, context.Canceled) {
+		s.fault.Store(&fault{at: s.now(), err: err})
+	}
+	return err
+}
+
+// SetReadOnly makes the store refuse writes (SQLite's query_only) or take them
+// again: for maintenance windows, and to drill a read-only database file.
+func (s *Store) SetReadOnly(ctx context.Context, readOnly bool) error {
+	v := 0
+	if readOnly {
+		v = 1
+	}
+	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA query_only = %d", v))
+	return wrap(err)
+}
+
+// SetMaxPages caps the database file at n pages (0 lifts the cap): a write that
+// needs more space fails as it would on a full disk. Operators can keep the file
+// from filling a shared disk; tests use it to drill a full disk.
+func (s *Store) SetMaxPages(ctx context.Context, n int64) error {
+	if n <= 0 {
+		n = 0xfffffffe // SQLite's largest page count
+	}
+	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", n))
+	return wrap(err)
+}
+
+// PageCount is the database's current size in pages.
+func (s *Store) PageCount(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.w.QueryRowContext(ctx, "PRAGMA page_count").Scan(&n)
+	return n, wrap(err)
 }
 
 // stmt returns a prepared statement for query on db, prepared once per store.
@@ -205,20 +272,20 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 		return nil, err
 	}
 	res, err := st.ExecContext(ctx, args...)
-	return res, wrap(err)
+	return res, s.noteWrite(wrap(err))
 }
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE through the DSN).
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return wrap(err)
+		return s.noteWrite(wrap(err))
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return wrap(err)
+		return s.noteWrite(wrap(err))
 	}
-	return wrap(tx.Commit())
+	return s.noteWrite(wrap(tx.Commit()))
 }
 
 // wrap marks database faults that are not the caller's doing as ErrUnavailable.
@@ -319,8 +386,10 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // Backup writes a consistent copy of the database to path while it is in use.
+// It runs on the write connection: the read pool is query_only, which SQLite
+// also applies to VACUUM INTO. Writes wait for the copy; reads go on.
 func (s *Store) Backup(ctx context.Context, path string) error {
-	_, err := s.r.ExecContext(ctx, "VACUUM INTO ?", path)
+	_, err := s.w.ExecContext(ctx, "VACUUM INTO ?", path)
 	return wrap(err)
 }
 

@@ -142,7 +142,8 @@ func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration
 			sql  string
 			args []any
 		}{
-			{"DELETE FROM sessions WHERE expires_at <= ? OR (remember = 0 AND last_seen_at <= ?)", []any{now.Unix(), now.Add(-p.Idle).Unix()}},
+			// Idle 0 means no idle limit, as in LoadSession.
+			{"DELETE FROM sessions WHERE expires_at <= ? OR (remember = 0 AND ? > 0 AND last_seen_at <= ?)", []any{now.Unix(), int64(p.Idle), now.Add(-p.Idle).Unix()}},
 			{"DELETE FROM pending_forms WHERE expires_at <= ?", []any{now.Add(-time.Hour).Unix()}},
 			{"DELETE FROM browser_keys WHERE last_used_at <= ?", []any{now.Add(-keyAge).Unix()}},
 		} {

@@ -140,7 +140,7 @@ func decodeResult(s string) (Result, error) {
 		v, n, ok := strings.Cut(part, ":")
 		value, err1 := strconv.Atoi(v)
 		count, err2 := strconv.Atoi(n)
-		if !ok || err1 != nil || err2 != nil || count < 1 {
+		if !ok || err1 != nil || err2 != nil || count < 1 || value < EstimateMin || value > EstimateMax {
 			return Result{}, fmt.Errorf("stored result %q is malformed", s)
 		}
 		for range count {
