@@ -111,7 +111,10 @@ func scanIssue(row interface{ Scan(...any) error }, extra ...any) (Issue, error)
 // CreateIssue adds an issue to a group. A key already used in the group (ignoring
 // case) is ErrKeyTaken.
 func (s *Store) CreateIssue(ctx context.Context, groupID int64, in IssueInput) (Issue, error) {
-	if _, errs := ValidateIssue(in.Key, in.Description); len(errs) > 0 {
+	// Store the normalized form: key uniqueness (key_fold) must not depend on the
+	// caller having trimmed the key.
+	in, errs := ValidateIssue(in.Key, in.Description)
+	if len(errs) > 0 {
 		return Issue{}, ErrInvalid
 	}
 	now := s.unix()
@@ -129,7 +132,8 @@ func (s *Store) CreateIssue(ctx context.Context, groupID int64, in IssueInput) (
 
 // UpdateIssue changes an open issue's key and description.
 func (s *Store) UpdateIssue(ctx context.Context, issueID int64, in IssueInput) error {
-	if _, errs := ValidateIssue(in.Key, in.Description); len(errs) > 0 {
+	in, errs := ValidateIssue(in.Key, in.Description)
+	if len(errs) > 0 {
 		return ErrInvalid
 	}
 	res, err := s.exec(ctx, "UPDATE issues SET key = ?, key_fold = ?, description = ? WHERE id = ? AND state = 'open'",

@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// testClock is a clock tests move by hand; safe for concurrent use.
+type testClock struct{ ns atomic.Int64 }
+
+// epoch is a fixed, whole-second start so stored Unix seconds compare exactly.
+var epoch = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func newClock() *testClock {
+	c := &testClock{}
+	c.ns.Store(epoch.UnixNano())
+	return c
+}
+
+func (c *testClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+func (c *testClock) Set(t time.Time)         { c.ns.Store(t.UnixNano()) }
+
+// newStore opens a fresh database file with the real migrations and a clock the
+// test controls.
+func newStore(t testing.TB) (*Store, *testClock) {
+	t.Helper()
+	clk := newClock()
+	s := openStore(t, filepath.Join(t.TempDir(), "estimator.db"), Options{Now: clk.Now})
+	return s, clk
+}
+
+func openStore(t testing.TB, path string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), path, opts)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// newUser signs a fresh nickname in from a fresh browser.
+func newUser(t testing.TB, s *Store, nick string) User {
+	t.Helper()
+	u, created, err := s.ClaimNickname(context.Background(), nick, NewToken())
+	if err != nil || !created {
+		t.Fatalf("ClaimNickname(%q) = %v, created %v", nick, err, created)
+	}
+	return u
+}
+
+// newGroup makes a group owned by owner with the given members joined.
+func newGroup(t testing.TB, s *Store, owner User, name string, members ...User) Group {
+	t.Helper()
+	ctx := context.Background()
+	g, err := s.CreateGroup(ctx, owner, name)
+	if err != nil {
+		t.Fatalf("CreateGroup(%q): %v", name, err)
+	}
+	for _, m := range members {
+		if _, err := s.Join(ctx, g.InviteToken, m); err != nil {
+			t.Fatalf("Join(%s): %v", m.Nickname, err)
+		}
+	}
+	return g
+}
+
+func newIssue(t testing.TB, s *Store, groupID int64, key string) Issue {
+	t.Helper()
+	is, err := s.CreateIssue(context.Background(), groupID, IssueInput{Key: key})
+	if err != nil {
+		t.Fatalf("CreateIssue(%q): %v", key, err)
+	}
+	return is
+}
+
+func vote(t testing.TB, s *Store, issueID int64, u User, value int) {
+	t.Helper()
+	if err := s.Estimate(context.Background(), issueID, u.ID, value); err != nil {
+		t.Fatalf("Estimate(%s, %d): %v", u.Nickname, value, err)
+	}
+}
+
+// count runs a COUNT(*)-style query straight on the database file's rows.
+func count(t testing.TB, s *Store, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := s.r.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}

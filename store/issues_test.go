@@ -1,0 +1,553 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestIssueKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	owner := newUser(t, s, "Owner")
+	g1, g2 := newGroup(t, s, owner, "One"), newGroup(t, s, owner, "Two")
+	first := newIssue(t, s, g1.ID, "SHOP-1")
+	if first.State != StateOpen || first.Round != 1 || first.GroupID != g1.ID {
+		t.Errorf("new issue = %+v", first)
+	}
+
+	tests := []struct {
+		name    string
+		group   int64
+		in      IssueInput
+		wantErr error
+	}{
+		{"same key", g1.ID, IssueInput{Key: "SHOP-1"}, ErrKeyTaken},
+		{"other case", g1.ID, IssueInput{Key: "shop-1"}, ErrKeyTaken},
+		{"full width", g1.ID, IssueInput{Key: "ＳＨＯＰ-1"}, ErrKeyTaken},
+		{"surrounding spaces", g1.ID, IssueInput{Key: "  shop-1 "}, ErrKeyTaken},
+		{"same key in another group", g2.ID, IssueInput{Key: "SHOP-1"}, nil},
+		{"another key", g1.ID, IssueInput{Key: "SHOP-2"}, nil},
+		{"empty key", g1.ID, IssueInput{Key: ""}, ErrInvalid},
+		{"long key", g1.ID, IssueInput{Key: strings.Repeat("K", IssueKeyMax+1)}, ErrInvalid},
+		{"long description", g1.ID, IssueInput{Key: "SHOP-3", Description: strings.Repeat("d", IssueDescriptionMax+1)}, ErrInvalid},
+	}
+	for _, tt := range tests {
+		_, err := s.CreateIssue(ctx, tt.group, tt.in)
+		if !errors.Is(err, tt.wantErr) {
+			t.Errorf("%s: CreateIssue = %v, want %v", tt.name, err, tt.wantErr)
+		}
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM issues WHERE group_id = ?", g1.ID); n != 2 {
+		t.Errorf("issues in group one = %d, want 2", n)
+	}
+	// The store keeps what it validated: trimmed, folded.
+	spaced, err := s.CreateIssue(ctx, g1.ID, IssueInput{Key: "  SHOP-9  ", Description: " text \r\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, _, _ := s.IssueFor(ctx, spaced.ID, owner.ID)
+	if got.Key != "SHOP-9" || got.Description != "text" || spaced.Key != "SHOP-9" {
+		t.Errorf("stored key %q, description %q; returned key %q", got.Key, got.Description, spaced.Key)
+	}
+
+	second := newIssue(t, s, g1.ID, "SHOP-4")
+	if err := s.UpdateIssue(ctx, second.ID, IssueInput{Key: "Shop-1"}); !errors.Is(err, ErrKeyTaken) {
+		t.Errorf("UpdateIssue to a taken key = %v, want ErrKeyTaken", err)
+	}
+	if err := s.UpdateIssue(ctx, second.ID, IssueInput{Key: " shop-1 "}); !errors.Is(err, ErrKeyTaken) {
+		t.Errorf("UpdateIssue to a taken key with spaces = %v, want ErrKeyTaken", err)
+	}
+	if err := s.UpdateIssue(ctx, second.ID, IssueInput{Key: "shop-4", Description: "now lower case"}); err != nil {
+		t.Errorf("UpdateIssue of its own key's case = %v", err)
+	}
+	if err := s.UpdateIssue(ctx, second.ID, IssueInput{Key: ""}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("UpdateIssue(empty key) = %v", err)
+	}
+	vote(t, s, second.ID, owner, 5)
+	if _, err := s.Reveal(ctx, second.ID, owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateIssue(ctx, second.ID, IssueInput{Key: "SHOP-5"}); !errors.Is(err, ErrNotOpen) {
+		t.Errorf("UpdateIssue(revealed) = %v, want ErrNotOpen", err)
+	}
+	if err := s.DeleteIssue(ctx, second.ID); !errors.Is(err, ErrNotOpen) {
+		t.Errorf("DeleteIssue(revealed) = %v, want ErrNotOpen", err)
+	}
+	vote(t, s, first.ID, owner, 3)
+	if err := s.DeleteIssue(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM estimates WHERE issue_id = ?", first.ID); n != 0 {
+		t.Errorf("estimates of a deleted issue remain: %d", n)
+	}
+	if _, _, _, err := s.IssueFor(ctx, first.ID, owner.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("IssueFor(deleted) = %v", err)
+	}
+	// Its key is free again.
+	newIssue(t, s, g1.ID, "shop-1")
+}
+
+func TestEstimate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	owner, m, outsider := newUser(t, s, "Owner"), newUser(t, s, "Member"), newUser(t, s, "Outsider")
+	g := newGroup(t, s, owner, "Team", m)
+	is := newIssue(t, s, g.ID, "E-1")
+
+	tests := []struct {
+		name    string
+		issue   int64
+		user    User
+		value   int
+		wantErr error
+	}{
+		{"member", is.ID, m, 5, nil},
+		{"member changes", is.ID, m, 8, nil},
+		{"member changes again", is.ID, m, 13, nil},
+		{"owner", is.ID, owner, 100, nil},
+		{"non-member", is.ID, outsider, 5, ErrNotMember},
+		{"unknown issue", 9999, m, 5, ErrNotFound},
+		{"zero", is.ID, m, 0, ErrInvalid},
+		{"over 100", is.ID, m, 101, ErrInvalid},
+		{"negative", is.ID, m, -1, ErrInvalid},
+	}
+	for _, tt := range tests {
+		if err := s.Estimate(ctx, tt.issue, tt.user.ID, tt.value); !errors.Is(err, tt.wantErr) {
+			t.Errorf("%s: Estimate = %v, want %v", tt.name, err, tt.wantErr)
+		}
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM estimates WHERE issue_id = ?", is.ID); n != 2 {
+		t.Errorf("estimate rows = %d, want 2 (one per member)", n)
+	}
+	if v, _ := s.OwnEstimate(ctx, is.ID, m.ID); v != 13 {
+		t.Errorf("OwnEstimate = %d, want the last one, 13", v)
+	}
+	if v, err := s.OwnEstimate(ctx, is.ID, outsider.ID); err != nil || v != 0 {
+		t.Errorf("OwnEstimate(no vote) = %d, %v", v, err)
+	}
+
+	if _, err := s.Reveal(ctx, is.ID, owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Estimate(ctx, is.ID, m.ID, 3); !errors.Is(err, ErrNotOpen) {
+		t.Errorf("Estimate after reveal = %v, want ErrNotOpen", err)
+	}
+	if err := s.Estimate(ctx, is.ID, outsider.ID, 3); !errors.Is(err, ErrNotMember) {
+		t.Errorf("non-member after reveal = %v, want ErrNotMember", err)
+	}
+	if _, err := s.Reveal(ctx, is.ID, owner); !errors.Is(err, ErrNotOpen) {
+		t.Errorf("Reveal twice = %v, want ErrNotOpen", err)
+	}
+	empty := newIssue(t, s, g.ID, "E-2")
+	if _, err := s.Reveal(ctx, empty.ID, owner); !errors.Is(err, ErrNoVotes) {
+		t.Errorf("Reveal without votes = %v, want ErrNoVotes", err)
+	}
+	if _, err := s.Reveal(ctx, 9999, owner); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Reveal(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+// members makes n users and a group they all belong to (the first is the owner).
+func members(t *testing.T, s *Store, n int) (Group, []User) {
+	t.Helper()
+	users := make([]User, n)
+	for i := range n {
+		users[i] = newUser(t, s, fmt.Sprintf("Voter %02d", i))
+	}
+	return newGroup(t, s, users[0], "Crowd", users[1:]...), users
+}
+
+func TestParallelEstimates(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	const n = 30
+	g, users := members(t, s, n)
+	is := newIssue(t, s, g.ID, "P-1")
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, u := range users {
+		wg.Go(func() {
+			<-start
+			// Everyone changes their mind once, concurrently with the others.
+			if errs[i] = s.Estimate(ctx, is.ID, u.ID, Scale[i%len(Scale)]); errs[i] == nil {
+				errs[i] = s.Estimate(ctx, is.ID, u.ID, i+1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("member %d: %v", i, err)
+		}
+	}
+	if got := count(t, s, "SELECT COUNT(*) FROM estimates WHERE issue_id = ?", is.ID); got != n {
+		t.Errorf("estimates = %d, want %d", got, n)
+	}
+	if got := count(t, s, "SELECT SUM(value) FROM estimates WHERE issue_id = ?", is.ID); got != n*(n+1)/2 {
+		t.Errorf("sum of estimates = %d, want %d (the last value of each)", got, n*(n+1)/2)
+	}
+	st, _ := s.IssueStatus(ctx, is.ID)
+	if st.VotedCount() != n {
+		t.Errorf("VotedCount = %d, want %d", st.VotedCount(), n)
+	}
+}
+
+// TestVoteRacingReveal: members vote while the owner reveals. Every vote that
+// was acknowledged is in the result; every other one was refused with
+// ErrNotOpen. Several rounds make the interleavings vary.
+func TestVoteRacingReveal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	const n = 16
+	g, users := members(t, s, n+1)
+	owner, voters := users[0], users[1:]
+	is := newIssue(t, s, g.ID, "RACE-1")
+
+	for round := 1; round <= 4; round++ {
+		vote(t, s, is.ID, owner, 100) // so the reveal has at least one vote
+		errs := make([]error, n)
+		var revealed Issue
+		var revealErr error
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, u := range voters {
+			wg.Go(func() {
+				<-start
+				errs[i] = s.Estimate(ctx, is.ID, u.ID, i+1) // value i+1 identifies the voter here
+			})
+			if i == n/2 {
+				wg.Go(func() {
+					<-start
+					revealed, revealErr = s.Reveal(ctx, is.ID, owner)
+				})
+			}
+		}
+		close(start)
+		wg.Wait()
+		if revealErr != nil {
+			t.Fatalf("round %d: Reveal: %v", round, revealErr)
+		}
+
+		want := []int{100}
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				want = append(want, i+1)
+			case !errors.Is(err, ErrNotOpen):
+				t.Errorf("round %d: voter %d: %v, want nil or ErrNotOpen", round, i, err)
+			}
+		}
+		slices.Sort(want)
+		t.Logf("round %d: %d of %d racing votes counted, the rest refused", round, len(want)-1, n)
+		stored, _, _, err := s.IssueFor(ctx, is.ID, owner.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []Result{revealed.Result, stored.Result} {
+			if r.Votes != len(want) || !slices.Equal(r.Values(), want) {
+				t.Errorf("round %d: result %v (%d votes), acknowledged votes %v", round, r.Values(), r.Votes, want)
+			}
+		}
+		// Who took part matches the acknowledged votes, too.
+		st, _ := s.IssueStatus(ctx, is.ID)
+		for _, v := range st.Voters {
+			i := slices.IndexFunc(voters, func(u User) bool { return u.ID == v.UserID })
+			if i >= 0 && v.Voted != (errs[i] == nil) {
+				t.Errorf("round %d: %s Voted=%v, Estimate returned %v", round, v.Nickname, v.Voted, errs[i])
+			}
+		}
+		if err := s.Revote(ctx, is.ID, owner); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRevealDropsValues: after the reveal nothing at rest ties a value to a
+// person; the status still says who voted, and never what.
+func TestRevealDropsValues(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	owner, a, b, idle := newUser(t, s, "Owner"), newUser(t, s, "Ada"), newUser(t, s, "Bea"), newUser(t, s, "Idle")
+	g := newGroup(t, s, owner, "Team", a, b, idle)
+	is := newIssue(t, s, g.ID, "R-1")
+	other := newIssue(t, s, g.ID, "R-2")
+	vote(t, s, is.ID, a, 89)
+	vote(t, s, is.ID, b, 13)
+	vote(t, s, is.ID, owner, 13)
+	vote(t, s, other.ID, a, 2)
+
+	st, err := s.IssueStatus(ctx, is.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	voted := func(st Status) map[string]bool {
+		out := map[string]bool{}
+		for _, v := range st.Voters {
+			out[v.Nickname] = v.Voted
+		}
+		return out
+	}
+	wantVoted := map[string]bool{"Owner": true, "Ada": true, "Bea": true, "Idle": false}
+	if got := voted(st); !reflect.DeepEqual(got, wantVoted) {
+		t.Errorf("Voted before reveal = %v, want %v", got, wantVoted)
+	}
+	var names []string
+	for _, v := range st.Voters {
+		names = append(names, v.Nickname)
+	}
+	if want := []string{"Ada", "Bea", "Idle", "Owner"}; !slices.Equal(names, want) {
+		t.Errorf("voters in order %v, want %v", names, want)
+	}
+	if st.Group.ID != g.ID || st.Group.Name != "Team" || st.Issue.ID != is.ID {
+		t.Errorf("status issue/group = %+v / %+v", st.Issue, st.Group)
+	}
+
+	rev, err := s.Reveal(ctx, is.ID, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev.State != StateRevealed || !slices.Equal(rev.Result.Values(), []int{13, 13, 89}) {
+		t.Errorf("Reveal = %+v", rev)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM estimates WHERE issue_id = ? AND value IS NOT NULL", is.ID); n != 0 {
+		t.Errorf("%d estimate rows still pair a user with a value after the reveal", n)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM estimates WHERE issue_id = ?", is.ID); n != 3 {
+		t.Errorf("participation rows = %d, want 3", n)
+	}
+	if v, _ := s.OwnEstimate(ctx, is.ID, a.ID); v != 0 {
+		t.Errorf("OwnEstimate after reveal = %d, want 0", v)
+	}
+	if v, _ := s.OwnEstimate(ctx, other.ID, a.ID); v != 2 {
+		t.Errorf("an open issue lost its values: %d", v)
+	}
+	st, _ = s.IssueStatus(ctx, is.ID)
+	if got := voted(st); !reflect.DeepEqual(got, wantVoted) || st.VotedCount() != 3 {
+		t.Errorf("Voted after reveal = %v (%d), want %v", got, st.VotedCount(), wantVoted)
+	}
+	if st.Issue.Result.Votes != 3 || st.Issue.State != StateRevealed {
+		t.Errorf("status after reveal = %+v", st.Issue)
+	}
+	if _, err := s.IssueStatus(ctx, 9999); !errors.Is(err, ErrNotFound) {
+		t.Errorf("IssueStatus(unknown) = %v", err)
+	}
+
+	// Voter has no field that could carry a value.
+	var fields []string
+	vt := reflect.TypeFor[Voter]()
+	for i := range vt.NumField() {
+		fields = append(fields, vt.Field(i).Name)
+	}
+	if want := []string{"UserID", "Nickname", "Role", "Voted"}; !slices.Equal(fields, want) {
+		t.Errorf("Voter fields = %v, want %v: does a new one carry a value?", fields, want)
+	}
+
+	list, err := s.GroupIssues(ctx, g.ID)
+	if err != nil || len(list) != 2 || list[0].Votes != 3 || list[1].Votes != 1 || list[0].Result.Votes != 3 {
+		t.Errorf("GroupIssues = %+v, %v", list, err)
+	}
+}
+
+func TestAccept(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	owner := newUser(t, s, "Owner")
+	g := newGroup(t, s, owner, "Team")
+	is := newIssue(t, s, g.ID, "A-1")
+	vote(t, s, is.ID, owner, 8)
+
+	steps := []struct {
+		name    string
+		reveal  bool
+		issue   int64
+		final   int
+		wantErr error
+	}{
+		{"open issue", false, is.ID, 8, ErrNotRevealed},
+		{"unknown issue", false, 9999, 8, ErrNotFound},
+		{"zero", true, is.ID, 0, ErrInvalid},
+		{"over 100", false, is.ID, 101, ErrInvalid},
+		{"revealed", false, is.ID, 8, nil},
+		{"accepted again, changed", false, is.ID, 100, nil},
+		{"lowest", false, is.ID, 1, nil},
+	}
+	for _, st := range steps {
+		if st.reveal {
+			if _, err := s.Reveal(ctx, is.ID, owner); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Accept(ctx, st.issue, owner, st.final); !errors.Is(err, st.wantErr) {
+			t.Errorf("%s: Accept = %v, want %v", st.name, err, st.wantErr)
+		}
+	}
+	got, _, _, _ := s.IssueFor(ctx, is.ID, owner.ID)
+	if got.State != StateAccepted || got.Final != 1 || got.Result.Votes != 1 {
+		t.Errorf("accepted issue = %+v", got)
+	}
+	if err := s.Revote(ctx, is.ID, owner); !errors.Is(err, ErrNotRevealed) {
+		t.Errorf("Revote(accepted) = %v, want ErrNotRevealed", err)
+	}
+}
+
+func TestRevote(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	owner, m := newUser(t, s, "Owner"), newUser(t, s, "Member")
+	g := newGroup(t, s, owner, "Team", m)
+	again, kept := newIssue(t, s, g.ID, "V-1"), newIssue(t, s, g.ID, "V-2")
+	open := newIssue(t, s, g.ID, "V-3")
+	for _, is := range []Issue{again, kept} {
+		vote(t, s, is.ID, owner, 5)
+		vote(t, s, is.ID, m, 8)
+		if _, err := s.Reveal(ctx, is.ID, owner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vote(t, s, open.ID, m, 3)
+	keptBefore, _, _, _ := s.IssueFor(ctx, kept.ID, owner.ID)
+
+	if err := s.Revote(ctx, again.ID, owner); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _, _ := s.IssueFor(ctx, again.ID, owner.ID)
+	if got.State != StateOpen || got.Round != 2 || !got.Result.Empty() || got.Final != 0 {
+		t.Errorf("after revote = %+v", got)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM estimates WHERE issue_id = ?", again.ID); n != 0 {
+		t.Errorf("estimates of the revoted issue = %d, want 0", n)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM issues WHERE id = ? AND result IS NULL", again.ID); n != 1 {
+		t.Error("the stored result was not cleared")
+	}
+	keptAfter, _, _, _ := s.IssueFor(ctx, kept.ID, owner.ID)
+	if !reflect.DeepEqual(keptAfter, keptBefore) {
+		t.Errorf("another revealed issue changed: %+v, was %+v", keptAfter, keptBefore)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM estimates WHERE issue_id = ?", kept.ID); n != 2 {
+		t.Errorf("another issue's participation rows = %d, want 2", n)
+	}
+	if v, _ := s.OwnEstimate(ctx, open.ID, m.ID); v != 3 {
+		t.Errorf("an open issue's estimate = %d, want 3", v)
+	}
+	if err := s.Revote(ctx, again.ID, owner); !errors.Is(err, ErrNotRevealed) {
+		t.Errorf("Revote(open) = %v, want ErrNotRevealed", err)
+	}
+	if err := s.Revote(ctx, 9999, owner); !errors.Is(err, ErrNotRevealed) {
+		t.Errorf("Revote(unknown) = %v, want ErrNotRevealed", err)
+	}
+
+	// Round 2 works like round 1 and counts from its own votes only.
+	vote(t, s, again.ID, m, 21)
+	rev, err := s.Reveal(ctx, again.ID, owner)
+	if err != nil || rev.Round != 2 || !slices.Equal(rev.Result.Values(), []int{21}) {
+		t.Errorf("round 2 reveal = %+v, %v", rev, err)
+	}
+	if err := s.Revote(ctx, again.ID, owner); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _, _ := s.IssueFor(ctx, again.ID, owner.ID); got.Round != 3 {
+		t.Errorf("round = %d, want 3", got.Round)
+	}
+}
+
+// TestAuditHasNoValues: the audit trail records reveal, accept, revote,
+// ownership changes and deactivation, and none of its lines holds a voted value.
+// The votes are 89 and 13, values that appear nowhere else in this test.
+func TestAuditHasNoValues(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	owner, m := newUser(t, s, "Owner"), newUser(t, s, "Member")
+	g := newGroup(t, s, owner, "Team", m)
+	is := newIssue(t, s, g.ID, "AUD-X")
+	vote(t, s, is.ID, owner, 89)
+	vote(t, s, is.ID, m, 13)
+	if _, err := s.Reveal(ctx, is.ID, owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revote(ctx, is.ID, owner); err != nil {
+		t.Fatal(err)
+	}
+	vote(t, s, is.ID, owner, 89)
+	vote(t, s, is.ID, m, 13)
+	if _, err := s.Reveal(ctx, is.ID, owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Accept(ctx, is.ID, owner, 55); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TransferOwnership(ctx, g.ID, owner, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetActive(ctx, "Owner", false); err != nil {
+		t.Fatal(err)
+	}
+
+	events, err := s.GroupEvents(ctx, g.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	userEvents, err := s.UserEvents(ctx, owner.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]int{}
+	for _, e := range append(events, userEvents...) {
+		actions[e.Action]++
+	}
+	for _, want := range []string{ActReveal, ActAccept, ActRevote, ActOwnershipChange, "user.deactivated"} {
+		if actions[want] == 0 {
+			t.Errorf("no %q event in %v", want, actions)
+		}
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM events WHERE action = ?", ActReveal); n != 2 {
+		t.Errorf("%d reveal events, want 2", n)
+	}
+	for _, e := range events {
+		if e.IssueID != 0 && e.IssueKey != "AUD-X" {
+			t.Errorf("event %s: IssueKey %q", e.Action, e.IssueKey)
+		}
+	}
+
+	// Every text column of the events table, straight from the file.
+	rows, err := s.r.Query("SELECT action, nickname, detail FROM events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	lines := 0
+	for rows.Next() {
+		var action, nick, detail string
+		if err := rows.Scan(&action, &nick, &detail); err != nil {
+			t.Fatal(err)
+		}
+		lines++
+		for _, v := range []int{89, 13} {
+			for _, text := range []string{action, nick, detail} {
+				if strings.Contains(text, strconv.Itoa(v)) {
+					t.Errorf("event %q holds the voted value %d: %q", action, v, text)
+				}
+			}
+		}
+	}
+	if lines < 6 {
+		t.Errorf("only %d events written", lines)
+	}
+}
