@@ -75,8 +75,8 @@ func normalizeText(raw string, minLen, maxLen int, what string, singleLine bool)
 		v = strings.TrimSpace(strings.ReplaceAll(v, "\r\n", "\n"))
 	}
 	for _, r := range v {
-		if unicode.IsControl(r) && !(r == '\n' || r == '\t') || r == utf8.RuneError {
-			return "", fmt.Sprintf("Enter %s without control characters.", what)
+		if unicode.IsControl(r) && !(r == '\n' || r == '\t') || r == utf8.RuneError || invisible(r) {
+			return "", fmt.Sprintf("Enter %s without control or invisible characters.", what)
 		}
 	}
 	n := utf8.RuneCountInString(v)
@@ -89,6 +89,13 @@ func normalizeText(raw string, minLen, maxLen int, what string, singleLine bool)
 		return "", fmt.Sprintf("Use at most %d characters for %s (this has %d).", maxLen, what, n)
 	}
 	return v, ""
+}
+
+// invisible reports format characters that can disguise text (bidirectional
+// overrides, zero-width spaces). Zero-width (non-)joiners stay: scripts and
+// emoji need them.
+func invisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) && r != '\u200c' && r != '\u200d'
 }
 
 // newInviteToken is 128 random bits, URL-safe.
@@ -121,7 +128,7 @@ func (s *Store) UserGroups(ctx context.Context, userID int64) ([]GroupSummary, e
 			(SELECT COUNT(*) FROM memberships x WHERE x.group_id = g.id),
 			(SELECT COUNT(*) FROM issues i WHERE i.group_id = g.id AND i.state = 'open')
 		FROM memberships m JOIN groups g ON g.id = m.group_id
-		WHERE m.user_id = ? ORDER BY g.id DESC`, userID)
+		WHERE m.user_id = ? ORDER BY m.group_id DESC`, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -307,6 +314,9 @@ func (s *Store) dropMember(ctx context.Context, groupID, userID int64, by User, 
 			issues = append(issues, id)
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM memberships WHERE group_id = ? AND user_id = ?", groupID, userID); err != nil {
 			return err
 		}

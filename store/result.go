@@ -132,23 +132,30 @@ func (r Result) encode() string {
 }
 
 func decodeResult(s string) (Result, error) {
-	var values []int
+	r := Result{}
 	if s == "" {
-		return ComputeResult(nil), nil
+		return r, nil
 	}
+	seen := map[int]bool{}
 	for _, part := range strings.Split(s, ",") {
 		v, n, ok := strings.Cut(part, ":")
 		value, err1 := strconv.Atoi(v)
 		count, err2 := strconv.Atoi(n)
-		if !ok || err1 != nil || err2 != nil || count < 1 || value < EstimateMin || value > EstimateMax {
+		if !ok || err1 != nil || err2 != nil || count < 1 || count > maxVotes ||
+			value < EstimateMin || value > EstimateMax || seen[value] {
 			return Result{}, fmt.Errorf("stored result %q is malformed", s)
 		}
-		for range count {
-			values = append(values, value)
-		}
+		seen[value] = true
+		r.Votes += count
+		r.Sum += value * count
+		r.Counts = append(r.Counts, ValueCount{value, count})
 	}
-	return ComputeResult(values), nil
+	sort.Slice(r.Counts, func(i, j int) bool { return r.Counts[i].Value < r.Counts[j].Value })
+	return r, nil
 }
+
+// maxVotes bounds a stored count: far more members than any group has.
+const maxVotes = 1 << 20
 
 func abs(x int) int {
 	if x < 0 {

@@ -60,10 +60,14 @@ func NormalizeNickname(raw string) (string, string) {
 	case n > NicknameMax:
 		return "", "A nickname has at most 32 characters."
 	}
+	var prev rune
 	for _, r := range nick {
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || r == '-' || r == '_' || r == '.') {
+		// Combining marks belong to the letter before them (नमस्ते, ế).
+		mark := unicode.IsMark(r) && (unicode.IsLetter(prev) || unicode.IsMark(prev))
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || mark || r == ' ' || r == '-' || r == '_' || r == '.') {
 			return "", "Use letters, digits, spaces, “-”, “_” or “.”."
 		}
+		prev = r
 	}
 	return nick, ""
 }

@@ -268,10 +268,14 @@ func FuzzNormalizeNickname(f *testing.F) {
 		if nick != strings.TrimSpace(nick) || strings.Contains(nick, "  ") {
 			t.Fatalf("NormalizeNickname(%q) = %q, untrimmed or unfolded spaces", raw, nick)
 		}
+		var prev rune
 		for _, r := range nick {
-			if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(" -_.", r)) {
+			// A combining mark is allowed right after a letter (or another mark).
+			mark := unicode.IsMark(r) && (unicode.IsLetter(prev) || unicode.IsMark(prev))
+			if !(unicode.IsLetter(r) || unicode.IsDigit(r) || mark || strings.ContainsRune(" -_.", r)) {
 				t.Fatalf("NormalizeNickname(%q) = %q, with %q", raw, nick, r)
 			}
+			prev = r
 		}
 		again, msg2 := NormalizeNickname(nick)
 		if msg2 != "" || again != nick {
