@@ -83,8 +83,11 @@ func DSN(path string, busy time.Duration, readOnly bool) string {
 	} else {
 		q.Set("_txlock", "immediate")
 	}
-	return "file:" + path + "?" + q.Encode()
+	// A file: URI: "%", "?" and "#" in the path are escaped so they stay part of it.
+	return "file:" + uriPath.Replace(path) + "?" + q.Encode()
 }
+
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // Open opens (creating if needed) the database at path and applies migrations.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {

@@ -1,6 +1,11 @@
 package store
 
-import "testing"
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 // Names in every script are welcome; characters that disguise text are not.
 func TestUnicodeNamesAndDisguises(t *testing.T) {
@@ -49,5 +54,19 @@ func TestDecodeResultIsBounded(t *testing.T) {
 		if _, err := decodeResult(bad); err == nil {
 			t.Errorf("decodeResult(%q) accepted", bad)
 		}
+	}
+}
+
+// A database path may hold characters that mean something in a URI.
+func TestOpenPathWithURICharacters(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "odd?name#1%20.db")
+	s := openStore(t, path, Options{})
+	if _, err := s.CreateGroup(context.Background(), newUser(t, s, "Ute"), "Odd"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at the literal path: %v", err)
 	}
 }
