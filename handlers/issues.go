@@ -153,7 +153,8 @@ func (a *App) reveal(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
-		if v.Status.VotedCount() < len(v.Status.Voters) {
+		// Nobody voted: nothing to confirm, the reveal below answers 409.
+		if n := v.Status.VotedCount(); n > 0 && n < len(v.Status.Voters) {
 			a.page(c, http.StatusOK, views.RevealConfirmPage(v))
 			return
 		}
@@ -197,7 +198,8 @@ func (a *App) accept(c *gin.Context) {
 	}
 	is, _, role := issueOf(c)
 	final, msg := store.ParseEstimate(form.Get("final"))
-	if msg == "" && is.State == store.StateOpen {
+	// An open issue has no accept form to show a message in: 409 whatever was sent.
+	if is.State == store.StateOpen {
 		a.fail(c, newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.").withLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}

@@ -39,8 +39,9 @@ func (a *App) logRequests(c *gin.Context) {
 		slog.Duration("duration", time.Since(start)),
 		slog.Int("bytes", max(c.Writer.Size(), 0)),
 	}
-	if route == "" || !strings.Contains(route, ":token") {
-		attrs = append(attrs, slog.String("path", c.Request.URL.Path))
+	// An unmatched route (404, 405: a link checker's HEAD) may still carry one.
+	if p := c.Request.URL.Path; !strings.Contains(route, ":token") && !strings.Contains(p, "/join/") && !strings.Contains(p, "/signin/") {
+		attrs = append(attrs, slog.String("path", p))
 	}
 	if isHTMX(c) {
 		attrs = append(attrs, slog.Bool("htmx", true))
