@@ -122,7 +122,7 @@ func (a *App) loginPost(c *gin.Context) {
 		Nickname: form.Get("nickname"),
 		Remember: form.Get("remember") != "",
 		Next:     safeNext(form.Get("next")),
-		Form:     form.Get("form"),
+		Form:     form.Get("kept"),
 		Errors:   views.FieldErrors{},
 	}
 	f.Kept = f.Form != ""

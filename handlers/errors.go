@@ -78,7 +78,8 @@ func (a *App) handleErrors(c *gin.Context) {
 	if back == "" {
 		back, label = views.PathHome, "Go to the start page"
 	}
-	a.page(c, he.status, views.ErrorPage(he.status, he.title, he.msg, back, label))
+	// An error page leaves a pending one-time notice for the next real page.
+	a.renderWith(c, he.status, views.ErrorPage(he.status, he.title, he.msg, back, label), a.pageInfo(c))
 }
 
 func (a *App) classify(c *gin.Context, err error) *httpError {

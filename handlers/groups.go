@@ -287,6 +287,10 @@ func (a *App) transferOwnership(c *gin.Context) {
 		a.fail(c, newError(http.StatusBadRequest, "Bad request", "Choose a member to hand the group over to."))
 		return
 	}
+	if to == currentUser(c).ID {
+		a.fail(c, newError(http.StatusBadRequest, "Already yours", "You already own this group: choose another member to hand it over to.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		return
+	}
 	err = a.st.TransferOwnership(c.Request.Context(), g.ID, currentUser(c), to)
 	if errors.Is(err, store.ErrNotMember) {
 		a.fail(c, newError(http.StatusNotFound, "Not a member", "That person is not a member of this group.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))

@@ -613,7 +613,7 @@ func TestTransferOwnership(t *testing.T) {
 		{"abc", http.StatusBadRequest},
 		{"-3", http.StatusBadRequest},
 		{strconv.FormatInt(ta.user("Sam").ID, 10), http.StatusNotFound},
-		{strconv.FormatInt(olgaID, 10), http.StatusNotFound},
+		{strconv.FormatInt(olgaID, 10), http.StatusBadRequest}, // to yourself: already yours
 	} {
 		if r := tm.owner.post(p+"/transfer", url.Values{"user": {tc.user}}); r.status != tc.want {
 			t.Errorf("transfer to %q: status %d, want %d", tc.user, r.status, tc.want)

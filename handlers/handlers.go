@@ -126,8 +126,28 @@ func New(d Deps) (*App, error) {
 	return a, nil
 }
 
-// ServeHTTP serves a request.
-func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.engine.ServeHTTP(w, r) }
+// ServeHTTP serves a request. HEAD is answered as GET without the body (the
+// server drops it), so link checkers and monitors see what a browser would.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		r = r.Clone(r.Context())
+		r.Method = http.MethodGet
+		w = headWriter{w}
+	}
+	a.engine.ServeHTTP(w, r)
+}
+
+// headWriter drops the body of an answer to HEAD.
+type headWriter struct{ http.ResponseWriter }
+
+func (w headWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w headWriter) WriteString(s string) (int, error) { return len(s), nil }
+func (w headWriter) Unwrap() http.ResponseWriter       { return w.ResponseWriter }
+func (w headWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
 
 // Close ends every open event stream so a graceful shutdown does not wait on
 // them, and stops background work.
@@ -168,15 +188,19 @@ func (a *App) routes() *gin.Engine {
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
 
+	// Registered before the middleware, so it runs none of it: the cheapest
+	// answer the server gives (no session, no database, no log line). Load runs
+	// measure the other paths against it; /healthz is the real health check.
+	r.GET("/livez", livez)
+	r.HEAD("/livez", livez)
+
 	r.Use(a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
 		sessions.Sessions(a.sessions.cookieName, a.sessions), a.loadUser)
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFound) })
 	r.NoMethod(func(c *gin.Context) { a.fail(c, errMethod) })
 
 	r.GET("/healthz", a.health)
-	r.HEAD("/healthz", a.health)
 	r.GET("/assets/*file", a.assets.serve)
-	r.HEAD("/assets/*file", a.assets.serve)
 
 	login := a.requireLogin(false)
 	replayable := a.requireLogin(true)
@@ -221,6 +245,20 @@ func (a *App) routes() *gin.Engine {
 	// The event stream does its own sign-in check: a stream must answer in SSE.
 	r.GET("/issues/:id/events", a.events)
 	return r
+}
+
+var livezBody = []byte("ok\n")
+
+// livez answers that the process serves HTTP, and nothing more. It sets the
+// static security headers itself, as every answer carries them.
+func livez(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "text/plain; charset=utf-8", livezBody)
 }
 
 func (a *App) health(c *gin.Context) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -204,6 +205,9 @@ func (a *App) accept(c *gin.Context) {
 		return
 	}
 	if msg != "" {
+		if strings.TrimSpace(form.Get("final")) == "" {
+			msg = "Enter the final estimate: a whole number from 1 to 100."
+		}
 		v, err := a.statusView(c, is.ID, role)
 		if err != nil {
 			a.fail(c, err)

@@ -119,7 +119,7 @@ func TestProtectedEndpointsSendSignedOutVisitorsToSignIn(t *testing.T) {
 			if v, _ := lp.inputValue("login-form", "next"); v != tc.wantNext {
 				t.Errorf("sign-in page next %q, want %q", v, tc.wantNext)
 			}
-			if v, ok := lp.inputValue("login-form", "form"); ok != tc.wantKept || v != ref {
+			if v, ok := lp.inputValue("login-form", "kept"); ok != tc.wantKept || v != ref {
 				t.Errorf("sign-in page form field %q (present %v), want %q", v, ok, ref)
 			}
 			if lp.has("kept-notice") != tc.wantKept {
@@ -167,7 +167,7 @@ func TestReplayCreateGroupAfterSignIn(t *testing.T) {
 			if htmxSignIn {
 				signer = c.htmxFrom(loginURL)
 			}
-			form := url.Values{"nickname": {"Ana"}, "next": {"/"}, "form": {ref}}
+			form := url.Values{"nickname": {"Ana"}, "next": {"/"}, "kept": {ref}}
 			r := signer.post("/login", form)
 			var loc string
 			if htmxSignIn {
@@ -223,7 +223,7 @@ func TestReplayCreateGroupAfterSignIn(t *testing.T) {
 			if lp.has("kept-notice") {
 				t.Fatal("used reference still shown as waiting")
 			}
-			if _, ok := lp.inputValue("login-form", "form"); ok {
+			if _, ok := lp.inputValue("login-form", "kept"); ok {
 				t.Fatal("used reference still in the sign-in form")
 			}
 		})
@@ -252,7 +252,7 @@ func TestReplayThatFailsValidationShowsTheFilledForm(t *testing.T) {
 			if tc.htmx {
 				signer = c.htmxFrom("/login?form=" + ref)
 			}
-			r := signer.post("/login", url.Values{"nickname": {"Bea"}, "form": {ref}}).wantStatus(http.StatusUnprocessableEntity)
+			r := signer.post("/login", url.Values{"nickname": {"Bea"}, "kept": {ref}}).wantStatus(http.StatusUnprocessableEntity)
 			if r.has("error") {
 				t.Fatalf("an error page instead of the form: %s", r.text("error"))
 			}
@@ -296,7 +296,7 @@ func TestReplayGoesThroughPermissionChecks(t *testing.T) {
 	x := ta.client()
 	r := x.post(addIssue, url.Values{"key": {"HACK-1"}}).wantStatus(http.StatusSeeOther)
 	_, ref, _ := loginTarget(t, r.location())
-	r = x.post("/login", url.Values{"nickname": {"Xavier"}, "form": {ref}})
+	r = x.post("/login", url.Values{"nickname": {"Xavier"}, "kept": {ref}})
 	if r.status != http.StatusNotFound {
 		t.Fatalf("non-member replay: status %d, want 404", r.status)
 	}
@@ -308,7 +308,7 @@ func TestReplayGoesThroughPermissionChecks(t *testing.T) {
 	mia.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
 	r = mia.post(addIssue, url.Values{"key": {"HACK-2"}}).wantStatus(http.StatusSeeOther)
 	_, ref, _ = loginTarget(t, r.location())
-	r = mia.post("/login", url.Values{"nickname": {"Mia"}, "form": {ref}})
+	r = mia.post("/login", url.Values{"nickname": {"Mia"}, "kept": {ref}})
 	if r.status != http.StatusForbidden {
 		t.Fatalf("member replay of an owner action: status %d, want 403", r.status)
 	}
@@ -324,7 +324,7 @@ func TestReplayGoesThroughPermissionChecks(t *testing.T) {
 	tm.owner.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
 	r = tm.owner.post(addIssue, url.Values{"key": {"REAL-1"}, "description": {"kept while signed out"}}).wantStatus(http.StatusSeeOther)
 	_, ref, _ = loginTarget(t, r.location())
-	r = tm.owner.post("/login", url.Values{"nickname": {"Olga"}, "form": {ref}}).wantRedirect(fmt.Sprintf("/groups/%d", tm.gid))
+	r = tm.owner.post("/login", url.Values{"nickname": {"Olga"}, "kept": {ref}}).wantRedirect(fmt.Sprintf("/groups/%d", tm.gid))
 	page := tm.owner.get(r.location()).wantStatus(http.StatusOK)
 	page.wantNotice("Issue “REAL-1” was added.")
 	if got := page.texts("issue-link"); len(got) != 1 || got[0] != "REAL-1" {
@@ -344,7 +344,7 @@ func TestReplayOfJoinAndEstimate(t *testing.T) {
 	c := ta.client()
 	r := c.post("/join/"+tok, nil).wantStatus(http.StatusSeeOther)
 	next, ref, _ := loginTarget(t, r.location())
-	r = c.post("/login", url.Values{"nickname": {"Jana"}, "next": {next}, "form": {ref}}).wantRedirect(fmt.Sprintf("/groups/%d", tm.gid))
+	r = c.post("/login", url.Values{"nickname": {"Jana"}, "next": {next}, "kept": {ref}}).wantRedirect(fmt.Sprintf("/groups/%d", tm.gid))
 	c.get(r.location()).wantStatus(http.StatusOK).wantNotice("You joined “Joinable”.")
 	if _, role, _ := ta.st.GroupFor(tctx, tm.gid, ta.user("Jana").ID); role != store.RoleMember {
 		t.Fatalf("Jana's role %q after the replayed join", role)
@@ -358,7 +358,7 @@ func TestReplayOfJoinAndEstimate(t *testing.T) {
 	if next != fmt.Sprintf("/issues/%d/estimate", iid) {
 		t.Fatalf("next %q", next)
 	}
-	r = c.htmxFrom(r.header.Get("HX-Redirect")).post("/login", url.Values{"nickname": {"Jana"}, "next": {next}, "form": {ref}})
+	r = c.htmxFrom(r.header.Get("HX-Redirect")).post("/login", url.Values{"nickname": {"Jana"}, "next": {next}, "kept": {ref}})
 	r.wantHXRedirect(fmt.Sprintf("/issues/%d/estimate", iid))
 	est := c.get(r.location()).wantStatus(http.StatusOK)
 	est.wantNotice("Your estimate for J-1 is saved")
@@ -416,7 +416,7 @@ func TestKeptFormReferenceRules(t *testing.T) {
 	t.Parallel()
 
 	signInWith := func(c *client, nick, ref string) *response {
-		return c.post("/login", url.Values{"nickname": {nick}, "next": {"/account"}, "form": {ref}})
+		return c.post("/login", url.Values{"nickname": {nick}, "next": {"/account"}, "kept": {ref}})
 	}
 	expectNothing := func(t *testing.T, ta *testApp, c *client, r *response, nick, msg string) {
 		t.Helper()
@@ -582,7 +582,7 @@ func TestKeptFormReferenceRules(t *testing.T) {
 		if n := ta.countRows("pending_forms", "session_id = ?", sid); n != 0 {
 			t.Fatalf("%d pending_forms rows for the ended session", n)
 		}
-		c.post("/login", url.Values{"nickname": {"Sid"}, "form": {ref}}).wantRedirect("/")
+		c.post("/login", url.Values{"nickname": {"Sid"}, "kept": {ref}}).wantRedirect("/")
 		if got := c.get("/").text("notice"); !strings.Contains(got, "could not be found") {
 			t.Fatalf("notice for a dropped form: %q", got)
 		}
@@ -704,9 +704,9 @@ func TestRedirectTargetsNeverLeaveTheSite(t *testing.T) {
 	for _, h := range hostileTargets[:12] {
 		b := ta.client()
 		ref := keepCreateGroup(t, b, "Replayed")
-		r := b.post("/login", url.Values{"nickname": {"Rhea"}, "next": {h}, "form": {store.NewToken()}})
+		r := b.post("/login", url.Values{"nickname": {"Rhea"}, "next": {h}, "kept": {store.NewToken()}})
 		checkOnSite(t, fmt.Sprintf("unknown ref, next %q", h), r.location())
-		r = b.post("/login", url.Values{"nickname": {"Rhea"}, "next": {h}, "form": {ref}})
+		r = b.post("/login", url.Values{"nickname": {"Rhea"}, "next": {h}, "kept": {ref}})
 		checkOnSite(t, fmt.Sprintf("replay, next %q", h), r.location())
 		b.post("/confirm-logout", nil)
 	}

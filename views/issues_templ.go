@@ -32,7 +32,7 @@ func (v StatusView) issue() store.Issue { return v.Status.Issue }
 func (v StatusView) allVoted() bool     { return v.Status.VotedCount() == len(v.Status.Voters) }
 
 func (v StatusView) finalValue() string {
-	if v.Final.Value != "" {
+	if v.Final.Value != "" || v.Final.Errors.Has("final") {
 		return v.Final.Value
 	}
 	if v.issue().Final != 0 {
