@@ -140,7 +140,7 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // headWriter drops the body of an answer to HEAD.
 type headWriter struct{ http.ResponseWriter }
 
-func (w headWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w headWriter) Write(p []byte) (int, error)       { return len(p), nil }
 func (w headWriter) WriteString(s string) (int, error) { return len(s), nil }
 func (w headWriter) Unwrap() http.ResponseWriter       { return w.ResponseWriter }
 func (w headWriter) Flush() {
