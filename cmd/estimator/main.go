@@ -55,7 +55,8 @@ Usage:
   estimator [flags] users activate NICKNAME      let a deactivated user sign in again
   estimator [flags] backup PATH                  write a consistent copy of the database to PATH,
                                                  safe while the server runs
-  estimator [flags] seed                         fill the database with a demo data set (for load tests)
+  estimator [flags] seed [--users N] [--groups N] [--issues N] [--members N] [--seed N]
+                                                 fill the database with a demo data set (for load tests)
 
 Every flag can also be set by the environment variable shown; a flag wins over it.
 
@@ -72,15 +73,31 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		}
 		return def
 	}
+	// A value that does not parse is an error, not silently the default (a
+	// mistyped ESTIMATOR_SECURE_COOKIES must not mean insecure cookies).
+	var envErrs []error
 	envBool := func(name string) bool {
-		b, _ := strconv.ParseBool(getenv(name))
+		v := getenv(name)
+		if v == "" {
+			return false
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			envErrs = append(envErrs, fmt.Errorf("%s=%q: want true or false", name, v))
+		}
 		return b
 	}
 	envDur := func(name string, def time.Duration) time.Duration {
-		if d, err := time.ParseDuration(getenv(name)); err == nil {
-			return d
+		v := getenv(name)
+		if v == "" {
+			return def
 		}
-		return def
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			envErrs = append(envErrs, fmt.Errorf("%s=%q: want a duration such as 30s or 12h", name, v))
+			return def
+		}
+		return d
 	}
 	fs.StringVar(&cfg.addr, "addr", env("ESTIMATOR_ADDR", ":8080"), "address to listen on (ESTIMATOR_ADDR)")
 	fs.StringVar(&cfg.db, "db", env("ESTIMATOR_DB", "estimator.db"), "SQLite database file, created if missing (ESTIMATOR_DB)")
@@ -97,15 +114,31 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		fmt.Fprint(fs.Output(), usageText)
 		fs.PrintDefaults()
 	}
+	// A flag the program does not know is a usage error (exit 2), like an
+	// unknown subcommand.
+	usage := func(err error) error {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if len(envErrs) > 0 {
+		return nil, nil, usage(errors.Join(envErrs...))
+	}
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, err
+		return nil, nil, usage(err)
 	}
 	// Flags may also follow the subcommand: estimator backup --db x.db out.db
 	var rest []string
 	for remaining := fs.Args(); len(remaining) > 0; remaining = fs.Args() {
 		rest = append(rest, remaining[0])
+		if rest[0] == "seed" {
+			// seed has flags of its own (--users …) and parses what follows.
+			rest = append(rest, remaining[1:]...)
+			break
+		}
 		if err := fs.Parse(remaining[1:]); err != nil {
-			return nil, nil, err
+			return nil, nil, usage(err)
 		}
 	}
 	return cfg, rest, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,7 +20,12 @@ func seedCmd(ctx context.Context, cfg *config, args []string, stdout io.Writer) 
 	issues := fs.Int("issues", 2000, "issues to create, spread over the groups")
 	members := fs.Int("members", 10, "members per group, owner included")
 	seed := fs.Uint64("seed", 1, "random seed, for a repeatable data set")
+	// Global flags that matter here may follow "seed" too, as for the other subcommands.
+	fs.StringVar(&cfg.db, "db", cfg.db, "SQLite database file (ESTIMATOR_DB)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err // usage already printed
+		}
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if *users < 1 || *groups < 0 || *issues < 0 || *members < 1 || *members > *users {
