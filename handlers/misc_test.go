@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"estimator/store"
 )
@@ -71,4 +72,29 @@ func TestAcceptWithoutAValueSaysWhatToEnter(t *testing.T) {
 	if is.State != store.StateRevealed {
 		t.Fatalf("state %s", is.State)
 	}
+}
+
+// The maintenance loop purges expired sessions (and with them their kept forms)
+// while the server runs.
+func TestMaintenancePurgesExpiredSessions(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t, func(c *Config) { c.Sessions = store.SessionPolicy{Idle: time.Hour, Lifetime: 2 * time.Hour, Remember: 24 * time.Hour} })
+	c := ta.client()
+	c.post("/creategroup", url.Values{"name": {"Kept"}}).wantStatus(http.StatusSeeOther) // anonymous session + kept form
+	c.login("Pia")
+	ta.clock.Advance(3 * time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ta.app.RunMaintenance(ctx, 10*time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for ta.countSessions() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions left after maintenance", ta.countSessions())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (ta *testApp) countSessions() int {
+	return ta.countRows("sessions", "1=1")
 }
