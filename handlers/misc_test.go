@@ -78,7 +78,9 @@ func TestAcceptWithoutAValueSaysWhatToEnter(t *testing.T) {
 // while the server runs.
 func TestMaintenancePurgesExpiredSessions(t *testing.T) {
 	t.Parallel()
-	ta := newTestApp(t, func(c *Config) { c.Sessions = store.SessionPolicy{Idle: time.Hour, Lifetime: 2 * time.Hour, Remember: 24 * time.Hour} })
+	ta := newTestApp(t, func(c *Config) {
+		c.Sessions = store.SessionPolicy{Idle: time.Hour, Lifetime: 2 * time.Hour, Remember: 24 * time.Hour}
+	})
 	c := ta.client()
 	c.post("/creategroup", url.Values{"name": {"Kept"}}).wantStatus(http.StatusSeeOther) // anonymous session + kept form
 	c.login("Pia")
