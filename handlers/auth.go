@@ -161,6 +161,13 @@ func (a *App) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
 // completeSignIn makes the session the user's under a new id, records it, and
 // either replays the kept form or goes on to next.
 func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, how, next, formRef string) {
+	if formRef == "" {
+		// The notice goes out with the sign-in's own save of the session: one
+		// write instead of two.
+		s, _ := session(c)
+		s.Set(noticeKey, "Signed in as "+u.Nickname+".")
+		s.Delete(noticeErrKey)
+	}
 	if err := signIn(c, u, remember); err != nil {
 		a.fail(c, err)
 		return
@@ -170,10 +177,6 @@ func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, how, n
 	}
 	if formRef != "" {
 		a.replay(c, formRef, next)
-		return
-	}
-	if err := setNotice(c, "Signed in as "+u.Nickname+"."); err != nil {
-		a.fail(c, err)
 		return
 	}
 	redirect(c, next)

@@ -34,15 +34,19 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+const insertEvent = `INSERT INTO events (at, user_id, nickname, group_id, issue_id, action, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`
+
 func audit(ctx context.Context, tx execer, at int64, u User, groupID, issueID int64, action, detail string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO events (at, user_id, nickname, group_id, issue_id, action, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, at, nullID(u.ID), u.Nickname, nullID(groupID), nullID(issueID), action, detail)
+	_, err := tx.ExecContext(ctx, insertEvent, at, nullID(u.ID), u.Nickname, nullID(groupID), nullID(issueID), action, detail)
 	return err
 }
 
-// Audit records an event outside of another transaction.
+// Audit records an event outside of another transaction, with a prepared
+// statement: every sign-in writes one.
 func (s *Store) Audit(ctx context.Context, u User, groupID, issueID int64, action, detail string) error {
-	return wrap(audit(ctx, s.w, s.unix(), u, groupID, issueID, action, detail))
+	_, err := s.exec(ctx, insertEvent, s.unix(), nullID(u.ID), u.Nickname, nullID(groupID), nullID(issueID), action, detail)
+	return err
 }
 
 // GroupEvents lists the newest audit events of a group, newest first.

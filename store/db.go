@@ -247,6 +247,22 @@ func (s *Store) stmt(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, 
 	return st, nil
 }
 
+// writerStmts returns the writer's prepared statements for queries, for a
+// transaction to run with tx.StmtContext (which reuses them on the writer's
+// connection). Call it before the transaction: the writer has one connection,
+// and preparing waits for it.
+func (s *Store) writerStmts(ctx context.Context, queries ...string) ([]*sql.Stmt, error) {
+	sts := make([]*sql.Stmt, len(queries))
+	for i, q := range queries {
+		st, err := s.stmt(ctx, s.w, q)
+		if err != nil {
+			return nil, err
+		}
+		sts[i] = st
+	}
+	return sts, nil
+}
+
 type stmtKey struct {
 	db    *sql.DB
 	query string

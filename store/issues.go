@@ -218,22 +218,31 @@ func (s *Store) IssueStatus(ctx context.Context, issueID int64) (Status, error) 
 		return st, err
 	}
 	st.Group.ID, st.Group.CreatedAt = st.Issue.GroupID, time.Unix(gcreated, 0)
+	st.Voters, err = s.Voters(ctx, issueID, st.Issue.GroupID)
+	return st, err
+}
+
+// Voters lists the members of groupID with whether each has voted on issueID —
+// never what. A caller that has just loaded the issue (IssueFor) needs only this
+// part of IssueStatus.
+func (s *Store) Voters(ctx context.Context, issueID, groupID int64) ([]Voter, error) {
 	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, e.user_id IS NOT NULL
 		FROM memberships m JOIN users u ON u.id = m.user_id
 		LEFT JOIN estimates e ON e.issue_id = ? AND e.user_id = m.user_id
-		WHERE m.group_id = ? ORDER BY u.nickname_key, u.id`, issueID, st.Issue.GroupID)
+		WHERE m.group_id = ? ORDER BY u.nickname_key, u.id`, issueID, groupID)
 	if err != nil {
-		return st, err
+		return nil, err
 	}
 	defer rows.Close()
+	var voters []Voter
 	for rows.Next() {
 		var v Voter
 		if err := rows.Scan(&v.UserID, &v.Nickname, &v.Role, &v.Voted); err != nil {
-			return st, wrap(err)
+			return nil, wrap(err)
 		}
-		st.Voters = append(st.Voters, v)
+		voters = append(voters, v)
 	}
-	return st, wrap(rows.Err())
+	return voters, wrap(rows.Err())
 }
 
 // OwnEstimate is the caller's own current estimate on an open issue (0 if none).

@@ -137,18 +137,28 @@ func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u U
 	key := NicknameKey(nick)
 	kh := HashToken(browserKey)
 	now := s.unix()
+	// Every sign-in runs these, inside the writer's one transaction at a time:
+	// prepared once, not parsed again each time.
+	sts, err := s.writerStmts(ctx,
+		"SELECT "+userCols+" FROM users WHERE nickname_key = ?",
+		"INSERT INTO users (nickname, nickname_key, created_at) VALUES (?, ?, ?)",
+		"INSERT INTO browser_keys (key_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
+		"UPDATE browser_keys SET last_used_at = ? WHERE key_hash = ? AND user_id = ?")
+	if err != nil {
+		return User{}, false, err
+	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		u, err = scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE nickname_key = ?", key))
+		u, err = scanUser(tx.StmtContext(ctx, sts[0]).QueryRowContext(ctx, key))
 		switch {
 		case errors.Is(err, ErrNotFound):
-			res, err := tx.ExecContext(ctx, "INSERT INTO users (nickname, nickname_key, created_at) VALUES (?, ?, ?)", nick, key, now)
+			res, err := tx.StmtContext(ctx, sts[1]).ExecContext(ctx, nick, key, now)
 			if err != nil {
 				return err
 			}
 			id, _ := res.LastInsertId()
 			u = User{ID: id, Nickname: nick, Active: true, CreatedAt: time.Unix(now, 0)}
 			created = true
-			_, err = tx.ExecContext(ctx, "INSERT INTO browser_keys (key_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)", kh, id, now, now)
+			_, err = tx.StmtContext(ctx, sts[2]).ExecContext(ctx, kh, id, now, now)
 			return err
 		case err != nil:
 			return err
@@ -156,7 +166,7 @@ func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u U
 		if !u.Active {
 			return ErrInactive
 		}
-		res, err := tx.ExecContext(ctx, "UPDATE browser_keys SET last_used_at = ? WHERE key_hash = ? AND user_id = ?", now, kh, u.ID)
+		res, err := tx.StmtContext(ctx, sts[3]).ExecContext(ctx, now, kh, u.ID)
 		if err != nil {
 			return err
 		}
