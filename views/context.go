@@ -6,6 +6,8 @@ package views
 import (
 	"context"
 
+	"github.com/a-h/templ"
+
 	"estimator/store"
 )
 
@@ -55,10 +57,11 @@ type FieldErrors map[string]string
 // Has reports whether field has an error.
 func (e FieldErrors) Has(field string) bool { _, ok := e[field]; return ok }
 
-// invalid is the aria-invalid value of a field.
-func (e FieldErrors) invalid(field string) string {
+// aria marks a field with an error as invalid. A field without one gets no
+// aria-invalid at all: "false" would make it look checked and approved.
+func (e FieldErrors) aria(field string) templ.Attributes {
 	if e.Has(field) {
-		return "true"
+		return templ.Attributes{"aria-invalid": "true"}
 	}
-	return "false"
+	return nil
 }
