@@ -116,10 +116,11 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *gsessi
 	}
 	st.rec.Data = encodeValues(sess.Values)
 	if st.rec.ID != 0 {
-		tok, err := s.st.UpdateSession(ctx, st.rec, st.rotate, s.policy)
+		tok, err := s.st.UpdateSession(ctx, st.rec, st.token, st.rotate, s.policy)
 		switch {
 		case errors.Is(err, store.ErrNotFound) && !st.rotate:
-			// Ended elsewhere (signed out) meanwhile: do not bring it back.
+			// Ended or signed into elsewhere (another tab) meanwhile: this stale
+			// request neither brings it back nor writes over it.
 			return nil
 		case errors.Is(err, store.ErrNotFound):
 			st.rec.ID = 0 // signing in on a session ended meanwhile: start afresh

@@ -99,12 +99,15 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, remember bool, 
 	return ss, tok, nil
 }
 
-// UpdateSession stores the session's data and user. When rotate is set the session
-// gets a new token (returned) and its lifetime starts again: this is how sign-in
-// changes the session identifier while what is bound to the row is kept.
-func (s *Store) UpdateSession(ctx context.Context, ss Session, rotate bool, p SessionPolicy) (string, error) {
+// UpdateSession stores the session's data, for the holder of token only: a
+// request still carrying a token that a sign-in has since replaced (another tab)
+// cannot write over the signed-in session (ErrNotFound). With rotate the session
+// also gets its user and "remember" setting and a new token (returned), and its
+// lifetime starts again: this is how sign-in changes the session identifier
+// while what is bound to the row (kept forms) stays.
+func (s *Store) UpdateSession(ctx context.Context, ss Session, token string, rotate bool, p SessionPolicy) (string, error) {
 	if !rotate {
-		res, err := s.exec(ctx, "UPDATE sessions SET user_id = ?, remember = ?, data = ? WHERE id = ?", nullID(ss.UserID), ss.Remember, ss.Data, ss.ID)
+		res, err := s.exec(ctx, "UPDATE sessions SET data = ? WHERE id = ? AND token_hash = ?", ss.Data, ss.ID, HashToken(token))
 		if err != nil {
 			return "", err
 		}
@@ -116,8 +119,8 @@ func (s *Store) UpdateSession(ctx context.Context, ss Session, rotate bool, p Se
 	tok := NewToken()
 	now := s.now()
 	res, err := s.exec(ctx, `UPDATE sessions SET token_hash = ?, user_id = ?, remember = ?, data = ?,
-		created_at = ?, last_seen_at = ?, expires_at = ? WHERE id = ?`,
-		HashToken(tok), nullID(ss.UserID), ss.Remember, ss.Data, now.Unix(), now.Unix(), now.Add(p.lifetime(ss.Remember)).Unix(), ss.ID)
+		created_at = ?, last_seen_at = ?, expires_at = ? WHERE id = ? AND token_hash = ?`,
+		HashToken(tok), nullID(ss.UserID), ss.Remember, ss.Data, now.Unix(), now.Unix(), now.Add(p.lifetime(ss.Remember)).Unix(), ss.ID, HashToken(token))
 	if err != nil {
 		return "", err
 	}

@@ -38,7 +38,7 @@ func TestSessionRoundTrip(t *testing.T) {
 
 	// Without rotation the token stays and the data changes.
 	got.Data = []byte("csrf=2")
-	if nt, err := s.UpdateSession(ctx, got, false, testPolicy); err != nil || nt != "" {
+	if nt, err := s.UpdateSession(ctx, got, tok, false, testPolicy); err != nil || nt != "" {
 		t.Fatalf("UpdateSession(no rotate) = %q, %v", nt, err)
 	}
 	if again, _, err := s.LoadSession(ctx, tok, testPolicy); err != nil || string(again.Data) != "csrf=2" {
@@ -51,10 +51,10 @@ func TestSessionRoundTrip(t *testing.T) {
 	if _, _, err := s.LoadSession(ctx, tok, testPolicy); !errors.Is(err, ErrNotFound) {
 		t.Errorf("deleted session loads: %v", err)
 	}
-	if _, err := s.UpdateSession(ctx, got, false, testPolicy); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UpdateSession(ctx, got, tok, false, testPolicy); !errors.Is(err, ErrNotFound) {
 		t.Errorf("UpdateSession(deleted) = %v, want ErrNotFound", err)
 	}
-	if _, err := s.UpdateSession(ctx, got, true, testPolicy); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UpdateSession(ctx, got, tok, true, testPolicy); !errors.Is(err, ErrNotFound) {
 		t.Errorf("UpdateSession(deleted, rotate) = %v, want ErrNotFound", err)
 	}
 }
@@ -83,9 +83,18 @@ func TestSessionRotation(t *testing.T) {
 	}
 	clk.Advance(5 * time.Minute)
 	ss.UserID, ss.Remember = u.ID, true
-	newTok, err := s.UpdateSession(ctx, ss, true, testPolicy)
+	newTok, err := s.UpdateSession(ctx, ss, oldTok, true, testPolicy)
 	if err != nil || newTok == "" || newTok == oldTok {
 		t.Fatalf("rotate = %q, %v", newTok, err)
+	}
+	// A request still holding the old token (another tab) cannot write over it.
+	stale := ss
+	stale.UserID, stale.Data = 0, []byte("stale")
+	if _, err := s.UpdateSession(ctx, stale, oldTok, false, testPolicy); !errors.Is(err, ErrNotFound) {
+		t.Errorf("update with the replaced token = %v, want ErrNotFound", err)
+	}
+	if _, err := s.UpdateSession(ctx, stale, oldTok, true, testPolicy); !errors.Is(err, ErrNotFound) {
+		t.Errorf("rotation with the replaced token = %v, want ErrNotFound", err)
 	}
 	if _, _, err := s.LoadSession(ctx, oldTok, testPolicy); !errors.Is(err, ErrNotFound) {
 		t.Errorf("old token after rotation = %v, want ErrNotFound", err)
