@@ -131,9 +131,10 @@ func (s *Store) PendingFormCount(ctx context.Context, sessionID int64) (int, err
 	return n, wrap(row.Scan(&n))
 }
 
-// Purge removes what has expired: sessions past their lifetime or idle limit,
-// kept forms past their expiry (used ones an hour later, so a used reference still
-// says "already submitted" for a while), and browser keys unused for keyAge.
+// Purge removes what has expired: sessions past their lifetime or idle limit
+// (their kept forms go with them), kept forms an hour past their expiry (so a
+// late reference still says "expired" or "already submitted" for a while rather
+// than "unknown"), and browser keys unused for keyAge.
 func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration) (int64, error) {
 	now := s.now()
 	var total int64
