@@ -43,6 +43,11 @@ func issueOf(c *gin.Context) (store.Issue, store.Group, store.Role) {
 	return c.MustGet(issueKey).(store.Issue), g, role
 }
 
+var (
+	errAlreadyRevealed = newError(http.StatusConflict, "Already revealed", "This issue’s result has already been revealed.")
+	errNotRevealed     = newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
+)
+
 var errClosed = newError(http.StatusConflict, "Estimates are closed",
 	"The result of this issue has been revealed, so estimates can no longer be given or changed.")
 
@@ -146,7 +151,7 @@ func (a *App) reveal(c *gin.Context) {
 	}
 	is, _, role := issueOf(c)
 	if is.State != store.StateOpen {
-		a.fail(c, newError(http.StatusConflict, "Already revealed", "This issue’s result has already been revealed.").withLink(views.IssuePath(is.ID), "See the result"))
+		a.fail(c, errAlreadyRevealed.withLink(views.IssuePath(is.ID), "See the result"))
 		return
 	}
 	// Without JavaScript there is no confirm dialog: ask on a page first when not
@@ -166,7 +171,7 @@ func (a *App) reveal(c *gin.Context) {
 	_, err = a.st.Reveal(c.Request.Context(), is.ID, currentUser(c))
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
-		a.fail(c, newError(http.StatusConflict, "Already revealed", "This issue’s result has already been revealed.").withLink(views.IssuePath(is.ID), "See the result"))
+		a.fail(c, errAlreadyRevealed.withLink(views.IssuePath(is.ID), "See the result"))
 		return
 	case errors.Is(err, store.ErrNoVotes):
 		a.fail(c, newError(http.StatusConflict, "Nobody has voted yet", "The result can be revealed once at least one member has voted.").withLink(views.IssuePath(is.ID), "Back to the issue"))
@@ -204,7 +209,7 @@ func (a *App) accept(c *gin.Context) {
 	final, msg := store.ParseEstimate(form.Get("final"))
 	// An open issue has no accept form to show a message in: 409 whatever was sent.
 	if is.State == store.StateOpen {
-		a.fail(c, newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.").withLink(views.IssuePath(is.ID), "Back to the issue"))
+		a.fail(c, errNotRevealed.withLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}
 	if msg != "" {
@@ -222,7 +227,7 @@ func (a *App) accept(c *gin.Context) {
 	}
 	err = a.st.Accept(c.Request.Context(), is.ID, currentUser(c), final)
 	if errors.Is(err, store.ErrNotRevealed) {
-		a.fail(c, newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.").withLink(views.IssuePath(is.ID), "Back to the issue"))
+		a.fail(c, errNotRevealed.withLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}
 	if err != nil {

@@ -73,7 +73,11 @@ const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 
 // securityHeaders go on every answer.
 func (a *App) securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
+	a.setSecurityHeaders(c.Writer.Header())
+	c.Next()
+}
+
+func (a *App) setSecurityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
@@ -82,7 +86,6 @@ func (a *App) securityHeaders(c *gin.Context) {
 	if a.cfg.SecureCookies {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
-	c.Next()
 }
 
 // limitBody caps every request body; reading past the cap fails with

@@ -65,8 +65,8 @@ type Store struct {
 	stmts sync.Map // query text + pool -> *sql.Stmt
 	// fault is the last write that failed for reasons outside the caller's
 	// control; probe caches Ping's write probe.
-	fault atomic.Pointer[fault]
-	probe atomic.Pointer[probeResult]
+	fault atomic.Pointer[outcome]
+	probe atomic.Pointer[outcome]
 }
 
 // DSN builds the connection string with the pragmas every pooled connection needs.
@@ -148,12 +148,8 @@ const faultWindow = 10 * time.Second
 // probeEvery bounds how often Ping takes the write lock for its probe.
 const probeEvery = time.Second
 
-type fault struct {
-	at  time.Time
-	err error
-}
-
-type probeResult struct {
+// outcome is a write's result and when it happened.
+type outcome struct {
 	at  time.Time
 	err error
 }
@@ -170,11 +166,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	if f := s.fault.Load(); f != nil && s.now().Sub(f.at) < faultWindow {
 		return f.err
 	}
-	if p := s.probe.Load(); p != nil && s.now().Sub(p.at) < probeEvery && s.now().Sub(p.at) >= 0 {
+	if p := s.probe.Load(); p != nil && s.now().Sub(p.at) < probeEvery {
 		return p.err
 	}
 	err := s.probeWrite(ctx)
-	s.probe.Store(&probeResult{at: s.now(), err: err})
+	s.probe.Store(&outcome{at: s.now(), err: err})
 	return err
 }
 
@@ -196,7 +192,7 @@ func (s *Store) probeWrite(ctx context.Context) error {
 // control (read-only or full database, a lock held elsewhere, I/O), for Ping.
 func (s *Store) noteWrite(err error) error {
 	if errors.Is(err, ErrUnavailable) && !errors.Is(err, context.Canceled) {
-		s.fault.Store(&fault{at: s.now(), err: err})
+		s.fault.Store(&outcome{at: s.now(), err: err})
 	}
 	return err
 }

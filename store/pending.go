@@ -73,17 +73,8 @@ func (s *Store) TakeForm(ctx context.Context, ref string, sessionID int64) (Pend
 		err := tx.QueryRowContext(ctx, `SELECT id, session_id, method, path, body, created_at, expires_at, used_at
 			FROM pending_forms WHERE ref_hash = ?`, HashToken(ref)).
 			Scan(&f.ID, &f.SessionID, &f.Method, &f.Path, &f.Body, &created, &expires, &used)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return ErrNotFound
-		case err != nil:
+		if err := replayable(err, f.SessionID, sessionID, used, expires, now); err != nil {
 			return err
-		case f.SessionID != sessionID:
-			return ErrFormForeign
-		case used.Valid:
-			return ErrFormUsed
-		case now >= expires:
-			return ErrFormExpired
 		}
 		f.CreatedAt = time.Unix(created, 0)
 		_, err = tx.ExecContext(ctx, "UPDATE pending_forms SET used_at = ? WHERE id = ?", now, f.ID)
@@ -106,16 +97,23 @@ func (s *Store) CheckForm(ctx context.Context, ref string, sessionID int64) erro
 		sid, expires int64
 		used         sql.NullInt64
 	)
-	switch err := row.Scan(&sid, &expires, &used); {
-	case errors.Is(err, sql.ErrNoRows):
+	err = row.Scan(&sid, &expires, &used)
+	return wrap(replayable(err, sid, sessionID, used, expires, s.unix()))
+}
+
+// replayable says why a kept form read with scanErr cannot be replayed by
+// sessionID now, or nil when it can.
+func replayable(scanErr error, owner, sessionID int64, used sql.NullInt64, expires, now int64) error {
+	switch {
+	case errors.Is(scanErr, sql.ErrNoRows):
 		return ErrNotFound
-	case err != nil:
-		return wrap(err)
-	case sid != sessionID:
+	case scanErr != nil:
+		return scanErr
+	case owner != sessionID:
 		return ErrFormForeign
 	case used.Valid:
 		return ErrFormUsed
-	case s.unix() >= expires:
+	case now >= expires:
 		return ErrFormExpired
 	}
 	return nil
