@@ -114,7 +114,7 @@ type App struct {
 // New builds the app with every route.
 func New(d Deps) (*App, error) {
 	d.Config.defaults()
-	if err := d.Config.checkSignin(); err != nil {
+	if err := d.Config.CheckSignin(); err != nil {
 		return nil, err
 	}
 	if d.Logger == nil {

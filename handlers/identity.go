@@ -17,9 +17,9 @@ import (
 // subject, propose the provider's name as the nickname, and ask for another only
 // when it is taken or not a valid nickname.
 
-// checkSignin refuses configurations that would lock everyone out or believe
-// nobody.
-func (c *Config) checkSignin() error {
+// CheckSignin refuses sign-in settings that cannot work: a provider without
+// what it needs, a header believed from nobody, guests off with nothing else on.
+func (c *Config) CheckSignin() error {
 	if c.OIDC.Issuer != "" {
 		if c.OIDC.ClientID == "" {
 			return errors.New("--oidc-issuer needs --oidc-client-id")
