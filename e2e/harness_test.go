@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -73,8 +74,9 @@ type env struct {
 
 // newEnv starts Chromium and the app. Everything is shut in the right order when
 // the test ends: tabs and browser first, then the app's event streams
-// (app.Close), then the server and the store.
-func newEnv(t *testing.T) *env {
+// (app.Close), then the server and the store. configure may change the app's
+// configuration; it is given the app's address (http://127.0.0.1:port).
+func newEnv(t *testing.T, configure ...func(cfg *handlers.Config, base string)) *env {
 	t.Helper()
 	execPath, err := chromiumPath()
 	if err != nil {
@@ -118,16 +120,29 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The address is known before the app is built, for settings that need it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := handlers.Config{LoginBurst: 1000, StreamHeartbeat: 5 * time.Second}
+	for _, f := range configure {
+		f(&cfg, "http://"+ln.Addr().String())
+	}
 	app, err := handlers.New(handlers.Deps{
 		Store:  st,
 		Assets: assets.FS,
 		Logger: logger,
-		Config: handlers.Config{LoginBurst: 1000, StreamHeartbeat: 5 * time.Second},
+		Config: cfg,
 	})
 	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(app)
+	srv := httptest.NewUnstartedServer(app)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 
 	e := &env{t: t, base: srv.URL, logs: logs, browser: browserCtx}
 	t.Cleanup(func() {

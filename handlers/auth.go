@@ -76,7 +76,7 @@ func (a *App) loginPage(c *gin.Context) {
 		redirect(c, next)
 		return
 	}
-	f := views.LoginForm{Next: next}
+	f := a.loginForm(views.LoginForm{Next: next})
 	if ref != "" {
 		_, st := session(c)
 		err := a.st.CheckForm(c.Request.Context(), ref, st.rec.ID)
@@ -110,6 +110,10 @@ func keptFormMessage(err error) string {
 }
 
 func (a *App) loginPost(c *gin.Context) {
+	if !a.guestsWelcome() {
+		a.fail(c, errNoGuests)
+		return
+	}
 	if a.rateLimited(c) {
 		return
 	}
@@ -118,13 +122,13 @@ func (a *App) loginPost(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	f := views.LoginForm{
+	f := a.loginForm(views.LoginForm{
 		Nickname: form.Get("nickname"),
 		Remember: form.Get("remember") != "",
 		Next:     safeNext(form.Get("next")),
 		Form:     form.Get("kept"),
 		Errors:   views.FieldErrors{},
-	}
+	})
 	f.Kept = f.Form != ""
 	nick, msg := store.NormalizeNickname(f.Nickname)
 	if msg != "" {
@@ -168,18 +172,33 @@ func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, how, n
 		s.Set(noticeKey, "Signed in as "+u.Nickname+".")
 		s.Delete(noticeErrKey)
 	}
-	if err := signIn(c, u, remember); err != nil {
+	if err := a.startSession(c, u, remember, how); err != nil {
 		a.fail(c, err)
 		return
-	}
-	if err := a.st.Audit(c.Request.Context(), u, 0, 0, store.ActSignIn, "with "+how); err != nil {
-		a.log.Warn("audit failed", "err", err)
 	}
 	if formRef != "" {
 		a.replay(c, formRef, next)
 		return
 	}
 	redirect(c, next)
+}
+
+// schemeKey holds, in the session, how it was signed in (for the account page).
+const schemeKey = "signed_in_with"
+
+// startSession makes the session the user's under a new id, remembering how,
+// and records the sign-in. The request goes on as that user.
+func (a *App) startSession(c *gin.Context, u store.User, remember bool, how string) error {
+	s, _ := session(c)
+	s.Set(schemeKey, how)
+	if err := signIn(c, u, remember); err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	if err := a.st.Audit(c.Request.Context(), u, 0, 0, store.ActSignIn, "with "+how); err != nil {
+		a.log.Warn("audit failed", "err", err)
+	}
+	return nil
 }
 
 func (a *App) signinLinkPage(c *gin.Context) {
@@ -252,6 +271,8 @@ func (a *App) renderAccount(c *gin.Context, newToken string) {
 		return
 	}
 	v.Activity = activityLines(events)
+	s, _ := session(c)
+	v.SignedInWith, _ = s.Get(schemeKey).(string)
 	a.page(c, http.StatusOK, views.AccountPage(v))
 }
 

@@ -4,9 +4,11 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -44,6 +46,13 @@ type Config struct {
 	TrustedProxies []string
 	// BrowserKeyMaxAge is how long an unused browser key is kept.
 	BrowserKeyMaxAge time.Duration
+	// OIDC turns on sign-in with an OpenID Connect provider (Issuer set).
+	OIDC OIDCConfig
+	// TrustedUserHeader is the header (e.g. X-Forwarded-User) in which a proxy of
+	// TrustedProxies names the signed-in user; empty: off.
+	TrustedUserHeader string
+	// NoGuests refuses nickname-only sign-in; another scheme must be on.
+	NoGuests bool
 }
 
 func (c *Config) defaults() {
@@ -92,6 +101,11 @@ type App struct {
 	hub      *hub
 	limiter  *ipLimiter
 	cop      *http.CrossOriginProtection
+	// oidc is nil unless OpenID Connect is configured; proxies are the
+	// addresses whose trusted user header is believed.
+	oidc            *oidcClient
+	proxies         []netip.Prefix
+	untrustedHeader sync.Once
 
 	closeOnce sync.Once
 	stop      chan struct{}
@@ -100,6 +114,9 @@ type App struct {
 // New builds the app with every route.
 func New(d Deps) (*App, error) {
 	d.Config.defaults()
+	if err := d.Config.CheckSignin(); err != nil {
+		return nil, err
+	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
@@ -118,6 +135,12 @@ func New(d Deps) (*App, error) {
 		stop:    make(chan struct{}),
 	}
 	a.sessions = newSessionStore(d.Store, d.Config)
+	if d.Config.OIDC.Issuer != "" {
+		a.oidc = newOIDCClient(d.Config.OIDC, d.Config.BaseURL)
+	}
+	if a.proxies, err = parseProxies(d.Config.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	a.hub = newHub(a)
 	a.engine = a.routes()
 	if err := a.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
@@ -196,6 +219,9 @@ func (a *App) routes() *gin.Engine {
 
 	r.Use(a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
 		sessions.Sessions(a.sessions.cookieName, a.sessions), a.loadUser)
+	if a.cfg.TrustedUserHeader != "" {
+		r.Use(a.trustedUser)
+	}
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFound) })
 	r.NoMethod(func(c *gin.Context) { a.fail(c, errMethod) })
 
@@ -208,6 +234,9 @@ func (a *App) routes() *gin.Engine {
 	r.GET("/", a.home)
 	r.GET("/login", a.loginPage)
 	r.POST("/login", a.loginPost)
+	r.GET("/login/oidc", a.oidcStart)
+	r.GET("/login/oidc/callback", a.oidcCallback)
+	r.POST("/login/choose", a.chooseNickname)
 	r.GET("/signin/:token", a.signinLinkPage)
 	r.POST("/signin/:token", a.signinLinkPost)
 	r.GET("/account", login, a.account)

@@ -34,6 +34,30 @@ func LoginPath(next, formRef string) string {
 	return PathLogin + "?" + q.Encode()
 }
 
+// Sign-in with the organisation's account (OpenID Connect), and the nickname
+// choice of a first sign-in whose name is taken or not a valid nickname.
+const (
+	PathLoginOIDC         = "/login/oidc"
+	PathLoginOIDCCallback = "/login/oidc/callback"
+	PathLoginChoose       = "/login/choose"
+)
+
+// OIDCLoginPath starts the provider's sign-in, continuing to next and replaying
+// the kept form kept (both stay on this server while the browser is away).
+func OIDCLoginPath(next, kept string) string {
+	q := url.Values{}
+	if next != "" && next != "/" {
+		q.Set("next", next)
+	}
+	if kept != "" {
+		q.Set("kept", kept)
+	}
+	if len(q) == 0 {
+		return PathLoginOIDC
+	}
+	return PathLoginOIDC + "?" + q.Encode()
+}
+
 func SigninLinkPath(token string) string     { return "/signin/" + url.PathEscape(token) }
 func AccountActionPath(action string) string { return "/account/" + action }
 

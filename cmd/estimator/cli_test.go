@@ -113,6 +113,12 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{"session-lifetime", "48h", "72h", "48h0m0s", "72h0m0s", "168h0m0s", func(c *config) string { return c.lifetime.String() }},
 		{"remember-lifetime", "240h", "480h", "240h0m0s", "480h0m0s", "720h0m0s", func(c *config) string { return c.remember.String() }},
 		{"trusted-proxies", "10.0.0.1", "10.0.0.2,10.0.0.3", "10.0.0.1", "10.0.0.2,10.0.0.3", "", func(c *config) string { return c.trustedProxies }},
+		{"oidc-issuer", "https://env.example/realms/a", "https://flag.example/realms/b", "https://env.example/realms/a", "https://flag.example/realms/b", "", func(c *config) string { return c.oidcIssuer }},
+		{"oidc-client-id", "env-client", "flag-client", "env-client", "flag-client", "", func(c *config) string { return c.oidcClientID }},
+		{"oidc-client-secret", "env-secret", "flag-secret", "env-secret", "flag-secret", "", func(c *config) string { return c.oidcClientSecret }},
+		{"oidc-name", "Env SSO", "Flag SSO", "Env SSO", "Flag SSO", "single sign-on", func(c *config) string { return c.oidcName }},
+		{"trusted-user-header", "X-Env-User", "X-Flag-User", "X-Env-User", "X-Flag-User", "", func(c *config) string { return c.trustedUserHeader }},
+		{"guests", "false", "true", "false", "true", "true", func(c *config) string { return fmt.Sprint(c.guests) }},
 		{"dev-assets", "/env/assets", "/flag/assets", "/env/assets", "/flag/assets", "", func(c *config) string { return c.devAssets }},
 		{"shutdown-timeout", "3s", "4s", "3s", "4s", "10s", func(c *config) string { return c.shutdownTimeout.String() }},
 	}
@@ -295,6 +301,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"users"}, "users deactivate|activate NICKNAME"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"--no-such-flag"}, "no-such-flag"},
+		// Sign-in settings that cannot work.
+		{[]string{"--guests=false"}, "--guests=false would leave no way to sign in"},
+		{[]string{"--oidc-issuer", "https://sso.example.com"}, "--oidc-client-id"},
+		{[]string{"--oidc-issuer", "https://sso.example.com", "--oidc-client-id", "estimator"}, "--base-url"},
+		{[]string{"--trusted-user-header", "X-Forwarded-User"}, "--trusted-proxies"},
 	} {
 		// On loopback, should one of them serve after all.
 		args := append([]string{"--addr", "127.0.0.1:0", "--db", db}, tc.args...)
@@ -323,6 +334,7 @@ func TestInvalidEnvironment(t *testing.T) {
 		"ESTIMATOR_SESSION_LIFETIME=a week",
 		"ESTIMATOR_REMEMBER_LIFETIME=30d",
 		"ESTIMATOR_SHUTDOWN_TIMEOUT=soon",
+		"ESTIMATOR_GUESTS=nope",
 	} {
 		name, value, _ := strings.Cut(kv, "=")
 		_, _, err := parseFlags(nil, envOf(map[string]string{name: value}), &bytes.Buffer{})

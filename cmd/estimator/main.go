@@ -41,6 +41,10 @@ var errUsage = errors.New("usage")
 type config struct {
 	addr, db, logLevel, baseURL, devAssets string
 	trustedProxies                         string
+	oidcIssuer, oidcClientID               string
+	oidcClientSecret, oidcName             string
+	trustedUserHeader                      string
+	guests                                 bool
 	secureCookies                          bool
 	idle, lifetime, remember               time.Duration
 	shutdownTimeout                        time.Duration
@@ -87,6 +91,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		}
 		return b
 	}
+	envBoolOr := func(name string, def bool) bool {
+		if getenv(name) == "" {
+			return def
+		}
+		return envBool(name)
+	}
 	envDur := func(name string, def time.Duration) time.Duration {
 		v := getenv(name)
 		if v == "" {
@@ -108,6 +118,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.DurationVar(&cfg.lifetime, "session-lifetime", envDur("ESTIMATOR_SESSION_LIFETIME", store.DefaultSessionPolicy.Lifetime), "absolute lifetime of a session (ESTIMATOR_SESSION_LIFETIME)")
 	fs.DurationVar(&cfg.remember, "remember-lifetime", envDur("ESTIMATOR_REMEMBER_LIFETIME", store.DefaultSessionPolicy.Remember), "lifetime of a \"remember me\" session (ESTIMATOR_REMEMBER_LIFETIME)")
 	fs.StringVar(&cfg.trustedProxies, "trusted-proxies", env("ESTIMATOR_TRUSTED_PROXIES", ""), "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed (ESTIMATOR_TRUSTED_PROXIES)")
+	fs.StringVar(&cfg.oidcIssuer, "oidc-issuer", env("ESTIMATOR_OIDC_ISSUER", ""), "OpenID Connect provider's issuer URL: turns on \"Sign in with <oidc-name>\"; needs --base-url, the redirect URL being <base-url>/login/oidc/callback (ESTIMATOR_OIDC_ISSUER)")
+	fs.StringVar(&cfg.oidcClientID, "oidc-client-id", env("ESTIMATOR_OIDC_CLIENT_ID", ""), "this app's client ID at the OpenID Connect provider (ESTIMATOR_OIDC_CLIENT_ID)")
+	fs.StringVar(&cfg.oidcClientSecret, "oidc-client-secret", env("ESTIMATOR_OIDC_CLIENT_SECRET", ""), "this app's client secret at the provider; prefer the variable, which the process list does not show (ESTIMATOR_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&cfg.oidcName, "oidc-name", env("ESTIMATOR_OIDC_NAME", "single sign-on"), "the provider's button label: \"Sign in with <oidc-name>\" (ESTIMATOR_OIDC_NAME)")
+	fs.StringVar(&cfg.trustedUserHeader, "trusted-user-header", env("ESTIMATOR_TRUSTED_USER_HEADER", ""), "header in which a proxy of --trusted-proxies names the signed-in user, e.g. X-Forwarded-User; ignored from other addresses (ESTIMATOR_TRUSTED_USER_HEADER)")
+	fs.BoolVar(&cfg.guests, "guests", envBoolOr("ESTIMATOR_GUESTS", true), "let people sign in with a nickname alone; false needs --oidc-issuer or --trusted-user-header (ESTIMATOR_GUESTS)")
 	fs.StringVar(&cfg.devAssets, "dev-assets", env("ESTIMATOR_DEV_ASSETS", ""), "development: serve assets from this folder, uncached (ESTIMATOR_DEV_ASSETS)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", envDur("ESTIMATOR_SHUTDOWN_TIMEOUT", 10*time.Second), "how long a graceful shutdown waits for requests (ESTIMATOR_SHUTDOWN_TIMEOUT)")
 	fs.Usage = func() {
@@ -196,28 +212,42 @@ func openStore(ctx context.Context, cfg *config) (*store.Store, error) {
 func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	var proxies []string
 	for _, p := range strings.Split(cfg.trustedProxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			proxies = append(proxies, p)
 		}
 	}
+	hcfg := handlers.Config{
+		SecureCookies:  cfg.secureCookies,
+		BaseURL:        strings.TrimRight(cfg.baseURL, "/"),
+		Sessions:       store.SessionPolicy{Idle: cfg.idle, Lifetime: cfg.lifetime, Remember: cfg.remember},
+		DevAssetsDir:   cfg.devAssets,
+		TrustedProxies: proxies,
+		OIDC: handlers.OIDCConfig{
+			Issuer:       strings.TrimSpace(cfg.oidcIssuer),
+			ClientID:     cfg.oidcClientID,
+			ClientSecret: cfg.oidcClientSecret,
+			Name:         cfg.oidcName,
+		},
+		TrustedUserHeader: strings.TrimSpace(cfg.trustedUserHeader),
+		NoGuests:          !cfg.guests,
+	}
+	// A way of signing in that cannot work is a usage error, found before the
+	// database is touched.
+	if err := hcfg.CheckSignin(); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	app, err := handlers.New(handlers.Deps{
 		Store:  st,
 		Assets: assets.FS,
 		Logger: logger,
-		Config: handlers.Config{
-			SecureCookies:  cfg.secureCookies,
-			BaseURL:        strings.TrimRight(cfg.baseURL, "/"),
-			Sessions:       store.SessionPolicy{Idle: cfg.idle, Lifetime: cfg.lifetime, Remember: cfg.remember},
-			DevAssetsDir:   cfg.devAssets,
-			TrustedProxies: proxies,
-		},
+		Config: hcfg,
 	})
 	if err != nil {
 		return err
@@ -229,7 +259,7 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		return err
 	}
 	go app.RunMaintenance(ctx, 10*time.Minute)
-	logger.Info("serving", "addr", ln.Addr().String(), "db", cfg.db)
+	logger.Info("serving", "addr", ln.Addr().String(), "db", cfg.db, "sign-in", signinSchemes(hcfg))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -246,6 +276,21 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// signinSchemes names the ways people can sign in, for the start-up line.
+func signinSchemes(c handlers.Config) string {
+	var on []string
+	if !c.NoGuests {
+		on = append(on, "nickname")
+	}
+	if c.OIDC.Issuer != "" {
+		on = append(on, "openid-connect "+c.OIDC.Issuer)
+	}
+	if c.TrustedUserHeader != "" {
+		on = append(on, "header "+c.TrustedUserHeader)
+	}
+	return strings.Join(on, ", ")
 }
 
 // Server timeouts: a client that sends its request slowly (slow loris) is cut
