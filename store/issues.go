@@ -118,7 +118,7 @@ func (s *Store) CreateIssue(ctx context.Context, groupID int64, in IssueInput) (
 		return Issue{}, ErrInvalid
 	}
 	now := s.unix()
-	res, err := s.exec(ctx, "INSERT INTO issues (group_id, key, key_fold, description, created_at) VALUES (?, ?, ?, ?, ?)",
+	id, err := s.insert(ctx, "INSERT INTO issues (group_id, key, key_fold, description, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
 		groupID, in.Key, NicknameKey(in.Key), in.Description, now)
 	if isUniqueViolation(err) {
 		return Issue{}, ErrKeyTaken
@@ -126,7 +126,6 @@ func (s *Store) CreateIssue(ctx context.Context, groupID int64, in IssueInput) (
 	if err != nil {
 		return Issue{}, err
 	}
-	id, _ := res.LastInsertId()
 	return Issue{ID: id, GroupID: groupID, Key: in.Key, Description: in.Description, State: StateOpen, Round: 1, CreatedAt: time.Unix(now, 0)}, nil
 }
 
@@ -270,7 +269,7 @@ func (s *Store) Estimate(ctx context.Context, issueID, userID int64, value int) 
 	}
 	res, err := s.exec(ctx, `INSERT INTO estimates (issue_id, user_id, value, updated_at)
 		SELECT i.id, m.user_id, ?, ? FROM issues i JOIN memberships m ON m.group_id = i.group_id AND m.user_id = ?
-		WHERE i.id = ? AND i.state = 'open'
+		WHERE i.id = ? AND i.state = 'open'`+s.rowShare("i, m")+`
 		ON CONFLICT (issue_id, user_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
 		value, s.unix(), userID, issueID)
 	if err != nil {
@@ -295,7 +294,7 @@ func (s *Store) Reveal(ctx context.Context, issueID int64, by User) (Issue, erro
 	var is Issue
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		is, err = scanIssue(tx.QueryRowContext(ctx, "SELECT "+issueCols+" FROM issues i WHERE i.id = ?", issueID))
+		is, err = scanIssue(tx.QueryRowContext(ctx, "SELECT "+issueCols+" FROM issues i WHERE i.id = ?"+s.rowLock("i"), issueID))
 		if err != nil {
 			return err
 		}

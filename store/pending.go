@@ -71,7 +71,7 @@ func (s *Store) TakeForm(ctx context.Context, ref string, sessionID int64) (Pend
 			used             sql.NullInt64
 		)
 		err := tx.QueryRowContext(ctx, `SELECT id, session_id, method, path, body, created_at, expires_at, used_at
-			FROM pending_forms WHERE ref_hash = ?`, HashToken(ref)).
+			FROM pending_forms f WHERE ref_hash = ?`+s.rowLock("f"), HashToken(ref)).
 			Scan(&f.ID, &f.SessionID, &f.Method, &f.Path, &f.Body, &created, &expires, &used)
 		if err := replayable(err, f.SessionID, sessionID, used, expires, now); err != nil {
 			return err
@@ -142,7 +142,7 @@ func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration
 			args []any
 		}{
 			// Idle 0 means no idle limit, as in LoadSession.
-			{"DELETE FROM sessions WHERE expires_at <= ? OR (remember = 0 AND ? > 0 AND last_seen_at <= ?)", []any{now.Unix(), int64(p.Idle), now.Add(-p.Idle).Unix()}},
+			{"DELETE FROM sessions WHERE expires_at <= ? OR (remember = 0 AND CAST(? AS BIGINT) > 0 AND last_seen_at <= ?)", []any{now.Unix(), int64(p.Idle), now.Add(-p.Idle).Unix()}},
 			{"DELETE FROM pending_forms WHERE expires_at <= ?", []any{now.Add(-time.Hour).Unix()}},
 			{"DELETE FROM browser_keys WHERE last_used_at <= ?", []any{now.Add(-keyAge).Unix()}},
 		} {

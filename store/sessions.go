@@ -90,12 +90,12 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, remember bool, 
 	tok := NewToken()
 	now := s.now()
 	ss := Session{UserID: userID, Remember: remember, Data: data, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.lifetime(remember))}
-	res, err := s.exec(ctx, `INSERT INTO sessions (token_hash, user_id, remember, data, created_at, last_seen_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, HashToken(tok), nullID(userID), remember, data, now.Unix(), now.Unix(), ss.ExpiresAt.Unix())
+	id, err := s.insert(ctx, `INSERT INTO sessions (token_hash, user_id, remember, data, created_at, last_seen_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, HashToken(tok), nullID(userID), remember, data, now.Unix(), now.Unix(), ss.ExpiresAt.Unix())
 	if err != nil {
 		return Session{}, "", err
 	}
-	ss.ID, _ = res.LastInsertId()
+	ss.ID = id
 	return ss, tok, nil
 }
 

@@ -141,21 +141,20 @@ func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u U
 	// prepared once, not parsed again each time.
 	sts, err := s.writerStmts(ctx,
 		"SELECT "+userCols+" FROM users WHERE nickname_key = ?",
-		"INSERT INTO users (nickname, nickname_key, created_at) VALUES (?, ?, ?)",
+		"INSERT INTO users (nickname, nickname_key, created_at) VALUES (?, ?, ?) RETURNING id",
 		"INSERT INTO browser_keys (key_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
 		"UPDATE browser_keys SET last_used_at = ? WHERE key_hash = ? AND user_id = ?")
 	if err != nil {
 		return User{}, false, err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	claim := func(tx *sql.Tx) error {
 		u, err = scanUser(tx.StmtContext(ctx, sts[0]).QueryRowContext(ctx, key))
 		switch {
 		case errors.Is(err, ErrNotFound):
-			res, err := tx.StmtContext(ctx, sts[1]).ExecContext(ctx, nick, key, now)
-			if err != nil {
+			var id int64
+			if err := tx.StmtContext(ctx, sts[1]).QueryRowContext(ctx, nick, key, now).Scan(&id); err != nil {
 				return err
 			}
-			id, _ := res.LastInsertId()
 			u = User{ID: id, Nickname: nick, Active: true, CreatedAt: time.Unix(now, 0)}
 			created = true
 			_, err = tx.StmtContext(ctx, sts[2]).ExecContext(ctx, kh, id, now, now)
@@ -174,7 +173,14 @@ func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u U
 			return ErrNicknameTaken
 		}
 		return nil
-	})
+	}
+	err = s.tx(ctx, claim)
+	if isUniqueViolation(err) {
+		// Another instance made this nickname's user between our read and our
+		// insert (PostgreSQL; SQLite's one writer cannot interleave): decide
+		// again, now seeing it.
+		err = s.tx(ctx, claim)
+	}
 	if err != nil {
 		return User{}, false, err
 	}

@@ -448,3 +448,28 @@ func integrity(t *testing.T, path string) string {
 	}
 	return res
 }
+
+// TestBackupOnPostgres: the backup command does not pretend to copy a
+// PostgreSQL database; it says to use pg_dump and fails, and the URL's
+// password is not in the message. The database is not even opened.
+func TestBackupOnPostgres(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "copy.db")
+	err := run(context.Background(), []string{"--db", "postgres://app:s3cret@127.0.0.1:1/none", "backup", out}, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !errors.Is(err, store.ErrBackupPostgres) || !strings.Contains(err.Error(), "pg_dump") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("backup on PostgreSQL = %v, want the pg_dump advice", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("backup on PostgreSQL wrote a file")
+	}
+}
+
+// TestDatabaseURLNotInErrors: a PostgreSQL URL that cannot be reached fails the
+// start with its address, never its password.
+func TestDatabaseURLNotInErrors(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), []string{"--db", "postgres://app:s3cret@127.0.0.1:1/none?connect_timeout=2", "users", "activate", "x"}, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "127.0.0.1") {
+		t.Fatalf("open error = %v, want one naming the server without the password", err)
+	}
+}
