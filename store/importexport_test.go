@@ -348,16 +348,16 @@ func TestMedianTenths(t *testing.T) {
 func TestSpreadsheetSafe(t *testing.T) {
 	t.Parallel()
 	cases := map[string]string{
-		"":                        "",
-		"SHOP-1":                  "SHOP-1",
+		"":                         "",
+		"SHOP-1":                   "SHOP-1",
 		"=HYPERLINK(\"http://x\")": "'=HYPERLINK(\"http://x\")",
-		"+1":                      "'+1",
-		"-1+2":                    "'-1+2",
-		"@SUM(A1)":                "'@SUM(A1)",
-		"\t=1":                    "'\t=1",
-		"\r=1":                    "'\r=1",
-		"a=1":                     "a=1",
-		"'quoted":                 "'quoted",
+		"+1":                       "'+1",
+		"-1+2":                     "'-1+2",
+		"@SUM(A1)":                 "'@SUM(A1)",
+		"\t=1":                     "'\t=1",
+		"\r=1":                     "'\r=1",
+		"a=1":                      "a=1",
+		"'quoted":                  "'quoted",
 	}
 	for in, want := range cases {
 		if got := SpreadsheetSafe(in); got != want {
