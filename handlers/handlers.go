@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
+	"estimator/handlers/metrics"
 	"estimator/store"
 )
 
@@ -92,6 +93,7 @@ type App struct {
 	hub      *hub
 	limiter  *ipLimiter
 	cop      *http.CrossOriginProtection
+	metrics  *metrics.Metrics
 
 	closeOnce sync.Once
 	stop      chan struct{}
@@ -119,6 +121,7 @@ func New(d Deps) (*App, error) {
 	}
 	a.sessions = newSessionStore(d.Store, d.Config)
 	a.hub = newHub(a)
+	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.subscribers() }})
 	a.engine = a.routes()
 	if err := a.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
 		return nil, err
@@ -194,7 +197,7 @@ func (a *App) routes() *gin.Engine {
 	r.GET("/livez", a.livez)
 	r.HEAD("/livez", a.livez)
 
-	r.Use(a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
+	r.Use(a.observeRequests, a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
 		sessions.Sessions(a.sessions.cookieName, a.sessions), a.loadUser)
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFound) })
 	r.NoMethod(func(c *gin.Context) { a.fail(c, errMethod) })
@@ -231,6 +234,9 @@ func (a *App) routes() *gin.Engine {
 	r.POST("/groups/:id/leave", login, member, a.leaveGroup)
 	r.GET("/groups/:id/delete", login, owner, a.deleteGroupPage)
 	r.POST("/groups/:id/delete", login, owner, a.deleteGroup)
+	r.POST(routeImport, login, owner, a.importIssues)
+	r.GET("/groups/:id/export.csv", login, member, a.exportCSV)
+	r.GET("/groups/:id/export.json", login, member, a.exportJSON)
 
 	imember, iowner := a.issueAccess(false), a.issueAccess(true)
 	r.GET("/issues/:id", login, imember, a.issueStatus)

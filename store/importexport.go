@@ -119,10 +119,14 @@ func ParseImport(text string, requireHeader bool) ([]ImportRow, error) {
 			return nil, ImportErrors{{Line: rec.line, Msg: fmt.Sprintf("an import takes at most %d issues; split the rest into another import.", ImportMaxRows)}}
 		}
 		row := ImportRow{Line: rec.line}
-		if header != nil {
+		switch {
+		case header != nil && header.summary >= 0:
 			row.Key = cell(rec.cells, header.key)
 			row.Description, row.Shortened = combineDescription(cell(rec.cells, header.summary), cell(rec.cells, header.description))
-		} else {
+		case header != nil:
+			// No summary: the description is the issue's own, checked as typed.
+			row.Key, row.Description = cell(rec.cells, header.key), cell(rec.cells, header.description)
+		default:
 			row.Key = cell(rec.cells, 0)
 			row.Description = headerlessDescription(rec.cells, comma)
 		}

@@ -86,6 +86,7 @@ func TestParseImportRefusesBadRows(t *testing.T) {
 		{"not UTF-8", "A-1\nA\xff,x\n", false, []int{2}, "plain text"},
 		{"duplicate key, other case", "a-1,one\nA-2,two\nA-1,again\n", false, []int{3}, "already on line 1"},
 		{"description too long", "A-1," + strings.Repeat("d", IssueDescriptionMax+1) + "\n", false, []int{1}, "at most 2000 characters"},
+		{"description too long, no summary to shorten around", "Issue key,Description\nA-1," + strings.Repeat("d", IssueDescriptionMax+1) + "\n", true, []int{2}, "at most 2000 characters"},
 		{"every bad line is named", ",x\nB\u202e\nB\nb\n", false, []int{1, 2, 4}, ""},
 		{"file without a header", "A-1,one\n", true, []int{1}, "must name the columns"},
 		{"unclosed quote", "A-1,one\nA-2,\"never closed\nA-3,x\n", false, []int{2}, "not closed"},
