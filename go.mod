@@ -18,6 +18,8 @@ require (
 	github.com/gorilla/sessions v1.4.0
 	github.com/klauspost/compress v1.19.2
 	github.com/prometheus/client_golang v1.19.1
+	github.com/prometheus/client_model v0.6.2
+	github.com/prometheus/common v0.55.0
 	github.com/tsenart/vegeta/v12 v12.13.0
 	golang.org/x/net v0.61.0
 	golang.org/x/text v0.43.0
@@ -151,8 +153,6 @@ require (
 	github.com/pierrec/lz4/v4 v4.1.27 // indirect
 	github.com/planetscale/vtprotobuf v0.6.1-0.20240319094008-0393e58bdf10 // indirect
 	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2 // indirect
-	github.com/prometheus/client_model v0.6.2 // indirect
-	github.com/prometheus/common v0.55.0 // indirect
 	github.com/prometheus/procfs v0.15.1 // indirect
 	github.com/puzpuzpuz/xsync/v4 v4.5.0 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
