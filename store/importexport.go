@@ -196,14 +196,14 @@ func blankRecord(rec []string) bool {
 	return true
 }
 
-// cell is column i of rec, "" when the row is shorter. A leading ' that guards
-// a formula character (as the CSV export writes it) is taken off again.
+// cell is column i of rec, "" when the row is shorter. The leading ' of a cell
+// the CSV export guarded (SpreadsheetSafe) is taken off again.
 func cell(rec []string, i int) string {
 	if i < 0 || i >= len(rec) {
 		return ""
 	}
 	c := rec[i]
-	if len(c) > 1 && c[0] == '\'' && strings.ContainsRune(formulaLead, rune(c[1])) {
+	if len(c) > 1 && c[0] == '\'' && guarded(c[1:]) {
 		return c[1:]
 	}
 	return c
@@ -447,10 +447,16 @@ func (r Result) MedianTenths() int {
 // a formula (or, tab and CR, that some strip before doing so).
 const formulaLead = "=+-@\t\r"
 
+// guarded reports whether SpreadsheetSafe prefixes s: it starts with a formula
+// character, or with ' itself (so that taking one ' off on import is exact).
+func guarded(s string) bool {
+	return s != "" && (s[0] == '\'' || strings.ContainsRune(formulaLead, rune(s[0])))
+}
+
 // SpreadsheetSafe guards a cell against formula injection: a cell starting
 // with a formula character gets a leading ', which spreadsheets show as text.
 func SpreadsheetSafe(s string) string {
-	if s != "" && strings.ContainsRune(formulaLead, rune(s[0])) {
+	if guarded(s) {
 		return "'" + s
 	}
 	return s

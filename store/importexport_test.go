@@ -358,19 +358,35 @@ func TestSpreadsheetSafe(t *testing.T) {
 		"\t=1":                     "'\t=1",
 		"\r=1":                     "'\r=1",
 		"a=1":                      "a=1",
-		"'quoted":                  "'quoted",
+		"'quoted":                  "''quoted",
+		"'=x":                      "''=x",
 	}
 	for in, want := range cases {
 		if got := SpreadsheetSafe(in); got != want {
 			t.Errorf("SpreadsheetSafe(%q) = %q, want %q", in, got, want)
 		}
 		// What the export guards, the import reads back as it was.
-		if in != "" && in[0] != '\'' {
-			if got := cell([]string{SpreadsheetSafe(in)}, 0); got != in {
-				t.Errorf("import of %q = %q, want %q", SpreadsheetSafe(in), got, in)
-			}
+		if got := cell([]string{SpreadsheetSafe(in)}, 0); got != in {
+			t.Errorf("import of %q = %q, want %q", SpreadsheetSafe(in), got, in)
 		}
 	}
+}
+
+// FuzzSpreadsheetSafe: the import reads back exactly what the export guarded,
+// and a guarded cell never starts with a formula character.
+func FuzzSpreadsheetSafe(f *testing.F) {
+	for _, seed := range []string{"", "=1", "'", "''=", "-", "a"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		g := SpreadsheetSafe(s)
+		if g != "" && strings.ContainsRune(formulaLead, rune(g[0])) {
+			t.Fatalf("SpreadsheetSafe(%q) = %q starts with a formula character", s, g)
+		}
+		if got := cell([]string{g}, 0); got != s {
+			t.Fatalf("import of %q = %q, want %q", g, got, s)
+		}
+	})
 }
 
 // FuzzParseImport: whatever a stranger pastes, parsing does not panic, and what
