@@ -131,12 +131,16 @@ func first(vs []string) string {
 // the same rows again with confirmed=1, and they are added in one transaction.
 // A bad row anywhere refuses the whole import with 422, naming each bad line.
 func (a *App) importIssues(c *gin.Context) {
+	g, _ := groupOf(c)
 	f, msg, err := readImportForm(c)
+	var he *httpError
+	if errors.As(err, &he) {
+		err = he.withLink(views.GroupPath(g.ID), "Back to "+g.Name)
+	}
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	g, _ := groupOf(c)
 	// The rows go back into the form only when they were typed there: a file's
 	// text in the box would be a surprise, and it is fixed in the spreadsheet.
 	again := views.ImportForm{}

@@ -284,18 +284,26 @@ func TestImportSizeLimits(t *testing.T) {
 		{"2 MiB file, no Content-Length", two, true},
 		{"one byte over 1 MiB", "key\n" + strings.Repeat("x", importFileMax-3), false},
 	} {
+		if tc.name == "one byte over 1 MiB" && len(tc.file) != importFileMax+1 {
+			t.Fatalf("test file is %d bytes", len(tc.file))
+		}
 		body, ct := multipartBody(t, nil, map[string]string{"file": tc.file})
 		var rd io.Reader = body
 		if tc.chunked {
 			rd = io.MultiReader(body) // hides the length: sent chunked
 		}
 		r := owner.do(http.MethodPost, importPath(tm.gid), rd, ct)
-		if r.status != http.StatusRequestEntityTooLarge {
-			t.Errorf("%s: status %d, want 413", tc.name, r.status)
+		if r.status != http.StatusRequestEntityTooLarge || r.errorStatus() != "413" {
+			t.Errorf("%s: status %d, want 413 with the error page", tc.name, r.status)
 		}
 	}
 	if got := len(ta.issueKeys(tm.gid)); got != rows {
 		t.Fatalf("oversized uploads changed the issues: %d", got)
+	}
+	// The file's own page says what the limit is and leads back to the group.
+	r := owner.postMultipart(importPath(tm.gid), nil, map[string]string{"file": "key\n" + strings.Repeat("x", importFileMax)})
+	if !strings.Contains(r.text("error"), "at most 1 MiB") || attr(r.all("error-back")[0], "href") != fmt.Sprintf("/groups/%d", tm.gid) {
+		t.Errorf("413 page: %q", r.text("error"))
 	}
 }
 
