@@ -95,6 +95,7 @@ func (a *App) classify(c *gin.Context, err error) *httpError {
 	case errors.Is(err, store.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		a.metrics.DatabaseError()
 		a.log.Error("database unavailable", "method", c.Request.Method, "route", c.FullPath(), "err", err)
 		return errUnavailable
 	default:

@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
+	"estimator/handlers/metrics"
 	"estimator/store"
 )
 
@@ -101,6 +102,7 @@ type App struct {
 	hub      *hub
 	limiter  *ipLimiter
 	cop      *http.CrossOriginProtection
+	metrics  *metrics.Metrics
 	// oidc is nil unless OpenID Connect is configured; proxies are the
 	// addresses whose trusted user header is believed.
 	oidc            *oidcClient
@@ -142,6 +144,7 @@ func New(d Deps) (*App, error) {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	a.hub = newHub(a)
+	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.subscribers() }})
 	a.engine = a.routes()
 	if err := a.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
 		return nil, err
@@ -217,7 +220,7 @@ func (a *App) routes() *gin.Engine {
 	r.GET("/livez", a.livez)
 	r.HEAD("/livez", a.livez)
 
-	r.Use(a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
+	r.Use(a.observeRequests, a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
 		sessions.Sessions(a.sessions.cookieName, a.sessions), a.loadUser)
 	if a.cfg.TrustedUserHeader != "" {
 		r.Use(a.trustedUser)
@@ -260,6 +263,9 @@ func (a *App) routes() *gin.Engine {
 	r.POST("/groups/:id/leave", login, member, a.leaveGroup)
 	r.GET("/groups/:id/delete", login, owner, a.deleteGroupPage)
 	r.POST("/groups/:id/delete", login, owner, a.deleteGroup)
+	r.POST(routeImport, login, owner, a.importIssues)
+	r.GET("/groups/:id/export.csv", login, member, a.exportCSV)
+	r.GET("/groups/:id/export.json", login, member, a.exportJSON)
 
 	imember, iowner := a.issueAccess(false), a.issueAccess(true)
 	r.GET("/issues/:id", login, imember, a.issueStatus)

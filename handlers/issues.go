@@ -135,6 +135,7 @@ func (a *App) estimatePost(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	a.metrics.Vote()
 	a.hub.issueChanged(is.ID)
 	if wantsFragment(c) {
 		a.fragment(c, http.StatusOK, views.EstimatePanel(views.EstimateView{Issue: is, Group: g, Own: value, Saved: true}))
@@ -180,6 +181,7 @@ func (a *App) reveal(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	a.metrics.Reveal()
 	a.hub.issueChanged(is.ID)
 	a.afterOwnerAction(c, is.ID, role, "The result of "+is.Key+" is revealed.")
 }

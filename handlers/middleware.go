@@ -88,14 +88,15 @@ func (a *App) setSecurityHeaders(h http.Header) {
 	}
 }
 
-// limitBody caps every request body; reading past the cap fails with
-// *http.MaxBytesError, which answers 413.
+// limitBody caps every request body (the route's bodyLimit); reading past the
+// cap fails with *http.MaxBytesError, which answers 413.
 func (a *App) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > a.cfg.MaxBodyBytes {
+	limit := a.bodyLimit(c)
+	if c.Request.ContentLength > limit {
 		a.fail(c, errTooLarge)
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.cfg.MaxBodyBytes)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	c.Next()
 }
 

@@ -118,6 +118,7 @@ func (a *App) replay(c *gin.Context, ref, next string) {
 		redirect(c, next)
 		return
 	}
+	a.metrics.Replay()
 	ctx := context.WithValue(c.Request.Context(), replayKey{}, ref)
 	req, err := http.NewRequestWithContext(ctx, f.Method, f.Path, bytes.NewReader(f.Body))
 	if err != nil {

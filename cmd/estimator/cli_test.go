@@ -121,6 +121,7 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{"guests", "false", "true", "false", "true", "true", func(c *config) string { return fmt.Sprint(c.guests) }},
 		{"dev-assets", "/env/assets", "/flag/assets", "/env/assets", "/flag/assets", "", func(c *config) string { return c.devAssets }},
 		{"shutdown-timeout", "3s", "4s", "3s", "4s", "10s", func(c *config) string { return c.shutdownTimeout.String() }},
+		{"metrics-addr", "127.0.0.1:9100", "127.0.0.1:9101", "127.0.0.1:9100", "127.0.0.1:9101", "", func(c *config) string { return c.metricsAddr }},
 	}
 	rows := readmeConfigRows(t)
 	if len(rows) != len(cases) {

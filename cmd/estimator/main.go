@@ -49,6 +49,7 @@ type config struct {
 	secureCookies                          bool
 	idle, lifetime, remember               time.Duration
 	shutdownTimeout                        time.Duration
+	metricsAddr                            string
 }
 
 const usageText = `Estimator: anonymous planning poker for teams.
@@ -141,6 +142,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.BoolVar(&cfg.guests, "guests", envBoolOr("ESTIMATOR_GUESTS", true), "let people sign in with a nickname alone; false needs --oidc-issuer or --trusted-user-header (ESTIMATOR_GUESTS)")
 	fs.StringVar(&cfg.devAssets, "dev-assets", env("ESTIMATOR_DEV_ASSETS", ""), "development: serve assets from this folder, uncached (ESTIMATOR_DEV_ASSETS)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", envDur("ESTIMATOR_SHUTDOWN_TIMEOUT", 10*time.Second), "how long a graceful shutdown waits for requests (ESTIMATOR_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", env("ESTIMATOR_METRICS_ADDR", ""), "serve Prometheus metrics (GET /metrics) on this separate address, e.g. 127.0.0.1:9100; off when empty (ESTIMATOR_METRICS_ADDR)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageText)
 		fs.PrintDefaults()
@@ -277,6 +279,11 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := startMetrics(cfg.metricsAddr, app.MetricsHandler(), logger)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("--metrics-addr: %w", err)
+	}
 	go app.RunMaintenance(ctx, 10*time.Minute)
 	logger.Info("serving", "addr", ln.Addr().String(), "db", store.Redact(cfg.db), "sign-in", signinSchemes(hcfg))
 	errc := make(chan error, 1)
@@ -290,7 +297,7 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	app.Close()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := errors.Join(srv.Shutdown(sctx), stopMetrics(sctx)); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("stopped")
