@@ -357,6 +357,20 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return s.noteWrite(wrap(tx.Commit()))
 }
 
+// txRecheck is tx for a transaction that checks a unique value is free and
+// then inserts it. On PostgreSQL another instance may insert the same value
+// between the check and the insert; the unique index refuses the second, and
+// the transaction runs once more to decide again, now seeing the other's row
+// (SQLite's single writer never interleaves them). fn must set what it returns
+// afresh on each run.
+func (s *Store) txRecheck(ctx context.Context, fn func(*sql.Tx) error) error {
+	err := s.tx(ctx, fn)
+	if isUniqueViolation(err) {
+		err = s.tx(ctx, fn)
+	}
+	return err
+}
+
 // wrap marks database faults that are not the caller's doing as ErrUnavailable.
 func wrap(err error) error {
 	if err == nil || errors.Is(err, ErrUnavailable) {

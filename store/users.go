@@ -174,14 +174,9 @@ func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u U
 		}
 		return nil
 	}
-	err = s.tx(ctx, claim)
-	if isUniqueViolation(err) {
-		// Another instance made this nickname's user between our read and our
-		// insert (PostgreSQL; SQLite's one writer cannot interleave): decide
-		// again, now seeing it.
-		err = s.tx(ctx, claim)
-	}
-	if err != nil {
+	// Another instance may make this nickname's user between our read and our
+	// insert.
+	if err = s.txRecheck(ctx, claim); err != nil {
 		return User{}, false, err
 	}
 	return u, created, nil
