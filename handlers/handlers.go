@@ -214,6 +214,7 @@ func (a *App) routes() *gin.Engine {
 	r.POST("/account/signin-link", login, a.replaceSigninLink)
 	r.POST("/account/forget-browser", login, a.forgetBrowser)
 	r.POST("/account/signout-everywhere", login, a.signOutEverywhere)
+	r.POST("/account/browsers/:id/revoke", login, a.revokeBrowser)
 	r.GET("/confirm-logout", login, a.logoutPage)
 	r.POST("/confirm-logout", login, a.logoutPost)
 

@@ -134,7 +134,7 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *gsessi
 			return nil
 		}
 	}
-	rec, tok, err := s.st.CreateSession(ctx, st.rec.UserID, st.rec.Remember, st.rec.Data, s.policy)
+	rec, tok, err := s.st.CreateSessionFrom(ctx, st.rec, s.policy)
 	if err != nil {
 		return err
 	}
@@ -226,10 +226,12 @@ func ensureSession(c *gin.Context) (int64, error) {
 	return st.rec.ID, nil
 }
 
-// signIn makes the session the user's, under a new identifier.
-func signIn(c *gin.Context, u store.User, remember bool) error {
+// signIn makes the session the user's, under a new identifier, bound to the
+// browser key it was signed in with (revoking the key ends it).
+func signIn(c *gin.Context, u store.User, remember bool, browserKey string) error {
 	_, st := session(c)
 	st.rec.UserID, st.rec.Remember, st.rotate, st.user = u.ID, remember, true, u
+	st.rec.BrowserKey = browserKey
 	c.Set(userKey, u)
 	return saveSession(c)
 }

@@ -113,6 +113,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if err := s.fillSkeletons(ctx); err != nil && !errors.Is(err, ErrUnavailable) {
+		// A database that takes no writes now still serves; the skeletons are
+		// filled at a later start.
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", DSN(path, opts.BusyTimeout, true))
 	if err != nil {
 		w.Close()
@@ -379,11 +385,25 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.w.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
 		return fmt.Errorf("read schema version: %w", wrap(err))
 	}
+	applied := map[int]bool{}
+	rows, err := s.w.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", wrap(err))
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("read schema version: %w", wrap(err))
+		}
+		applied[v] = true
+	}
+	rows.Close()
 	if latest := SchemaVersion(); current > latest {
 		return fmt.Errorf("%w: the database is at schema version %d, this program knows up to %d; run a newer estimator or restore a backup", ErrSchemaTooNew, current, latest)
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if applied[m.version] {
 			continue
 		}
 		err := s.tx(ctx, func(tx *sql.Tx) error {

@@ -34,8 +34,9 @@ func LoginPath(next, formRef string) string {
 	return PathLogin + "?" + q.Encode()
 }
 
-func SigninLinkPath(token string) string     { return "/signin/" + url.PathEscape(token) }
-func AccountActionPath(action string) string { return "/account/" + action }
+func SigninLinkPath(token string) string      { return "/signin/" + url.PathEscape(token) }
+func AccountActionPath(action string) string  { return "/account/" + action }
+func AccountBrowserRevokePath(b int64) string { return "/account/browsers/" + id(b) + "/revoke" }
 
 func GroupPath(g int64) string                { return "/groups/" + id(g) }
 func GroupIssuesPath(g int64) string          { return GroupPath(g) + "/issues" }
