@@ -37,7 +37,9 @@ type Config struct {
 	// StreamHeartbeat is how often an idle event stream gets a comment and a
 	// session check (default 15s).
 	StreamHeartbeat time.Duration
-	// LoginRate and LoginBurst limit sign-in attempts per client address.
+	// LoginRate and LoginBurst limit sign-in attempts per client address
+	// (default 60 at once, then 1 a second: an office behind one address signs
+	// in together at the start of a meeting).
 	LoginRate  rate.Limit
 	LoginBurst int
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
@@ -66,7 +68,7 @@ func (c *Config) defaults() {
 		c.LoginRate = rate.Every(time.Second)
 	}
 	if c.LoginBurst == 0 {
-		c.LoginBurst = 20
+		c.LoginBurst = 60
 	}
 	if c.BrowserKeyMaxAge == 0 {
 		c.BrowserKeyMaxAge = 400 * 24 * time.Hour

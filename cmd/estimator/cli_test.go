@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,6 +116,8 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{"trusted-proxies", "10.0.0.1", "10.0.0.2,10.0.0.3", "10.0.0.1", "10.0.0.2,10.0.0.3", "", func(c *config) string { return c.trustedProxies }},
 		{"dev-assets", "/env/assets", "/flag/assets", "/env/assets", "/flag/assets", "", func(c *config) string { return c.devAssets }},
 		{"shutdown-timeout", "3s", "4s", "3s", "4s", "10s", func(c *config) string { return c.shutdownTimeout.String() }},
+		{"signin-rate", "2/s", "120/min", "2/s", "120/min", "1/s", func(c *config) string { return c.signinRate }},
+		{"signin-burst", "80", "100", "80", "100", "60", func(c *config) string { return strconv.Itoa(c.signinBurst) }},
 	}
 	rows := readmeConfigRows(t)
 	if len(rows) != len(cases) {
@@ -295,6 +298,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"users"}, "users deactivate|activate NICKNAME"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"--no-such-flag"}, "no-such-flag"},
+		{[]string{"--signin-rate", "fast"}, "--signin-rate"},
+		{[]string{"--signin-rate", "5/day"}, "--signin-rate"},
+		{[]string{"--signin-rate", "0/s"}, "--signin-rate"},
+		{[]string{"--signin-burst", "0"}, "--signin-burst"},
 	} {
 		// On loopback, should one of them serve after all.
 		args := append([]string{"--addr", "127.0.0.1:0", "--db", db}, tc.args...)
@@ -323,6 +330,8 @@ func TestInvalidEnvironment(t *testing.T) {
 		"ESTIMATOR_SESSION_LIFETIME=a week",
 		"ESTIMATOR_REMEMBER_LIFETIME=30d",
 		"ESTIMATOR_SHUTDOWN_TIMEOUT=soon",
+		"ESTIMATOR_SIGNIN_RATE=fast",
+		"ESTIMATOR_SIGNIN_BURST=many",
 	} {
 		name, value, _ := strings.Cut(kv, "=")
 		_, _, err := parseFlags(nil, envOf(map[string]string{name: value}), &bytes.Buffer{})
