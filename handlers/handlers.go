@@ -42,6 +42,10 @@ type Config struct {
 	// in together at the start of a meeting).
 	LoginRate  rate.Limit
 	LoginBurst int
+	// KeptFormsPerAddress forms sent while signed out are kept per client
+	// address in KeptFormsWindow (default 20 in 15 minutes); past that, 429.
+	KeptFormsPerAddress int
+	KeptFormsWindow     time.Duration
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []string
 	// BrowserKeyMaxAge is how long an unused browser key is kept.
@@ -70,6 +74,12 @@ func (c *Config) defaults() {
 	if c.LoginBurst == 0 {
 		c.LoginBurst = 60
 	}
+	if c.KeptFormsPerAddress == 0 {
+		c.KeptFormsPerAddress = 20
+	}
+	if c.KeptFormsWindow == 0 {
+		c.KeptFormsWindow = store.PendingFormTTL
+	}
 	if c.BrowserKeyMaxAge == 0 {
 		c.BrowserKeyMaxAge = 400 * 24 * time.Hour
 	}
@@ -93,7 +103,9 @@ type App struct {
 	sessions *sessionStore
 	hub      *hub
 	limiter  *ipLimiter
-	cop      *http.CrossOriginProtection
+	// keeps limits the forms kept per client address.
+	keeps *ipLimiter
+	cop   *http.CrossOriginProtection
 
 	closeOnce sync.Once
 	stop      chan struct{}
@@ -116,6 +128,7 @@ func New(d Deps) (*App, error) {
 		log:     d.Logger,
 		assets:  assets,
 		limiter: newIPLimiter(d.Config.LoginRate, d.Config.LoginBurst),
+		keeps:   newIPLimiter(rate.Every(d.Config.KeptFormsWindow/time.Duration(d.Config.KeptFormsPerAddress)), d.Config.KeptFormsPerAddress),
 		cop:     http.NewCrossOriginProtection(),
 		stop:    make(chan struct{}),
 	}
@@ -172,6 +185,7 @@ func (a *App) RunMaintenance(ctx context.Context, every time.Duration) {
 			a.log.Info("purged expired rows", "rows", n)
 		}
 		a.limiter.sweep()
+		a.keeps.sweep()
 		select {
 		case <-ctx.Done():
 			return

@@ -265,3 +265,80 @@ func TestOfficeBehindOneAddressSignsIn(t *testing.T) {
 		t.Fatalf("only %d of 20 flooding sign-ins refused", refused)
 	}
 }
+
+// TestSignedOutVisitorsCannotFillTheDisk does what the attack run did, at small
+// scale: cookieless 60 KiB POSTs to a replayable route from one address and
+// then from many, and a flood of GETs naming unknown kept forms.
+func TestSignedOutVisitorsCannotFillTheDisk(t *testing.T) {
+	t.Parallel()
+	const capBytes = 4 << 20
+	ta := newTestAppWith(t, store.Options{KeptFormsMaxBytes: capBytes}, func(c *Config) {
+		c.KeptFormsPerAddress, c.KeptFormsWindow = 0, 0 // the defaults: 20 in 15 minutes
+		c.TrustedProxies = []string{"192.0.2.1"}
+	})
+	body := url.Values{"name": {strings.Repeat("x", 60<<10)}}
+	post := func(addr string) *response {
+		return ta.client().with("X-Forwarded-For", addr).post("/creategroup", body)
+	}
+	stored := func() (forms, sessions, bytes int) {
+		forms, sessions = ta.countRows("pending_forms", ""), ta.countRows("sessions", "")
+		bytes = ta.countRows("pending_forms", "length(body) > 0") * len(body.Encode())
+		return
+	}
+
+	// One address: 20 kept, then 429 with Retry-After and nothing stored.
+	for i := range 30 {
+		r := post("198.51.100.7")
+		if i < 20 {
+			r.wantStatus(http.StatusSeeOther)
+			continue
+		}
+		r.wantStatus(http.StatusTooManyRequests)
+		if r.header.Get("Retry-After") == "" || r.errorStatus() != "429" || !strings.Contains(r.text("error"), "Sign in first") {
+			t.Fatalf("over the per-address cap: Retry-After %q, page %q", r.header.Get("Retry-After"), r.text("error"))
+		}
+	}
+	if f, s, _ := stored(); f != 20 || s != 20 {
+		t.Fatalf("one address left %d kept forms and %d sessions, want 20 and 20", f, s)
+	}
+	// An IPv6 client's /64 is one address.
+	for i := range 25 {
+		r := post(fmt.Sprintf("2001:db8:1:2::%x", i+1))
+		if i >= 20 {
+			r.wantStatus(http.StatusTooManyRequests)
+		}
+	}
+
+	// Many addresses: the total cap holds, with 503 and nothing stored past it.
+	refused := 0
+	for i := range 40 {
+		r := post(fmt.Sprintf("203.0.113.%d", i+1))
+		if r.status == http.StatusServiceUnavailable {
+			refused++
+			if r.header.Get("Retry-After") == "" || !strings.Contains(r.text("error"), "Sign in first") {
+				t.Fatalf("over the total cap: Retry-After %q, page %q", r.header.Get("Retry-After"), r.text("error"))
+			}
+			continue
+		}
+		r.wantStatus(http.StatusSeeOther)
+	}
+	forms, sessions, bytes := stored()
+	if refused == 0 || bytes > capBytes || forms != sessions {
+		t.Fatalf("after many addresses: %d refused, %d kept forms (%d bytes, cap %d), %d sessions", refused, forms, bytes, capBytes, sessions)
+	}
+
+	// GETs never store a session for a visitor without one.
+	before := ta.countRows("sessions", "")
+	for i := range 50 {
+		for _, path := range []string{"/login?form=x" + strconv.Itoa(i), "/", "/login", "/issues/1", "/nowhere"} {
+			ta.client().get(path)
+		}
+	}
+	if after := ta.countRows("sessions", ""); after != before {
+		t.Fatalf("anonymous GETs made %d session rows", after-before)
+	}
+	// The unknown reference is still explained on the page itself.
+	if r := ta.client().get("/login?form=nope").wantStatus(http.StatusOK); !strings.Contains(r.text("notice"), "could not be found") {
+		t.Fatalf("notice %q", r.text("notice"))
+	}
+}

@@ -115,6 +115,12 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *gsessi
 		return nil
 	}
 	st.rec.Data = encodeValues(sess.Values)
+	if st.rec.ID == 0 && !st.rotate && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// A GET never stores a session for a visitor who has none: whatever
+		// it set (a one-time notice) is shown in this answer, and a flood of
+		// GETs leaves no rows behind.
+		return nil
+	}
 	if st.rec.ID != 0 {
 		tok, err := s.st.UpdateSession(ctx, st.rec, st.token, st.rotate, s.policy)
 		switch {

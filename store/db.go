@@ -52,6 +52,9 @@ type Options struct {
 	ReadConns int
 	// BusyTimeout is how long a statement waits for a lock (default 5s).
 	BusyTimeout time.Duration
+	// KeptFormsMaxBytes caps the bodies of all kept forms together (default
+	// 64 MiB): people who are not signed in cannot fill the disk.
+	KeptFormsMaxBytes int64
 }
 
 // Store is the SQLite-backed domain store. It holds two pools: a single writer
@@ -59,10 +62,12 @@ type Options struct {
 // spinning on SQLITE_BUSY) and a pool of read connections, which WAL lets run
 // beside the writer.
 type Store struct {
-	w, r  *sql.DB
-	now   func() time.Time
-	path  string
-	stmts sync.Map // query text + pool -> *sql.Stmt
+	w, r *sql.DB
+	now  func() time.Time
+	path string
+	// keptMax caps the bytes of all kept forms (Options.KeptFormsMaxBytes).
+	keptMax int64
+	stmts   sync.Map // query text + pool -> *sql.Stmt
 	// fault is the last write that failed for reasons outside the caller's
 	// control; probe caches Ping's write probe.
 	fault atomic.Pointer[outcome]
@@ -100,6 +105,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.ReadConns == 0 {
 		opts.ReadConns = max(4, 2*runtime.NumCPU())
 	}
+	if opts.KeptFormsMaxBytes == 0 {
+		opts.KeptFormsMaxBytes = 64 << 20
+	}
 	w, err := sql.Open("sqlite", DSN(path, opts.BusyTimeout, false))
 	if err != nil {
 		return nil, err
@@ -108,7 +116,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: opts.Now, path: path}
+	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err

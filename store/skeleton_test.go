@@ -97,3 +97,53 @@ func TestSkeletonsOfExistingUsers(t *testing.T) {
 		t.Errorf("look-alike of a migrated user: %v, want ErrNicknameTaken", err)
 	}
 }
+
+func TestKeptFormsCapAndBodies(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newClock()
+	s := openStore(t, filepath.Join(t.TempDir(), "kept.db"), Options{Now: clk.Now, KeptFormsMaxBytes: 100})
+	ss, _, err := s.CreateSession(ctx, 0, false, nil, DefaultSessionPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte("estimate=37&pad=" + string(make([]byte, 24)))
+	var refs []string
+	for range 2 {
+		ref, err := s.KeepForm(ctx, ss.ID, "POST", "/issues/1/estimate", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref)
+	}
+	if room, _ := s.KeptFormsRoom(ctx, len(body)); room {
+		t.Error("KeptFormsRoom says a third form fits under 100 bytes")
+	}
+	if _, err := s.KeepForm(ctx, ss.ID, "POST", "/issues/1/estimate", body); !errors.Is(err, ErrKeptFormsFull) {
+		t.Fatalf("third form: %v, want ErrKeptFormsFull", err)
+	}
+	// A replayed form keeps its row ("already submitted") but not its body.
+	if _, err := s.TakeForm(ctx, refs[0], ss.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM pending_forms WHERE length(body) > 0"); n != 1 {
+		t.Errorf("%d kept forms have a body, want 1", n)
+	}
+	if _, err := s.TakeForm(ctx, refs[0], ss.ID); !errors.Is(err, ErrFormUsed) {
+		t.Errorf("second take: %v", err)
+	}
+	// Room again; and an expired form's body stops counting.
+	if _, err := s.KeepForm(ctx, ss.ID, "POST", "/issues/1/estimate", body); err != nil {
+		t.Fatalf("after a take: %v", err)
+	}
+	clk.Advance(PendingFormTTL)
+	if room, _ := s.KeptFormsRoom(ctx, 90); !room {
+		t.Error("expired forms still take room")
+	}
+	if _, err := s.KeepForm(ctx, ss.ID, "POST", "/issues/1/estimate", body); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM pending_forms WHERE length(body) > 0"); n != 1 {
+		t.Errorf("%d kept forms have a body after expiry, want 1", n)
+	}
+}
