@@ -72,6 +72,8 @@ type Store struct {
 	// control; probe caches Ping's write probe.
 	fault atomic.Pointer[outcome]
 	probe atomic.Pointer[outcome]
+	// scrubDue: a reveal's checkpoint did not finish; Purge tries again.
+	scrubDue atomic.Bool
 }
 
 // DSN builds the connection string with the pragmas every pooled connection needs.
@@ -83,6 +85,9 @@ func DSN(path string, busy time.Duration, readOnly bool) string {
 	// NORMAL in WAL mode: a commit survives a crash of this process; only a power
 	// loss or OS crash may roll back the last transactions (never corrupts).
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Deleted and overwritten content is zeroed, in the WAL and in the file's
+	// free pages alike: after a reveal, no old page still holds a vote.
+	q.Add("_pragma", "secure_delete(1)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {

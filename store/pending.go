@@ -188,5 +188,8 @@ func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration
 		}
 		return nil
 	})
+	if err == nil && s.scrubDue.Load() {
+		err = s.scrubFiles(ctx)
+	}
 	return total, err
 }
