@@ -62,9 +62,10 @@ type Options struct {
 // spinning on SQLITE_BUSY) and a pool of read connections, which WAL lets run
 // beside the writer.
 type Store struct {
-	w, r *sql.DB
-	now  func() time.Time
-	path string
+	w, r      *sql.DB
+	readConns int
+	now       func() time.Time
+	path      string
 	// keptMax caps the bytes of all kept forms (Options.KeptFormsMaxBytes).
 	keptMax int64
 	stmts   sync.Map // query text + pool -> *sql.Stmt
@@ -74,6 +75,12 @@ type Store struct {
 	probe atomic.Pointer[outcome]
 	// scrubDue: a reveal's checkpoint did not finish; Purge tries again.
 	scrubDue atomic.Bool
+	// readOnly is set by SetReadOnly, maxPages by SetMaxPages: what the
+	// operator chose, kept when the connections are opened again.
+	readOnly atomic.Bool
+	maxPages atomic.Int64
+	// reopened is when the connections were last opened again (unix ns).
+	reopened atomic.Int64
 }
 
 // DSN builds the connection string with the pragmas every pooled connection needs.
@@ -113,6 +120,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.KeptFormsMaxBytes == 0 {
 		opts.KeptFormsMaxBytes = 64 << 20
 	}
+	if err := repairSidecars(path); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite", DSN(path, opts.BusyTimeout, false))
 	if err != nil {
 		return nil, err
@@ -140,7 +150,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
 	r.SetConnMaxIdleTime(0)
-	s.r = r
+	s.r, s.readConns = r, opts.ReadConns
 	return s, nil
 }
 
@@ -196,6 +206,13 @@ func (s *Store) Ping(ctx context.Context) error {
 // probeWrite runs a real, rolled-back write: it needs the write lock and a
 // writable file.
 func (s *Store) probeWrite(ctx context.Context) error {
+	err := s.probeOnce(ctx)
+	// After the probe's connection is back in the pool, so it can be closed.
+	s.reopenIfWritable(err)
+	return err
+}
+
+func (s *Store) probeOnce(ctx context.Context) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(err)
@@ -212,8 +229,40 @@ func (s *Store) probeWrite(ctx context.Context) error {
 func (s *Store) noteWrite(err error) error {
 	if errors.Is(err, ErrUnavailable) && !errors.Is(err, context.Canceled) {
 		s.fault.Store(&outcome{at: s.now(), err: err})
+		s.reopenIfWritable(err)
 	}
 	return err
+}
+
+// reopenIfWritable recovers from a database file that was read-only when the
+// connections opened it: SQLite then opened it read-only for good, so after a
+// chmod back every write would still fail. When a write fails as read-only
+// although the file is writable now (and the operator did not make the store
+// read-only), the -wal and -shm get the file's mode back and the connections
+// are closed, to be opened afresh by the next statement. At most once a second.
+func (s *Store) reopenIfWritable(err error) {
+	var se *sqlite.Error
+	if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_READONLY || s.readOnly.Load() || !writable(s.path) {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := s.reopened.Load()
+	if now-last < int64(time.Second) || !s.reopened.CompareAndSwap(last, now) {
+		return
+	}
+	if repairSidecars(s.path) != nil {
+		return
+	}
+	// Idle connections close now; ones in use close when they come back.
+	s.w.SetMaxIdleConns(0)
+	s.w.SetMaxIdleConns(1)
+	if s.r != nil {
+		s.r.SetMaxIdleConns(0)
+		s.r.SetMaxIdleConns(s.readConns)
+	}
+	if n := s.maxPages.Load(); n > 0 {
+		s.w.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", n))
+	}
 }
 
 // SetReadOnly makes the store refuse writes (SQLite's query_only) or take them
@@ -224,6 +273,9 @@ func (s *Store) SetReadOnly(ctx context.Context, readOnly bool) error {
 		v = 1
 	}
 	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA query_only = %d", v))
+	if err == nil {
+		s.readOnly.Store(readOnly)
+	}
 	return wrap(err)
 }
 
@@ -235,6 +287,9 @@ func (s *Store) SetMaxPages(ctx context.Context, n int64) error {
 		n = 0xfffffffe // SQLite's largest page count
 	}
 	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", n))
+	if err == nil {
+		s.maxPages.Store(n)
+	}
 	return wrap(err)
 }
 
