@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +123,8 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{"dev-assets", "/env/assets", "/flag/assets", "/env/assets", "/flag/assets", "", func(c *config) string { return c.devAssets }},
 		{"shutdown-timeout", "3s", "4s", "3s", "4s", "10s", func(c *config) string { return c.shutdownTimeout.String() }},
 		{"metrics-addr", "127.0.0.1:9100", "127.0.0.1:9101", "127.0.0.1:9100", "127.0.0.1:9101", "", func(c *config) string { return c.metricsAddr }},
+		{"signin-rate", "2/s", "120/min", "2/s", "120/min", "1/s", func(c *config) string { return c.signinRate }},
+		{"signin-burst", "80", "100", "80", "100", "60", func(c *config) string { return strconv.Itoa(c.signinBurst) }},
 	}
 	rows := readmeConfigRows(t)
 	if len(rows) != len(cases) {
@@ -307,6 +310,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--oidc-issuer", "https://sso.example.com"}, "--oidc-client-id"},
 		{[]string{"--oidc-issuer", "https://sso.example.com", "--oidc-client-id", "estimator"}, "--base-url"},
 		{[]string{"--trusted-user-header", "X-Forwarded-User"}, "--trusted-proxies"},
+		{[]string{"--signin-rate", "fast"}, "--signin-rate"},
+		{[]string{"--signin-rate", "5/day"}, "--signin-rate"},
+		{[]string{"--signin-rate", "0/s"}, "--signin-rate"},
+		{[]string{"--signin-burst", "0"}, "--signin-burst"},
 	} {
 		// On loopback, should one of them serve after all.
 		args := append([]string{"--addr", "127.0.0.1:0", "--db", db}, tc.args...)
@@ -336,6 +343,8 @@ func TestInvalidEnvironment(t *testing.T) {
 		"ESTIMATOR_REMEMBER_LIFETIME=30d",
 		"ESTIMATOR_SHUTDOWN_TIMEOUT=soon",
 		"ESTIMATOR_GUESTS=nope",
+		"ESTIMATOR_SIGNIN_RATE=fast",
+		"ESTIMATOR_SIGNIN_BURST=many",
 	} {
 		name, value, _ := strings.Cut(kv, "=")
 		_, _, err := parseFlags(nil, envOf(map[string]string{name: value}), &bytes.Buffer{})
