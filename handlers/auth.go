@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -32,16 +33,37 @@ func readForm(c *gin.Context) (url.Values, error) {
 	return c.Request.PostForm, nil
 }
 
-// browserKey is this browser's key, made (and set as a cookie) when it has none.
-func (a *App) browserKey(c *gin.Context) string {
-	if k, err := c.Cookie(a.sessions.keyCookie); err == nil && wellFormedToken(k) {
-		return k
+// browserKey is this browser's key for a sign-in: the one in its cookie when
+// the server issued it and it is still live, else a fresh one (set as a cookie).
+// A key planted in the cookie (never issued, or revoked) is never adopted, or
+// whoever planted it could sign in later as the person signing in now.
+func (a *App) browserKey(c *gin.Context) (string, error) {
+	if k := a.existingBrowserKey(c); k != "" {
+		live, err := a.st.BrowserKeyLive(c.Request.Context(), k)
+		if err != nil {
+			return "", err
+		}
+		if live {
+			return k, nil
+		}
 	}
 	k := store.NewToken()
 	a.setBrowserKey(c, k, int(a.cfg.BrowserKeyMaxAge.Seconds()))
-	// Later reads in this request see the new key.
-	c.Request.AddCookie(&http.Cookie{Name: a.sessions.keyCookie, Value: k})
-	return k
+	// Later reads in this request (a replay) see the new key.
+	replaceCookie(c.Request, a.sessions.keyCookie, k)
+	return k, nil
+}
+
+// replaceCookie sets the request's cookie name to value, dropping any other.
+func replaceCookie(r *http.Request, name, value string) {
+	cookies := r.Cookies()
+	r.Header.Del("Cookie")
+	for _, ck := range cookies {
+		if ck.Name != name {
+			r.AddCookie(ck)
+		}
+	}
+	r.AddCookie(&http.Cookie{Name: name, Value: value})
 }
 
 func (a *App) existingBrowserKey(c *gin.Context) string {
@@ -122,10 +144,16 @@ func (a *App) loginPost(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	// As Flask-Login: next may come in the query (POST /login?next=/account, an
+	// invite link's form); a next field in the form wins.
+	next := form.Get("next")
+	if next == "" {
+		next = c.Query("next")
+	}
 	f := a.loginForm(views.LoginForm{
 		Nickname: form.Get("nickname"),
 		Remember: form.Get("remember") != "",
-		Next:     safeNext(form.Get("next")),
+		Next:     safeNext(next),
 		Form:     form.Get("kept"),
 		Errors:   views.FieldErrors{},
 	})
@@ -137,7 +165,12 @@ func (a *App) loginPost(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	u, _, err := a.st.ClaimNickname(ctx, nick, a.browserKey(c))
+	key, err := a.browserKey(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	u, _, err := a.st.ClaimNickname(ctx, nick, key)
 	switch {
 	case errors.Is(err, store.ErrNicknameTaken):
 		f.Errors["nickname"] = "“" + nick + "” is taken. If it is yours, open your personal sign-in link (Account page, on a browser where you are signed in); otherwise choose another nickname."
@@ -151,7 +184,7 @@ func (a *App) loginPost(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.completeSignIn(c, u, f.Remember, "nickname", f.Next, f.Form)
+	a.completeSignIn(c, u, f.Remember, key, "nickname", f.Next, f.Form)
 }
 
 func (a *App) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
@@ -164,7 +197,7 @@ func (a *App) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
 
 // completeSignIn makes the session the user's under a new id, records it, and
 // either replays the kept form or goes on to next.
-func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, how, next, formRef string) {
+func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, browserKey, how, next, formRef string) {
 	if formRef == "" {
 		// The notice goes out with the sign-in's own save of the session: one
 		// write instead of two.
@@ -172,7 +205,7 @@ func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, how, n
 		s.Set(noticeKey, "Signed in as "+u.Nickname+".")
 		s.Delete(noticeErrKey)
 	}
-	if err := a.startSession(c, u, remember, how); err != nil {
+	if err := a.startSession(c, u, remember, browserKey, how); err != nil {
 		a.fail(c, err)
 		return
 	}
@@ -188,10 +221,10 @@ const schemeKey = "signed_in_with"
 
 // startSession makes the session the user's under a new id, remembering how,
 // and records the sign-in. The request goes on as that user.
-func (a *App) startSession(c *gin.Context, u store.User, remember bool, how string) error {
+func (a *App) startSession(c *gin.Context, u store.User, remember bool, browserKey, how string) error {
 	s, _ := session(c)
 	s.Set(schemeKey, how)
-	if err := signIn(c, u, remember); err != nil {
+	if err := signIn(c, u, remember, browserKey); err != nil {
 		return err
 	}
 	c.Header("Cache-Control", "no-store")
@@ -236,11 +269,16 @@ func (a *App) signinLinkPost(c *gin.Context) {
 		a.fail(c, newError(http.StatusForbidden, "Deactivated", "This nickname has been deactivated by an administrator."))
 		return
 	}
-	if err := a.st.LinkBrowser(ctx, u.ID, a.browserKey(c)); err != nil {
+	key, err := a.browserKey(c)
+	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	a.completeSignIn(c, u, form.Get("remember") != "", "personal link", "/", "")
+	if err := a.st.LinkBrowser(ctx, u.ID, key); err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.completeSignIn(c, u, form.Get("remember") != "", key, "personal link", "/", "")
 }
 
 func (a *App) account(c *gin.Context) {
@@ -259,11 +297,15 @@ func (a *App) renderAccount(c *gin.Context, newToken string) {
 	if newToken != "" {
 		v.NewLink = a.baseURL(c) + views.SigninLinkPath(newToken)
 	}
-	if k := a.existingBrowserKey(c); k != "" {
-		if v.BrowserKnown, err = a.st.BrowserKnows(ctx, u.ID, k); err != nil {
-			a.fail(c, err)
-			return
-		}
+	browsers, err := a.st.UserBrowsers(ctx, u.ID, a.existingBrowserKey(c))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	for _, b := range browsers {
+		v.BrowserKnown = v.BrowserKnown || b.This
+		v.Browsers = append(v.Browsers, views.BrowserLine{
+			ID: b.ID, FirstUsed: dateTime(b.FirstUsed), LastUsed: dateTime(b.LastUsed), This: b.This})
 	}
 	events, err := a.st.UserEvents(ctx, u.ID, 10)
 	if err != nil {
@@ -287,16 +329,21 @@ func (a *App) replaceSigninLink(c *gin.Context) {
 	a.renderAccount(c, tok)
 }
 
+// forgetBrowser revokes this browser's key for the user: typing the nickname
+// here no longer signs in. This session goes on until the person signs out.
 func (a *App) forgetBrowser(c *gin.Context) {
-	k := a.existingBrowserKey(c)
-	if k != "" {
-		remaining, err := a.st.ForgetBrowser(c.Request.Context(), currentUser(c).ID, k)
-		if err != nil {
+	u := currentUser(c)
+	if k := a.existingBrowserKey(c); k != "" {
+		id, err := a.st.BrowserID(c.Request.Context(), u.ID, k)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
 			a.fail(c, err)
 			return
-		}
-		if remaining == 0 {
-			a.setBrowserKey(c, "", -1)
+		default:
+			if !a.revoke(c, u, id) {
+				return
+			}
 		}
 	}
 	if err := setNotice(c, "This browser no longer remembers your nickname. Keep your personal sign-in link to come back."); err != nil {
@@ -306,9 +353,57 @@ func (a *App) forgetBrowser(c *gin.Context) {
 	redirect(c, views.PathAccount)
 }
 
+// revokeBrowser revokes one of the user's browsers (a lost or stolen device):
+// its key no longer signs in by nickname, and its sessions end. Another user's
+// browser id is not found.
+func (a *App) revokeBrowser(c *gin.Context) {
+	id, ok := parseID(c, "id")
+	if !ok {
+		a.fail(c, errNotFound)
+		return
+	}
+	if _, err := readForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	if !a.revoke(c, currentUser(c), id) {
+		return
+	}
+	if err := setNotice(c, "That browser can no longer sign in as "+currentUser(c).Nickname+" by typing the nickname; its sessions have ended."); err != nil {
+		a.fail(c, err)
+		return
+	}
+	redirect(c, views.PathAccount)
+}
+
+// revoke unties browser id from u, ends its sessions (not this one) and their
+// event streams, and clears this browser's key cookie when it was this browser's
+// and serves nobody else. It reports whether it went through (else it failed c).
+func (a *App) revoke(c *gin.Context, u store.User, id int64) bool {
+	_, st := session(c)
+	rv, err := a.st.RevokeBrowser(c.Request.Context(), u.ID, id, st.rec.ID)
+	if err != nil {
+		a.fail(c, err)
+		return false
+	}
+	a.hub.closeSessions(rv.Sessions)
+	if k := a.existingBrowserKey(c); k != "" {
+		// This browser's own key, serving nobody else now: the cookie goes.
+		if live, err := a.st.BrowserKeyLive(c.Request.Context(), k); err == nil && !live {
+			a.setBrowserKey(c, "", -1)
+		}
+	}
+	if err := a.st.Audit(c.Request.Context(), u, 0, 0, store.ActBrowserRevoked, ""); err != nil {
+		a.log.Warn("audit failed", "err", err)
+	}
+	return true
+}
+
+// signOutEverywhere ends every session of the user and revokes every browser key
+// but this browser's, so a lost device can no longer sign in by nickname.
 func (a *App) signOutEverywhere(c *gin.Context) {
 	u := currentUser(c)
-	ids, err := a.st.DeleteUserSessions(c.Request.Context(), u.ID)
+	ids, err := a.st.SignOutEverywhere(c.Request.Context(), u.ID, a.existingBrowserKey(c))
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -346,6 +441,7 @@ var actionText = map[string]string{
 	store.ActSignIn:          "signed in",
 	store.ActSignOut:         "signed out",
 	store.ActSignOutAll:      "signed out everywhere",
+	store.ActBrowserRevoked:  "revoked a browser",
 	store.ActOwnershipChange: "handed over ownership",
 	store.ActReveal:          "revealed",
 	store.ActAccept:          "accepted",
@@ -373,3 +469,5 @@ func activityLines(events []store.AuditEvent) []views.ActivityLine {
 	}
 	return out
 }
+
+func dateTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

@@ -64,7 +64,7 @@ func (a *App) handleErrors(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	if he.status == http.StatusServiceUnavailable {
+	if he.status == http.StatusServiceUnavailable && c.Writer.Header().Get("Retry-After") == "" {
 		c.Header("Retry-After", "5")
 	}
 	if wantsFragment(c) {

@@ -40,9 +40,15 @@ type Config struct {
 	// StreamHeartbeat is how often an idle event stream gets a comment and a
 	// session check (default 15s).
 	StreamHeartbeat time.Duration
-	// LoginRate and LoginBurst limit sign-in attempts per client address.
+	// LoginRate and LoginBurst limit sign-in attempts per client address
+	// (default 60 at once, then 1 a second: an office behind one address signs
+	// in together at the start of a meeting).
 	LoginRate  rate.Limit
 	LoginBurst int
+	// KeptFormsPerAddress forms sent while signed out are kept per client
+	// address in KeptFormsWindow (default 20 in 15 minutes); past that, 429.
+	KeptFormsPerAddress int
+	KeptFormsWindow     time.Duration
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []string
 	// BrowserKeyMaxAge is how long an unused browser key is kept.
@@ -76,7 +82,13 @@ func (c *Config) defaults() {
 		c.LoginRate = rate.Every(time.Second)
 	}
 	if c.LoginBurst == 0 {
-		c.LoginBurst = 20
+		c.LoginBurst = 60
+	}
+	if c.KeptFormsPerAddress == 0 {
+		c.KeptFormsPerAddress = 20
+	}
+	if c.KeptFormsWindow == 0 {
+		c.KeptFormsWindow = store.PendingFormTTL
 	}
 	if c.BrowserKeyMaxAge == 0 {
 		c.BrowserKeyMaxAge = 400 * 24 * time.Hour
@@ -108,6 +120,8 @@ type App struct {
 	oidc            *oidcClient
 	proxies         []netip.Prefix
 	untrustedHeader sync.Once
+	// keeps limits the forms kept per client address.
+	keeps *ipLimiter
 
 	closeOnce sync.Once
 	stop      chan struct{}
@@ -133,6 +147,7 @@ func New(d Deps) (*App, error) {
 		log:     d.Logger,
 		assets:  assets,
 		limiter: newIPLimiter(d.Config.LoginRate, d.Config.LoginBurst),
+		keeps:   newIPLimiter(rate.Every(d.Config.KeptFormsWindow/time.Duration(d.Config.KeptFormsPerAddress)), d.Config.KeptFormsPerAddress),
 		cop:     http.NewCrossOriginProtection(),
 		stop:    make(chan struct{}),
 	}
@@ -196,6 +211,7 @@ func (a *App) RunMaintenance(ctx context.Context, every time.Duration) {
 			a.log.Info("purged expired rows", "rows", n)
 		}
 		a.limiter.sweep()
+		a.keeps.sweep()
 		select {
 		case <-ctx.Done():
 			return
@@ -246,6 +262,7 @@ func (a *App) routes() *gin.Engine {
 	r.POST("/account/signin-link", login, a.replaceSigninLink)
 	r.POST("/account/forget-browser", login, a.forgetBrowser)
 	r.POST("/account/signout-everywhere", login, a.signOutEverywhere)
+	r.POST("/account/browsers/:id/revoke", login, a.revokeBrowser)
 	r.GET("/confirm-logout", login, a.logoutPage)
 	r.POST("/confirm-logout", login, a.logoutPost)
 

@@ -80,7 +80,7 @@ func newTestAppWith(t testing.TB, opts store.Options, configure ...func(*Config)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cfg := Config{LoginBurst: 1000}
+	cfg := Config{LoginBurst: 1000, KeptFormsPerAddress: 1000}
 	for _, f := range configure {
 		f(&cfg)
 	}

@@ -96,7 +96,7 @@ func (a *App) signInIdentity(c *gin.Context, f identityFlow) {
 		a.fail(c, errDeactivated)
 		return
 	}
-	a.completeSignIn(c, u, f.remember, how, f.next, f.kept)
+	a.completeSignIn(c, u, f.remember, "", how, f.next, f.kept)
 }
 
 var errDeactivated = newError(http.StatusForbidden, "Deactivated", "This account has been deactivated by an administrator.")
@@ -199,7 +199,7 @@ func (a *App) chooseNickname(c *gin.Context) {
 		s, _ := session(c)
 		s.Set(headerSubjectKey, flow.Subject)
 	}
-	a.completeSignIn(c, u, flow.Remember, how, flow.Next, flow.Kept)
+	a.completeSignIn(c, u, flow.Remember, "", how, flow.Next, flow.Kept)
 }
 
 var errNoGuests = newError(http.StatusForbidden, "Nickname sign-in is off",

@@ -93,6 +93,8 @@ func (a *App) estimatePage(c *gin.Context) {
 }
 
 func (a *App) showEstimate(c *gin.Context, status int, v views.EstimateView) {
+	// Compressed, the size of the answer would depend on the value shown.
+	sendUncompressed(c)
 	if wantsFragment(c) {
 		a.fragment(c, status, views.EstimatePanel(v))
 		return
@@ -138,6 +140,7 @@ func (a *App) estimatePost(c *gin.Context) {
 	a.metrics.Vote()
 	a.hub.issueChanged(is.ID)
 	if wantsFragment(c) {
+		sendUncompressed(c)
 		a.fragment(c, http.StatusOK, views.EstimatePanel(views.EstimateView{Issue: is, Group: g, Own: value, Saved: true}))
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -159,6 +160,17 @@ func (l *ipLimiter) allow(ip string) (bool, time.Duration) {
 		return false, d
 	}
 	return true, 0
+}
+
+// addressKey is the client address a per-address limit counts: an IPv6 client
+// usually holds a whole /64, so its addresses count as one.
+func addressKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || !addr.Is6() || addr.Is4In6() {
+		return ip
+	}
+	p, _ := addr.Prefix(64)
+	return p.String()
 }
 
 // sweep forgets addresses not seen for a while.

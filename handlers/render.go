@@ -56,11 +56,18 @@ func (a *App) renderWith(c *gin.Context, status int, comp templ.Component, p *vi
 	writeBody(c, status, buf.Bytes())
 }
 
+// identityKey marks an answer that is never compressed: one whose length must
+// not depend on what it says (a person's own estimate).
+const identityKey = "estimator.identity"
+
+// sendUncompressed makes this request's answer go out uncompressed.
+func sendUncompressed(c *gin.Context) { c.Set(identityKey, true) }
+
 // writeBody writes a text body, gzip-compressed when the client takes it.
 func writeBody(c *gin.Context, status int, body []byte) {
 	h := c.Writer.Header()
 	h.Add("Vary", "Accept-Encoding")
-	if len(body) >= gzipMin && acceptsGzip(c.Request) && c.Request.Method != http.MethodHead {
+	if len(body) >= gzipMin && acceptsGzip(c.Request) && c.Request.Method != http.MethodHead && !c.GetBool(identityKey) {
 		out := bufPool.Get().(*bytes.Buffer)
 		out.Reset()
 		defer bufPool.Put(out)

@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -86,11 +89,52 @@ func (a *App) keepForm(c *gin.Context) (string, error) {
 	if _, err := url.ParseQuery(string(body)); err != nil {
 		return "", errBadRequest
 	}
+	// Caps, before anything is stored (a session row included): per client
+	// address, and for everyone together.
+	ctx := c.Request.Context()
+	if ok, wait := a.keeps.allow(addressKey(c.ClientIP())); !ok {
+		return "", keptFormsTooMany(c, wait)
+	}
+	room, err := a.st.KeptFormsRoom(ctx, len(body))
+	if err != nil {
+		return "", err
+	}
+	if !room {
+		return "", keptFormsFull(c)
+	}
+	_, st := session(c)
+	fresh := st.rec.ID == 0
 	sid, err := ensureSession(c)
 	if err != nil {
 		return "", err
 	}
-	return a.st.KeepForm(c.Request.Context(), sid, c.Request.Method, c.Request.URL.Path, body)
+	ref, err := a.st.KeepForm(ctx, sid, c.Request.Method, c.Request.URL.Path, body)
+	if errors.Is(err, store.ErrKeptFormsFull) {
+		// Filled up meanwhile: the session made for this form goes too.
+		if fresh {
+			if err := a.st.DeleteSession(ctx, sid); err != nil {
+				return "", err
+			}
+		}
+		return "", keptFormsFull(c)
+	}
+	return ref, err
+}
+
+func keptFormsTooMany(c *gin.Context, wait time.Duration) error {
+	c.Header("Retry-After", strconv.Itoa(max(int(math.Ceil(wait.Seconds())), 1)))
+	when := "a minute"
+	if mins := int(math.Ceil(wait.Minutes())); mins > 1 {
+		when = strconv.Itoa(mins) + " minutes"
+	}
+	return newError(http.StatusTooManyRequests, "Too many forms while signed out",
+		"Many forms were sent from your address while signed out, so this one was not kept. Sign in first and send it again, or wait "+when+".")
+}
+
+func keptFormsFull(c *gin.Context) error {
+	c.Header("Retry-After", "60")
+	return newError(http.StatusServiceUnavailable, "Cannot keep this form now",
+		"The server is holding as many forms for people who are not signed in as it can, so this one was not kept. Sign in first and send it again.")
 }
 
 type replayKey struct{}

@@ -42,6 +42,9 @@ type sessState struct {
 	token string
 	// rotate asks the next save for a new token (sign-in).
 	rotate bool
+	// create asks a GET to store a new session all the same: a sign-in that
+	// starts here (OpenID Connect) binds its flow to it.
+	create bool
 	// destroy asks the next save to end the session (sign-out).
 	destroy bool
 	// err is a failed load: the session must not be written over.
@@ -115,6 +118,12 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *gsessi
 		return nil
 	}
 	st.rec.Data = encodeValues(sess.Values)
+	if st.rec.ID == 0 && !st.rotate && !st.create && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// A GET never stores a session for a visitor who has none: whatever
+		// it set (a one-time notice) is shown in this answer, and a flood of
+		// GETs leaves no rows behind.
+		return nil
+	}
 	if st.rec.ID != 0 {
 		tok, err := s.st.UpdateSession(ctx, st.rec, st.token, st.rotate, s.policy)
 		switch {
@@ -134,7 +143,7 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *gsessi
 			return nil
 		}
 	}
-	rec, tok, err := s.st.CreateSession(ctx, st.rec.UserID, st.rec.Remember, st.rec.Data, s.policy)
+	rec, tok, err := s.st.CreateSessionFrom(ctx, st.rec, s.policy)
 	if err != nil {
 		return err
 	}
@@ -219,6 +228,7 @@ func saveSession(c *gin.Context) error {
 func ensureSession(c *gin.Context) (int64, error) {
 	_, st := session(c)
 	if st.rec.ID == 0 {
+		st.create = true
 		if err := saveSession(c); err != nil {
 			return 0, err
 		}
@@ -226,10 +236,12 @@ func ensureSession(c *gin.Context) (int64, error) {
 	return st.rec.ID, nil
 }
 
-// signIn makes the session the user's, under a new identifier.
-func signIn(c *gin.Context, u store.User, remember bool) error {
+// signIn makes the session the user's, under a new identifier, bound to the
+// browser key it was signed in with (revoking the key ends it).
+func signIn(c *gin.Context, u store.User, remember bool, browserKey string) error {
 	_, st := session(c)
 	st.rec.UserID, st.rec.Remember, st.rotate, st.user = u.ID, remember, true, u
+	st.rec.BrowserKey = browserKey
 	c.Set(userKey, u)
 	return saveSession(c)
 }

@@ -124,7 +124,7 @@ func (a *App) trustedUser(c *gin.Context) {
 		return
 	}
 	s.Set(headerSubjectKey, subject)
-	if err := a.startSession(c, u, false, schemeHeader); err != nil {
+	if err := a.startSession(c, u, false, "", schemeHeader); err != nil {
 		a.fail(c, err)
 		return
 	}

@@ -24,6 +24,7 @@ const (
 	ActSignIn          = "user.signed_in"
 	ActSignOut         = "user.signed_out"
 	ActSignOutAll      = "user.signed_out_everywhere"
+	ActBrowserRevoked  = "user.browser_revoked"
 	ActOwnershipChange = "group.owner_changed"
 	ActReveal          = "issue.revealed"
 	ActAccept          = "issue.accepted"

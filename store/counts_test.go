@@ -157,7 +157,7 @@ func TestGroupCountsMigrateExistingRows(t *testing.T) {
 	}
 	for _, q := range append(rollback,
 		"ALTER TABLE groups DROP COLUMN member_count", "ALTER TABLE groups DROP COLUMN open_issues",
-		"DELETE FROM schema_migrations WHERE version >= 4",
+		"DELETE FROM schema_migrations WHERE version = 4",
 	) {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -81,6 +81,15 @@ func (s *Store) rowShare(of string) string {
 	return ""
 }
 
+// noBytes is the empty byte string as a literal: X” on SQLite is a bit
+// string on PostgreSQL.
+func (s *Store) noBytes() string {
+	if s.pg {
+		return "''::bytea"
+	}
+	return "X''"
+}
+
 // openPostgres opens the pool for a PostgreSQL URL. Sessions get a lock timeout
 // (the counterpart of SQLite's busy timeout), so a write blocked by a lock fails
 // as unavailable instead of waiting forever.

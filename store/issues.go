@@ -329,9 +329,67 @@ func (s *Store) Reveal(ctx context.Context, issueID int64, by User) (Issue, erro
 		if _, err := tx.ExecContext(ctx, "UPDATE estimates SET value = NULL WHERE issue_id = ?", issueID); err != nil {
 			return err
 		}
+		if err := forgetVoters(ctx, tx, issueID, s.unix()); err != nil {
+			return err
+		}
 		return audit(ctx, tx, s.unix(), by, is.GroupID, issueID, ActReveal, fmt.Sprintf("round %d, %d votes", is.Round, is.Result.Votes))
 	})
+	if err == nil {
+		s.scrubFiles(ctx)
+	}
 	return is, err
+}
+
+// forgetVoters runs in a reveal's transaction, after the anonymous result is
+// kept: nothing stored may still tie a value, or the time of a vote, to a person.
+// The values go, every estimate of the issue gets the reveal's time (so the rows
+// still say who took part, not when each voted), and the forms kept for the
+// issue's estimate from signed-out browsers (a vote waiting for its sign-in)
+// are deleted.
+func forgetVoters(ctx context.Context, tx *sql.Tx, issueID, now int64) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE estimates SET value = NULL, updated_at = ? WHERE issue_id = ?", now, issueID); err != nil {
+		return err
+	}
+	// The path the estimate form posts to (views.IssueEstimatePath).
+	_, err := tx.ExecContext(ctx, "DELETE FROM pending_forms WHERE path = ?", "/issues/"+strconv.FormatInt(issueID, 10)+"/estimate")
+	return err
+}
+
+// scrubFiles runs after a reveal's commit: the write-ahead log still holds the
+// pages as they were before (with the values), so it is checkpointed into the
+// database file, whose overwritten and freed content secure_delete has zeroed,
+// and truncated. A checkpoint that cannot finish now (a read holding an old
+// snapshot past the busy timeout, a full disk) is tried again by the next Purge;
+// the reveal stands either way.
+//
+// On PostgreSQL the values are gone from the tables at the reveal's commit just
+// the same, but the server keeps their old row versions until a vacuum, and its
+// write-ahead log (and any archive or replica of it) until it is recycled: the
+// next Purge vacuums the two tables that held values, and the rest is the
+// operator's (see the README).
+func (s *Store) scrubFiles(ctx context.Context) error {
+	if s.pg {
+		s.scrubDue.Store(true)
+		return nil
+	}
+	var busy, frames, done int
+	err := s.w.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done)
+	if err == nil && busy != 0 {
+		err = fmt.Errorf("%w: checkpoint blocked by a reader", ErrUnavailable)
+	}
+	s.scrubDue.Store(err != nil)
+	return wrap(err)
+}
+
+// vacuumValues frees the dead row versions that held values or kept forms on
+// PostgreSQL (VACUUM runs outside a transaction; SKIP_LOCKED leaves a table
+// another vacuum holds for the next Purge).
+func (s *Store) vacuumValues(ctx context.Context) error {
+	_, err := s.w.ExecContext(ctx, "VACUUM (SKIP_LOCKED) estimates, pending_forms")
+	if err == nil {
+		s.scrubDue.Store(false)
+	}
+	return wrap(err)
 }
 
 // Accept stores the final estimate of a revealed (or already accepted) issue.

@@ -33,8 +33,8 @@ func Seed(ctx context.Context, s *Store, spec SeedSpec) (SeedSummary, error) {
 		userIDs := make([]int64, spec.Users)
 		for i := range spec.Users {
 			nick := fmt.Sprintf("user-%05d", offset+int64(i)+1)
-			if err := tx.QueryRowContext(ctx, "INSERT INTO users (nickname, nickname_key, created_at) VALUES (?, ?, ?) RETURNING id",
-				nick, NicknameKey(nick), now).Scan(&userIDs[i]); err != nil {
+			if err := tx.QueryRowContext(ctx, "INSERT INTO users (nickname, nickname_key, nickname_skeleton, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+				nick, NicknameKey(nick), NicknameSkeleton(nick), now).Scan(&userIDs[i]); err != nil {
 				return err
 			}
 			sum.Users++

@@ -58,8 +58,9 @@ func OIDCLoginPath(next, kept string) string {
 	return PathLoginOIDC + "?" + q.Encode()
 }
 
-func SigninLinkPath(token string) string     { return "/signin/" + url.PathEscape(token) }
-func AccountActionPath(action string) string { return "/account/" + action }
+func SigninLinkPath(token string) string      { return "/signin/" + url.PathEscape(token) }
+func AccountActionPath(action string) string  { return "/account/" + action }
+func AccountBrowserRevokePath(b int64) string { return "/account/browsers/" + id(b) + "/revoke" }
 
 func GroupPath(g int64) string                { return "/groups/" + id(g) }
 func GroupIssuesPath(g int64) string          { return GroupPath(g) + "/issues" }

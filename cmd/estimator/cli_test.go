@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,7 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 	}{
 		{"addr", "127.0.0.1:9000", "127.0.0.1:9001", "127.0.0.1:9000", "127.0.0.1:9001", ":8080", func(c *config) string { return c.addr }},
 		{"db", "/srv/env.db", "/srv/flag.db", "/srv/env.db", "/srv/flag.db", "estimator.db", func(c *config) string { return c.db }},
+		{"db-conns", "8", "24", "8", "24", "16", func(c *config) string { return strconv.Itoa(c.dbConns) }},
 		{"secure-cookies", "true", "false", "true", "false", "false", func(c *config) string { return fmt.Sprint(c.secureCookies) }},
 		{"log-level", "debug", "warn", "debug", "warn", "info", func(c *config) string { return c.logLevel }},
 		{"base-url", "https://env.example", "https://flag.example", "https://env.example", "https://flag.example", "", func(c *config) string { return c.baseURL }},
@@ -122,6 +124,8 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{"dev-assets", "/env/assets", "/flag/assets", "/env/assets", "/flag/assets", "", func(c *config) string { return c.devAssets }},
 		{"shutdown-timeout", "3s", "4s", "3s", "4s", "10s", func(c *config) string { return c.shutdownTimeout.String() }},
 		{"metrics-addr", "127.0.0.1:9100", "127.0.0.1:9101", "127.0.0.1:9100", "127.0.0.1:9101", "", func(c *config) string { return c.metricsAddr }},
+		{"signin-rate", "2/s", "120/min", "2/s", "120/min", "1/s", func(c *config) string { return c.signinRate }},
+		{"signin-burst", "80", "100", "80", "100", "60", func(c *config) string { return strconv.Itoa(c.signinBurst) }},
 	}
 	rows := readmeConfigRows(t)
 	if len(rows) != len(cases) {
@@ -307,6 +311,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--oidc-issuer", "https://sso.example.com"}, "--oidc-client-id"},
 		{[]string{"--oidc-issuer", "https://sso.example.com", "--oidc-client-id", "estimator"}, "--base-url"},
 		{[]string{"--trusted-user-header", "X-Forwarded-User"}, "--trusted-proxies"},
+		{[]string{"--signin-rate", "fast"}, "--signin-rate"},
+		{[]string{"--signin-rate", "5/day"}, "--signin-rate"},
+		{[]string{"--signin-rate", "0/s"}, "--signin-rate"},
+		{[]string{"--signin-burst", "0"}, "--signin-burst"},
 	} {
 		// On loopback, should one of them serve after all.
 		args := append([]string{"--addr", "127.0.0.1:0", "--db", db}, tc.args...)
@@ -336,6 +344,8 @@ func TestInvalidEnvironment(t *testing.T) {
 		"ESTIMATOR_REMEMBER_LIFETIME=30d",
 		"ESTIMATOR_SHUTDOWN_TIMEOUT=soon",
 		"ESTIMATOR_GUESTS=nope",
+		"ESTIMATOR_SIGNIN_RATE=fast",
+		"ESTIMATOR_SIGNIN_BURST=many",
 	} {
 		name, value, _ := strings.Cut(kv, "=")
 		_, _, err := parseFlags(nil, envOf(map[string]string{name: value}), &bytes.Buffer{})

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"estimator/assets"
 	"estimator/handlers"
@@ -50,6 +53,39 @@ type config struct {
 	idle, lifetime, remember               time.Duration
 	shutdownTimeout                        time.Duration
 	metricsAddr                            string
+	// signinRate is "N/s", "N/min" or "N/h" (or N, per second); signinBurst
+	// is how many may come at once.
+	signinRate  string
+	signinBurst int
+}
+
+// Sign-in limits per client address: an office of 60 behind one address signs
+// in at once, and a flood gets one attempt a second.
+const (
+	defaultSigninRate  = "1/s"
+	defaultSigninBurst = 60
+)
+
+// parseRate reads a rate such as "1/s", "120/min", "3600/h" or "2" (per second).
+func parseRate(s string) (rate.Limit, error) {
+	num, unit, hasUnit := strings.Cut(strings.TrimSpace(s), "/")
+	per := time.Second
+	if hasUnit {
+		switch strings.TrimSpace(unit) {
+		case "s", "sec", "second":
+		case "m", "min", "minute":
+			per = time.Minute
+		case "h", "hour":
+			per = time.Hour
+		default:
+			return 0, fmt.Errorf("rate %q: the unit after / is s, min or h", s)
+		}
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || n <= 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return 0, fmt.Errorf("rate %q: want a positive number per s, min or h, such as 1/s or 120/min", s)
+	}
+	return rate.Limit(n / per.Seconds()), nil
 }
 
 const usageText = `Estimator: anonymous planning poker for teams.
@@ -100,18 +136,6 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		}
 		return envBool(name)
 	}
-	envInt := func(name string, def int) int {
-		v := getenv(name)
-		if v == "" {
-			return def
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			envErrs = append(envErrs, fmt.Errorf("%s=%q: want a whole number, at least 1", name, v))
-			return def
-		}
-		return n
-	}
 	envDur := func(name string, def time.Duration) time.Duration {
 		v := getenv(name)
 		if v == "" {
@@ -123,6 +147,18 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 			return def
 		}
 		return d
+	}
+	envInt := func(name string, def int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			envErrs = append(envErrs, fmt.Errorf("%s=%q: want a whole number", name, v))
+			return def
+		}
+		return n
 	}
 	fs.StringVar(&cfg.addr, "addr", env("ESTIMATOR_ADDR", ":8080"), "address to listen on (ESTIMATOR_ADDR)")
 	fs.StringVar(&cfg.db, "db", env("ESTIMATOR_DB", "estimator.db"), "SQLite database file, created if missing, or a postgres:// URL: several instances can share one PostgreSQL database (ESTIMATOR_DB)")
@@ -143,6 +179,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.StringVar(&cfg.devAssets, "dev-assets", env("ESTIMATOR_DEV_ASSETS", ""), "development: serve assets from this folder, uncached (ESTIMATOR_DEV_ASSETS)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", envDur("ESTIMATOR_SHUTDOWN_TIMEOUT", 10*time.Second), "how long a graceful shutdown waits for requests (ESTIMATOR_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", env("ESTIMATOR_METRICS_ADDR", ""), "serve Prometheus metrics (GET /metrics) on this separate address, e.g. 127.0.0.1:9100; off when empty (ESTIMATOR_METRICS_ADDR)")
+	fs.StringVar(&cfg.signinRate, "signin-rate", env("ESTIMATOR_SIGNIN_RATE", defaultSigninRate), "sign-in attempts per client address once the burst is used: N/s, N/min or N/h (ESTIMATOR_SIGNIN_RATE)")
+	fs.IntVar(&cfg.signinBurst, "signin-burst", envInt("ESTIMATOR_SIGNIN_BURST", defaultSigninBurst), "sign-in attempts one client address may make at once, e.g. an office behind one address (ESTIMATOR_SIGNIN_BURST)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageText)
 		fs.PrintDefaults()
@@ -176,6 +214,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		if err := fs.Parse(remaining[1:]); err != nil {
 			return nil, nil, usage(err)
 		}
+	}
+	if _, err := parseRate(cfg.signinRate); err != nil {
+		return nil, nil, usage(fmt.Errorf("--signin-rate (ESTIMATOR_SIGNIN_RATE): %w", err))
+	}
+	if cfg.signinBurst < 1 {
+		return nil, nil, usage(fmt.Errorf("--signin-burst (ESTIMATOR_SIGNIN_BURST) %d: at least 1", cfg.signinBurst))
 	}
 	return cfg, rest, nil
 }
@@ -239,12 +283,18 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 			proxies = append(proxies, p)
 		}
 	}
+	signinRate, err := parseRate(cfg.signinRate)
+	if err != nil {
+		return err
+	}
 	hcfg := handlers.Config{
 		SecureCookies:  cfg.secureCookies,
 		BaseURL:        strings.TrimRight(cfg.baseURL, "/"),
 		Sessions:       store.SessionPolicy{Idle: cfg.idle, Lifetime: cfg.lifetime, Remember: cfg.remember},
 		DevAssetsDir:   cfg.devAssets,
 		TrustedProxies: proxies,
+		LoginRate:      signinRate,
+		LoginBurst:     cfg.signinBurst,
 		OIDC: handlers.OIDCConfig{
 			Issuer:       strings.TrimSpace(cfg.oidcIssuer),
 			ClientID:     cfg.oidcClientID,
