@@ -81,6 +81,19 @@ func (s *Store) rowShare(of string) string {
 	return ""
 }
 
+// ErrPostgresOnly is Notify's answer on SQLite, where one process serves.
+var ErrPostgresOnly = errors.New("PostgreSQL only")
+
+// Notify sends payload on a PostgreSQL NOTIFY channel through the store's
+// pool: how live updates reach the other instances.
+func (s *Store) Notify(ctx context.Context, channel, payload string) error {
+	if !s.pg {
+		return ErrPostgresOnly
+	}
+	_, err := s.exec(ctx, "SELECT pg_notify(?, ?)", channel, payload)
+	return err
+}
+
 // noBytes is the empty byte string as a literal: X” on SQLite is a bit
 // string on PostgreSQL.
 func (s *Store) noBytes() string {
