@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"estimator/store"
+)
+
+// pgDatabase is a fresh PostgreSQL database for a test's instances to share:
+// a schema of its own on ESTIMATOR_TEST_POSTGRES, dropped at the end. Without
+// the URL the test skips, except under CI, which must run it.
+func pgDatabase(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("ESTIMATOR_TEST_POSTGRES")
+	if base == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI must set ESTIMATOR_TEST_POSTGRES: the several-instances tests need PostgreSQL")
+		}
+		t.Skip("several instances need PostgreSQL: set ESTIMATOR_TEST_POSTGRES=postgres://user:password@127.0.0.1:5432/db?sslmode=disable")
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "test_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("CREATE SCHEMA: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("DROP SCHEMA: %v", err)
+		}
+		admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestInstancesShareSessions: two instances on one PostgreSQL database behind
+// no sticky load balancer. A sign-in on A is a sign-in on B; a form kept on A
+// while signed out is replayed by a sign-in on B; a sign-out on B ends the
+// session on A.
+func TestInstancesShareSessions(t *testing.T) {
+	t.Parallel()
+	db := pgDatabase(t)
+	a := startServer(t, db)
+	b := startServer(t, db)
+
+	ann := newBrowser(a.base, nil)
+	// Signed out, on A: the create-group form is kept, and the browser is sent
+	// to sign in.
+	kept, err := ann.post("/creategroup", url.Values{"name": {"Made far away"}})
+	if err != nil || kept.status != http.StatusSeeOther || !strings.HasPrefix(kept.header.Get("Location"), "/login") {
+		t.Fatalf("anonymous POST /creategroup on A: %v %v", kept, err)
+	}
+	// The sign-in lands on B, which replays the form kept on A (the login
+	// page's form carries the reference from its URL as the kept field).
+	loginURL, err := url.Parse(kept.header.Get("Location"))
+	if err != nil || loginURL.Query().Get("form") == "" {
+		t.Fatalf("login page for the kept form: %q", kept.header.Get("Location"))
+	}
+	login, err := ann.at(b.base).post("/login", url.Values{"nickname": {"Ann"}, "kept": {loginURL.Query().Get("form")}})
+	if err != nil || login.status != http.StatusSeeOther || !groupLocation.MatchString(login.header.Get("Location")) {
+		t.Fatalf("sign-in on B did not replay the form kept on A: %v %v", login, err)
+	}
+	group := login.header.Get("Location")
+	// Both instances know the session and the group it made.
+	for name, srv := range map[string]*proc{"A": a, "B": b} {
+		page := ann.at(srv.base).mustGet(t, group)
+		if n := findTestID(parseHTML(t, page.body), "group-name"); n == nil || textOf(n) != "Made far away" {
+			t.Errorf("group page on %s does not show the replayed group", name)
+		}
+		if acct := ann.at(srv.base).mustGet(t, "/account"); !strings.Contains(acct.body, "Ann") {
+			t.Errorf("account page on %s does not know Ann", name)
+		}
+	}
+	// Signing out on B ends the session on A as well.
+	ann.at(b.base).mustPost(t, "/confirm-logout", nil)
+	after, err := ann.get("/account")
+	if err != nil || after.status != http.StatusSeeOther || !strings.HasPrefix(after.header.Get("Location"), "/login") {
+		t.Errorf("after signing out on B, /account on A = %v %v; want the sign-in page", after, err)
+	}
+}
+
+// TestInstanceKilledLosesNothing: 64 people write (estimates and new groups)
+// through two instances on one PostgreSQL database; one instance is killed
+// (SIGKILL) mid-run while the other goes on. Every write either instance
+// acknowledged is in the database afterwards, whole.
+func TestInstanceKilledLosesNothing(t *testing.T) {
+	t.Parallel()
+	db := pgDatabase(t)
+	a := startServer(t, db, "--trusted-proxies", "127.0.0.1")
+	b := startServer(t, db, "--trusted-proxies", "127.0.0.1")
+	tr := &http.Transport{MaxIdleConns: 2 * crashWorkers, MaxIdleConnsPerHost: 2 * crashWorkers, DisableCompression: true}
+	t.Cleanup(tr.CloseIdleConnections)
+
+	owner := newBrowser(a.base, tr)
+	owner.xff = "10.8.0.1"
+	if err := owner.signIn("two owner"); err != nil {
+		t.Fatal(err)
+	}
+	_, invite, issueID := owner.groupWithIssue(t, "two instances", "TWO-1")
+
+	// Even workers write through A, odd ones through B.
+	workers := make([]*crashWorker, crashWorkers)
+	var wg sync.WaitGroup
+	setupErrs := make(chan error, crashWorkers)
+	for i := range workers {
+		srv := []*proc{a, b}[i%2]
+		w := &crashWorker{nick: fmt.Sprintf("two-%02d", i), b: newBrowser(srv.base, tr), tried: map[string]bool{}}
+		w.b.xff = fmt.Sprintf("10.8.1.%d", i+1)
+		workers[i] = w
+		wg.Go(func() {
+			if err := w.b.signIn(w.nick); err != nil {
+				setupErrs <- err
+				return
+			}
+			if j, err := w.b.post("/join/"+invite, nil); err != nil || j.status != http.StatusSeeOther {
+				setupErrs <- fmt.Errorf("%s joins: %v %v", w.nick, j, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(setupErrs)
+	for err := range setupErrs {
+		t.Fatal(err)
+	}
+
+	var (
+		acked, ackedAfterKill atomic.Int64
+		killed                atomic.Bool
+		stop                  = make(chan struct{})
+	)
+	estimatePath := fmt.Sprintf("/issues/%d/estimate", issueID)
+	for i, w := range workers {
+		wg.Go(func() {
+			send := func(path string, form url.Values) (answer, bool) {
+				ans, err := w.b.post(path, form)
+				if err != nil {
+					if !killed.Load() || i%2 == 1 {
+						w.unknown = append(w.unknown, fmt.Sprintf("POST %s: %v", path, err))
+					}
+					return ans, false
+				}
+				if !ans.acked() {
+					w.unknown = append(w.unknown, fmt.Sprintf("POST %s: %s", path, ans))
+					return ans, false
+				}
+				w.acks++
+				acked.Add(1)
+				if killed.Load() {
+					ackedAfterKill.Add(1)
+				}
+				return ans, true
+			}
+			for round := range crashMaxRounds {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				v := 1 + (i*37+round*7)%100
+				w.pending = append(w.pending, v)
+				if _, ok := send(estimatePath, url.Values{"estimate": {strconv.Itoa(v)}}); !ok {
+					return
+				}
+				w.lastAck, w.pending = v, nil
+				if round%2 == 1 {
+					name := fmt.Sprintf("%s group %d", w.nick, round)
+					w.tried[name] = true
+					ans, ok := send("/creategroup", url.Values{"name": {name}})
+					if !ok {
+						return
+					}
+					m := groupLocation.FindStringSubmatch(ans.header.Get("Location"))
+					if m == nil {
+						w.unknown = append(w.unknown, "create group: "+ans.String())
+						return
+					}
+					id, _ := strconv.ParseInt(m[1], 10, 64)
+					w.groups = append(w.groups, ackedGroup{id, name})
+				}
+			}
+		})
+	}
+	start := time.Now()
+	for acked.Load() < crashKillAfter && time.Since(start) < crashKillAtMost {
+		time.Sleep(5 * time.Millisecond)
+	}
+	killed.Store(true)
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !a.wait(10 * time.Second) {
+		t.Fatal("A still alive 10s after SIGKILL")
+	}
+	// B serves on: its writers keep being acknowledged for a while.
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("workers still running 60s after the stop")
+	}
+	for _, w := range workers {
+		for _, u := range w.unknown {
+			t.Errorf("%s: unexpected answer: %s", w.nick, u)
+		}
+	}
+	if ackedAfterKill.Load() == 0 {
+		t.Error("no write was acknowledged by B after A was killed")
+	}
+
+	ctx := context.Background()
+	st, err := store.Open(ctx, db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if res, err := st.IntegrityCheck(ctx); err != nil || res != "ok" {
+		t.Errorf("integrity after the kill: %q %v", res, err)
+	}
+	groups, estimates := 0, 0
+	for _, w := range workers {
+		u := mustUser(t, st, w.nick)
+		for _, g := range w.groups {
+			got, role, err := st.GroupFor(ctx, g.id, u.ID)
+			if err != nil || got.Name != g.name || role != store.RoleOwner {
+				t.Errorf("%s: acknowledged group %d %q: %+v %q %v", w.nick, g.id, g.name, got, role, err)
+				continue
+			}
+			groups++
+		}
+		v, err := st.OwnEstimate(ctx, issueID, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := v == w.lastAck
+		for _, p := range w.pending {
+			ok = ok || v == p
+		}
+		if !ok {
+			t.Errorf("%s: stored estimate %d; last acknowledged %d, sent after it %v", w.nick, v, w.lastAck, w.pending)
+		} else if w.lastAck != 0 {
+			estimates++
+		}
+	}
+	fmt.Fprintf(os.Stdout, "two instances: %d writes acknowledged (%d by B after A's SIGKILL); all verified: %d acknowledged groups whole with their owner, %d voters hold their last acknowledged estimate or the one in flight\n",
+		acked.Load(), ackedAfterKill.Load(), groups, estimates)
+}
