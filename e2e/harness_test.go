@@ -158,8 +158,15 @@ func (e *env) person(name string) *tab {
 // from now on.
 func (tb *tab) javaScriptOff() {
 	tb.t.Helper()
+	tb.scripts(false)
+	tb.noJS = true
+}
+
+// scripts turns script execution in this tab on or off.
+func (tb *tab) scripts(on bool) {
+	tb.t.Helper()
 	tb.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on})
 		return err
 	}))
 }
@@ -250,6 +257,8 @@ type tab struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// noJS: the pages of this tab run no script of their own.
+	noJS bool
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage

@@ -104,8 +104,17 @@ func TestSessionIDChangesAtSignInAndSignOutEndsIt(t *testing.T) {
 	}
 	stolen := *after
 	c.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
-	if c.sessionCookie() != nil {
+	// The signed-in session is gone; what the browser holds now, if anything,
+	// is a new, anonymous one carrying the "signed out" notice.
+	if ck := c.sessionCookie(); ck != nil && ck.Value == stolen.Value {
 		t.Fatal("sign-out left the session cookie")
+	}
+	out := c.get("/").wantStatus(http.StatusOK).wantNotice("You are signed out.")
+	if out.has("nav-signout") || !out.has("nav-signin") {
+		t.Fatal("signed in after signing out")
+	}
+	if c.get("/").has("notice") {
+		t.Fatal("the sign-out notice shows twice")
 	}
 	// Replaying the old cookie is anonymous: the session ended on the server.
 	replay := ta.client()
@@ -224,7 +233,13 @@ func TestPersonalSigninLink(t *testing.T) {
 	phone := ta.client()
 	laptop := ta.client()
 	laptop.login("Finn")
-	r := laptop.post("/account/signin-link", nil).wantStatus(http.StatusOK)
+	// Post/redirect/get: the link is on the Account page the POST leads to,
+	// once; a reload shows it no more.
+	laptop.post("/account/signin-link", nil).wantRedirect("/account")
+	r := laptop.get("/account").wantStatus(http.StatusOK).wantNotice("new personal sign-in link")
+	if again := laptop.get("/account").wantStatus(http.StatusOK); again.has("signin-link") {
+		t.Errorf("a reload of the Account page shows the link again")
+	}
 	link, ok := r.inputValue("signin-link", "")
 	if !ok {
 		link = attr(r.all("signin-link")[0], "value")
@@ -247,7 +262,7 @@ func TestPersonalSigninLink(t *testing.T) {
 	phone.login("Finn")
 
 	// Replacing the link invalidates the old one.
-	laptop.post("/account/signin-link", nil).wantStatus(http.StatusOK)
+	laptop.post("/account/signin-link", nil).wantStatus(http.StatusSeeOther)
 	third := ta.client()
 	third.get(u.Path).wantStatus(http.StatusNotFound)
 	third.post(u.Path, nil).wantStatus(http.StatusNotFound)
@@ -263,7 +278,8 @@ func TestForgetBrowserAndSignOutEverywhere(t *testing.T) {
 	b := ta.client()
 	a.login("Gus")
 	// b gets in with the link, then both are signed in.
-	link := attr(a.post("/account/signin-link", nil).all("signin-link")[0], "value")
+	a.post("/account/signin-link", nil).wantStatus(http.StatusSeeOther)
+	link := attr(a.get("/account").all("signin-link")[0], "value")
 	u, _ := url.Parse(link)
 	b.post(u.Path, nil).wantStatus(http.StatusSeeOther)
 	if !b.get("/").has("nav-signout") {
