@@ -54,7 +54,7 @@ func (v variant) phone() bool { return v.width < 600 }
 type site struct {
 	anon, anonNoJS, fresh, owner, ownerNoJS, member, memberNoJS, outsider *tab
 
-	solo, team, invite string
+	solo, team, invite       string
 	open, revealed, accepted string
 }
 
@@ -258,7 +258,9 @@ func (tb *tab) noPageErrors() {
 
 var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
 
-func slug(s string) string { return strings.Trim(nonWord.ReplaceAllString(strings.ToLower(s), "-"), "-") }
+func slug(s string) string {
+	return strings.Trim(nonWord.ReplaceAllString(strings.ToLower(s), "-"), "-")
+}
 
 // waitShown waits for an element with a box on the page. (chromedp's
 // WaitVisible can stall in a tab whose scripts are off.)
