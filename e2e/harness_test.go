@@ -191,7 +191,8 @@ func (e *env) openTab(parent context.Context, label string, opts ...chromedp.Con
 	// The console, uncaught exceptions and the browser log (CSP refusals, failed
 	// requests) of every page, reported at the end of the test.
 	messages := chromedp.Console(ctx)
-	// Dialogs (hx-confirm's window.confirm) are accepted, and recorded.
+	// Dialogs (hx-confirm's window.confirm) are recorded, and accepted unless
+	// the tab says to dismiss them.
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -211,8 +212,9 @@ func (e *env) openTab(parent context.Context, label string, opts ...chromedp.Con
 			}
 			tb.mu.Lock()
 			tb.dialogs = append(tb.dialogs, string(ev.Type)+": "+ev.Message)
+			accept := !tb.dismiss
 			tb.mu.Unlock()
-			if _, err := chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}); err != nil {
+			if _, err := chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept}); err != nil {
 				return
 			}
 		}
@@ -263,6 +265,15 @@ type tab struct {
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
 	dialogs []string
+	dismiss bool
+}
+
+// answerDialogs sets whether this tab's next dialogs are accepted (OK) or
+// dismissed (Cancel).
+func (tb *tab) answerDialogs(accept bool) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.dismiss = !accept
 }
 
 func (tb *tab) consoleMessages() []chromedp.ConsoleMessage {
