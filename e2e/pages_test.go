@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // shotsDir, when set, makes TestEveryPage write a full-page PNG of every page
@@ -228,6 +229,9 @@ func TestEveryPage(t *testing.T) {
 				t.Errorf("%s: axe %s (%s): %s\n\t%s", what, viol.ID, viol.Impact, viol.Help, strings.Join(viol.Nodes, "\n\t"))
 			}
 		}
+		if bare := tb.focusUnseen(4); len(bare) > 0 {
+			t.Errorf("%s: keyboard focus is not visible on %q", ps.name, bare)
+		}
 		if tb.noJS {
 			tb.scripts(false)
 		}
@@ -313,6 +317,34 @@ func (tb *tab) screenshot(path string) {
 		tb.t.Fatal(err)
 	}
 }
+
+// focusUnseen presses Tab n times from the top of the page and lists the
+// elements that took the focus without showing it (no outline, no ring).
+func (tb *tab) focusUnseen(n int) []string {
+	tb.t.Helper()
+	tb.do(chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur(), window.scrollTo(0, 0)`))
+	var bare []string
+	for range n {
+		tb.do(chromedp.KeyEvent(kb.Tab))
+		if el := run(tb, chromedp.Evaluate[string](focusScript)); el != "" {
+			bare = append(bare, el)
+		}
+	}
+	return bare
+}
+
+// focusScript names the focused element when nothing shows that it has the
+// focus; "" when it shows (or nothing has it).
+const focusScript = `(() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return "";
+  const cs = getComputedStyle(el);
+  const outline = cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) > 0;
+  // A ring is a box shadow with some colour and a spread of a pixel or more.
+  const ring = Array.from(cs.boxShadow.matchAll(/rgba?\(\d+, \d+, \d+(?:, ([\d.]+))?\) [-\d.]+px [-\d.]+px [\d.]+px ([\d.]+)px/g))
+    .some(m => (m[1] === undefined ? 1 : parseFloat(m[1])) >= 0.3 && parseFloat(m[2]) >= 1);
+  return outline || ring ? "" : el.tagName.toLowerCase() + " " + (el.textContent || el.name || "").trim().slice(0, 30);
+})()`
 
 // layoutFacts is what layoutScript measures.
 type layoutFacts struct {
