@@ -76,12 +76,18 @@ type env struct {
 // (app.Close), then the server and the store.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWithin(t, testTimeout)
+}
+
+// newEnvWithin is newEnv for a test that needs longer than testTimeout.
+func newEnvWithin(t *testing.T, timeout time.Duration) *env {
+	t.Helper()
 	execPath, err := chromiumPath()
 	if err != nil {
 		noBrowser(t, err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(execPath),
 		chromedp.NoFirstRun,

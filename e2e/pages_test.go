@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -89,6 +90,17 @@ var pageStates = []pageState{
 		tb.open("/login")
 		tb.submitLogin("Al!ce")
 	}, testID("nickname-error")},
+	{"sign-in, a form kept for after", func(s *site) *tab { return s.anon }, func(s *site, tb *tab) {
+		// A create-group form sent while signed out, as from a page left open
+		// when the session ended: it is kept, and the sign-in page says so.
+		tb.open("/login")
+		tb.do(chromedp.Evaluate[chromedp.Void](`(() => {
+			const f = Object.assign(document.createElement("form"), {method: "post", action: "/creategroup"});
+			f.append(Object.assign(document.createElement("input"), {name: "name", value: "Kept Team"}));
+			document.body.append(f);
+			f.submit();
+		})()`))
+	}, testID("kept-notice")},
 	{"not found", func(s *site) *tab { return s.anon }, fixed("/no-such-page"), testID("error")},
 	{"My Groups, none yet", func(s *site) *tab { return s.fresh }, fixed("/"), testID("no-groups")},
 	{"My Groups", func(s *site) *tab { return s.owner }, fixed("/"), testID("group-row")},
@@ -131,6 +143,10 @@ var pageStates = []pageState{
 		tb.click(testID("replace-link"))
 	}, testID("signin-link")},
 	{"sign-out confirmation", func(s *site) *tab { return s.owner }, fixed("/confirm-logout"), testID("signout-confirm")},
+	{"home, just signed out", func(s *site) *tab { return s.outsider }, func(s *site, tb *tab) {
+		tb.open("/confirm-logout")
+		tb.click(testID("signout-confirm"))
+	}, testID("notice")},
 }
 
 // buildSite signs people in and makes a group with a member, one without, and
@@ -189,7 +205,9 @@ func TestEveryPage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading the vendored axe-core (go tool task vendor): %v", err)
 	}
-	e := newEnv(t)
+	// About 30 pages, four ways each, each measured and checked by axe: a
+	// minute and a half alone, several under -race on a shared machine.
+	e := newEnvWithin(t, 12*time.Minute)
 	s := buildSite(e)
 	if *shotsDir != "" {
 		if err := os.MkdirAll(*shotsDir, 0o755); err != nil {
