@@ -78,12 +78,18 @@ type env struct {
 // configuration; it is given the app's address (http://127.0.0.1:port).
 func newEnv(t *testing.T, configure ...func(cfg *handlers.Config, base string)) *env {
 	t.Helper()
+	return newEnvWithin(t, testTimeout, configure...)
+}
+
+// newEnvWithin is newEnv for a test that needs longer than testTimeout.
+func newEnvWithin(t *testing.T, timeout time.Duration, configure ...func(cfg *handlers.Config, base string)) *env {
+	t.Helper()
 	execPath, err := chromiumPath()
 	if err != nil {
 		noBrowser(t, err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(execPath),
 		chromedp.NoFirstRun,
@@ -173,8 +179,15 @@ func (e *env) person(name string) *tab {
 // from now on.
 func (tb *tab) javaScriptOff() {
 	tb.t.Helper()
+	tb.scripts(false)
+	tb.noJS = true
+}
+
+// scripts turns script execution in this tab on or off.
+func (tb *tab) scripts(on bool) {
+	tb.t.Helper()
 	tb.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on})
 		return err
 	}))
 }
@@ -199,7 +212,8 @@ func (e *env) openTab(parent context.Context, label string, opts ...chromedp.Con
 	// The console, uncaught exceptions and the browser log (CSP refusals, failed
 	// requests) of every page, reported at the end of the test.
 	messages := chromedp.Console(ctx)
-	// Dialogs (hx-confirm's window.confirm) are accepted, and recorded.
+	// Dialogs (hx-confirm's window.confirm) are recorded, and accepted unless
+	// the tab says to dismiss them.
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -219,8 +233,9 @@ func (e *env) openTab(parent context.Context, label string, opts ...chromedp.Con
 			}
 			tb.mu.Lock()
 			tb.dialogs = append(tb.dialogs, string(ev.Type)+": "+ev.Message)
+			accept := !tb.dismiss
 			tb.mu.Unlock()
-			if _, err := chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}); err != nil {
+			if _, err := chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept}); err != nil {
 				return
 			}
 		}
@@ -265,10 +280,21 @@ type tab struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// noJS: the pages of this tab run no script of their own.
+	noJS bool
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
 	dialogs []string
+	dismiss bool
+}
+
+// answerDialogs sets whether this tab's next dialogs are accepted (OK) or
+// dismissed (Cancel).
+func (tb *tab) answerDialogs(accept bool) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.dismiss = !accept
 }
 
 func (tb *tab) consoleMessages() []chromedp.ConsoleMessage {

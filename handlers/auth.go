@@ -99,6 +99,16 @@ func (a *App) loginPage(c *gin.Context) {
 		return
 	}
 	f := a.loginForm(views.LoginForm{Next: next})
+	// A browser that signed in before gets its nickname back in the field. Only
+	// an existing key is read: a GET never sets one.
+	if k := a.existingBrowserKey(c); k != "" {
+		nick, err := a.st.LastNickname(c.Request.Context(), k)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		f.Nickname = nick
+	}
 	if ref != "" {
 		_, st := session(c)
 		err := a.st.CheckForm(c.Request.Context(), ref, st.rec.ID)
@@ -281,8 +291,21 @@ func (a *App) signinLinkPost(c *gin.Context) {
 	a.completeSignIn(c, u, form.Get("remember") != "", key, "personal link", "/", "")
 }
 
+// newLinkKey holds a just-made personal sign-in link between the POST that made
+// it and the one page that shows it.
+const newLinkKey = "new_signin_link"
+
 func (a *App) account(c *gin.Context) {
-	a.renderAccount(c, "")
+	s, _ := session(c)
+	newToken, _ := s.Get(newLinkKey).(string)
+	if newToken != "" {
+		s.Delete(newLinkKey)
+		if err := s.Save(); err != nil {
+			a.fail(c, err)
+			return
+		}
+	}
+	a.renderAccount(c, newToken)
 }
 
 func (a *App) renderAccount(c *gin.Context, newToken string) {
@@ -318,15 +341,19 @@ func (a *App) renderAccount(c *gin.Context, newToken string) {
 	a.page(c, http.StatusOK, views.AccountPage(v))
 }
 
-// replaceSigninLink makes a new personal sign-in link and shows it once; the old
-// one stops working.
+// replaceSigninLink makes a new personal sign-in link; the old one stops
+// working. Post/redirect/get: the Account page it lands on shows the link once,
+// and a reload shows it no more (nor sends the form again). The token waits in
+// the server-side session for that one page only.
 func (a *App) replaceSigninLink(c *gin.Context) {
 	tok, err := a.st.ReplaceSigninToken(c.Request.Context(), currentUser(c).ID)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	a.renderAccount(c, tok)
+	s, _ := session(c)
+	s.Set(newLinkKey, tok)
+	a.doneRedirect(c, "Your new personal sign-in link is below; the old one no longer works.", views.PathAccount)
 }
 
 // forgetBrowser revokes this browser's key for the user: typing the nickname
@@ -416,7 +443,7 @@ func (a *App) signOutEverywhere(c *gin.Context) {
 	if err := a.st.Audit(c.Request.Context(), u, 0, 0, store.ActSignOutAll, fmt.Sprintf("%d sessions", len(ids))); err != nil {
 		a.log.Warn("audit failed", "err", err)
 	}
-	redirect(c, views.PathHome)
+	a.doneRedirect(c, "You are signed out here and on every other device.", views.PathHome)
 }
 
 func (a *App) logoutPage(c *gin.Context) {
@@ -434,7 +461,8 @@ func (a *App) logoutPost(c *gin.Context) {
 	if err := a.st.Audit(c.Request.Context(), u, 0, 0, store.ActSignOut, ""); err != nil {
 		a.log.Warn("audit failed", "err", err)
 	}
-	redirect(c, views.PathHome)
+	// The notice rides in a fresh, anonymous session: the signed-in one is gone.
+	a.doneRedirect(c, "You are signed out.", views.PathHome)
 }
 
 var actionText = map[string]string{
@@ -465,7 +493,7 @@ func activityLines(events []store.AuditEvent) []views.ActivityLine {
 		if e.Detail != "" {
 			what += " (" + e.Detail + ")"
 		}
-		out = append(out, views.ActivityLine{When: e.At.UTC().Format("2006-01-02 15:04 UTC"), Who: e.Nickname, What: what})
+		out = append(out, views.ActivityLine{At: e.At, Who: e.Nickname, What: what})
 	}
 	return out
 }

@@ -71,7 +71,7 @@ func (a *App) handleErrors(c *gin.Context) {
 		// htmx 4 swaps every status: send the message to the notice area.
 		c.Header("HX-Retarget", "#notice")
 		c.Header("HX-Reswap", "innerHTML")
-		a.fragment(c, he.status, views.ErrorFragment(he.msg))
+		a.renderWith(c, he.status, views.ErrorFragment(he.msg), a.pageInfo(c))
 		return
 	}
 	back, label := he.back, he.backLabel

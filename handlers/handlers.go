@@ -275,8 +275,13 @@ func (a *App) routes() *gin.Engine {
 	r.POST("/groups/:id/issues", replayable, owner, a.addIssue)
 	r.POST("/groups/:id/invite", login, owner, a.replaceInvite)
 	r.POST("/groups/:id/rename", login, owner, a.renameGroup)
+	// Each irreversible POST has a GET at the same address that asks first:
+	// where its button leads without JavaScript.
+	r.GET("/groups/:id/transfer", login, owner, a.transferConfirmPage)
 	r.POST("/groups/:id/transfer", login, owner, a.transferOwnership)
+	r.GET("/groups/:id/members/:uid/remove", login, owner, a.removeConfirmPage)
 	r.POST("/groups/:id/members/:uid/remove", login, owner, a.removeMember)
+	r.GET("/groups/:id/leave", login, member, a.leaveConfirmPage)
 	r.POST("/groups/:id/leave", login, member, a.leaveGroup)
 	r.GET("/groups/:id/delete", login, owner, a.deleteGroupPage)
 	r.POST("/groups/:id/delete", login, owner, a.deleteGroup)

@@ -84,7 +84,8 @@ func (c *client) browsers() map[int64]bool {
 // linkedDevice signs a new browser in as c's user with c's personal link.
 func (c *client) linkedDevice() *client {
 	c.ta.t.Helper()
-	link := attr(c.post("/account/signin-link", nil).wantStatus(http.StatusOK).all("signin-link")[0], "value")
+	c.post("/account/signin-link", nil).wantRedirect("/account")
+	link := attr(c.get("/account").all("signin-link")[0], "value")
 	u, _ := url.Parse(link)
 	d := c.ta.client()
 	d.post(u.Path, nil).wantStatus(http.StatusSeeOther)
@@ -155,7 +156,7 @@ func TestSignOutEverywhereLocksOutOtherBrowsers(t *testing.T) {
 	thief := laptop.stealKey(false)
 	phone := laptop.linkedDevice()
 	// What the attack run did: replace the link, then sign out everywhere.
-	phone.post("/account/signin-link", nil).wantStatus(http.StatusOK)
+	phone.post("/account/signin-link", nil).wantRedirect("/account")
 	phone.post("/account/signout-everywhere", nil).wantRedirect("/")
 	for name, c := range map[string]*client{"laptop": laptop, "phone": phone} {
 		if c.get("/").has("nav-signout") {

@@ -198,7 +198,7 @@ func (a *App) afterOwnerAction(c *gin.Context, issueID int64, role store.Role, n
 			a.fail(c, err)
 			return
 		}
-		a.fragment(c, http.StatusOK, views.StatusPanel(v))
+		a.actionDone(c, views.StatusPanel(v), notice)
 		return
 	}
 	a.doneRedirect(c, notice, views.IssuePath(issueID))

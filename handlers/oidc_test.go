@@ -248,7 +248,7 @@ func TestOIDCNewSubjectWithTakenNickname(t *testing.T) {
 		{"BOB", "already used"},
 		{"ｂｏｂ", "already used"},
 		{"b", "at least 2"},
-		{"bob@example.com", "Use letters"},
+		{"bob@example.com", "“@” is not allowed"},
 	} {
 		r := c.post("/login/choose", url.Values{"choice": {choice}, "nickname": {tc.nick}}).wantStatus(http.StatusUnprocessableEntity)
 		if !strings.Contains(r.text("nickname-error"), tc.want) {

@@ -65,7 +65,7 @@ func NormalizeNickname(raw string) (string, string) {
 		// Combining marks belong to the letter before them (नमस्ते, ế).
 		mark := unicode.IsMark(r) && (unicode.IsLetter(prev) || unicode.IsMark(prev))
 		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || mark || r == ' ' || r == '-' || r == '_' || r == '.') {
-			return "", "Use letters, digits, spaces, “-”, “_” or “.”."
+			return "", notAllowed(r) + " is not allowed in a nickname: use letters, digits, spaces, “-”, “_” or “.”."
 		}
 		prev = r
 	}
@@ -73,6 +73,18 @@ func NormalizeNickname(raw string) (string, string) {
 		return "", "Use the letters of one script: this nickname mixes " + a + " and " + b + " letters, which can look alike."
 	}
 	return nick, ""
+}
+
+// notAllowed names a refused character so a person can find it: quoted when it
+// can be seen, by its code point when it is invisible or a lone mark.
+func notAllowed(r rune) string {
+	switch {
+	case unicode.IsMark(r):
+		return fmt.Sprintf("A mark (U+%04X) without a letter before it", r)
+	case unicode.IsGraphic(r) && !unicode.IsSpace(r):
+		return "“" + string(r) + "”"
+	}
+	return fmt.Sprintf("The invisible character U+%04X", r)
 }
 
 // NicknameKey is the form in which nicknames are compared: case and width folded,
@@ -332,6 +344,23 @@ func (s *Store) BrowserKnows(ctx context.Context, userID int64, browserKey strin
 	var n int
 	err = row.Scan(&n)
 	return n > 0, wrap(err)
+}
+
+// LastNickname is the nickname last signed in with browserKey, among the active
+// users it is tied to; "" when it knows none. The sign-in form offers it, so a
+// returning person need not retype it.
+func (s *Store) LastNickname(ctx context.Context, browserKey string) (string, error) {
+	row, err := s.queryRow(ctx, `SELECT u.nickname FROM browser_keys b JOIN users u ON u.id = b.user_id
+		WHERE b.key_hash = ? AND u.active = 1 ORDER BY b.last_used_at DESC, u.id DESC LIMIT 1`, HashToken(browserKey))
+	if err != nil {
+		return "", err
+	}
+	var nick string
+	err = row.Scan(&nick)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return nick, wrap(err)
 }
 
 // ReplaceSigninToken makes a new personal sign-in token for the user and returns
