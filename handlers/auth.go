@@ -96,19 +96,6 @@ func (a *App) loginPage(c *gin.Context) {
 	a.page(c, http.StatusOK, views.LoginPage(f))
 }
 
-func keptFormMessage(err error) string {
-	switch {
-	case errors.Is(err, store.ErrFormUsed):
-		return "That form was already submitted; it was not sent again."
-	case errors.Is(err, store.ErrFormExpired):
-		return "What you submitted before signing in waited more than 15 minutes and expired, so nothing was sent. Please fill it in again."
-	case errors.Is(err, store.ErrFormForeign):
-		return "That form was kept for another browser session, so it was not sent from here."
-	default:
-		return "The form you sent before signing in could not be found, so nothing was sent."
-	}
-}
-
 func (a *App) loginPost(c *gin.Context) {
 	if a.rateLimited(c) {
 		return

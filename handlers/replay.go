@@ -182,3 +182,16 @@ func replayNotice(c *gin.Context, msg string) string {
 	}
 	return msg
 }
+
+func keptFormMessage(err error) string {
+	switch {
+	case errors.Is(err, store.ErrFormUsed):
+		return "That form was already submitted; it was not sent again."
+	case errors.Is(err, store.ErrFormExpired):
+		return "What you submitted before signing in waited more than 15 minutes and expired, so nothing was sent. Please fill it in again."
+	case errors.Is(err, store.ErrFormForeign):
+		return "That form was kept for another browser session, so it was not sent from here."
+	default:
+		return "The form you sent before signing in could not be found, so nothing was sent."
+	}
+}
