@@ -87,8 +87,11 @@ func newTestAppWith(t testing.TB, opts store.Options, configure ...func(*Config)
 	for _, f := range configure {
 		f(&cfg)
 	}
+	// Every level is kept, debug included: what an operator would read with
+	// --log-level debug is held to the same rules (no tokens, no votes).
 	logs := &syncBuffer{}
-	app, err := New(Deps{Store: st, Assets: assets.FS, Logger: slog.New(slog.NewTextHandler(logs, nil)), Config: cfg})
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	app, err := New(Deps{Store: st, Assets: assets.FS, Logger: logger, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
+	"log/slog"
 	"net/http"
-	"strconv"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"estimator/handlers/live"
 	"estimator/store"
 	"estimator/views"
 )
@@ -24,14 +21,10 @@ var (
 		"This browser has too many live pages open. Close some tabs, or refresh this page to see changes.")
 )
 
-// events streams the issue's status panel as server-sent events: the current
-// state on connect (so a reconnect is always right), then one event per change,
-// and a heartbeat comment while idle. A stream whose session ended tells the
-// browser to go to the sign-in page, then closes.
-//
-// Once the stream is set up, the connection is taken over (hijacked) and served
-// by a small goroutine of its own, so an idle stream costs a few KiB instead of
-// a whole request's goroutine stack and buffers.
+// events streams the issue's status panel as server-sent events (live.Serve
+// says how). A stream whose session ended tells the browser to go to the
+// sign-in page, then closes. HEAD answers the headers a stream would get and
+// opens nothing: no subscriber, no presence.
 func (a *App) events(c *gin.Context) {
 	id, ok := parseID(c, "id")
 	if !ok {
@@ -52,38 +45,96 @@ func (a *App) events(c *gin.Context) {
 		a.fail(c, errNotFound)
 		return
 	}
+	if isHead(c) {
+		live.SetHeaders(c.Writer.Header())
+		c.Status(http.StatusOK)
+		return
+	}
 	_, st := session(c)
-	sub, err := a.hub.subscribe(is.ID, g.ID, u.ID, st.rec.ID)
-	if err != nil {
-		if errors.Is(err, errTooManySessionStreams) {
-			c.Header("Retry-After", "30")
-		}
-		a.fail(c, err)
+	sub, err := a.hub.Subscribe(is.ID, g.ID, live.Viewer{User: u.ID, Session: st.rec.ID})
+	switch {
+	case errors.Is(err, live.ErrSessionFull):
+		c.Header("Retry-After", "30")
+		a.fail(c, errTooManySessionStreams)
+		return
+	case err != nil:
+		a.fail(c, errTooManyStreams)
 		return
 	}
-	setStreamHeaders(c)
-	if conn, ok := hijack(c); ok {
-		gone := make(chan struct{})
-		go watchClose(conn, gone)
-		go a.hub.pump(sub, &connWriter{conn: conn}, gone)
-		return
-	}
-	// No hijacking (HTTP/2, tests with a recorder): serve in this goroutine.
-	c.Status(http.StatusOK)
-	a.hub.pump(sub, &responseWriter{c: c, rc: http.NewResponseController(c.Writer)}, c.Request.Context().Done())
+	a.hub.Serve(c.Writer, c.Request, sub)
 }
 
 // streamNavigate answers a stream request with one event that sends the
 // browser elsewhere (used when the session has ended).
 func (a *App) streamNavigate(c *gin.Context, target string) {
-	setStreamHeaders(c)
-	c.Status(http.StatusOK)
-	c.Writer.Write(encodeEvent("navigate", "", []byte(safeNext(target))))
+	live.Navigate(c.Writer, safeNext(target))
 }
 
-func setStreamHeaders(c *gin.Context) {
-	h := c.Writer.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
+// hub is the live-update broker as handlers speak of it: its topics are
+// issues, and each topic belongs to the issue's group.
+type hub struct{ *live.Broker }
+
+func (h hub) issueChanged(issueID int64)           { h.TopicChanged(issueID) }
+func (h hub) issueDeleted(issueID int64)           { h.TopicDeleted(issueID) }
+func (h hub) groupChanged(groupID int64)           { h.GroupChanged(groupID) }
+func (h hub) groupDeleted(groupID int64)           { h.GroupDeleted(groupID) }
+func (h hub) memberLeft(groupID, userID int64)     { h.MemberLeft(groupID, userID) }
+func (h hub) closeSessions(ids []int64)            { h.SessionsEnded(ids) }
+func (h hub) present(issueID int64) map[int64]bool { return h.Present(issueID) }
+func (h hub) subscribers() int                     { return h.Subscribers() }
+
+// newHub builds the broker of the issue status pages: one topic per issue,
+// rendered once per role. It is built from the store and the session policy,
+// not from App: the broker holds nothing of the web layer.
+func newHub(st *store.Store, cfg Config, log *slog.Logger) hub {
+	return hub{live.New(live.Config{
+		Render: statusFrames(st),
+		Alive: func(ctx context.Context, v live.Viewer) (bool, error) {
+			return st.SessionAlive(ctx, v.Session, v.User, cfg.Sessions)
+		},
+		Exit:                 liveExit,
+		MaxStreams:           cfg.MaxStreams,
+		MaxStreamsPerSession: cfg.MaxStreamsPerSession,
+		Heartbeat:            cfg.StreamHeartbeat,
+		Logger:               log,
+	})}
+}
+
+// statusFrames renders an issue's status panel for owners and for members;
+// every voter's audience is their role.
+func statusFrames(st *store.Store) func(context.Context, int64, map[int64]bool) (live.Frames, error) {
+	return func(ctx context.Context, issueID int64, present map[int64]bool) (live.Frames, error) {
+		status, err := st.IssueStatus(ctx, issueID)
+		if errors.Is(err, store.ErrNotFound) {
+			return live.Frames{}, live.ErrGone
+		}
+		if err != nil {
+			return live.Frames{}, err
+		}
+		f := live.Frames{Bodies: map[string][]byte{}, Audience: map[int64]string{}}
+		for _, v := range status.Voters {
+			f.Audience[v.UserID] = string(v.Role)
+		}
+		for _, role := range []store.Role{store.RoleOwner, store.RoleMember} {
+			var buf bytes.Buffer
+			view := views.StatusView{Status: status, Role: role, Present: present}
+			if err := views.StatusPanel(view).Render(ctx, &buf); err != nil {
+				return live.Frames{}, err
+			}
+			f.Bodies[string(role)] = buf.Bytes()
+		}
+		return f, nil
+	}
+}
+
+// liveExit is where a page goes when its stream is closed on it.
+func liveExit(why live.Reason, issueID, groupID int64) string {
+	switch why {
+	case live.SignedOut:
+		return views.LoginPath(views.IssuePath(issueID), "")
+	case live.TopicGone:
+		return views.GroupPath(groupID)
+	default:
+		return views.PathHome
+	}
 }

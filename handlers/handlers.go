@@ -89,7 +89,7 @@ type App struct {
 	log      *slog.Logger
 	assets   *assetServer
 	sessions *sessionStore
-	hub      *hub
+	hub      hub
 	limiter  *ipLimiter
 	cop      *http.CrossOriginProtection
 
@@ -118,7 +118,7 @@ func New(d Deps) (*App, error) {
 		stop:    make(chan struct{}),
 	}
 	a.sessions = newSessionStore(d.Store, d.Config)
-	a.hub = newHub(a)
+	a.hub = newHub(d.Store, d.Config, d.Logger)
 	a.engine = a.routes()
 	if err := a.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
 		return nil, err
@@ -130,12 +130,18 @@ func New(d Deps) (*App, error) {
 // server drops it), so link checkers and monitors see what a browser would.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
-		r = r.Clone(r.Context())
+		r = r.Clone(context.WithValue(r.Context(), headKey{}, true))
 		r.Method = http.MethodGet
 		w = headWriter{w}
 	}
 	a.engine.ServeHTTP(w, r)
 }
+
+type headKey struct{}
+
+// isHead tells a HEAD request (served as GET) from a GET, for the few answers
+// that must hold nothing open for it (an event stream).
+func isHead(c *gin.Context) bool { return c.Request.Context().Value(headKey{}) != nil }
 
 // headWriter drops the body of an answer to HEAD.
 type headWriter struct{ http.ResponseWriter }
@@ -154,7 +160,7 @@ func (w headWriter) Flush() {
 func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		close(a.stop)
-		a.hub.closeAll()
+		a.hub.Close()
 	})
 }
 
