@@ -71,26 +71,16 @@ func (a *App) rateLimited(c *gin.Context) bool {
 
 func (a *App) loginPage(c *gin.Context) {
 	next := safeNext(c.Query("next"))
-	ref := c.Query("form")
-	if currentUser(c).IsAuthenticated() && ref == "" {
+	kept := c.Query("kept")
+	if currentUser(c).IsAuthenticated() && kept == "" {
 		redirect(c, next)
 		return
 	}
 	f := views.LoginForm{Next: next}
-	if ref != "" {
-		_, st := session(c)
-		err := a.st.CheckForm(c.Request.Context(), ref, st.rec.ID)
-		switch {
-		case err == nil:
-			f.Form, f.Kept = ref, true
-		case errors.Is(err, store.ErrUnavailable):
-			a.fail(c, err)
+	if kept != "" {
+		var ok bool
+		if f.Kept, ok = a.checkKept(c, kept); !ok {
 			return
-		default:
-			if err := setErrorNotice(c, keptFormMessage(err)); err != nil {
-				a.fail(c, err)
-				return
-			}
 		}
 	}
 	a.page(c, http.StatusOK, views.LoginPage(f))
@@ -109,10 +99,9 @@ func (a *App) loginPost(c *gin.Context) {
 		Nickname: form.Get("nickname"),
 		Remember: form.Get("remember") != "",
 		Next:     safeNext(form.Get("next")),
-		Form:     form.Get("kept"),
+		Kept:     form.Get("kept"),
 		Errors:   views.FieldErrors{},
 	}
-	f.Kept = f.Form != ""
 	nick, msg := store.NormalizeNickname(f.Nickname)
 	if msg != "" {
 		f.Errors["nickname"] = msg
@@ -134,7 +123,7 @@ func (a *App) loginPost(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.completeSignIn(c, u, f.Remember, "nickname", f.Next, f.Form)
+	a.completeSignIn(c, u, f.Remember, "nickname", f.Next, f.Kept)
 }
 
 func (a *App) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
@@ -147,8 +136,8 @@ func (a *App) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
 
 // completeSignIn makes the session the user's under a new id, records it, and
 // either replays the kept form or goes on to next.
-func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, how, next, formRef string) {
-	if formRef == "" {
+func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, how, next, kept string) {
+	if kept == "" {
 		// The notice goes out with the sign-in's own save of the session: one
 		// write instead of two.
 		s, _ := session(c)
@@ -162,8 +151,8 @@ func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, how, n
 	if err := a.st.Audit(c.Request.Context(), u, 0, 0, store.ActSignIn, "with "+how); err != nil {
 		a.log.Warn("audit failed", "err", err)
 	}
-	if formRef != "" {
-		a.replay(c, formRef, next)
+	if kept != "" {
+		a.replay(c, kept, next)
 		return
 	}
 	redirect(c, next)

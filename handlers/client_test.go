@@ -264,8 +264,8 @@ func (c *client) pendingForms() int {
 	return n
 }
 
-// loginTarget splits a sign-in URL into its next and form parameters.
-func loginTarget(t testing.TB, loc string) (next, form string, hasForm bool) {
+// loginTarget splits a sign-in URL into its next and kept parameters.
+func loginTarget(t testing.TB, loc string) (next, kept string, hasKept bool) {
 	t.Helper()
 	u, err := url.Parse(loc)
 	if err != nil || u.Path != "/login" {
@@ -276,8 +276,8 @@ func loginTarget(t testing.TB, loc string) (next, form string, hasForm bool) {
 	if next == "" {
 		next = "/"
 	}
-	_, hasForm = q["form"]
-	return next, q.Get("form"), hasForm
+	_, hasKept = q["kept"]
+	return next, q.Get("kept"), hasKept
 }
 
 // wantRedirect checks a plain 303 to target.

@@ -14,11 +14,10 @@ type LoginForm struct {
 	Nickname string
 	Remember bool
 	Next     string
-	// Form is the reference of a kept form to replay after sign-in.
-	Form   string
+	// Kept is the reference of a kept form waiting for this sign-in, replayed
+	// after it; "" when none waits.
+	Kept   string
 	Errors FieldErrors
-	// Kept says a form is waiting for this sign-in.
-	Kept bool
 }
 
 func LoginPage(f LoginForm) templ.Component {
@@ -54,7 +53,7 @@ func LoginPage(f LoginForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if f.Kept {
+			if f.Kept != "" {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<p class=\"notice\" data-testid=\"kept-notice\">You were signed out. Sign in and what you just submitted will be sent — nothing you typed is lost.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -79,8 +78,9 @@ func LoginPage(f LoginForm) templ.Component {
 }
 
 // LoginFormFragment is the sign-in form; htmx swaps it in place on a 422. The
-// kept-form reference travels as "kept": a field named "form" would shadow the
-// form element's .form property, which htmx reads to build the request.
+// kept-form reference is called "kept" everywhere (query, field, struct): a
+// field named "form" would shadow the form element's .form property, which
+// htmx reads to build the request.
 func LoginFormFragment(f LoginForm) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -141,13 +141,13 @@ func LoginFormFragment(f LoginForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if f.Form != "" {
+		if f.Kept != "" {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<input type=\"hidden\" name=\"kept\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var7 string
-			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(f.Form).Resolve(ctx)
+			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression(f.Kept).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/auth.templ`, Line: 34, Col: 50}
 			}
