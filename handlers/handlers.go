@@ -200,7 +200,7 @@ func (a *App) routes() *gin.Engine {
 	r.GET("/livez", a.livez)
 	r.HEAD("/livez", a.livez)
 
-	r.Use(a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
+	r.Use(a.readHTMX, a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
 		sessions.Sessions(a.sessions.cookieName, a.sessions), a.loadUser)
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFound) })
 	r.NoMethod(func(c *gin.Context) { a.fail(c, errMethod) })
