@@ -95,16 +95,8 @@ func (a *App) loginPost(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	f := views.LoginForm{
-		Nickname: form.Get("nickname"),
-		Remember: form.Get("remember") != "",
-		Next:     safeNext(form.Get("next")),
-		Kept:     form.Get("kept"),
-		Errors:   views.FieldErrors{},
-	}
-	nick, msg := store.NormalizeNickname(f.Nickname)
-	if msg != "" {
-		f.Errors["nickname"] = msg
+	f, nick := decodeLogin(form)
+	if len(f.Errors) > 0 {
 		a.loginInvalid(c, http.StatusUnprocessableEntity, f)
 		return
 	}
@@ -112,11 +104,11 @@ func (a *App) loginPost(c *gin.Context) {
 	u, _, err := a.st.ClaimNickname(ctx, nick, a.browserKey(c))
 	switch {
 	case errors.Is(err, store.ErrNicknameTaken):
-		f.Errors["nickname"] = "“" + nick + "” is taken. If it is yours, open your personal sign-in link (Account page, on a browser where you are signed in); otherwise choose another nickname."
+		f.Errors["nickname"] = nicknameTakenMessage(nick)
 		a.loginInvalid(c, http.StatusUnprocessableEntity, f)
 		return
 	case errors.Is(err, store.ErrInactive):
-		f.Errors["nickname"] = "This nickname has been deactivated by an administrator."
+		f.Errors["nickname"] = nicknameDeactivatedMessage
 		a.loginInvalid(c, http.StatusForbidden, f)
 		return
 	case err != nil:
@@ -190,7 +182,7 @@ func (a *App) signinLinkPost(c *gin.Context) {
 		return
 	}
 	if !u.Active {
-		a.fail(c, newError(http.StatusForbidden, "Deactivated", "This nickname has been deactivated by an administrator."))
+		a.fail(c, newError(http.StatusForbidden, "Deactivated", nicknameDeactivatedMessage))
 		return
 	}
 	if err := a.st.LinkBrowser(ctx, u.ID, a.browserKey(c)); err != nil {
