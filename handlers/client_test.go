@@ -17,6 +17,7 @@ import (
 
 	"estimator/assets"
 	"estimator/store"
+	"estimator/views/htmltest"
 )
 
 // The app under test (real router, real SQLite file) and the browsers that
@@ -159,11 +160,7 @@ func (c *client) do(method, target string, body io.Reader, contentType string) *
 	}
 	r := &response{t: c.ta.t, status: rec.Code, header: rec.Header(), body: rec.Body.String()}
 	if strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
-		doc, err := html.Parse(strings.NewReader(r.body))
-		if err != nil {
-			c.ta.t.Fatalf("parse HTML: %v", err)
-		}
-		r.doc = doc
+		r.doc = htmltest.Parse(c.ta.t, r.body)
 	}
 	return r
 }
