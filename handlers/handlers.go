@@ -1,5 +1,6 @@
 // Package handlers is the web layer: gin routes, handlers and middleware (current
-// user, login protection and form replay, htmx helpers, live updates).
+// user, login protection and form replay, htmx helpers, the live-update stream;
+// the broker behind it is handlers/live).
 package handlers
 
 import (
