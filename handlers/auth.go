@@ -93,8 +93,8 @@ func (a *App) rateLimited(c *gin.Context) bool {
 
 func (a *App) loginPage(c *gin.Context) {
 	next := safeNext(c.Query("next"))
-	ref := c.Query("form")
-	if currentUser(c).IsAuthenticated() && ref == "" {
+	kept := c.Query("kept")
+	if currentUser(c).IsAuthenticated() && kept == "" {
 		redirect(c, next)
 		return
 	}
@@ -109,36 +109,13 @@ func (a *App) loginPage(c *gin.Context) {
 		}
 		f.Nickname = nick
 	}
-	if ref != "" {
-		_, st := session(c)
-		err := a.st.CheckForm(c.Request.Context(), ref, st.rec.ID)
-		switch {
-		case err == nil:
-			f.Form, f.Kept = ref, true
-		case errors.Is(err, store.ErrUnavailable):
-			a.fail(c, err)
+	if kept != "" {
+		var ok bool
+		if f.Kept, ok = a.checkKept(c, kept); !ok {
 			return
-		default:
-			if err := setErrorNotice(c, keptFormMessage(err)); err != nil {
-				a.fail(c, err)
-				return
-			}
 		}
 	}
 	a.page(c, http.StatusOK, views.LoginPage(f))
-}
-
-func keptFormMessage(err error) string {
-	switch {
-	case errors.Is(err, store.ErrFormUsed):
-		return "That form was already submitted; it was not sent again."
-	case errors.Is(err, store.ErrFormExpired):
-		return "What you submitted before signing in waited more than 15 minutes and expired, so nothing was sent. Please fill it in again."
-	case errors.Is(err, store.ErrFormForeign):
-		return "That form was kept for another browser session, so it was not sent from here."
-	default:
-		return "The form you sent before signing in could not be found, so nothing was sent."
-	}
 }
 
 func (a *App) loginPost(c *gin.Context) {
@@ -156,21 +133,12 @@ func (a *App) loginPost(c *gin.Context) {
 	}
 	// As Flask-Login: next may come in the query (POST /login?next=/account, an
 	// invite link's form); a next field in the form wins.
-	next := form.Get("next")
-	if next == "" {
-		next = c.Query("next")
+	if form.Get("next") == "" && c.Query("next") != "" {
+		form.Set("next", c.Query("next"))
 	}
-	f := a.loginForm(views.LoginForm{
-		Nickname: form.Get("nickname"),
-		Remember: form.Get("remember") != "",
-		Next:     safeNext(next),
-		Form:     form.Get("kept"),
-		Errors:   views.FieldErrors{},
-	})
-	f.Kept = f.Form != ""
-	nick, msg := store.NormalizeNickname(f.Nickname)
-	if msg != "" {
-		f.Errors["nickname"] = msg
+	f, nick := decodeLogin(form)
+	f = a.loginForm(f)
+	if len(f.Errors) > 0 {
 		a.loginInvalid(c, http.StatusUnprocessableEntity, f)
 		return
 	}
@@ -183,18 +151,18 @@ func (a *App) loginPost(c *gin.Context) {
 	u, _, err := a.st.ClaimNickname(ctx, nick, key)
 	switch {
 	case errors.Is(err, store.ErrNicknameTaken):
-		f.Errors["nickname"] = "“" + nick + "” is taken. If it is yours, open your personal sign-in link (Account page, on a browser where you are signed in); otherwise choose another nickname."
+		f.Errors["nickname"] = nicknameTakenMessage(nick)
 		a.loginInvalid(c, http.StatusUnprocessableEntity, f)
 		return
 	case errors.Is(err, store.ErrInactive):
-		f.Errors["nickname"] = "This nickname has been deactivated by an administrator."
+		f.Errors["nickname"] = nicknameDeactivatedMessage
 		a.loginInvalid(c, http.StatusForbidden, f)
 		return
 	case err != nil:
 		a.fail(c, err)
 		return
 	}
-	a.completeSignIn(c, u, f.Remember, key, "nickname", f.Next, f.Form)
+	a.completeSignIn(c, u, f.Remember, key, "nickname", f.Next, f.Kept)
 }
 
 func (a *App) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
@@ -207,8 +175,8 @@ func (a *App) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
 
 // completeSignIn makes the session the user's under a new id, records it, and
 // either replays the kept form or goes on to next.
-func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, browserKey, how, next, formRef string) {
-	if formRef == "" {
+func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, browserKey, how, next, kept string) {
+	if kept == "" {
 		// The notice goes out with the sign-in's own save of the session: one
 		// write instead of two.
 		s, _ := session(c)
@@ -219,8 +187,8 @@ func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, browse
 		a.fail(c, err)
 		return
 	}
-	if formRef != "" {
-		a.replay(c, formRef, next)
+	if kept != "" {
+		a.replay(c, kept, next)
 		return
 	}
 	redirect(c, next)
@@ -276,7 +244,7 @@ func (a *App) signinLinkPost(c *gin.Context) {
 		return
 	}
 	if !u.Active {
-		a.fail(c, newError(http.StatusForbidden, "Deactivated", "This nickname has been deactivated by an administrator."))
+		a.fail(c, newError(http.StatusForbidden, "Deactivated", nicknameDeactivatedMessage))
 		return
 	}
 	key, err := a.browserKey(c)

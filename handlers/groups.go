@@ -86,10 +86,8 @@ func (a *App) createGroup(c *gin.Context) {
 	}
 	u := currentUser(c)
 	ctx := c.Request.Context()
-	f := views.GroupForm{Name: form.Get("name"), Errors: views.FieldErrors{}}
-	name, msg := store.NormalizeGroupName(f.Name)
-	if msg != "" {
-		f.Errors["name"] = msg
+	f, name := decodeGroup(form)
+	if len(f.Errors) > 0 {
 		if wantsFragment(c) {
 			a.fragment(c, http.StatusUnprocessableEntity, views.CreateGroupForm(f))
 			return
@@ -210,20 +208,18 @@ func (a *App) addIssue(c *gin.Context) {
 	}
 	g, role := groupOf(c)
 	ctx := c.Request.Context()
-	f := views.IssueForm{Key: form.Get("key"), Description: form.Get("description")}
-	in, errs := store.ValidateIssue(f.Key, f.Description)
+	f, in := decodeIssue(form)
 	var is store.Issue
-	if len(errs) == 0 {
+	if len(f.Errors) == 0 {
 		is, err = a.st.CreateIssue(ctx, g.ID, in)
 		if errors.Is(err, store.ErrKeyTaken) {
-			errs["key"] = "This group already has an issue “" + in.Key + "”. Keys are unique within a group (ignoring case)."
+			f.Errors["key"] = issueKeyTakenMessage(in.Key)
 		} else if err != nil {
 			a.fail(c, err)
 			return
 		}
 	}
-	if len(errs) > 0 {
-		f.Errors = errs
+	if len(f.Errors) > 0 {
 		if wantsFragment(c) {
 			a.fragment(c, http.StatusUnprocessableEntity, views.AddIssueForm(g.ID, f))
 			return
@@ -260,10 +256,9 @@ func (a *App) renameGroup(c *gin.Context) {
 		return
 	}
 	g, role := groupOf(c)
-	name, msg := store.NormalizeGroupName(form.Get("name"))
-	if msg != "" {
-		a.renderGroup(c, http.StatusUnprocessableEntity, g, role, views.IssueForm{},
-			views.GroupForm{Name: form.Get("name"), Errors: views.FieldErrors{"name": msg}})
+	f, name := decodeGroup(form)
+	if len(f.Errors) > 0 {
+		a.renderGroup(c, http.StatusUnprocessableEntity, g, role, views.IssueForm{}, f)
 		return
 	}
 	if err := a.st.RenameGroup(c.Request.Context(), g.ID, name); err != nil {

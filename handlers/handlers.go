@@ -1,5 +1,6 @@
 // Package handlers is the web layer: gin routes, handlers and middleware (current
-// user, login protection and form replay, htmx helpers, live updates).
+// user, login protection and form replay, htmx helpers, the live-update stream;
+// the broker behind it is handlers/live).
 package handlers
 
 import (
@@ -111,7 +112,7 @@ type App struct {
 	log      *slog.Logger
 	assets   *assetServer
 	sessions *sessionStore
-	hub      *hub
+	hub      hub
 	limiter  *ipLimiter
 	cop      *http.CrossOriginProtection
 	metrics  *metrics.Metrics
@@ -158,7 +159,7 @@ func New(d Deps) (*App, error) {
 	if a.proxies, err = parseProxies(d.Config.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	a.hub = newHub(a)
+	a.hub = newHub(d.Store, d.Config, d.Logger)
 	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.subscribers() }})
 	a.engine = a.routes()
 	if err := a.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
@@ -171,12 +172,18 @@ func New(d Deps) (*App, error) {
 // server drops it), so link checkers and monitors see what a browser would.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
-		r = r.Clone(r.Context())
+		r = r.Clone(context.WithValue(r.Context(), headKey{}, true))
 		r.Method = http.MethodGet
 		w = headWriter{w}
 	}
 	a.engine.ServeHTTP(w, r)
 }
+
+type headKey struct{}
+
+// isHead tells a HEAD request (served as GET) from a GET, for the few answers
+// that must hold nothing open for it (an event stream).
+func isHead(c *gin.Context) bool { return c.Request.Context().Value(headKey{}) != nil }
 
 // headWriter drops the body of an answer to HEAD.
 type headWriter struct{ http.ResponseWriter }
@@ -195,7 +202,7 @@ func (w headWriter) Flush() {
 func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		close(a.stop)
-		a.hub.closeAll()
+		a.hub.Close()
 	})
 }
 
@@ -236,7 +243,7 @@ func (a *App) routes() *gin.Engine {
 	r.GET("/livez", a.livez)
 	r.HEAD("/livez", a.livez)
 
-	r.Use(a.observeRequests, a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
+	r.Use(a.readHTMX, a.observeRequests, a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
 		sessions.Sessions(a.sessions.cookieName, a.sessions), a.loadUser)
 	if a.cfg.TrustedUserHeader != "" {
 		r.Use(a.trustedUser)
@@ -247,8 +254,12 @@ func (a *App) routes() *gin.Engine {
 	r.GET("/healthz", a.health)
 	r.GET("/assets/*file", a.assets.serve)
 
+	// Signed-in routes are in auth: anyone else is sent to sign in. A
+	// replayable route keeps a signed-out POST and sends it again after
+	// sign-in, so it sits beside auth with replayable in its own chain.
 	login := a.requireLogin(false)
 	replayable := a.requireLogin(true)
+	auth := r.Group("", login)
 
 	r.GET("/", a.home)
 	r.GET("/login", a.loginPage)
@@ -258,47 +269,53 @@ func (a *App) routes() *gin.Engine {
 	r.POST("/login/choose", a.chooseNickname)
 	r.GET("/signin/:token", a.signinLinkPage)
 	r.POST("/signin/:token", a.signinLinkPost)
-	r.GET("/account", login, a.account)
-	r.POST("/account/signin-link", login, a.replaceSigninLink)
-	r.POST("/account/forget-browser", login, a.forgetBrowser)
-	r.POST("/account/signout-everywhere", login, a.signOutEverywhere)
-	r.POST("/account/browsers/:id/revoke", login, a.revokeBrowser)
-	r.GET("/confirm-logout", login, a.logoutPage)
-	r.POST("/confirm-logout", login, a.logoutPost)
+	auth.GET("/account", a.account)
+	auth.POST("/account/signin-link", a.replaceSigninLink)
+	auth.POST("/account/forget-browser", a.forgetBrowser)
+	auth.POST("/account/signout-everywhere", a.signOutEverywhere)
+	auth.POST("/account/browsers/:id/revoke", a.revokeBrowser)
+	auth.GET("/confirm-logout", a.logoutPage)
+	auth.POST("/confirm-logout", a.logoutPost)
 
 	r.POST("/creategroup", replayable, a.createGroup)
-	r.GET("/join/:token", login, a.joinPage)
+	auth.GET("/join/:token", a.joinPage)
 	r.POST("/join/:token", replayable, a.joinPost)
 
+	// A group's routes: members, and those only its owner may use.
 	member, owner := a.groupAccess(false), a.groupAccess(true)
-	r.GET("/groups/:id", login, member, a.groupPage)
+	group := auth.Group("/groups/:id", member)
+	owned := auth.Group("/groups/:id", owner)
+	group.GET("", a.groupPage)
 	r.POST("/groups/:id/issues", replayable, owner, a.addIssue)
-	r.POST("/groups/:id/invite", login, owner, a.replaceInvite)
-	r.POST("/groups/:id/rename", login, owner, a.renameGroup)
+	owned.POST("/invite", a.replaceInvite)
+	owned.POST("/rename", a.renameGroup)
 	// Each irreversible POST has a GET at the same address that asks first:
 	// where its button leads without JavaScript.
-	r.GET("/groups/:id/transfer", login, owner, a.transferConfirmPage)
-	r.POST("/groups/:id/transfer", login, owner, a.transferOwnership)
-	r.GET("/groups/:id/members/:uid/remove", login, owner, a.removeConfirmPage)
-	r.POST("/groups/:id/members/:uid/remove", login, owner, a.removeMember)
-	r.GET("/groups/:id/leave", login, member, a.leaveConfirmPage)
-	r.POST("/groups/:id/leave", login, member, a.leaveGroup)
-	r.GET("/groups/:id/delete", login, owner, a.deleteGroupPage)
-	r.POST("/groups/:id/delete", login, owner, a.deleteGroup)
-	r.POST(routeImport, login, owner, a.importIssues)
-	r.GET("/groups/:id/export.csv", login, member, a.exportCSV)
-	r.GET("/groups/:id/export.json", login, member, a.exportJSON)
+	owned.GET("/transfer", a.transferConfirmPage)
+	owned.POST("/transfer", a.transferOwnership)
+	owned.GET("/members/:uid/remove", a.removeConfirmPage)
+	owned.POST("/members/:uid/remove", a.removeMember)
+	group.GET("/leave", a.leaveConfirmPage)
+	group.POST("/leave", a.leaveGroup)
+	owned.GET("/delete", a.deleteGroupPage)
+	owned.POST("/delete", a.deleteGroup)
+	owned.POST("/import", a.importIssues)
+	group.GET("/export.csv", a.exportCSV)
+	group.GET("/export.json", a.exportJSON)
 
+	// An issue's routes, likewise: members of its group, and its owner.
 	imember, iowner := a.issueAccess(false), a.issueAccess(true)
-	r.GET("/issues/:id", login, imember, a.issueStatus)
-	r.GET("/issues/:id/estimate", login, imember, a.estimatePage)
+	issue := auth.Group("/issues/:id", imember)
+	ownedIssue := auth.Group("/issues/:id", iowner)
+	issue.GET("", a.issueStatus)
+	issue.GET("/estimate", a.estimatePage)
 	r.POST("/issues/:id/estimate", replayable, imember, a.estimatePost)
-	r.POST("/issues/:id/reveal", login, iowner, a.reveal)
-	r.POST("/issues/:id/accept", login, iowner, a.accept)
-	r.POST("/issues/:id/revote", login, iowner, a.revote)
-	r.GET("/issues/:id/edit", login, iowner, a.editIssuePage)
-	r.POST("/issues/:id/edit", login, iowner, a.editIssue)
-	r.POST("/issues/:id/delete", login, iowner, a.deleteIssue)
+	ownedIssue.POST("/reveal", a.reveal)
+	ownedIssue.POST("/accept", a.accept)
+	ownedIssue.POST("/revote", a.revote)
+	ownedIssue.GET("/edit", a.editIssuePage)
+	ownedIssue.POST("/edit", a.editIssue)
+	ownedIssue.POST("/delete", a.deleteIssue)
 	// The event stream does its own sign-in check: a stream must answer in SSE.
 	r.GET("/issues/:id/events", a.events)
 	return r

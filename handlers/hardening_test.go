@@ -331,7 +331,7 @@ func TestSignedOutVisitorsCannotFillTheDisk(t *testing.T) {
 	// GETs never store a session for a visitor without one.
 	before := ta.countRows("sessions", "")
 	for i := range 50 {
-		for _, path := range []string{"/login?form=x" + strconv.Itoa(i), "/", "/login", "/issues/1", "/nowhere"} {
+		for _, path := range []string{"/login?kept=x" + strconv.Itoa(i), "/", "/login", "/issues/1", "/nowhere"} {
 			ta.client().get(path)
 		}
 	}
@@ -339,7 +339,7 @@ func TestSignedOutVisitorsCannotFillTheDisk(t *testing.T) {
 		t.Fatalf("anonymous GETs made %d session rows", after-before)
 	}
 	// The unknown reference is still explained on the page itself.
-	if r := ta.client().get("/login?form=nope").wantStatus(http.StatusOK); !strings.Contains(r.text("notice"), "could not be found") {
+	if r := ta.client().get("/login?kept=nope").wantStatus(http.StatusOK); !strings.Contains(r.text("notice"), "could not be found") {
 		t.Fatalf("notice %q", r.text("notice"))
 	}
 }

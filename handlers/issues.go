@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -115,15 +114,15 @@ func (a *App) estimatePost(c *gin.Context) {
 		a.fail(c, errClosed.withLink(views.IssuePath(is.ID), "See the result"))
 		return
 	}
-	value, msg := store.ParseEstimate(form.Get("estimate"))
-	if msg != "" {
+	value, typed, errs := decodeEstimate(form)
+	if len(errs) > 0 {
 		own, err := a.st.OwnEstimate(ctx, is.ID, u.ID)
 		if err != nil {
 			a.fail(c, err)
 			return
 		}
 		a.showEstimate(c, http.StatusUnprocessableEntity, views.EstimateView{
-			Issue: is, Group: g, Own: own, Typed: form.Get("estimate"), Errors: views.FieldErrors{"estimate": msg}})
+			Issue: is, Group: g, Own: own, Typed: typed, Errors: errs})
 		return
 	}
 	switch err := a.st.Estimate(ctx, is.ID, u.ID, value); {
@@ -211,22 +210,19 @@ func (a *App) accept(c *gin.Context) {
 		return
 	}
 	is, _, role := issueOf(c)
-	final, msg := store.ParseEstimate(form.Get("final"))
+	f, final := decodeFinal(form)
 	// An open issue has no accept form to show a message in: 409 whatever was sent.
 	if is.State == store.StateOpen {
 		a.fail(c, errNotRevealed.withLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}
-	if msg != "" {
-		if strings.TrimSpace(form.Get("final")) == "" {
-			msg = "Enter the final estimate: a whole number from 1 to 100."
-		}
+	if len(f.Errors) > 0 {
 		v, err := a.statusView(c, is.ID, role)
 		if err != nil {
 			a.fail(c, err)
 			return
 		}
-		v.Final = views.FinalForm{Value: form.Get("final"), Errors: views.FieldErrors{"final": msg}}
+		v.Final = f
 		a.showStatus(c, http.StatusUnprocessableEntity, v)
 		return
 	}
@@ -280,13 +276,12 @@ func (a *App) editIssue(c *gin.Context) {
 		return
 	}
 	is, g, _ := issueOf(c)
-	f := views.IssueForm{Key: form.Get("key"), Description: form.Get("description")}
-	in, errs := store.ValidateIssue(f.Key, f.Description)
-	if len(errs) == 0 {
+	f, in := decodeIssue(form)
+	if len(f.Errors) == 0 {
 		err = a.st.UpdateIssue(c.Request.Context(), is.ID, in)
 		switch {
 		case errors.Is(err, store.ErrKeyTaken):
-			errs["key"] = "This group already has an issue “" + in.Key + "”."
+			f.Errors["key"] = issueKeyTakenMessage(in.Key)
 		case errors.Is(err, store.ErrNotOpen):
 			a.fail(c, errNotEditable.withLink(views.IssuePath(is.ID), "Back to the issue"))
 			return
@@ -295,8 +290,7 @@ func (a *App) editIssue(c *gin.Context) {
 			return
 		}
 	}
-	if len(errs) > 0 {
-		f.Errors = errs
+	if len(f.Errors) > 0 {
 		a.page(c, http.StatusUnprocessableEntity, views.IssueEditPage(is, g, f))
 		return
 	}

@@ -16,11 +16,10 @@ type LoginForm struct {
 	Nickname string
 	Remember bool
 	Next     string
-	// Form is the reference of a kept form to replay after sign-in.
-	Form   string
+	// Kept is the reference of a kept form waiting for this sign-in, replayed
+	// after it; "" when none waits.
+	Kept   string
 	Errors FieldErrors
-	// Kept says a form is waiting for this sign-in.
-	Kept bool
 	// Provider labels the identity provider's button; empty: no provider.
 	Provider string
 	// NoGuests hides the nickname form: another scheme signs people in.
@@ -60,7 +59,7 @@ func LoginPage(f LoginForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if f.Kept {
+			if f.Kept != "" {
 				templ_7745c5c3_Var3 := templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 					templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 					templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
@@ -103,8 +102,9 @@ func LoginPage(f LoginForm) templ.Component {
 }
 
 // LoginFormFragment is the sign-in form; htmx swaps it in place on a 422. The
-// kept-form reference travels as "kept": a field named "form" would shadow the
-// form element's .form property, which htmx reads to build the request.
+// kept-form reference is called "kept" everywhere (query, field, struct): a
+// field named "form" would shadow the form element's .form property, which
+// htmx reads to build the request.
 func LoginFormFragment(f LoginForm) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -165,13 +165,13 @@ func LoginFormFragment(f LoginForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if f.Form != "" {
+		if f.Kept != "" {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<input type=\"hidden\" name=\"kept\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var8 string
-			templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(f.Form).Resolve(ctx)
+			templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(f.Kept).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/auth.templ`, Line: 42, Col: 50}
 			}

@@ -18,15 +18,15 @@ const (
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }
 
-// LoginPath is the sign-in page that continues to next and, when formRef is set,
-// replays the kept form.
-func LoginPath(next, formRef string) string {
+// LoginPath is the sign-in page that continues to next and, when kept is set,
+// replays the kept form it names.
+func LoginPath(next, kept string) string {
 	q := url.Values{}
 	if next != "" && next != "/" {
 		q.Set("next", next)
 	}
-	if formRef != "" {
-		q.Set("form", formRef)
+	if kept != "" {
+		q.Set("kept", kept)
 	}
 	if len(q) == 0 {
 		return PathLogin
