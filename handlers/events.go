@@ -86,8 +86,9 @@ func (h hub) subscribers() int                     { return h.Subscribers() }
 // newHub builds the broker of the issue status pages: one topic per issue,
 // rendered once per role. It is built from the store and the session policy,
 // not from App: the broker holds nothing of the web layer.
-func newHub(st *store.Store, cfg Config, log *slog.Logger) hub {
+func newHub(st *store.Store, cfg Config, log *slog.Logger, bus live.Bus) hub {
 	return hub{live.New(live.Config{
+		Bus:    bus,
 		Render: statusFrames(st),
 		Alive: func(ctx context.Context, v live.Viewer) (bool, error) {
 			return st.SessionAlive(ctx, v.Session, v.User, cfg.Sessions)

@@ -94,6 +94,24 @@ func (s *Store) Notify(ctx context.Context, channel, payload string) error {
 	return err
 }
 
+// LiveChannel is the NOTIFY channel of this database's live updates: one per
+// schema, as the channel namespace is the server's database, and two
+// installations in schemas of one database must not hear each other.
+func (s *Store) LiveChannel(ctx context.Context) (string, error) {
+	if !s.pg {
+		return "", ErrPostgresOnly
+	}
+	var schema string
+	if err := s.r.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return "", wrap(err)
+	}
+	ch := "estimator_live." + schema
+	if len(ch) > 63 { // PostgreSQL's identifier length
+		ch = ch[:63]
+	}
+	return ch, nil
+}
+
 // noBytes is the empty byte string as a literal: X” on SQLite is a bit
 // string on PostgreSQL.
 func (s *Store) noBytes() string {

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -271,4 +273,107 @@ func TestInstanceKilledLosesNothing(t *testing.T) {
 	}
 	fmt.Fprintf(os.Stdout, "two instances: %d writes acknowledged (%d by B after A's SIGKILL); all verified: %d acknowledged groups whole with their owner, %d voters hold their last acknowledged estimate or the one in flight\n",
 		acked.Load(), ackedAfterKill.Load(), groups, estimates)
+}
+
+// sseStream is an open GET /issues/{id}/events read line by line.
+type sseStream struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+// openStream opens the live updates of an issue on srv with b's cookies.
+func openStream(t *testing.T, srv *proc, b *browser, issueID int64) *sseStream {
+	t.Helper()
+	u, _ := url.Parse(srv.base)
+	var cookies []string
+	for _, c := range b.hc.Jar.Cookies(u) {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "GET /issues/%d/events HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nHX-Request: true\r\nCookie: %s\r\n\r\n",
+		issueID, u.Host, strings.Join(cookies, "; "))
+	return &sseStream{conn: conn, r: bufio.NewReader(conn)}
+}
+
+// next reads events until one's data holds want, and returns that data.
+func (s *sseStream) next(t *testing.T, want string, within time.Duration) string {
+	t.Helper()
+	s.conn.SetReadDeadline(time.Now().Add(within))
+	var data strings.Builder
+	for {
+		line, err := s.r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("no event holding %q within %v: %v", want, within, err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		switch {
+		case strings.HasPrefix(line, "data: "):
+			data.WriteString(strings.TrimPrefix(line, "data: "))
+		case line == "" && data.Len() > 0:
+			if strings.Contains(data.String(), want) {
+				return data.String()
+			}
+			data.Reset()
+		}
+	}
+}
+
+// TestInstancesLiveUpdates: a vote on A reaches the stream B serves, and the
+// owner's reveal on B reaches the stream A serves; the events hold what the
+// page holds (who voted, the result), never a voter's value.
+func TestInstancesLiveUpdates(t *testing.T) {
+	t.Parallel()
+	db := pgDatabase(t)
+	a := startServer(t, db)
+	b := startServer(t, db)
+	owner := newBrowser(a.base, nil)
+	if err := owner.signIn("Olga"); err != nil {
+		t.Fatal(err)
+	}
+	_, invite, issueID := owner.groupWithIssue(t, "across", "LIVE-1")
+	vic, wes := newBrowser(a.base, nil), newBrowser(b.base, nil)
+	for nick, br := range map[string]*browser{"Vic": vic, "Wes": wes} {
+		if err := br.signIn(nick); err != nil {
+			t.Fatal(err)
+		}
+		br.mustPost(t, "/join/"+invite, nil)
+	}
+	onB := openStream(t, b, owner, issueID) // the owner's page, served by B
+	onA := openStream(t, a, wes, issueID)   // Wes's page, served by A
+	onB.next(t, "0 of 3 voted", 10*time.Second)
+	onA.next(t, "0 of 3 voted", 10*time.Second)
+
+	start := time.Now()
+	vic.mustPost(t, fmt.Sprintf("/issues/%d/estimate", issueID), url.Values{"estimate": {"13"}})
+	ev := onB.next(t, "1 of 3 voted", 2*time.Second)
+	t.Logf("vote on A reached B's stream in %v", time.Since(start))
+	if strings.Contains(ev, ">13<") {
+		t.Errorf("the event on B shows the vote's value before the reveal: %s", ev)
+	}
+	wes.at(b.base).mustPost(t, fmt.Sprintf("/issues/%d/estimate", issueID), url.Values{"estimate": {"21"}})
+	onA.next(t, "2 of 3 voted", 2*time.Second)
+
+	start = time.Now()
+	owner.at(b.base).mustPost(t, fmt.Sprintf("/issues/%d/reveal", issueID), url.Values{"confirmed": {"1"}})
+	ev = onA.next(t, `data-testid="result"`, 2*time.Second)
+	t.Logf("reveal on B reached A's stream in %v", time.Since(start))
+	// The result holds the values and no name; the members list, names and
+	// no value.
+	i := strings.Index(ev, `data-testid="result"`)
+	result := ev[i:]
+	if j := strings.Index(result, "</article>"); j >= 0 {
+		result = result[:j]
+	}
+	if !strings.Contains(result, "13") || !strings.Contains(result, "21") {
+		t.Errorf("the result on A lacks the values 13 and 21: %s", result)
+	}
+	for _, name := range []string{"Olga", "Vic", "Wes"} {
+		if strings.Contains(result, name) {
+			t.Errorf("the result on A names %s", name)
+		}
+	}
 }

@@ -23,6 +23,8 @@ import (
 
 	"estimator/assets"
 	"estimator/handlers"
+	"estimator/handlers/live"
+	"estimator/handlers/live/pgbus"
 	"estimator/store"
 )
 
@@ -314,11 +316,27 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
+	var bus live.Bus
+	if st.Postgres() {
+		// Several instances may share the database: live updates go between
+		// them over LISTEN/NOTIFY.
+		channel, err := st.LiveChannel(ctx)
+		if err != nil {
+			return err
+		}
+		pb, err := pgbus.New(pgbus.Config{URL: cfg.db, Channel: channel, Notify: st.Notify, Logger: logger})
+		if err != nil {
+			return err
+		}
+		defer pb.Close()
+		bus = pgbus.LiveBus{Bus: pb}
+	}
 	app, err := handlers.New(handlers.Deps{
 		Store:  st,
 		Assets: assets.FS,
 		Logger: logger,
 		Config: hcfg,
+		Bus:    bus,
 	})
 	if err != nil {
 		return err

@@ -15,6 +15,10 @@ const (
 	GroupDeleted
 	MemberLeft
 	SessionsEnded
+	// Resync: notices may have been lost (a transport between instances lost
+	// its connection); every topic is rendered afresh, which also closes the
+	// streams of viewers who lost access meanwhile.
+	Resync
 )
 
 func (k Kind) String() string {
@@ -31,6 +35,8 @@ func (k Kind) String() string {
 		return "member-left"
 	case SessionsEnded:
 		return "sessions-ended"
+	case Resync:
+		return "resync"
 	}
 	return "unknown"
 }
