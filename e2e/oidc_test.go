@@ -86,7 +86,7 @@ func TestSignInThroughProvider(t *testing.T) {
 	sam.click(testID("join-confirm"))
 	u := sam.waitPath("/login")
 	sam.waitVisible(testID("kept-notice"))
-	if u.Query().Get("form") == "" {
+	if u.Query().Get("kept") == "" {
 		t.Fatalf("sign-in page %s carries no kept form", u)
 	}
 	sam.click(testID("oidc-signin"))
@@ -110,12 +110,12 @@ func TestSignInThroughProvider(t *testing.T) {
 	if !strings.Contains(seen, "/oidc/authorize?") {
 		t.Fatalf("the browser never reached the provider's authorize endpoint:\n%s", seen)
 	}
-	for _, secret := range []string{u.Query().Get("form"), strings.TrimPrefix(invite.Path, "/join/")} {
+	for _, secret := range []string{u.Query().Get("kept"), strings.TrimPrefix(invite.Path, "/join/")} {
 		if strings.Contains(seen, secret) || strings.Contains(seen, url.QueryEscape(secret)) {
 			t.Errorf("the provider was shown %q:\n%s", secret, seen)
 		}
 	}
-	if strings.Contains(e.logs.String(), u.Query().Get("form")) {
+	if strings.Contains(e.logs.String(), u.Query().Get("kept")) {
 		t.Error("the kept form's reference reached the log")
 	}
 
