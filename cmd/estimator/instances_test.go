@@ -80,10 +80,10 @@ func TestInstancesShareSessions(t *testing.T) {
 	// The sign-in lands on B, which replays the form kept on A (the login
 	// page's form carries the reference from its URL as the kept field).
 	loginURL, err := url.Parse(kept.header.Get("Location"))
-	if err != nil || loginURL.Query().Get("form") == "" {
+	if err != nil || loginURL.Query().Get("kept") == "" {
 		t.Fatalf("login page for the kept form: %q", kept.header.Get("Location"))
 	}
-	login, err := ann.at(b.base).post("/login", url.Values{"nickname": {"Ann"}, "kept": {loginURL.Query().Get("form")}})
+	login, err := ann.at(b.base).post("/login", url.Values{"nickname": {"Ann"}, "kept": {loginURL.Query().Get("kept")}})
 	if err != nil || login.status != http.StatusSeeOther || !groupLocation.MatchString(login.header.Get("Location")) {
 		t.Fatalf("sign-in on B did not replay the form kept on A: %v %v", login, err)
 	}
