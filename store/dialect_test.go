@@ -1,6 +1,9 @@
 package store
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestRebind(t *testing.T) {
 	t.Parallel()
@@ -31,5 +34,29 @@ func TestRedact(t *testing.T) {
 		if got := Redact(c.in); got != c.want {
 			t.Errorf("Redact(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+// TestEveryMigrationHasItsTwin: the PostgreSQL migrations are the SQLite ones'
+// twins, number for number, so both engines reach the same schema version by
+// the same steps.
+func TestEveryMigrationHasItsTwin(t *testing.T) {
+	t.Parallel()
+	lite, err := loadMigrations(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := loadMigrations(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(ms []migration) (out []string) {
+		for _, m := range ms {
+			out = append(out, m.name)
+		}
+		return out
+	}
+	if a, b := names(lite), names(pg); !slices.Equal(a, b) {
+		t.Errorf("SQLite migrations %v, PostgreSQL migrations %v: every one needs its twin of the same name", a, b)
 	}
 }
