@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"estimator/store"
 )
 
 // rawStream is a bare TCP connection holding an event stream open: the lightest
@@ -92,7 +94,7 @@ func BenchmarkFanOut1000(b *testing.B) {
 		var wg sync.WaitGroup
 		wg.Add(n)
 		start := time.Now()
-		if err := ta.st.Estimate(ctx, rd.issueID, member.ID, value); err != nil {
+		if _, err := ta.st.Estimate(ctx, rd.issueID, member.ID, store.Vote{Value: value}); err != nil {
 			b.Fatal(err)
 		}
 		ta.app.hub.issueChanged(rd.issueID)

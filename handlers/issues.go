@@ -48,6 +48,10 @@ var (
 	errNotRevealed     = newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
 )
 
+// errTooFewVotes: with one vote, the result would be that person's value.
+var errTooFewVotes = newError(http.StatusConflict, "Not enough votes",
+	"A round is revealed with at least 2 votes: with one, the result would show that person’s value. The round stays open.")
+
 var errClosed = newError(http.StatusConflict, "Estimates are closed",
 	"The result of this issue has been revealed, so estimates can no longer be given or changed.")
 
@@ -89,7 +93,7 @@ func (a *App) estimatePage(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.showEstimate(c, http.StatusOK, views.EstimateView{Issue: is, Group: g, Own: own})
+	a.showEstimate(c, http.StatusOK, views.EstimateView{Issue: is, Group: g, Own: own.Value})
 }
 
 func (a *App) showEstimate(c *gin.Context, status int, v views.EstimateView) {
@@ -113,7 +117,7 @@ func (a *App) estimatePost(c *gin.Context) {
 		a.fail(c, errClosed.withLink(views.IssuePath(is.ID), "See the result"))
 		return
 	}
-	value, msg := store.ParseEstimate(form.Get("estimate"))
+	vote, msg := store.ParseVote(form.Get("estimate"))
 	if msg != "" {
 		own, err := a.st.OwnEstimate(ctx, is.ID, u.ID)
 		if err != nil {
@@ -121,10 +125,10 @@ func (a *App) estimatePost(c *gin.Context) {
 			return
 		}
 		a.showEstimate(c, http.StatusUnprocessableEntity, views.EstimateView{
-			Issue: is, Group: g, Own: own, Typed: form.Get("estimate"), Errors: views.FieldErrors{"estimate": msg}})
+			Issue: is, Group: g, Own: own.Value, Typed: form.Get("estimate"), Errors: views.FieldErrors{"estimate": msg}})
 		return
 	}
-	switch err := a.st.Estimate(ctx, is.ID, u.ID, value); {
+	switch _, err := a.st.Estimate(ctx, is.ID, u.ID, vote); {
 	case errors.Is(err, store.ErrNotOpen):
 		a.fail(c, errClosed.withLink(views.IssuePath(is.ID), "See the result"))
 		return
@@ -137,7 +141,7 @@ func (a *App) estimatePost(c *gin.Context) {
 	}
 	a.hub.issueChanged(is.ID)
 	if wantsFragment(c) {
-		a.fragment(c, http.StatusOK, views.EstimatePanel(views.EstimateView{Issue: is, Group: g, Own: value, Saved: true}))
+		a.fragment(c, http.StatusOK, views.EstimatePanel(views.EstimateView{Issue: is, Group: g, Own: vote.Value, Saved: true}))
 		return
 	}
 	a.doneRedirect(c, replayNotice(c, "Your estimate for "+is.Key+" is saved. Only you can see it."), views.IssueEstimatePath(is.ID))
@@ -162,8 +166,8 @@ func (a *App) reveal(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
-		// Nobody voted: nothing to confirm, the reveal below answers 409.
-		if n := v.Status.VotedCount(); n > 0 && n < len(v.Status.Voters) {
+		// Too few votes: nothing to confirm, the reveal below answers 409.
+		if n := v.Status.VotedCount(); n >= store.MinRevealVotes && n < v.Status.VoterCount() {
 			a.page(c, http.StatusOK, views.RevealConfirmPage(v))
 			return
 		}
@@ -173,8 +177,8 @@ func (a *App) reveal(c *gin.Context) {
 	case errors.Is(err, store.ErrNotOpen):
 		a.fail(c, errAlreadyRevealed.withLink(views.IssuePath(is.ID), "See the result"))
 		return
-	case errors.Is(err, store.ErrNoVotes):
-		a.fail(c, newError(http.StatusConflict, "Nobody has voted yet", "The result can be revealed once at least one member has voted.").withLink(views.IssuePath(is.ID), "Back to the issue"))
+	case errors.Is(err, store.ErrTooFewVotes):
+		a.fail(c, errTooFewVotes.withLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	case err != nil:
 		a.fail(c, err)

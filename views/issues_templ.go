@@ -29,7 +29,7 @@ type FinalForm struct {
 
 func (v StatusView) IsOwner() bool      { return v.Role == store.RoleOwner }
 func (v StatusView) issue() store.Issue { return v.Status.Issue }
-func (v StatusView) allVoted() bool     { return v.Status.VotedCount() == len(v.Status.Voters) }
+func (v StatusView) allVoted() bool     { return v.Status.VotedCount() == v.Status.VoterCount() }
 
 func (v StatusView) finalValue() string {
 	if v.Final.Value != "" || v.Final.Errors.Has("final") {
@@ -38,14 +38,14 @@ func (v StatusView) finalValue() string {
 	if v.issue().Final != 0 {
 		return itoa(v.issue().Final)
 	}
-	return itoa(v.issue().Result.NearestScale())
+	return itoa(v.issue().Result.Prefill())
 }
 
 func (v StatusView) revealConfirm() string {
 	if v.allVoted() {
 		return ""
 	}
-	return "Only " + itoa(v.Status.VotedCount()) + " of " + itoa(len(v.Status.Voters)) + " members have voted. Reveal now?"
+	return "Only " + itoa(v.Status.VotedCount()) + " of " + itoa(v.Status.VoterCount()) + " members have voted. Reveal now?"
 }
 
 func IssueStatusPage(v StatusView) templ.Component {
@@ -720,9 +720,9 @@ func ResultView(r store.Result) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var34 string
-		templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(r.NearestScale()))
+		templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(r.NearestCard()))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/issues.templ`, Line: 148, Col: 103}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/issues.templ`, Line: 148, Col: 102}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var34))
 		if templ_7745c5c3_Err != nil {
