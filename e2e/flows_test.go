@@ -360,10 +360,10 @@ func TestEstimationRound(t *testing.T) {
 		t.Errorf("everyone voted, yet the reveal asked: %q", d)
 	}
 	for id, want := range map[string]string{
-		"result-votes":     "3",
-		"result-average":   "8.7",
-		"result-nearest":   "9",
-		"result-fibonacci": "8",
+		"result-votes":   "3",
+		"result-average": "8.7",
+		"result-nearest": "9",
+		"result-card":    "8",
 	} {
 		if got := owner.text(testID(id)); got != want {
 			t.Errorf("%s = %q, want %q", id, got, want)

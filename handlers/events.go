@@ -18,8 +18,9 @@ import (
 )
 
 // hub is the in-process broker of live updates. Handlers tell it after a change
-// is committed; per issue, one renderer goroutine loads the status once and
-// renders the panel once per role, already encoded as an event; then every
+// is committed; per topic (an issue's room, or a group's page), one renderer
+// goroutine loads the state once and renders the panel once per role, already
+// encoded as an event; then every
 // subscriber is woken through a one-slot channel. Publishing never blocks, a slow
 // client only ever gets the latest state (coalesced), and no subscriber can stall
 // another.
@@ -28,13 +29,24 @@ type hub struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 	mu         sync.Mutex
-	topics     map[int64]*topic
+	topics     map[topicKey]*topic
 	total      int
 	perSession map[int64]int
 	closed     bool
 }
 
+// topicKey names a topic: an issue's room, or (issue 0) a group's page.
+type topicKey struct{ issueID, groupID int64 }
+
+func keyOf(issueID, groupID int64) topicKey {
+	if issueID != 0 {
+		return topicKey{issueID: issueID}
+	}
+	return topicKey{groupID: groupID}
+}
+
 type topic struct {
+	// issueID is 0 for a group page's topic.
 	issueID, groupID int64
 	// guarded by hub.mu
 	subs      map[*subscriber]struct{}
@@ -67,7 +79,7 @@ type subscriber struct {
 
 func newHub(a *App) *hub {
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &hub{a: a, ctx: ctx, cancel: cancel, topics: map[int64]*topic{}, perSession: map[int64]int{}}
+	h := &hub{a: a, ctx: ctx, cancel: cancel, topics: map[topicKey]*topic{}, perSession: map[int64]int{}}
 	go h.checkSessions()
 	return h
 }
@@ -79,6 +91,8 @@ var (
 		"This browser has too many live pages open. Close some tabs, or refresh this page to see changes.")
 )
 
+// subscribe opens a stream on an issue's room, or with issueID 0 on the group's
+// page.
 func (h *hub) subscribe(issueID, groupID, userID, sessionID int64) (*subscriber, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -88,10 +102,10 @@ func (h *hub) subscribe(issueID, groupID, userID, sessionID int64) (*subscriber,
 	case h.perSession[sessionID] >= h.a.cfg.MaxStreamsPerSession:
 		return nil, errTooManySessionStreams
 	}
-	t := h.topics[issueID]
+	t := h.topics[keyOf(issueID, groupID)]
 	if t == nil {
 		t = &topic{issueID: issueID, groupID: groupID, subs: map[*subscriber]struct{}{}}
-		h.topics[issueID] = t
+		h.topics[keyOf(issueID, groupID)] = t
 	}
 	s := &subscriber{t: t, userID: userID, sessionID: sessionID,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
@@ -119,7 +133,7 @@ func (h *hub) unsubscribe(s *subscriber) {
 		delete(h.perSession, s.sessionID)
 	}
 	if len(t.subs) == 0 {
-		delete(h.topics, t.issueID)
+		delete(h.topics, keyOf(t.issueID, t.groupID))
 		return
 	}
 	if !t.hasUserLocked(s.userID) {
@@ -165,7 +179,11 @@ func (h *hub) render(t *topic) {
 
 		fs, err := h.renderFrames(t, present)
 		if errors.Is(err, store.ErrNotFound) {
-			h.issueDeleted(t.issueID)
+			if t.issueID != 0 {
+				h.issueDeleted(t.issueID)
+			} else {
+				h.groupDeleted(t.groupID)
+			}
 			continue
 		}
 		if err != nil {
@@ -198,6 +216,9 @@ func (h *hub) render(t *topic) {
 }
 
 func (h *hub) renderFrames(t *topic, present map[int64]bool) (*frameSet, error) {
+	if t.issueID == 0 {
+		return h.renderGroupFrames(t)
+	}
 	st, err := h.a.st.IssueStatus(h.ctx, t.issueID)
 	if err != nil {
 		return nil, err
@@ -210,8 +231,40 @@ func (h *hub) renderFrames(t *topic, present map[int64]bool) (*frameSet, error) 
 	var buf bytes.Buffer
 	for _, role := range []store.Role{store.RoleOwner, store.RoleMember} {
 		buf.Reset()
-		view := views.StatusView{Status: st, Role: role, Present: present}
+		view := views.StatusView{Status: st, Role: role, Present: present, Now: h.a.st.Now()}
 		if err := views.StatusPanel(view).Render(h.ctx, &buf); err != nil {
+			return nil, err
+		}
+		fs.wire[role] = encodeEvent("", strconv.FormatUint(fs.version, 10), buf.Bytes())
+	}
+	return fs, nil
+}
+
+// renderGroupFrames renders the live part of a group's page: where the group
+// is, and its issues (with how many voted, never what).
+func (h *hub) renderGroupFrames(t *topic) (*frameSet, error) {
+	g, _, err := h.a.st.GroupFor(h.ctx, t.groupID, 0)
+	if err != nil {
+		return nil, err
+	}
+	members, err := h.a.st.Members(h.ctx, t.groupID)
+	if err != nil {
+		return nil, err
+	}
+	issues, err := h.a.st.GroupIssues(h.ctx, t.groupID)
+	if err != nil {
+		return nil, err
+	}
+	t.version++
+	fs := &frameSet{version: t.version, wire: map[store.Role][]byte{}, roles: map[int64]store.Role{}}
+	for _, m := range members {
+		fs.roles[m.UserID] = m.Role
+	}
+	var buf bytes.Buffer
+	for _, role := range []store.Role{store.RoleOwner, store.RoleMember} {
+		buf.Reset()
+		view := views.GroupLiveView{GroupID: g.ID, Current: g.CurrentIssueID, Issues: issues, Owner: role == store.RoleOwner}
+		if err := views.GroupLive(view).Render(h.ctx, &buf); err != nil {
 			return nil, err
 		}
 		fs.wire[role] = encodeEvent("", strconv.FormatUint(fs.version, 10), buf.Bytes())
@@ -223,9 +276,27 @@ func (h *hub) renderFrames(t *topic, present map[int64]bool) (*frameSet, error) 
 func (h *hub) issueChanged(issueID int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if t := h.topics[issueID]; t != nil {
+	if t := h.topics[keyOf(issueID, 0)]; t != nil {
 		h.changedLocked(t)
 	}
+}
+
+// groupPageChanged is called after a change that the group's page shows (an
+// issue's state or vote count, the current issue).
+func (h *hub) groupPageChanged(groupID int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if t := h.topics[keyOf(0, groupID)]; t != nil {
+		h.changedLocked(t)
+	}
+}
+
+// groupMoved takes every open room and group page of the group to the issue it
+// estimates now; the room of that issue itself stays and is rendered again.
+func (h *hub) groupMoved(groupID, issueID int64) {
+	h.closeWhere(func(s *subscriber) bool { return s.t.groupID == groupID && s.t.issueID != issueID },
+		func(*subscriber) string { return views.IssuePath(issueID) })
+	h.issueChanged(issueID)
 }
 
 // groupChanged is called after memberships or roles in a group changed: every
@@ -254,7 +325,7 @@ func (h *hub) groupDeleted(groupID int64) {
 }
 
 func (h *hub) issueDeleted(issueID int64) {
-	h.closeWhere(func(s *subscriber) bool { return s.t.issueID == issueID },
+	h.closeWhere(func(s *subscriber) bool { return issueID != 0 && s.t.issueID == issueID },
 		func(s *subscriber) string { return views.GroupPath(s.t.groupID) })
 }
 
@@ -268,7 +339,15 @@ func (h *hub) closeSessions(ids []int64) {
 	h.closeWhere(func(s *subscriber) bool { return set[s.sessionID] }, signInAgain)
 }
 
-func signInAgain(s *subscriber) string { return views.LoginPath(views.IssuePath(s.t.issueID), "") }
+func signInAgain(s *subscriber) string { return views.LoginPath(s.t.page(), "") }
+
+// page is the page a topic's streams belong to.
+func (t *topic) page() string {
+	if t.issueID == 0 {
+		return views.GroupPath(t.groupID)
+	}
+	return views.IssuePath(t.issueID)
+}
 
 // closeAll ends every stream (shutdown) and refuses new ones.
 func (h *hub) closeAll() {
@@ -337,7 +416,7 @@ func (h *hub) present(issueID int64) map[int64]bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := map[int64]bool{}
-	if t := h.topics[issueID]; t != nil {
+	if t := h.topics[keyOf(issueID, 0)]; t != nil {
 		for s := range t.subs {
 			out[s.userID] = true
 		}
@@ -380,8 +459,39 @@ func (a *App) events(c *gin.Context) {
 		a.fail(c, errNotFound)
 		return
 	}
+	a.stream(c, is.ID, g.ID)
+}
+
+// groupEvents streams the live part of a group's page, like events does an
+// issue's room; a move to another issue sends the page there.
+func (a *App) groupEvents(c *gin.Context) {
+	id, ok := parseID(c, "id")
+	if !ok {
+		a.fail(c, errNotFound)
+		return
+	}
+	u := currentUser(c)
+	if !u.IsAuthenticated() {
+		a.streamNavigate(c, views.LoginPath(views.GroupPath(id), ""))
+		return
+	}
+	g, role, err := a.st.GroupFor(c.Request.Context(), id, u.ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if role == store.RoleNone {
+		a.fail(c, errNotFound)
+		return
+	}
+	a.stream(c, 0, g.ID)
+}
+
+// stream subscribes the signed-in member to a topic and serves the stream.
+func (a *App) stream(c *gin.Context, issueID, groupID int64) {
+	u := currentUser(c)
 	_, st := session(c)
-	sub, err := a.hub.subscribe(is.ID, g.ID, u.ID, st.rec.ID)
+	sub, err := a.hub.subscribe(issueID, groupID, u.ID, st.rec.ID)
 	if err != nil {
 		if errors.Is(err, errTooManySessionStreams) {
 			c.Header("Retry-After", "30")

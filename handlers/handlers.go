@@ -119,6 +119,7 @@ func New(d Deps) (*App, error) {
 	}
 	a.sessions = newSessionStore(d.Store, d.Config)
 	a.hub = newHub(a)
+	go a.runTimers()
 	a.engine = a.routes()
 	if err := a.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
 		return nil, err
@@ -229,6 +230,11 @@ func (a *App) routes() *gin.Engine {
 	r.POST("/groups/:id/transfer", login, owner, a.transferOwnership)
 	r.POST("/groups/:id/members/:uid/remove", login, owner, a.removeMember)
 	r.POST("/groups/:id/leave", login, member, a.leaveGroup)
+	r.POST("/groups/:id/role", login, member, a.setRole)
+	r.POST("/groups/:id/settings", login, owner, a.saveSettings)
+	r.GET("/groups/:id/room", login, member, a.groupRoom)
+	// Like the issue's stream, it does its own sign-in check.
+	r.GET("/groups/:id/events", a.groupEvents)
 	r.GET("/groups/:id/delete", login, owner, a.deleteGroupPage)
 	r.POST("/groups/:id/delete", login, owner, a.deleteGroup)
 
@@ -239,6 +245,8 @@ func (a *App) routes() *gin.Engine {
 	r.POST("/issues/:id/reveal", login, iowner, a.reveal)
 	r.POST("/issues/:id/accept", login, iowner, a.accept)
 	r.POST("/issues/:id/revote", login, iowner, a.revote)
+	r.POST("/issues/:id/start", login, iowner, a.startIssue)
+	r.POST("/issues/:id/timer", login, iowner, a.setTimer)
 	r.GET("/issues/:id/edit", login, iowner, a.editIssuePage)
 	r.POST("/issues/:id/edit", login, iowner, a.editIssue)
 	r.POST("/issues/:id/delete", login, iowner, a.deleteIssue)

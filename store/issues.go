@@ -60,6 +60,15 @@ type Status struct {
 	// Rounds are the revealed rounds, oldest first (the current one included
 	// once revealed).
 	Rounds []Round
+	// Current is the issue the group estimates now (zero ID: none yet); Next is
+	// the open issue after this one (zero ID: none left).
+	Current, Next IssueRef
+}
+
+// IssueRef names another issue of the group.
+type IssueRef struct {
+	ID  int64
+	Key string
 }
 
 // VotedCount is how many voters have voted (spectators never vote).
@@ -257,11 +266,35 @@ func (s *Store) IssueStatus(ctx context.Context, issueID int64) (Status, error) 
 	if err := gr.fill(&st.Group); err != nil {
 		return st, err
 	}
-	if st.Voters, err = s.Voters(ctx, issueID, st.Issue.GroupID); err != nil {
+	return s.RoomFacts(ctx, st.Issue, st.Group)
+}
+
+// RoomFacts completes the room of an issue already loaded with its group (by
+// IssueFor): the members with whether each voted, the revealed rounds, and
+// which issues are current and next.
+func (s *Store) RoomFacts(ctx context.Context, is Issue, g Group) (Status, error) {
+	st := Status{Issue: is, Group: g}
+	var err error
+	if st.Voters, err = s.Voters(ctx, is.ID, g.ID); err != nil {
 		return st, err
 	}
-	st.Rounds, err = s.Rounds(ctx, issueID)
-	return st, err
+	if st.Rounds, err = s.Rounds(ctx, is.ID); err != nil {
+		return st, err
+	}
+	// The next open issue after this one, else the first open one before it.
+	row, err := s.queryRow(ctx, `SELECT COALESCE(c.id, 0), COALESCE(c.key, ''), COALESCE(n.id, 0), COALESCE(n.key, '')
+		FROM groups g
+		LEFT JOIN issues c ON c.id = g.current_issue_id
+		LEFT JOIN issues n ON n.id = (SELECT x.id FROM issues x WHERE x.group_id = g.id AND x.state = 'open' AND x.id <> ?
+			ORDER BY x.id < ?, x.id LIMIT 1)
+		WHERE g.id = ?`, is.ID, is.ID, g.ID)
+	if err != nil {
+		return st, err
+	}
+	if err := row.Scan(&st.Current.ID, &st.Current.Key, &st.Next.ID, &st.Next.Key); err != nil {
+		return st, wrap(err)
+	}
+	return st, nil
 }
 
 // Voters lists the members of groupID with whether each has voted on issueID —

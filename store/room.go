@@ -364,3 +364,19 @@ func (s *Store) GroupRoom(ctx context.Context, groupID int64) (int64, error) {
 	}
 	return id, nil
 }
+
+// SeatOf is a member's seat in a group (ErrNotMember for anyone else).
+func (s *Store) SeatOf(ctx context.Context, groupID, userID int64) (Seat, error) {
+	row, err := s.queryRow(ctx, "SELECT seat FROM memberships WHERE group_id = ? AND user_id = ?", groupID, userID)
+	if err != nil {
+		return "", err
+	}
+	var seat Seat
+	if err := row.Scan(&seat); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", ErrNotMember
+		}
+		return "", wrap(err)
+	}
+	return seat, nil
+}
