@@ -145,6 +145,7 @@ func TestRoom(t *testing.T) {
 		tb.waitText(testID("no-current-issue"), "No issue is being estimated yet", stepTimeout)
 	}
 	e.waitStreams(owner, groupPath+"/events", 4)
+	owner.screenshots("group")
 	owner.click(rowOf("ROOM-1", "start-issue"))
 	started := time.Now()
 	owner.waitPath(first)
