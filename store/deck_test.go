@@ -320,3 +320,54 @@ func TestDecodeRoomResults(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseVote(f *testing.F) {
+	for _, s := range []string{"5", "?", "coffee", "??", " ? ", "Coffee", "0", "101", "", "\x00", "?5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, msg := ParseVote(raw)
+		if msg != "" {
+			if !v.IsZero() {
+				t.Fatalf("ParseVote(%q) refused with %q but returned %+v", raw, msg, v)
+			}
+			return
+		}
+		again, msg := ParseVote(v.String())
+		if msg != "" || again != v || v.String() != strings.TrimSpace(raw) && v.Special != "" {
+			t.Fatalf("ParseVote(%q) = %+v, which reads back as %+v (%q)", raw, v, again, msg)
+		}
+		if v.Special == "" && (v.Value < EstimateMin || v.Value > EstimateMax) || v.Special != "" && v.Value != 0 {
+			t.Fatalf("ParseVote(%q) accepted %+v", raw, v)
+		}
+	})
+}
+
+func FuzzParseDeck(f *testing.F) {
+	for _, s := range []string{"1,2", "1, 2, 4", "5", "1,1", "0,1", "1,101", strings.Repeat("7,", 30), ",,,", "3;4", "1,2.5", "\xff,2"} {
+		f.Add(DeckCustom, s)
+	}
+	f.Add("poker", "")
+	f.Add(DeckTShirt, "1,2")
+	f.Fuzz(func(t *testing.T, name, cards string) {
+		d, msg := ParseDeck(name, cards)
+		if msg != "" {
+			if d.Name != "" || len(d.Cards()) != 0 {
+				t.Fatalf("ParseDeck(%q, %q) refused with %q but returned %+v", name, cards, msg, d)
+			}
+			return
+		}
+		cs := d.Cards()
+		if len(cs) < CustomCardsMin || len(cs) > CustomCardsMax || !slices.IsSorted(cs) || cs[0] < EstimateMin || cs[len(cs)-1] > EstimateMax {
+			t.Fatalf("ParseDeck(%q, %q) accepted cards %v", name, cards, cs)
+		}
+		for i := 1; i < len(cs); i++ {
+			if cs[i] == cs[i-1] {
+				t.Fatalf("ParseDeck(%q, %q) accepted %d twice", name, cards, cs[i])
+			}
+		}
+		if back, err := ParseDeckSpec(d.Spec()); err != nil || back != d {
+			t.Fatalf("ParseDeck(%q, %q): spec %q reads back as %+v, %v", name, cards, d.Spec(), back, err)
+		}
+	})
+}
