@@ -1,10 +1,35 @@
 // Estimator's own script. The app works without it; it only adds copying links,
 // following the server's "navigate" events on live pages (a stream whose
 // session ended goes to the sign-in page; the group moving to another issue
-// takes every room there), keys 1–9 for the cards, the countdown, and fetching
-// the cards again when the round they belong to changes.
+// takes every room there), times in the viewer's own zone, telling live pages
+// apart from what a page without script says, keys 1–9 for the cards, the
+// countdown, and fetching the cards again when the round they belong to changes.
 (function () {
   "use strict";
+
+  var localTime = window.Intl && new Intl.DateTimeFormat(undefined, {
+    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  });
+
+  // Pages say "this page updates by itself" only when it does: with script.
+  // Server times are written in UTC; here they are shown in local time, with
+  // the UTC one kept as the tooltip.
+  function enhance(root) {
+    root.querySelectorAll(".when-live").forEach(function (el) { el.hidden = false; });
+    root.querySelectorAll(".when-static").forEach(function (el) { el.hidden = true; });
+    if (!localTime) return;
+    root.querySelectorAll("time[data-local]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d.getTime())) return;
+      if (!el.title) el.title = el.textContent;
+      el.textContent = localTime.format(d);
+      el.removeAttribute("data-local");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("htmx:after:settle", function () {
+    enhance(document);
+  });
 
   function samePath(p) {
     return typeof p === "string" && p.charAt(0) === "/" && p.charAt(1) !== "/" && p.charAt(1) !== "\\";

@@ -165,7 +165,7 @@ func TestReplayAfterSignOutWithHTMX(t *testing.T) {
 
 	u := tabA.waitPath("/login")
 	tabA.waitVisible(testID("kept-notice"))
-	if u.Query().Get("form") == "" {
+	if u.Query().Get("kept") == "" {
 		t.Errorf("sign-in page %s carries no reference to the kept form", u)
 	}
 	// next is the page the form was on; "/" is left out of the address.
@@ -223,7 +223,7 @@ func TestReplayAfterSignOutWithoutJavaScript(t *testing.T) {
 
 	u := tabA.waitPath("/login")
 	tabA.waitVisible(testID("kept-notice"))
-	if u.Query().Get("form") == "" {
+	if u.Query().Get("kept") == "" {
 		t.Errorf("sign-in page %s carries no reference to the kept form", u)
 	}
 	posts := e.requestsTo("POST", "/creategroup")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -73,15 +74,22 @@ type env struct {
 
 // newEnv starts Chromium and the app. Everything is shut in the right order when
 // the test ends: tabs and browser first, then the app's event streams
-// (app.Close), then the server and the store.
-func newEnv(t *testing.T) *env {
+// (app.Close), then the server and the store. configure may change the app's
+// configuration; it is given the app's address (http://127.0.0.1:port).
+func newEnv(t *testing.T, configure ...func(cfg *handlers.Config, base string)) *env {
+	t.Helper()
+	return newEnvWithin(t, testTimeout, configure...)
+}
+
+// newEnvWithin is newEnv for a test that needs longer than testTimeout.
+func newEnvWithin(t *testing.T, timeout time.Duration, configure ...func(cfg *handlers.Config, base string)) *env {
 	t.Helper()
 	execPath, err := chromiumPath()
 	if err != nil {
 		noBrowser(t, err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(execPath),
 		chromedp.NoFirstRun,
@@ -118,16 +126,29 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The address is known before the app is built, for settings that need it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := handlers.Config{LoginBurst: 1000, StreamHeartbeat: 5 * time.Second}
+	for _, f := range configure {
+		f(&cfg, "http://"+ln.Addr().String())
+	}
 	app, err := handlers.New(handlers.Deps{
 		Store:  st,
 		Assets: assets.FS,
 		Logger: logger,
-		Config: handlers.Config{LoginBurst: 1000, StreamHeartbeat: 5 * time.Second},
+		Config: cfg,
 	})
 	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(app)
+	srv := httptest.NewUnstartedServer(app)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 
 	e := &env{t: t, base: srv.URL, logs: logs, browser: browserCtx}
 	t.Cleanup(func() {
@@ -158,8 +179,15 @@ func (e *env) person(name string) *tab {
 // from now on.
 func (tb *tab) javaScriptOff() {
 	tb.t.Helper()
+	tb.scripts(false)
+	tb.noJS = true
+}
+
+// scripts turns script execution in this tab on or off.
+func (tb *tab) scripts(on bool) {
+	tb.t.Helper()
 	tb.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on})
 		return err
 	}))
 }
@@ -184,7 +212,8 @@ func (e *env) openTab(parent context.Context, label string, opts ...chromedp.Con
 	// The console, uncaught exceptions and the browser log (CSP refusals, failed
 	// requests) of every page, reported at the end of the test.
 	messages := chromedp.Console(ctx)
-	// Dialogs (hx-confirm's window.confirm) are accepted, and recorded.
+	// Dialogs (hx-confirm's window.confirm) are recorded, and accepted unless
+	// the tab says to dismiss them.
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -204,8 +233,9 @@ func (e *env) openTab(parent context.Context, label string, opts ...chromedp.Con
 			}
 			tb.mu.Lock()
 			tb.dialogs = append(tb.dialogs, string(ev.Type)+": "+ev.Message)
+			accept := !tb.dismiss
 			tb.mu.Unlock()
-			if _, err := chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}); err != nil {
+			if _, err := chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept}); err != nil {
 				return
 			}
 		}
@@ -250,10 +280,21 @@ type tab struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// noJS: the pages of this tab run no script of their own.
+	noJS bool
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
 	dialogs []string
+	dismiss bool
+}
+
+// answerDialogs sets whether this tab's next dialogs are accepted (OK) or
+// dismissed (Cancel).
+func (tb *tab) answerDialogs(accept bool) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.dismiss = !accept
 }
 
 func (tb *tab) consoleMessages() []chromedp.ConsoleMessage {

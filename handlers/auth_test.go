@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
+
 	"estimator/store"
 )
 
@@ -104,8 +106,17 @@ func TestSessionIDChangesAtSignInAndSignOutEndsIt(t *testing.T) {
 	}
 	stolen := *after
 	c.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
-	if c.sessionCookie() != nil {
+	// The signed-in session is gone; what the browser holds now, if anything,
+	// is a new, anonymous one carrying the "signed out" notice.
+	if ck := c.sessionCookie(); ck != nil && ck.Value == stolen.Value {
 		t.Fatal("sign-out left the session cookie")
+	}
+	out := c.get("/").wantStatus(http.StatusOK).wantNotice("You are signed out.")
+	if out.has("nav-signout") || !out.has("nav-signin") {
+		t.Fatal("signed in after signing out")
+	}
+	if c.get("/").has("notice") {
+		t.Fatal("the sign-out notice shows twice")
 	}
 	// Replaying the old cookie is anonymous: the session ended on the server.
 	replay := ta.client()
@@ -224,7 +235,13 @@ func TestPersonalSigninLink(t *testing.T) {
 	phone := ta.client()
 	laptop := ta.client()
 	laptop.login("Finn")
-	r := laptop.post("/account/signin-link", nil).wantStatus(http.StatusOK)
+	// Post/redirect/get: the link is on the Account page the POST leads to,
+	// once; a reload shows it no more.
+	laptop.post("/account/signin-link", nil).wantRedirect("/account")
+	r := laptop.get("/account").wantStatus(http.StatusOK).wantNotice("new personal sign-in link")
+	if again := laptop.get("/account").wantStatus(http.StatusOK); again.has("signin-link") {
+		t.Errorf("a reload of the Account page shows the link again")
+	}
 	link, ok := r.inputValue("signin-link", "")
 	if !ok {
 		link = attr(r.all("signin-link")[0], "value")
@@ -247,7 +264,7 @@ func TestPersonalSigninLink(t *testing.T) {
 	phone.login("Finn")
 
 	// Replacing the link invalidates the old one.
-	laptop.post("/account/signin-link", nil).wantStatus(http.StatusOK)
+	laptop.post("/account/signin-link", nil).wantStatus(http.StatusSeeOther)
 	third := ta.client()
 	third.get(u.Path).wantStatus(http.StatusNotFound)
 	third.post(u.Path, nil).wantStatus(http.StatusNotFound)
@@ -263,7 +280,8 @@ func TestForgetBrowserAndSignOutEverywhere(t *testing.T) {
 	b := ta.client()
 	a.login("Gus")
 	// b gets in with the link, then both are signed in.
-	link := attr(a.post("/account/signin-link", nil).all("signin-link")[0], "value")
+	a.post("/account/signin-link", nil).wantStatus(http.StatusSeeOther)
+	link := attr(a.get("/account").all("signin-link")[0], "value")
 	u, _ := url.Parse(link)
 	b.post(u.Path, nil).wantStatus(http.StatusSeeOther)
 	if !b.get("/").has("nav-signout") {
@@ -548,5 +566,83 @@ func TestHealthz(t *testing.T) {
 	r := ta.client().get("/healthz").wantStatus(http.StatusOK)
 	if r.body != "ok\n" {
 		t.Fatalf("body %q", r.body)
+	}
+}
+
+// The sign-in page as a returning person sees it: the nickname this browser
+// used last is in the field, the navigation does not offer the page itself,
+// and a refused nickname is named with the character at fault.
+func TestSignInPageForAReturningBrowser(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	c := ta.client()
+	fresh := c.get("/login").wantStatus(http.StatusOK)
+	if v, _ := fresh.inputValue("login-form", "nickname"); v != "" {
+		t.Errorf("a new browser finds %q in the field", v)
+	}
+	if fresh.has("nav-signin") {
+		t.Error("the sign-in page links to itself")
+	}
+	if !c.get("/").has("nav-signin") {
+		t.Error("other pages do not offer to sign in")
+	}
+	c.login("Ingrid")
+	c.post("/confirm-logout", nil).wantRedirect("/")
+	if v, _ := c.get("/login").inputValue("login-form", "nickname"); v != "Ingrid" {
+		t.Errorf("after signing out, the field holds %q, want Ingrid", v)
+	}
+	// Another browser knows nothing of it.
+	if v, _ := ta.client().get("/login").inputValue("login-form", "nickname"); v != "" {
+		t.Errorf("another browser finds %q", v)
+	}
+	// Forgotten, the browser no longer offers it.
+	c.login("Ingrid")
+	c.post("/account/forget-browser", nil).wantRedirect("/account")
+	c.post("/confirm-logout", nil).wantRedirect("/")
+	if v, _ := c.get("/login").inputValue("login-form", "nickname"); v != "" {
+		t.Errorf("a forgotten browser still offers %q", v)
+	}
+
+	r := ta.client().post("/login", url.Values{"nickname": {"Al!ce"}}).wantStatus(http.StatusUnprocessableEntity)
+	if got := r.text("nickname-error"); !strings.HasPrefix(got, "“!” is not allowed") {
+		t.Errorf("the refusal says %q, want it to name “!”", got)
+	}
+	if r.has("nav-signin") || !r.has("login-form") {
+		t.Error("the refused sign-in page links to itself, or has no form")
+	}
+}
+
+// Account → Recent activity names the issue of each line and says the zone of
+// its time.
+func TestAccountActivityNamesIssueAndZone(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm := ta.team("Chronicle", "Olga", "Mia")
+	iid := tm.owner.addIssue(tm.gid, "SHOP-12", "")
+	tm.owner.estimate(iid, "5").wantStatus(http.StatusSeeOther)
+	tm.members[0].estimate(iid, "8").wantStatus(http.StatusSeeOther)
+	p := fmt.Sprintf("/issues/%d", iid)
+	tm.owner.post(p+"/reveal", url.Values{"confirmed": {"1"}}).wantRedirect(p)
+	tm.owner.post(p+"/revote", nil).wantRedirect(p)
+
+	acct := tm.owner.get("/account").wantStatus(http.StatusOK)
+	table := acct.all("activity")
+	if len(table) != 1 {
+		t.Fatal("no activity table")
+	}
+	text := textOf(table[0])
+	for _, want := range []string{"revealed SHOP-12", "started a new round of SHOP-12"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("activity %q lacks %q", text, want)
+		}
+	}
+	times := findAll(table[0], func(n *html.Node) bool { return n.Data == "time" })
+	if len(times) == 0 {
+		t.Fatal("no <time> in the activity")
+	}
+	for _, tm := range times {
+		if _, err := time.Parse(time.RFC3339, attr(tm, "datetime")); err != nil || !strings.HasSuffix(textOf(tm), " UTC") {
+			t.Errorf("time %q (datetime %q): want a machine-readable moment and the zone named", textOf(tm), attr(tm, "datetime"))
+		}
 	}
 }

@@ -64,14 +64,14 @@ func (a *App) handleErrors(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	if he.status == http.StatusServiceUnavailable {
+	if he.status == http.StatusServiceUnavailable && c.Writer.Header().Get("Retry-After") == "" {
 		c.Header("Retry-After", "5")
 	}
 	if wantsFragment(c) {
 		// htmx 4 swaps every status: send the message to the notice area.
 		c.Header("HX-Retarget", "#notice")
 		c.Header("HX-Reswap", "innerHTML")
-		a.fragment(c, he.status, views.ErrorFragment(he.msg))
+		a.renderWith(c, he.status, views.ErrorFragment(he.msg), a.pageInfo(c))
 		return
 	}
 	back, label := he.back, he.backLabel
@@ -95,6 +95,7 @@ func (a *App) classify(c *gin.Context, err error) *httpError {
 	case errors.Is(err, store.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		a.metrics.DatabaseError()
 		a.log.Error("database unavailable", "method", c.Request.Method, "route", c.FullPath(), "err", err)
 		return errUnavailable
 	default:

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -501,5 +503,123 @@ func TestEventStreamFanOutTo500(t *testing.T) {
 			t.Fatalf("after disconnect: %d subscribers, %d goroutines (baseline %d)", ta.app.hub.subscribers(), runtime.NumGoroutine(), baseline)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// HEAD on a stream answers the headers a stream gets and holds nothing open:
+// no subscriber, no presence, no slot of the session's stream budget.
+func TestEventStreamHEADHoldsNothing(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t, func(c *Config) {
+		c.StreamHeartbeat = time.Hour
+		c.MaxStreamsPerSession = 2
+	})
+	rd := newRound(t, ta, 1)
+	member := rd.members[0]
+	for i := range 5 { // more than the session may hold open
+		req, _ := http.NewRequest(http.MethodHead, fmt.Sprintf("%s/issues/%d/events", rd.srv.URL, rd.issueID), nil)
+		for _, ck := range member.cookies {
+			req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+		}
+		resp, err := rd.srv.Client().Do(req)
+		if err != nil {
+			t.Fatalf("HEAD %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") || len(body) != 0 {
+			t.Fatalf("HEAD %d: status %d, type %q, %d body bytes", i, resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+		}
+	}
+	if n := ta.app.hub.subscribers(); n != 0 {
+		t.Fatalf("%d subscribers after HEAD requests, want 0", n)
+	}
+	if p := ta.app.hub.present(rd.issueID); len(p) != 0 {
+		t.Fatalf("present after HEAD requests: %v", p)
+	}
+	if logs := ta.logs.String(); strings.Contains(logs, "panic") {
+		t.Fatalf("HEAD panicked:\n%s", logs)
+	}
+	// The session's real streams still open.
+	for range 2 {
+		s := openStream(t, rd.srv, member, rd.issueID)
+		if s.resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET stream after HEADs: %d", s.resp.StatusCode)
+		}
+		s.mustNext()
+	}
+}
+
+// resetOnHijack hands the stream a connection whose client has already reset
+// it: the client closes with RST as soon as the server takes the connection
+// over, and the server sees the reset before it writes the first byte.
+type resetOnHijack struct {
+	http.ResponseWriter
+	reset chan<- struct{} // the client resets when told
+}
+
+func (w resetOnHijack) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := w.ResponseWriter.(http.Hijacker).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.reset <- struct{}{}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var buf [1]byte
+	conn.Read(buf[:]) // returns when the reset arrives
+	return conn, rw, nil
+}
+
+// A stream whose client resets it before the first byte logs at most one debug
+// line, nothing through the HTTP server's error log, and frees its slot.
+func TestEventStreamResetBeforeFirstByte(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t, func(c *Config) { c.StreamHeartbeat = time.Hour })
+	rd := newRound(t, ta, 1)
+	var serverLog syncBuffer
+	resets := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ta.app.ServeHTTP(resetOnHijack{ResponseWriter: w, reset: resets}, r)
+	}))
+	srv.Config.ErrorLog = log.New(&serverLog, "", 0)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	before := strings.Count(ta.logs.String(), "\n")
+	const n = 3
+	for range n {
+		s := dialStream(t, addr, rd.issueID, cookieList(rd.members[0]))
+		select {
+		case <-resets:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the stream was never taken over")
+		}
+		s.conn.(*net.TCPConn).SetLinger(0) // close with RST
+		s.conn.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for ta.app.hub.subscribers() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d subscribers left after resets", ta.app.hub.subscribers())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	srv.Close() // the server's error log is complete once it is closed
+	if got := serverLog.String(); got != "" {
+		t.Fatalf("the HTTP server logged:\n%s", got)
+	}
+	var streamLines []string
+	for _, line := range strings.Split(ta.logs.String(), "\n")[before:] {
+		if line != "" && !strings.Contains(line, "msg=request") {
+			streamLines = append(streamLines, line)
+		}
+	}
+	if len(streamLines) > n {
+		t.Fatalf("%d log lines for %d resets, want at most one each:\n%s", len(streamLines), n, strings.Join(streamLines, "\n"))
+	}
+	for _, line := range streamLines {
+		if !strings.Contains(line, "level=DEBUG") {
+			t.Fatalf("a reset stream logged above debug: %s", line)
+		}
 	}
 }

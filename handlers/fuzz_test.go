@@ -127,7 +127,7 @@ func FuzzRouter(f *testing.F) {
 	w := newFuzzWorld(f)
 	g, i := w.group.ID, w.issue.ID
 	paths := []string{
-		"/", "/login", "/login?next=//evil.com&form=x", "/signin/abc", "/account", "/confirm-logout", "/creategroup",
+		"/", "/login", "/login?next=//evil.com&kept=x", "/signin/abc", "/account", "/confirm-logout", "/creategroup",
 		"/join/" + w.group.InviteToken, "/join/nope", fmt.Sprintf("/groups/%d", g), fmt.Sprintf("/groups/%d/issues", g),
 		fmt.Sprintf("/groups/%d/invite", g), fmt.Sprintf("/groups/%d/rename", g), fmt.Sprintf("/groups/%d/transfer", g),
 		fmt.Sprintf("/groups/%d/members/2/remove", g), fmt.Sprintf("/groups/%d/leave", g), fmt.Sprintf("/groups/%d/delete", g),

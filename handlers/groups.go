@@ -86,10 +86,8 @@ func (a *App) createGroup(c *gin.Context) {
 	}
 	u := currentUser(c)
 	ctx := c.Request.Context()
-	f := views.GroupForm{Name: form.Get("name"), Errors: views.FieldErrors{}}
-	name, msg := store.NormalizeGroupName(f.Name)
-	if msg != "" {
-		f.Errors["name"] = msg
+	f, name := decodeGroup(form)
+	if len(f.Errors) > 0 {
 		if wantsFragment(c) {
 			a.fragment(c, http.StatusUnprocessableEntity, views.CreateGroupForm(f))
 			return
@@ -114,7 +112,7 @@ func (a *App) createGroup(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
-		a.fragment(c, http.StatusOK, views.CreateGroupDone(groups, notice))
+		a.actionDone(c, views.CreateGroupDone(groups), notice)
 		return
 	}
 	a.doneRedirect(c, notice, views.GroupPath(g.ID))
@@ -225,20 +223,18 @@ func (a *App) addIssue(c *gin.Context) {
 	}
 	g, role := groupOf(c)
 	ctx := c.Request.Context()
-	f := views.IssueForm{Key: form.Get("key"), Description: form.Get("description")}
-	in, errs := store.ValidateIssue(f.Key, f.Description)
+	f, in := decodeIssue(form)
 	var is store.Issue
-	if len(errs) == 0 {
+	if len(f.Errors) == 0 {
 		is, err = a.st.CreateIssue(ctx, g.ID, in)
 		if errors.Is(err, store.ErrKeyTaken) {
-			errs["key"] = "This group already has an issue “" + in.Key + "”. Keys are unique within a group (ignoring case)."
+			f.Errors["key"] = issueKeyTakenMessage(in.Key)
 		} else if err != nil {
 			a.fail(c, err)
 			return
 		}
 	}
-	if len(errs) > 0 {
-		f.Errors = errs
+	if len(f.Errors) > 0 {
 		if wantsFragment(c) {
 			a.fragment(c, http.StatusUnprocessableEntity, views.AddIssueForm(g.ID, f))
 			return
@@ -254,7 +250,7 @@ func (a *App) addIssue(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
-		a.fragment(c, http.StatusOK, views.AddIssueDone(g.ID, issues, notice))
+		a.actionDone(c, views.AddIssueDone(g.ID, issues), notice)
 		return
 	}
 	a.doneRedirect(c, notice, views.GroupPath(g.ID))
@@ -276,10 +272,9 @@ func (a *App) renameGroup(c *gin.Context) {
 		return
 	}
 	g, role := groupOf(c)
-	name, msg := store.NormalizeGroupName(form.Get("name"))
-	if msg != "" {
-		a.renderGroup(c, http.StatusUnprocessableEntity, g, role, views.IssueForm{},
-			views.GroupForm{Name: form.Get("name"), Errors: views.FieldErrors{"name": msg}})
+	f, name := decodeGroup(form)
+	if len(f.Errors) > 0 {
+		a.renderGroup(c, http.StatusUnprocessableEntity, g, role, views.IssueForm{}, f)
 		return
 	}
 	if err := a.st.RenameGroup(c.Request.Context(), g.ID, name); err != nil {
@@ -287,6 +282,57 @@ func (a *App) renameGroup(c *gin.Context) {
 		return
 	}
 	a.doneRedirect(c, "The group is now called “"+name+"”.", views.GroupPath(g.ID))
+}
+
+// memberOf finds a member of the group for a confirmation page: 404 when that
+// person is not one.
+func (a *App) memberOf(c *gin.Context, g store.Group, userID int64) (store.Member, bool) {
+	members, err := a.st.Members(c.Request.Context(), g.ID)
+	if err != nil {
+		a.fail(c, err)
+		return store.Member{}, false
+	}
+	for _, m := range members {
+		if m.UserID == userID {
+			return m, true
+		}
+	}
+	a.fail(c, errNotAMember(g))
+	return store.Member{}, false
+}
+
+func errNotAMember(g store.Group) *httpError {
+	return newError(http.StatusNotFound, "Not a member", "That person is not a member of this group.").withLink(views.GroupPath(g.ID), "Back to "+g.Name)
+}
+
+// transferTarget reads whom the group is to be handed to (field or query
+// user): 400 when it is not a number or is the owner.
+func (a *App) transferTarget(c *gin.Context, g store.Group, raw string) (int64, bool) {
+	to, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || to <= 0 {
+		a.fail(c, newError(http.StatusBadRequest, "Bad request", "Choose a member to hand the group over to.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		return 0, false
+	}
+	if to == currentUser(c).ID {
+		a.fail(c, newError(http.StatusBadRequest, "Already yours", "You already own this group: choose another member to hand it over to.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		return 0, false
+	}
+	return to, true
+}
+
+// transferConfirmPage asks before handing the group over: what the "Make
+// owner" button leads to without JavaScript.
+func (a *App) transferConfirmPage(c *gin.Context) {
+	g, _ := groupOf(c)
+	to, ok := a.transferTarget(c, g, c.Query("user"))
+	if !ok {
+		return
+	}
+	m, ok := a.memberOf(c, g, to)
+	if !ok {
+		return
+	}
+	a.page(c, http.StatusOK, views.TransferConfirmPage(g, m))
 }
 
 // transferOwnership hands the group to a member (form field user): 400 when it is
@@ -298,18 +344,13 @@ func (a *App) transferOwnership(c *gin.Context) {
 		return
 	}
 	g, _ := groupOf(c)
-	to, err := strconv.ParseInt(form.Get("user"), 10, 64)
-	if err != nil || to <= 0 {
-		a.fail(c, newError(http.StatusBadRequest, "Bad request", "Choose a member to hand the group over to."))
-		return
-	}
-	if to == currentUser(c).ID {
-		a.fail(c, newError(http.StatusBadRequest, "Already yours", "You already own this group: choose another member to hand it over to.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+	to, ok := a.transferTarget(c, g, form.Get("user"))
+	if !ok {
 		return
 	}
 	err = a.st.TransferOwnership(c.Request.Context(), g.ID, currentUser(c), to)
 	if errors.Is(err, store.ErrNotMember) {
-		a.fail(c, newError(http.StatusNotFound, "Not a member", "That person is not a member of this group.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		a.fail(c, errNotAMember(g))
 		return
 	}
 	if err != nil {
@@ -318,6 +359,30 @@ func (a *App) transferOwnership(c *gin.Context) {
 	}
 	a.hub.groupChanged(g.ID)
 	a.doneRedirect(c, "You handed the group over; you are now a member.", views.GroupPath(g.ID))
+}
+
+// removeConfirmPage asks before removing a member; the owner is not one to
+// remove (409, as the POST answers).
+func (a *App) removeConfirmPage(c *gin.Context) {
+	g, _ := groupOf(c)
+	uid, ok := parseID(c, "uid")
+	if !ok {
+		a.fail(c, errNotFound)
+		return
+	}
+	m, ok := a.memberOf(c, g, uid)
+	if !ok {
+		return
+	}
+	if m.Role == store.RoleOwner {
+		a.fail(c, errRemoveOwner(g))
+		return
+	}
+	a.page(c, http.StatusOK, views.RemoveConfirmPage(g, m))
+}
+
+func errRemoveOwner(g store.Group) *httpError {
+	return newError(http.StatusConflict, "Cannot remove the owner", "The owner cannot be removed.").withLink(views.GroupPath(g.ID), "Back to "+g.Name)
 }
 
 func (a *App) removeMember(c *gin.Context) {
@@ -334,10 +399,10 @@ func (a *App) removeMember(c *gin.Context) {
 	_, err := a.st.RemoveMember(c.Request.Context(), g.ID, uid, currentUser(c))
 	switch {
 	case errors.Is(err, store.ErrNotMember):
-		a.fail(c, newError(http.StatusNotFound, "Not a member", "That person is not a member of this group.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		a.fail(c, errNotAMember(g))
 		return
 	case errors.Is(err, store.ErrOwnerCannotLeave):
-		a.fail(c, newError(http.StatusConflict, "Cannot remove the owner", "The owner cannot be removed.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		a.fail(c, errRemoveOwner(g))
 		return
 	case err != nil:
 		a.fail(c, err)
@@ -345,6 +410,21 @@ func (a *App) removeMember(c *gin.Context) {
 	}
 	a.hub.memberLeft(g.ID, uid)
 	a.doneRedirect(c, "The member was removed.", views.GroupPath(g.ID))
+}
+
+func errOwnerLeaves(g store.Group) *httpError {
+	return newError(http.StatusConflict, "Hand the group over first",
+		"As the owner you cannot leave: make another member the owner, or delete the group.").withLink(views.GroupPath(g.ID), "Back to "+g.Name)
+}
+
+// leaveConfirmPage asks a member before they leave.
+func (a *App) leaveConfirmPage(c *gin.Context) {
+	g, role := groupOf(c)
+	if role == store.RoleOwner {
+		a.fail(c, errOwnerLeaves(g))
+		return
+	}
+	a.page(c, http.StatusOK, views.LeaveConfirmPage(g))
 }
 
 func (a *App) leaveGroup(c *gin.Context) {
@@ -356,8 +436,7 @@ func (a *App) leaveGroup(c *gin.Context) {
 	u := currentUser(c)
 	_, err := a.st.LeaveGroup(c.Request.Context(), g.ID, u)
 	if errors.Is(err, store.ErrOwnerCannotLeave) {
-		a.fail(c, newError(http.StatusConflict, "Hand the group over first",
-			"As the owner you cannot leave: make another member the owner, or delete the group.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		a.fail(c, errOwnerLeaves(g))
 		return
 	}
 	if err != nil {

@@ -250,8 +250,11 @@ func groupRoutes(gid, memberID int64) []groupRoute {
 		{method: "POST", path: p + "/issues", form: url.Values{"key": {"X-1"}}, ownerOnly: true, replayable: true},
 		{method: "POST", path: p + "/invite", ownerOnly: true},
 		{method: "POST", path: p + "/rename", form: url.Values{"name": {"Renamed"}}, ownerOnly: true},
+		{method: "GET", path: fmt.Sprintf("%s/transfer?user=%d", p, memberID), ownerOnly: true},
 		{method: "POST", path: p + "/transfer", form: url.Values{"user": {strconv.FormatInt(memberID, 10)}}, ownerOnly: true},
+		{method: "GET", path: fmt.Sprintf("%s/members/%d/remove", p, memberID), ownerOnly: true},
 		{method: "POST", path: fmt.Sprintf("%s/members/%d/remove", p, memberID), ownerOnly: true},
+		{method: "GET", path: p + "/leave"},
 		{method: "GET", path: p + "/delete", ownerOnly: true},
 		{method: "POST", path: p + "/delete", ownerOnly: true},
 		{method: "POST", path: p + "/leave"},
@@ -686,7 +689,8 @@ func TestTokensInPathsNeverReachTheLogs(t *testing.T) {
 	ta := newTestApp(t)
 	tm := ta.team("Logged", "Olga")
 	tok := ta.inviteToken(tm.gid)
-	link := attr(tm.owner.post("/account/signin-link", nil).wantStatus(http.StatusOK).all("signin-link")[0], "value")
+	tm.owner.post("/account/signin-link", nil).wantRedirect("/account")
+	link := attr(tm.owner.get("/account").all("signin-link")[0], "value")
 	u, err := url.Parse(link)
 	if err != nil {
 		t.Fatal(err)
@@ -736,5 +740,125 @@ func TestOwnerToolsAnswerHTMXWithHXRedirect(t *testing.T) {
 	// Every one of them left its notice for the next page.
 	if got := tm.members[0].get("/").text("notice"); got != "The group “Hyper Media” was deleted." {
 		t.Fatalf("notice %q", got)
+	}
+}
+
+// formOf is the form an element sits in.
+func formOf(n *html.Node) *html.Node {
+	for ; n != nil; n = n.Parent {
+		if n.Type == html.ElementNode && n.Data == "form" {
+			return n
+		}
+	}
+	return nil
+}
+
+// Nothing irreversible in one click: "Make owner", "Remove" and "Leave" ask
+// first. Their buttons are GET forms to a confirmation page (no JavaScript) that
+// htmx turns into a POST after a confirm dialog; the page's form then posts.
+// Asking changes nothing.
+func TestIrreversibleActionsAskFirst(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm := ta.team("Careful Crew", "Olga", "Mia", "Max")
+	mia := tm.members[0]
+	p := fmt.Sprintf("/groups/%d", tm.gid)
+	olgaID, miaID := ta.user("Olga").ID, ta.user("Mia").ID
+	transferAsk := fmt.Sprintf("%s/transfer?user=%d", p, miaID)
+	removeAsk := fmt.Sprintf("%s/members/%d/remove", p, miaID)
+
+	// The buttons on the group page.
+	buttons := []struct {
+		who           *client
+		testid        string
+		action, field string
+	}{
+		{tm.owner, "make-owner", p + "/transfer", strconv.FormatInt(miaID, 10)},
+		{tm.owner, "remove-member", removeAsk, ""},
+		{mia, "leave-group", p + "/leave", ""},
+	}
+	for _, b := range buttons {
+		page := b.who.get(p).wantStatus(http.StatusOK)
+		btn := page.all(b.testid)
+		if len(btn) == 0 {
+			t.Fatalf("no %s button", b.testid)
+		}
+		f := formOf(btn[0])
+		if f == nil || attr(f, "method") != "get" || attr(f, "action") != b.action || attr(f, "hx-post") != b.action || attr(f, "hx-confirm") == "" {
+			t.Errorf("%s: want a GET form to %s with hx-post there and hx-confirm, got %v", b.testid, b.action, f)
+		}
+		if b.field != "" {
+			if got, _ := page.inputValue(b.testid, "user"); got != "" {
+				t.Errorf("%s: the button itself carries the field", b.testid)
+			}
+			var user string
+			for _, in := range findAll(f, func(n *html.Node) bool { return attr(n, "name") == "user" }) {
+				user = attr(in, "value")
+			}
+			if user != b.field {
+				t.Errorf("%s: form field user = %q, want %q", b.testid, user, b.field)
+			}
+		}
+	}
+
+	// The confirmation pages, and the forms on them.
+	pages := []struct {
+		who            *client
+		path, title    string
+		confirm, posts string
+	}{
+		{tm.owner, transferAsk, "Make Mia the owner of Careful Crew?", "transfer-confirm", p + "/transfer"},
+		{tm.owner, removeAsk, "Remove Mia from Careful Crew?", "remove-confirm", removeAsk},
+		{mia, p + "/leave", "Leave Careful Crew?", "leave-confirm", p + "/leave"},
+	}
+	for _, pg := range pages {
+		r := pg.who.get(pg.path).wantStatus(http.StatusOK)
+		if got := r.text("confirm-title"); got != pg.title {
+			t.Errorf("%s: title %q, want %q", pg.path, got, pg.title)
+		}
+		f := formOf(r.all(pg.confirm)[0])
+		if attr(f, "method") != "post" || attr(f, "action") != pg.posts {
+			t.Errorf("%s: the confirm form posts to %q (%s), want %s", pg.path, attr(f, "action"), attr(f, "method"), pg.posts)
+		}
+		if back := r.all("confirm-cancel"); len(back) != 1 || attr(back[0], "href") != p {
+			t.Errorf("%s: no way back to the group", pg.path)
+		}
+	}
+	if got, _ := tm.owner.get(transferAsk).inputValue("transfer-confirm", "user"); got != "" {
+		t.Errorf("the field sits in the button")
+	}
+
+	// Asking for what cannot be: clear errors, right statuses.
+	for _, tc := range []struct {
+		who  *client
+		path string
+		want int
+	}{
+		{tm.owner, p + "/transfer", http.StatusBadRequest},
+		{tm.owner, p + "/transfer?user=abc", http.StatusBadRequest},
+		{tm.owner, fmt.Sprintf("%s/transfer?user=%d", p, olgaID), http.StatusBadRequest},
+		{tm.owner, p + "/transfer?user=999999", http.StatusNotFound},
+		{tm.owner, fmt.Sprintf("%s/members/%d/remove", p, olgaID), http.StatusConflict},
+		{tm.owner, p + "/members/999999/remove", http.StatusNotFound},
+		{tm.owner, p + "/members/abc/remove", http.StatusNotFound},
+		{tm.owner, p + "/leave", http.StatusConflict},
+	} {
+		if r := tc.who.get(tc.path); r.status != tc.want || r.errorStatus() != strconv.Itoa(tc.want) {
+			t.Errorf("GET %s: status %d (page %q), want %d", tc.path, r.status, r.errorStatus(), tc.want)
+		}
+	}
+
+	// Nothing changed by asking.
+	members, err := ta.st.Members(tctx, tm.gid)
+	if err != nil || len(members) != 3 || members[0].Nickname != "Olga" || members[0].Role != store.RoleOwner {
+		t.Fatalf("asking changed the members: %+v %v", members, err)
+	}
+
+	// Confirming does it: the page's own form, posted.
+	f := url.Values{"user": {strconv.FormatInt(miaID, 10)}}
+	tm.owner.post(p+"/transfer", f).wantRedirect(p)
+	tm.owner.get(p).wantNotice("You handed the group over")
+	if _, role, _ := ta.st.GroupFor(tctx, tm.gid, miaID); role != store.RoleOwner {
+		t.Errorf("after confirming, Mia is %q", role)
 	}
 }

@@ -1,12 +1,15 @@
 // Package handlers is the web layer: gin routes, handlers and middleware (current
-// user, login protection and form replay, htmx helpers, live updates).
+// user, login protection and form replay, htmx helpers, the live-update stream;
+// the broker behind it is handlers/live).
 package handlers
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
+	"estimator/handlers/metrics"
 	"estimator/store"
 )
 
@@ -37,13 +41,26 @@ type Config struct {
 	// StreamHeartbeat is how often an idle event stream gets a comment and a
 	// session check (default 15s).
 	StreamHeartbeat time.Duration
-	// LoginRate and LoginBurst limit sign-in attempts per client address.
+	// LoginRate and LoginBurst limit sign-in attempts per client address
+	// (default 60 at once, then 1 a second: an office behind one address signs
+	// in together at the start of a meeting).
 	LoginRate  rate.Limit
 	LoginBurst int
+	// KeptFormsPerAddress forms sent while signed out are kept per client
+	// address in KeptFormsWindow (default 20 in 15 minutes); past that, 429.
+	KeptFormsPerAddress int
+	KeptFormsWindow     time.Duration
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []string
 	// BrowserKeyMaxAge is how long an unused browser key is kept.
 	BrowserKeyMaxAge time.Duration
+	// OIDC turns on sign-in with an OpenID Connect provider (Issuer set).
+	OIDC OIDCConfig
+	// TrustedUserHeader is the header (e.g. X-Forwarded-User) in which a proxy of
+	// TrustedProxies names the signed-in user; empty: off.
+	TrustedUserHeader string
+	// NoGuests refuses nickname-only sign-in; another scheme must be on.
+	NoGuests bool
 }
 
 func (c *Config) defaults() {
@@ -66,7 +83,13 @@ func (c *Config) defaults() {
 		c.LoginRate = rate.Every(time.Second)
 	}
 	if c.LoginBurst == 0 {
-		c.LoginBurst = 20
+		c.LoginBurst = 60
+	}
+	if c.KeptFormsPerAddress == 0 {
+		c.KeptFormsPerAddress = 20
+	}
+	if c.KeptFormsWindow == 0 {
+		c.KeptFormsWindow = store.PendingFormTTL
 	}
 	if c.BrowserKeyMaxAge == 0 {
 		c.BrowserKeyMaxAge = 400 * 24 * time.Hour
@@ -89,9 +112,17 @@ type App struct {
 	log      *slog.Logger
 	assets   *assetServer
 	sessions *sessionStore
-	hub      *hub
+	hub      hub
 	limiter  *ipLimiter
 	cop      *http.CrossOriginProtection
+	metrics  *metrics.Metrics
+	// oidc is nil unless OpenID Connect is configured; proxies are the
+	// addresses whose trusted user header is believed.
+	oidc            *oidcClient
+	proxies         []netip.Prefix
+	untrustedHeader sync.Once
+	// keeps limits the forms kept per client address.
+	keeps *ipLimiter
 
 	closeOnce sync.Once
 	stop      chan struct{}
@@ -100,6 +131,9 @@ type App struct {
 // New builds the app with every route.
 func New(d Deps) (*App, error) {
 	d.Config.defaults()
+	if err := d.Config.CheckSignin(); err != nil {
+		return nil, err
+	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
@@ -114,11 +148,19 @@ func New(d Deps) (*App, error) {
 		log:     d.Logger,
 		assets:  assets,
 		limiter: newIPLimiter(d.Config.LoginRate, d.Config.LoginBurst),
+		keeps:   newIPLimiter(rate.Every(d.Config.KeptFormsWindow/time.Duration(d.Config.KeptFormsPerAddress)), d.Config.KeptFormsPerAddress),
 		cop:     http.NewCrossOriginProtection(),
 		stop:    make(chan struct{}),
 	}
 	a.sessions = newSessionStore(d.Store, d.Config)
-	a.hub = newHub(a)
+	if d.Config.OIDC.Issuer != "" {
+		a.oidc = newOIDCClient(d.Config.OIDC, d.Config.BaseURL)
+	}
+	if a.proxies, err = parseProxies(d.Config.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	a.hub = newHub(d.Store, d.Config, d.Logger)
+	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.subscribers() }})
 	go a.runTimers()
 	a.engine = a.routes()
 	if err := a.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
@@ -131,12 +173,18 @@ func New(d Deps) (*App, error) {
 // server drops it), so link checkers and monitors see what a browser would.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
-		r = r.Clone(r.Context())
+		r = r.Clone(context.WithValue(r.Context(), headKey{}, true))
 		r.Method = http.MethodGet
 		w = headWriter{w}
 	}
 	a.engine.ServeHTTP(w, r)
 }
+
+type headKey struct{}
+
+// isHead tells a HEAD request (served as GET) from a GET, for the few answers
+// that must hold nothing open for it (an event stream).
+func isHead(c *gin.Context) bool { return c.Request.Context().Value(headKey{}) != nil }
 
 // headWriter drops the body of an answer to HEAD.
 type headWriter struct{ http.ResponseWriter }
@@ -155,7 +203,7 @@ func (w headWriter) Flush() {
 func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		close(a.stop)
-		a.hub.closeAll()
+		a.hub.Close()
 	})
 }
 
@@ -171,6 +219,7 @@ func (a *App) RunMaintenance(ctx context.Context, every time.Duration) {
 			a.log.Info("purged expired rows", "rows", n)
 		}
 		a.limiter.sweep()
+		a.keeps.sweep()
 		select {
 		case <-ctx.Done():
 			return
@@ -195,63 +244,87 @@ func (a *App) routes() *gin.Engine {
 	r.GET("/livez", a.livez)
 	r.HEAD("/livez", a.livez)
 
-	r.Use(a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
+	r.Use(a.readHTMX, a.observeRequests, a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
 		sessions.Sessions(a.sessions.cookieName, a.sessions), a.loadUser)
+	if a.cfg.TrustedUserHeader != "" {
+		r.Use(a.trustedUser)
+	}
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFound) })
 	r.NoMethod(func(c *gin.Context) { a.fail(c, errMethod) })
 
 	r.GET("/healthz", a.health)
 	r.GET("/assets/*file", a.assets.serve)
 
+	// Signed-in routes are in auth: anyone else is sent to sign in. A
+	// replayable route keeps a signed-out POST and sends it again after
+	// sign-in, so it sits beside auth with replayable in its own chain.
 	login := a.requireLogin(false)
 	replayable := a.requireLogin(true)
+	auth := r.Group("", login)
 
 	r.GET("/", a.home)
 	r.GET("/login", a.loginPage)
 	r.POST("/login", a.loginPost)
+	r.GET("/login/oidc", a.oidcStart)
+	r.GET("/login/oidc/callback", a.oidcCallback)
+	r.POST("/login/choose", a.chooseNickname)
 	r.GET("/signin/:token", a.signinLinkPage)
 	r.POST("/signin/:token", a.signinLinkPost)
-	r.GET("/account", login, a.account)
-	r.POST("/account/signin-link", login, a.replaceSigninLink)
-	r.POST("/account/forget-browser", login, a.forgetBrowser)
-	r.POST("/account/signout-everywhere", login, a.signOutEverywhere)
-	r.GET("/confirm-logout", login, a.logoutPage)
-	r.POST("/confirm-logout", login, a.logoutPost)
+	auth.GET("/account", a.account)
+	auth.POST("/account/signin-link", a.replaceSigninLink)
+	auth.POST("/account/forget-browser", a.forgetBrowser)
+	auth.POST("/account/signout-everywhere", a.signOutEverywhere)
+	auth.POST("/account/browsers/:id/revoke", a.revokeBrowser)
+	auth.GET("/confirm-logout", a.logoutPage)
+	auth.POST("/confirm-logout", a.logoutPost)
 
 	r.POST("/creategroup", replayable, a.createGroup)
-	r.GET("/join/:token", login, a.joinPage)
+	auth.GET("/join/:token", a.joinPage)
 	r.POST("/join/:token", replayable, a.joinPost)
 
+	// A group's routes: members, and those only its owner may use.
 	member, owner := a.groupAccess(false), a.groupAccess(true)
-	r.GET("/groups/:id", login, member, a.groupPage)
+	group := auth.Group("/groups/:id", member)
+	owned := auth.Group("/groups/:id", owner)
+	group.GET("", a.groupPage)
 	r.POST("/groups/:id/issues", replayable, owner, a.addIssue)
-	r.POST("/groups/:id/invite", login, owner, a.replaceInvite)
-	r.POST("/groups/:id/rename", login, owner, a.renameGroup)
-	r.POST("/groups/:id/transfer", login, owner, a.transferOwnership)
-	r.POST("/groups/:id/members/:uid/remove", login, owner, a.removeMember)
-	r.POST("/groups/:id/leave", login, member, a.leaveGroup)
-	r.POST("/groups/:id/role", login, member, a.setRole)
-	r.POST("/groups/:id/settings", login, owner, a.saveSettings)
-	r.GET("/groups/:id/room", login, member, a.groupRoom)
-	// Like the issue's stream, it does its own sign-in check.
-	r.GET("/groups/:id/events", a.groupEvents)
-	r.GET("/groups/:id/delete", login, owner, a.deleteGroupPage)
-	r.POST("/groups/:id/delete", login, owner, a.deleteGroup)
+	owned.POST("/invite", a.replaceInvite)
+	owned.POST("/rename", a.renameGroup)
+	// Each irreversible POST has a GET at the same address that asks first:
+	// where its button leads without JavaScript.
+	owned.GET("/transfer", a.transferConfirmPage)
+	owned.POST("/transfer", a.transferOwnership)
+	owned.GET("/members/:uid/remove", a.removeConfirmPage)
+	owned.POST("/members/:uid/remove", a.removeMember)
+	group.GET("/leave", a.leaveConfirmPage)
+	group.POST("/leave", a.leaveGroup)
+	owned.GET("/delete", a.deleteGroupPage)
+	owned.POST("/delete", a.deleteGroup)
+	group.POST("/role", a.setRole)
+	owned.POST("/settings", a.saveSettings)
+	group.GET("/room", a.groupRoom)
+	owned.POST("/import", a.importIssues)
+	group.GET("/export.csv", a.exportCSV)
+	group.GET("/export.json", a.exportJSON)
 
+	// An issue's routes, likewise: members of its group, and its owner.
 	imember, iowner := a.issueAccess(false), a.issueAccess(true)
-	r.GET("/issues/:id", login, imember, a.issueStatus)
-	r.GET("/issues/:id/estimate", login, imember, a.estimatePage)
+	issue := auth.Group("/issues/:id", imember)
+	ownedIssue := auth.Group("/issues/:id", iowner)
+	issue.GET("", a.issueStatus)
+	issue.GET("/estimate", a.estimatePage)
 	r.POST("/issues/:id/estimate", replayable, imember, a.estimatePost)
-	r.POST("/issues/:id/reveal", login, iowner, a.reveal)
-	r.POST("/issues/:id/accept", login, iowner, a.accept)
-	r.POST("/issues/:id/revote", login, iowner, a.revote)
-	r.POST("/issues/:id/start", login, iowner, a.startIssue)
-	r.POST("/issues/:id/timer", login, iowner, a.setTimer)
-	r.GET("/issues/:id/edit", login, iowner, a.editIssuePage)
-	r.POST("/issues/:id/edit", login, iowner, a.editIssue)
-	r.POST("/issues/:id/delete", login, iowner, a.deleteIssue)
-	// The event stream does its own sign-in check: a stream must answer in SSE.
+	ownedIssue.POST("/reveal", a.reveal)
+	ownedIssue.POST("/accept", a.accept)
+	ownedIssue.POST("/revote", a.revote)
+	ownedIssue.POST("/start", a.startIssue)
+	ownedIssue.POST("/timer", a.setTimer)
+	ownedIssue.GET("/edit", a.editIssuePage)
+	ownedIssue.POST("/edit", a.editIssue)
+	ownedIssue.POST("/delete", a.deleteIssue)
+	// The event streams do their own sign-in check: a stream must answer in SSE.
 	r.GET("/issues/:id/events", a.events)
+	r.GET("/groups/:id/events", a.groupEvents)
 	return r
 }
 

@@ -10,26 +10,62 @@ import (
 // The htmx request headers this app reads, and the answers it gives: the one
 // place that knows them.
 
-func isHTMX(c *gin.Context) bool { return c.GetHeader("HX-Request") == "true" }
-
-func isBoosted(c *gin.Context) bool { return c.GetHeader("HX-Boosted") == "true" }
-
-func isHistoryRestore(c *gin.Context) bool {
-	return c.GetHeader("HX-History-Restore-Request") == "true"
+// htmxRequest is what a request says about itself in htmx's headers, read
+// once per request.
+type htmxRequest struct {
+	Request        bool   // HX-Request: sent by htmx
+	Boosted        bool   // HX-Boosted: a boosted link or form (wants a whole page)
+	HistoryRestore bool   // HX-History-Restore-Request: a history restore (whole page)
+	CurrentURL     string // HX-Current-URL: the page the request came from, as sent
+	Target         string // HX-Target: the element the answer is swapped into
 }
 
+func parseHTMX(r *http.Request) *htmxRequest {
+	h := r.Header
+	return &htmxRequest{
+		Request:        h.Get("HX-Request") == "true",
+		Boosted:        h.Get("HX-Boosted") == "true",
+		HistoryRestore: h.Get("HX-History-Restore-Request") == "true",
+		CurrentURL:     h.Get("HX-Current-URL"),
+		Target:         h.Get("HX-Target"),
+	}
+}
+
+const htmxKey = "estimator.htmx"
+
+// readHTMX reads the htmx headers into the request's htmxRequest. Every answer
+// of the app may depend on HX-Request (an error is a fragment for htmx, a page
+// otherwise), so caches are told here, once.
+func (a *App) readHTMX(c *gin.Context) {
+	c.Set(htmxKey, parseHTMX(c.Request))
+	c.Header("Vary", "HX-Request")
+	c.Next()
+}
+
+// htmxOf is the request's htmxRequest (read now for an answer given before
+// readHTMX ran).
+func htmxOf(c *gin.Context) *htmxRequest {
+	if v, ok := c.Get(htmxKey); ok {
+		return v.(*htmxRequest)
+	}
+	h := parseHTMX(c.Request)
+	c.Set(htmxKey, h)
+	return h
+}
+
+func isHTMX(c *gin.Context) bool { return htmxOf(c).Request }
+
 // wantsFragment: only a plain (not boosted, not history-restoring) htmx request
-// gets a fragment; everything else gets a whole page. The answer depends on
-// HX-Request, so caches are told.
+// gets a fragment; everything else gets a whole page.
 func wantsFragment(c *gin.Context) bool {
-	c.Writer.Header().Add("Vary", "HX-Request")
-	return isHTMX(c) && !isBoosted(c) && !isHistoryRestore(c)
+	h := htmxOf(c)
+	return h.Request && !h.Boosted && !h.HistoryRestore
 }
 
 // currentPagePath is the path (and query) of the page an htmx request came from,
 // when HX-Current-URL names a page of this site; "" otherwise.
 func currentPagePath(c *gin.Context) string {
-	raw := c.GetHeader("HX-Current-URL")
+	raw := htmxOf(c).CurrentURL
 	if raw == "" {
 		return ""
 	}
@@ -54,7 +90,6 @@ func redirect(c *gin.Context, target string) {
 	target = safeNext(target)
 	if isHTMX(c) {
 		c.Header("HX-Redirect", target)
-		c.Header("Vary", "HX-Request")
 		c.Status(http.StatusOK)
 		return
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -113,6 +112,8 @@ func (a *App) estimatePage(c *gin.Context) {
 }
 
 func (a *App) showEstimate(c *gin.Context, status int, v views.EstimateView) {
+	// Compressed, the size of the answer would depend on the value shown.
+	sendUncompressed(c)
 	if wantsFragment(c) {
 		a.fragment(c, status, views.EstimatePanel(v))
 		return
@@ -123,7 +124,6 @@ func (a *App) showEstimate(c *gin.Context, status int, v views.EstimateView) {
 var (
 	errSpectator = newError(http.StatusForbidden, "You are a spectator",
 		"Spectators watch without voting. Choose “Vote in this group” to vote.")
-	errNotOnDeck = "Pick one of the cards: this deck has no free numbers."
 )
 
 func (a *App) estimatePost(c *gin.Context) {
@@ -139,7 +139,9 @@ func (a *App) estimatePost(c *gin.Context) {
 		a.fail(c, errClosed.withLink(views.IssuePath(is.ID), "See the result"))
 		return
 	}
-	retry := func(msg string) {
+	// retry shows the cards again with the message (422); a spectator, who has
+	// no cards, is refused (403).
+	retry := func(typed string, errs views.FieldErrors) {
 		seat, err := a.st.SeatOf(ctx, g.ID, u.ID)
 		if err == nil && seat == store.SeatSpectator {
 			a.fail(c, errSpectator.withLink(views.IssuePath(is.ID), "Back to the room"))
@@ -150,12 +152,12 @@ func (a *App) estimatePost(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
-		v.Typed, v.Errors = form.Get("estimate"), views.FieldErrors{"estimate": msg}
+		v.Typed, v.Errors = typed, errs
 		a.showEstimate(c, http.StatusUnprocessableEntity, v)
 	}
-	vote, msg := store.ParseVote(form.Get("estimate"))
-	if msg != "" {
-		retry(msg)
+	vote, typed, errs := decodeVote(form)
+	if len(errs) > 0 {
+		retry(typed, errs)
 		return
 	}
 	revealed, err := a.st.Estimate(ctx, is.ID, u.ID, vote)
@@ -170,11 +172,15 @@ func (a *App) estimatePost(c *gin.Context) {
 		a.fail(c, errSpectator.withLink(views.IssuePath(is.ID), "Back to the room"))
 		return
 	case errors.Is(err, store.ErrNotOnDeck):
-		retry(errNotOnDeck)
+		retry(typed, views.FieldErrors{"estimate": notOnDeckMessage})
 		return
 	case err != nil:
 		a.fail(c, err)
 		return
+	}
+	a.metrics.Vote()
+	if revealed {
+		a.metrics.Reveal()
 	}
 	a.roomChanged(is.ID, g.ID)
 	notice := "Your estimate for " + is.Key + " is saved. Only you can see it."
@@ -189,6 +195,8 @@ func (a *App) estimatePost(c *gin.Context) {
 				return
 			}
 		}
+		// Compressed, the size of the answer would depend on the vote shown.
+		sendUncompressed(c)
 		a.fragment(c, http.StatusOK, views.EstimatePanel(views.EstimateView{Issue: is, Group: g, Seat: store.SeatVoter, Own: vote, Saved: true}))
 		return
 	}
@@ -239,6 +247,7 @@ func (a *App) reveal(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	a.metrics.Reveal()
 	a.roomChanged(is.ID, g.ID)
 	a.afterOwnerAction(c, is.ID, role, "The result of "+is.Key+" is revealed.")
 }
@@ -252,7 +261,7 @@ func (a *App) afterOwnerAction(c *gin.Context, issueID int64, role store.Role, n
 			a.fail(c, err)
 			return
 		}
-		a.fragment(c, http.StatusOK, views.StatusPanel(v))
+		a.actionDone(c, views.StatusPanel(v), notice)
 		return
 	}
 	a.doneRedirect(c, notice, views.IssuePath(issueID))
@@ -265,22 +274,19 @@ func (a *App) accept(c *gin.Context) {
 		return
 	}
 	is, g, role := issueOf(c)
-	final, msg := store.ParseEstimate(form.Get("final"))
+	f, final := decodeFinal(form)
 	// An open issue has no accept form to show a message in: 409 whatever was sent.
 	if is.State == store.StateOpen {
 		a.fail(c, errNotRevealed.withLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}
-	if msg != "" {
-		if strings.TrimSpace(form.Get("final")) == "" {
-			msg = "Enter the final estimate: a whole number from 1 to 100."
-		}
+	if len(f.Errors) > 0 {
 		v, err := a.statusView(c, is.ID, role)
 		if err != nil {
 			a.fail(c, err)
 			return
 		}
-		v.Final = views.FinalForm{Value: form.Get("final"), Errors: views.FieldErrors{"final": msg}}
+		v.Final = f
 		a.showStatus(c, http.StatusUnprocessableEntity, v)
 		return
 	}
@@ -334,13 +340,12 @@ func (a *App) editIssue(c *gin.Context) {
 		return
 	}
 	is, g, _ := issueOf(c)
-	f := views.IssueForm{Key: form.Get("key"), Description: form.Get("description")}
-	in, errs := store.ValidateIssue(f.Key, f.Description)
-	if len(errs) == 0 {
+	f, in := decodeIssue(form)
+	if len(f.Errors) == 0 {
 		err = a.st.UpdateIssue(c.Request.Context(), is.ID, in)
 		switch {
 		case errors.Is(err, store.ErrKeyTaken):
-			errs["key"] = "This group already has an issue “" + in.Key + "”."
+			f.Errors["key"] = issueKeyTakenMessage(in.Key)
 		case errors.Is(err, store.ErrNotOpen):
 			a.fail(c, errNotEditable.withLink(views.IssuePath(is.ID), "Back to the issue"))
 			return
@@ -349,8 +354,7 @@ func (a *App) editIssue(c *gin.Context) {
 			return
 		}
 	}
-	if len(errs) > 0 {
-		f.Errors = errs
+	if len(f.Errors) > 0 {
 		a.page(c, http.StatusUnprocessableEntity, views.IssueEditPage(is, g, f))
 		return
 	}

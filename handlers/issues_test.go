@@ -462,8 +462,8 @@ func TestAddEditDeleteIssue(t *testing.T) {
 	if issuesPartial == nil || strings.Join(textsIn(issuesPartial, "issue-link"), ",") != "SHOP-1,SHOP-2" {
 		t.Fatalf("no #issues partial with both issues:\n%s", r.body)
 	}
-	if !strings.Contains(r.body, "Issue “SHOP-2” was added.") {
-		t.Error("no notice")
+	if n := noticePartial(r); n == nil || textOf(n) != "Issue “SHOP-2” was added." {
+		t.Errorf("no #notice partial with the notice:\n%s", r.body)
 	}
 	// Limits: 32-character key and 2000-character description are fine.
 	tm.owner.post(add, url.Values{"key": {strings.Repeat("K", 32)}, "description": {strings.Repeat("d", 2000)}}).wantRedirect(gp)
@@ -489,6 +489,11 @@ func TestAddEditDeleteIssue(t *testing.T) {
 		r = tm.owner.htmxFrom(gp).post(add, url.Values{"key": {tc.key}, "description": {tc.desc}}).wantStatus(http.StatusUnprocessableEntity)
 		if !r.isFragment() || !r.has("add-issue-form") || r.text(tc.field+"-error") == "" {
 			t.Errorf("%s: htmx 422 is not the form with a %s message", tc.name, tc.field)
+		}
+		// The notice of the add before ("Issue … was added.") is cleared: the
+		// answer empties the notice area.
+		if n := noticePartial(r); n == nil || textOf(n) != "" {
+			t.Errorf("%s: htmx 422 leaves the notice area as it was:\n%s", tc.name, r.body)
 		}
 		// Editing into the same bad values is refused the same way.
 		r = tm.owner.post(fmt.Sprintf("/issues/%d/edit", existing), url.Values{"key": {tc.key}, "description": {tc.desc}})
@@ -979,4 +984,19 @@ func TestIssueOwnerActionsWithHTMX(t *testing.T) {
 	if r := tm.owner.get(p); r.status != http.StatusNotFound {
 		t.Fatalf("deleted issue: %d", r.status)
 	}
+}
+
+// noticePartial is the answer's hx-partial for the notice area, if it has one
+// (exactly one: two would race).
+func noticePartial(r *response) *html.Node {
+	var found []*html.Node
+	for _, n := range findAll(r.doc, func(n *html.Node) bool { return n.Data == "hx-partial" }) {
+		if attr(n, "hx-target") == "#notice" {
+			found = append(found, n)
+		}
+	}
+	if len(found) != 1 {
+		return nil
+	}
+	return found[0]
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -88,14 +89,15 @@ func (a *App) setSecurityHeaders(h http.Header) {
 	}
 }
 
-// limitBody caps every request body; reading past the cap fails with
-// *http.MaxBytesError, which answers 413.
+// limitBody caps every request body (the route's bodyLimit); reading past the
+// cap fails with *http.MaxBytesError, which answers 413.
 func (a *App) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > a.cfg.MaxBodyBytes {
+	limit := a.bodyLimit(c)
+	if c.Request.ContentLength > limit {
 		a.fail(c, errTooLarge)
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.cfg.MaxBodyBytes)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	c.Next()
 }
 
@@ -158,6 +160,17 @@ func (l *ipLimiter) allow(ip string) (bool, time.Duration) {
 		return false, d
 	}
 	return true, 0
+}
+
+// addressKey is the client address a per-address limit counts: an IPv6 client
+// usually holds a whole /64, so its addresses count as one.
+func addressKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || !addr.Is6() || addr.Is4In6() {
+		return ip
+	}
+	p, _ := addr.Prefix(64)
+	return p.String()
 }
 
 // sweep forgets addresses not seen for a while.

@@ -35,9 +35,19 @@ func (a *App) page(c *gin.Context, status int, comp templ.Component) {
 	a.renderWith(c, status, comp, p)
 }
 
-// fragment renders a piece of a page for htmx to swap.
+// fragment renders a piece of a page for htmx to swap. The answer to an action
+// (a POST) also empties the notice area: a message left by an earlier request
+// ("Issue … was added.") must not stand above this one's result.
 func (a *App) fragment(c *gin.Context, status int, comp templ.Component) {
+	if c.Request.Method == http.MethodPost {
+		comp = views.ActionDone(comp, "")
+	}
 	a.renderWith(c, status, comp, a.pageInfo(c))
+}
+
+// actionDone answers an htmx action with what it changed and its own notice.
+func (a *App) actionDone(c *gin.Context, comp templ.Component, notice string) {
+	a.renderWith(c, http.StatusOK, views.ActionDone(comp, notice), a.pageInfo(c))
 }
 
 // renderWith renders into a buffer first, so a failed render never sends half a
@@ -56,11 +66,18 @@ func (a *App) renderWith(c *gin.Context, status int, comp templ.Component, p *vi
 	writeBody(c, status, buf.Bytes())
 }
 
+// identityKey marks an answer that is never compressed: one whose length must
+// not depend on what it says (a person's own estimate).
+const identityKey = "estimator.identity"
+
+// sendUncompressed makes this request's answer go out uncompressed.
+func sendUncompressed(c *gin.Context) { c.Set(identityKey, true) }
+
 // writeBody writes a text body, gzip-compressed when the client takes it.
 func writeBody(c *gin.Context, status int, body []byte) {
 	h := c.Writer.Header()
 	h.Add("Vary", "Accept-Encoding")
-	if len(body) >= gzipMin && acceptsGzip(c.Request) && c.Request.Method != http.MethodHead {
+	if len(body) >= gzipMin && acceptsGzip(c.Request) && c.Request.Method != http.MethodHead && !c.GetBool(identityKey) {
 		out := bufPool.Get().(*bytes.Buffer)
 		out.Reset()
 		defer bufPool.Put(out)

@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -33,15 +36,15 @@ func (a *App) requireLogin(replayable bool) gin.HandlerFunc {
 			return
 		}
 		next := a.loginNext(c)
-		ref := ""
+		kept := ""
 		if c.Request.Method == http.MethodPost && replayable {
 			var err error
-			if ref, err = a.keepForm(c); err != nil {
+			if kept, err = a.keepForm(c); err != nil {
 				a.fail(c, err)
 				return
 			}
 		}
-		redirect(c, views.LoginPath(next, ref))
+		redirect(c, views.LoginPath(next, kept))
 		c.Abort()
 	}
 }
@@ -86,11 +89,52 @@ func (a *App) keepForm(c *gin.Context) (string, error) {
 	if _, err := url.ParseQuery(string(body)); err != nil {
 		return "", errBadRequest
 	}
+	// Caps, before anything is stored (a session row included): per client
+	// address, and for everyone together.
+	ctx := c.Request.Context()
+	if ok, wait := a.keeps.allow(addressKey(c.ClientIP())); !ok {
+		return "", keptFormsTooMany(c, wait)
+	}
+	room, err := a.st.KeptFormsRoom(ctx, len(body))
+	if err != nil {
+		return "", err
+	}
+	if !room {
+		return "", keptFormsFull(c)
+	}
+	_, st := session(c)
+	fresh := st.rec.ID == 0
 	sid, err := ensureSession(c)
 	if err != nil {
 		return "", err
 	}
-	return a.st.KeepForm(c.Request.Context(), sid, c.Request.Method, c.Request.URL.Path, body)
+	ref, err := a.st.KeepForm(ctx, sid, c.Request.Method, c.Request.URL.Path, body)
+	if errors.Is(err, store.ErrKeptFormsFull) {
+		// Filled up meanwhile: the session made for this form goes too.
+		if fresh {
+			if err := a.st.DeleteSession(ctx, sid); err != nil {
+				return "", err
+			}
+		}
+		return "", keptFormsFull(c)
+	}
+	return ref, err
+}
+
+func keptFormsTooMany(c *gin.Context, wait time.Duration) error {
+	c.Header("Retry-After", strconv.Itoa(max(int(math.Ceil(wait.Seconds())), 1)))
+	when := "a minute"
+	if mins := int(math.Ceil(wait.Minutes())); mins > 1 {
+		when = strconv.Itoa(mins) + " minutes"
+	}
+	return newError(http.StatusTooManyRequests, "Too many forms while signed out",
+		"Many forms were sent from your address while signed out, so this one was not kept. Sign in first and send it again, or wait "+when+".")
+}
+
+func keptFormsFull(c *gin.Context) error {
+	c.Header("Retry-After", "60")
+	return newError(http.StatusServiceUnavailable, "Cannot keep this form now",
+		"The server is holding as many forms for people who are not signed in as it can, so this one was not kept. Sign in first and send it again.")
 }
 
 type replayKey struct{}
@@ -103,9 +147,9 @@ func isReplay(c *gin.Context) bool { return c.Request.Context().Value(replayKey{
 // permission), the person sees that answer — their form, filled in, with the
 // messages. A reference that is used, expired, foreign or unknown changes
 // nothing and says why.
-func (a *App) replay(c *gin.Context, ref, next string) {
+func (a *App) replay(c *gin.Context, kept, next string) {
 	_, st := session(c)
-	f, err := a.st.TakeForm(c.Request.Context(), ref, st.rec.ID)
+	f, err := a.st.TakeForm(c.Request.Context(), kept, st.rec.ID)
 	if err != nil {
 		if errors.Is(err, store.ErrUnavailable) {
 			a.fail(c, err)
@@ -118,7 +162,8 @@ func (a *App) replay(c *gin.Context, ref, next string) {
 		redirect(c, next)
 		return
 	}
-	ctx := context.WithValue(c.Request.Context(), replayKey{}, ref)
+	a.metrics.Replay()
+	ctx := context.WithValue(c.Request.Context(), replayKey{}, kept)
 	req, err := http.NewRequestWithContext(ctx, f.Method, f.Path, bytes.NewReader(f.Body))
 	if err != nil {
 		a.fail(c, err)
@@ -181,4 +226,39 @@ func replayNotice(c *gin.Context, msg string) string {
 		return strings.TrimSpace("Signed in as " + currentUser(c).Nickname + ". " + msg)
 	}
 	return msg
+}
+
+// checkKept is the sign-in page's look at the kept form it was sent with: the
+// reference when the form still waits for this session; "" and a notice
+// saying why when it cannot be replayed. ok is false when the answer is
+// already given (the database failed).
+func (a *App) checkKept(c *gin.Context, kept string) (_ string, ok bool) {
+	_, st := session(c)
+	err := a.st.CheckForm(c.Request.Context(), kept, st.rec.ID)
+	switch {
+	case err == nil:
+		return kept, true
+	case errors.Is(err, store.ErrUnavailable):
+		a.fail(c, err)
+		return "", false
+	default:
+		if err := setErrorNotice(c, keptFormMessage(err)); err != nil {
+			a.fail(c, err)
+			return "", false
+		}
+		return "", true
+	}
+}
+
+func keptFormMessage(err error) string {
+	switch {
+	case errors.Is(err, store.ErrFormUsed):
+		return "That form was already submitted; it was not sent again."
+	case errors.Is(err, store.ErrFormExpired):
+		return "What you submitted before signing in waited more than 15 minutes and expired, so nothing was sent. Please fill it in again."
+	case errors.Is(err, store.ErrFormForeign):
+		return "That form was kept for another browser session, so it was not sent from here."
+	default:
+		return "The form you sent before signing in could not be found, so nothing was sent."
+	}
 }

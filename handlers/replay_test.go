@@ -250,7 +250,7 @@ func TestReplayThatFailsValidationShowsTheFilledForm(t *testing.T) {
 			ref := keepCreateGroup(t, c, tc.value)
 			signer := c
 			if tc.htmx {
-				signer = c.htmxFrom("/login?form=" + ref)
+				signer = c.htmxFrom("/login?kept=" + ref)
 			}
 			r := signer.post("/login", url.Values{"nickname": {"Bea"}, "kept": {ref}}).wantStatus(http.StatusUnprocessableEntity)
 			if r.has("error") {
@@ -443,7 +443,7 @@ func TestKeptFormReferenceRules(t *testing.T) {
 		c := ta.client()
 		ref := keepCreateGroup(t, c, "Late")
 		ta.clock.Advance(store.PendingFormTTL)
-		lp := c.get("/login?form=" + ref).wantStatus(http.StatusOK)
+		lp := c.get("/login?kept=" + ref).wantStatus(http.StatusOK)
 		if lp.has("kept-notice") || !strings.Contains(lp.text("notice"), "expired") {
 			t.Fatalf("sign-in page for an expired form: kept %v notice %q", lp.has("kept-notice"), lp.text("notice"))
 		}
@@ -510,7 +510,7 @@ func TestKeptFormReferenceRules(t *testing.T) {
 		for _, ref := range []string{store.NewToken(), "nope", strings.Repeat("A", 43)} {
 			expectNothing(t, ta, c, signInWith(c, "Uma", ref), "Uma", "could not be found")
 		}
-		lp := ta.client().get("/login?form=" + store.NewToken()).wantStatus(http.StatusOK)
+		lp := ta.client().get("/login?kept=" + store.NewToken()).wantStatus(http.StatusOK)
 		if lp.has("kept-notice") || !strings.Contains(lp.text("notice"), "could not be found") {
 			t.Fatalf("sign-in page for an unknown reference: %q", lp.text("notice"))
 		}

@@ -47,14 +47,14 @@ func (a *App) setTimer(c *gin.Context) {
 		a.fail(c, errTimerClosed.withLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}
-	seconds, msg := store.ParseTimer(form.Get("seconds"), false)
-	if msg != "" {
+	f, seconds := decodeTimer(form)
+	if len(f.Errors) > 0 {
 		v, err := a.statusView(c, is.ID, role)
 		if err != nil {
 			a.fail(c, err)
 			return
 		}
-		v.Timer = views.TimerForm{Value: form.Get("seconds"), Errors: views.FieldErrors{"seconds": msg}}
+		v.Timer = f
 		a.showStatus(c, http.StatusUnprocessableEntity, v)
 		return
 	}
@@ -86,9 +86,9 @@ func (a *App) setRole(c *gin.Context) {
 		return
 	}
 	g, _ := groupOf(c)
-	seat, ok := store.ParseSeat(form.Get("role"))
+	seat, ok := decodeRole(form)
 	if !ok {
-		a.fail(c, newError(http.StatusBadRequest, "Bad request", "Choose to vote (voter) or to watch (spectator).").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		a.fail(c, newError(http.StatusBadRequest, "Bad request", roleMessage).withLink(views.GroupPath(g.ID), "Back to "+g.Name))
 		return
 	}
 	ch, err := a.st.SetSeat(c.Request.Context(), g.ID, currentUser(c).ID, seat)
@@ -98,6 +98,7 @@ func (a *App) setRole(c *gin.Context) {
 	}
 	a.hub.groupChanged(g.ID)
 	for _, id := range ch.Revealed {
+		a.metrics.Reveal()
 		a.roomChanged(id, g.ID)
 	}
 	notice := "You vote in " + g.Name + " again."
@@ -143,10 +144,8 @@ func (a *App) saveSettings(c *gin.Context) {
 		return
 	}
 	g, role := groupOf(c)
-	f := views.SettingsForm{Deck: form.Get("deck"), Cards: form.Get("cards"), Timer: form.Get("timer"), AutoReveal: form.Get("auto_reveal") == "1"}
-	set, errs := store.ValidateSettings(f.Deck, f.Cards, form.Get("auto_reveal"), f.Timer)
-	if len(errs) > 0 {
-		f.Errors = errs
+	f, set := decodeSettings(form)
+	if len(f.Errors) > 0 {
 		a.renderGroupWith(c, http.StatusUnprocessableEntity, views.GroupView{Group: g, Role: role, RenameForm: views.GroupForm{Name: g.Name}, SettingsForm: f})
 		return
 	}
@@ -206,6 +205,9 @@ func (a *App) runTimers() {
 			failing = false
 		}
 		for _, o := range out {
+			if o.Revealed {
+				a.metrics.Reveal()
+			}
 			a.roomChanged(o.IssueID, o.GroupID)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/gin-contrib/sessions"
-	"github.com/gin-gonic/gin"
 	gsessions "github.com/gorilla/sessions"
 
 	"estimator/store"
@@ -42,6 +41,9 @@ type sessState struct {
 	token string
 	// rotate asks the next save for a new token (sign-in).
 	rotate bool
+	// create asks a GET to store a new session all the same: a sign-in that
+	// starts here (OpenID Connect) binds its flow to it.
+	create bool
 	// destroy asks the next save to end the session (sign-out).
 	destroy bool
 	// err is a failed load: the session must not be written over.
@@ -115,6 +117,12 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *gsessi
 		return nil
 	}
 	st.rec.Data = encodeValues(sess.Values)
+	if st.rec.ID == 0 && !st.rotate && !st.create && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// A GET never stores a session for a visitor who has none: whatever
+		// it set (a one-time notice) is shown in this answer, and a flood of
+		// GETs leaves no rows behind.
+		return nil
+	}
 	if st.rec.ID != 0 {
 		tok, err := s.st.UpdateSession(ctx, st.rec, st.token, st.rotate, s.policy)
 		switch {
@@ -134,7 +142,7 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *gsessi
 			return nil
 		}
 	}
-	rec, tok, err := s.st.CreateSession(ctx, st.rec.UserID, st.rec.Remember, st.rec.Data, s.policy)
+	rec, tok, err := s.st.CreateSessionFrom(ctx, st.rec, s.policy)
 	if err != nil {
 		return err
 	}
@@ -195,90 +203,4 @@ func wellFormedToken(tok string) bool {
 	}
 	_, err := base64.RawURLEncoding.DecodeString(tok)
 	return err == nil
-}
-
-// session returns the request's gin-contrib session and the server state in it.
-func session(c *gin.Context) (sessions.Session, *sessState) {
-	s := sessions.Default(c)
-	st, _ := s.Get(stateKey{}).(*sessState)
-	if st == nil {
-		st = &sessState{user: store.Anonymous, err: errors.New("session not loaded")}
-	}
-	return s, st
-}
-
-// saveSession writes the session, marking it changed first.
-func saveSession(c *gin.Context) error {
-	s, st := session(c)
-	s.Set(stateKey{}, st)
-	return s.Save()
-}
-
-// ensureSession stores the session if it is not stored yet and returns its row id:
-// what is bound to a browser session (kept forms) needs one.
-func ensureSession(c *gin.Context) (int64, error) {
-	_, st := session(c)
-	if st.rec.ID == 0 {
-		if err := saveSession(c); err != nil {
-			return 0, err
-		}
-	}
-	return st.rec.ID, nil
-}
-
-// signIn makes the session the user's, under a new identifier.
-func signIn(c *gin.Context, u store.User, remember bool) error {
-	_, st := session(c)
-	st.rec.UserID, st.rec.Remember, st.rotate, st.user = u.ID, remember, true, u
-	c.Set(userKey, u)
-	return saveSession(c)
-}
-
-// signOut ends the session: its row, what is bound to it, and the cookie.
-func signOut(c *gin.Context) (int64, error) {
-	_, st := session(c)
-	id := st.rec.ID
-	st.destroy = true
-	c.Set(userKey, store.Anonymous)
-	return id, saveSession(c)
-}
-
-const noticeKey, noticeErrKey = "notice", "notice_error"
-
-// setNotice leaves a one-time message for the next page this browser sees.
-func setNotice(c *gin.Context, msg string) error {
-	s, _ := session(c)
-	s.Set(noticeKey, msg)
-	s.Delete(noticeErrKey)
-	return s.Save()
-}
-
-// setErrorNotice is setNotice for a message about something that went wrong.
-func setErrorNotice(c *gin.Context, msg string) error {
-	s, _ := session(c)
-	s.Set(noticeKey, msg)
-	s.Set(noticeErrKey, "1")
-	return s.Save()
-}
-
-// popNotice takes the one-time message out of the session, if there is one.
-func (a *App) popNotice(c *gin.Context) (string, bool) {
-	if _, ok := c.Get(sessions.DefaultKey); !ok {
-		return "", false // answered before the session was read (refused early)
-	}
-	s, st := session(c)
-	if st.err != nil {
-		return "", false
-	}
-	msg, _ := s.Get(noticeKey).(string)
-	if msg == "" {
-		return "", false
-	}
-	isErr := s.Get(noticeErrKey) != nil
-	s.Delete(noticeKey)
-	s.Delete(noticeErrKey)
-	if err := s.Save(); err != nil {
-		a.log.Warn("could not clear notice", "err", err)
-	}
-	return msg, isErr
 }

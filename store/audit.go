@@ -24,6 +24,7 @@ const (
 	ActSignIn          = "user.signed_in"
 	ActSignOut         = "user.signed_out"
 	ActSignOutAll      = "user.signed_out_everywhere"
+	ActBrowserRevoked  = "user.browser_revoked"
 	ActOwnershipChange = "group.owner_changed"
 	ActReveal          = "issue.revealed"
 	ActAccept          = "issue.accepted"
@@ -73,8 +74,9 @@ func (s *Store) GroupEvents(ctx context.Context, groupID int64, limit int) ([]Au
 
 // UserEvents lists the newest audit events about a user, newest first.
 func (s *Store) UserEvents(ctx context.Context, userID int64, limit int) ([]AuditEvent, error) {
-	rows, err := s.query(ctx, `SELECT id, at, nickname, COALESCE(group_id, 0), COALESCE(issue_id, 0), action, detail
-		FROM events WHERE user_id = ? ORDER BY id DESC LIMIT ?`, userID, limit)
+	rows, err := s.query(ctx, `SELECT e.id, e.at, e.nickname, COALESCE(e.group_id, 0), COALESCE(e.issue_id, 0), COALESCE(i.key, ''), e.action, e.detail
+		FROM events e LEFT JOIN issues i ON i.id = e.issue_id
+		WHERE e.user_id = ? ORDER BY e.id DESC LIMIT ?`, userID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +85,7 @@ func (s *Store) UserEvents(ctx context.Context, userID int64, limit int) ([]Audi
 	for rows.Next() {
 		var e AuditEvent
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Nickname, &e.GroupID, &e.IssueID, &e.Action, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Nickname, &e.GroupID, &e.IssueID, &e.IssueKey, &e.Action, &e.Detail); err != nil {
 			return nil, wrap(err)
 		}
 		e.At = time.Unix(at, 0)

@@ -51,6 +51,9 @@ type Options struct {
 	ReadConns int
 	// BusyTimeout is how long a statement waits for a lock (default 5s).
 	BusyTimeout time.Duration
+	// KeptFormsMaxBytes caps the bodies of all kept forms together (default
+	// 64 MiB): people who are not signed in cannot fill the disk.
+	KeptFormsMaxBytes int64
 }
 
 // Store is the SQLite-backed domain store. It holds two pools: a single writer
@@ -58,14 +61,25 @@ type Options struct {
 // spinning on SQLITE_BUSY) and a pool of read connections, which WAL lets run
 // beside the writer.
 type Store struct {
-	w, r  *sql.DB
-	now   func() time.Time
-	path  string
-	stmts sync.Map // query text + pool -> *sql.Stmt
+	w, r      *sql.DB
+	readConns int
+	now       func() time.Time
+	path      string
+	// keptMax caps the bytes of all kept forms (Options.KeptFormsMaxBytes).
+	keptMax int64
+	stmts   sync.Map // query text + pool -> *sql.Stmt
 	// fault is the last write that failed for reasons outside the caller's
 	// control; probe caches Ping's write probe.
 	fault atomic.Pointer[outcome]
 	probe atomic.Pointer[outcome]
+	// scrubDue: a reveal's checkpoint did not finish; Purge tries again.
+	scrubDue atomic.Bool
+	// readOnly is set by SetReadOnly, maxPages by SetMaxPages: what the
+	// operator chose, kept when the connections are opened again.
+	readOnly atomic.Bool
+	maxPages atomic.Int64
+	// reopened is when the connections were last opened again (unix ns).
+	reopened atomic.Int64
 }
 
 // DSN builds the connection string with the pragmas every pooled connection needs.
@@ -77,6 +91,9 @@ func DSN(path string, busy time.Duration, readOnly bool) string {
 	// NORMAL in WAL mode: a commit survives a crash of this process; only a power
 	// loss or OS crash may roll back the last transactions (never corrupts).
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Deleted and overwritten content is zeroed, in the WAL and in the file's
+	// free pages alike: after a reveal, no old page still holds a vote.
+	q.Add("_pragma", "secure_delete(1)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
@@ -99,6 +116,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.ReadConns == 0 {
 		opts.ReadConns = max(4, 2*runtime.NumCPU())
 	}
+	if opts.KeptFormsMaxBytes == 0 {
+		opts.KeptFormsMaxBytes = 64 << 20
+	}
+	if err := repairSidecars(path); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite", DSN(path, opts.BusyTimeout, false))
 	if err != nil {
 		return nil, err
@@ -107,8 +130,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: opts.Now, path: path}
+	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes}
 	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.fillSkeletons(ctx); err != nil && !errors.Is(err, ErrUnavailable) {
+		// A database that takes no writes now still serves; the skeletons are
+		// filled at a later start.
 		w.Close()
 		return nil, err
 	}
@@ -120,7 +149,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
 	r.SetConnMaxIdleTime(0)
-	s.r = r
+	s.r, s.readConns = r, opts.ReadConns
 	return s, nil
 }
 
@@ -176,6 +205,13 @@ func (s *Store) Ping(ctx context.Context) error {
 // probeWrite runs a real, rolled-back write: it needs the write lock and a
 // writable file.
 func (s *Store) probeWrite(ctx context.Context) error {
+	err := s.probeOnce(ctx)
+	// After the probe's connection is back in the pool, so it can be closed.
+	s.reopenIfWritable(err)
+	return err
+}
+
+func (s *Store) probeOnce(ctx context.Context) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(err)
@@ -192,8 +228,40 @@ func (s *Store) probeWrite(ctx context.Context) error {
 func (s *Store) noteWrite(err error) error {
 	if errors.Is(err, ErrUnavailable) && !errors.Is(err, context.Canceled) {
 		s.fault.Store(&outcome{at: s.now(), err: err})
+		s.reopenIfWritable(err)
 	}
 	return err
+}
+
+// reopenIfWritable recovers from a database file that was read-only when the
+// connections opened it: SQLite then opened it read-only for good, so after a
+// chmod back every write would still fail. When a write fails as read-only
+// although the file is writable now (and the operator did not make the store
+// read-only), the -wal and -shm get the file's mode back and the connections
+// are closed, to be opened afresh by the next statement. At most once a second.
+func (s *Store) reopenIfWritable(err error) {
+	var se *sqlite.Error
+	if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_READONLY || s.readOnly.Load() || !writable(s.path) {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := s.reopened.Load()
+	if now-last < int64(time.Second) || !s.reopened.CompareAndSwap(last, now) {
+		return
+	}
+	if repairSidecars(s.path) != nil {
+		return
+	}
+	// Idle connections close now; ones in use close when they come back.
+	s.w.SetMaxIdleConns(0)
+	s.w.SetMaxIdleConns(1)
+	if s.r != nil {
+		s.r.SetMaxIdleConns(0)
+		s.r.SetMaxIdleConns(s.readConns)
+	}
+	if n := s.maxPages.Load(); n > 0 {
+		s.w.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", n))
+	}
 }
 
 // SetReadOnly makes the store refuse writes (SQLite's query_only) or take them
@@ -204,6 +272,9 @@ func (s *Store) SetReadOnly(ctx context.Context, readOnly bool) error {
 		v = 1
 	}
 	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA query_only = %d", v))
+	if err == nil {
+		s.readOnly.Store(readOnly)
+	}
 	return wrap(err)
 }
 
@@ -215,6 +286,9 @@ func (s *Store) SetMaxPages(ctx context.Context, n int64) error {
 		n = 0xfffffffe // SQLite's largest page count
 	}
 	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", n))
+	if err == nil {
+		s.maxPages.Store(n)
+	}
 	return wrap(err)
 }
 
@@ -378,9 +452,6 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.w.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
 		return fmt.Errorf("read schema version: %w", wrap(err))
 	}
-	if latest := SchemaVersion(); current > latest {
-		return fmt.Errorf("%w: the database is at schema version %d, this program knows up to %d; run a newer estimator or restore a backup", ErrSchemaTooNew, current, latest)
-	}
 	// Every migration not yet recorded is applied, not only those above the
 	// newest: changes made side by side get their numbers in any order, and a
 	// database that has 0006 but not 0005 still gets 0005.
@@ -400,6 +471,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read schema version: %w", wrap(err))
+	}
+	if latest := SchemaVersion(); current > latest {
+		return fmt.Errorf("%w: the database is at schema version %d, this program knows up to %d; run a newer estimator or restore a backup", ErrSchemaTooNew, current, latest)
 	}
 	for _, m := range ms {
 		if applied[m.version] {

@@ -391,6 +391,9 @@ func (s *Store) Estimate(ctx context.Context, issueID, userID int64, v Vote) (re
 		revealed, err = s.autoRevealTx(ctx, tx, issueID)
 		return err
 	})
+	if err == nil && revealed {
+		s.scrubFiles(ctx)
+	}
 	return revealed, err
 }
 
@@ -402,6 +405,9 @@ func (s *Store) Reveal(ctx context.Context, issueID int64, by User) (Issue, erro
 		is, err = s.revealTx(ctx, tx, issueID, by, RevealByOwner)
 		return err
 	})
+	if err == nil {
+		s.scrubFiles(ctx)
+	}
 	return is, err
 }
 
@@ -457,7 +463,7 @@ func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User
 	if _, err := tx.ExecContext(ctx, "INSERT INTO issue_rounds (issue_id, round, result) VALUES (?, ?, ?)", issueID, is.Round, enc); err != nil {
 		return Issue{}, err
 	}
-	if err := forgetVotes(ctx, tx, issueID); err != nil {
+	if err := forgetVotes(ctx, tx, issueID, s.unix()); err != nil {
 		return Issue{}, err
 	}
 	detail := fmt.Sprintf("round %d, %d votes", is.Round, is.Result.Votes)
@@ -467,11 +473,35 @@ func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User
 	return is, audit(ctx, tx, s.unix(), by, is.GroupID, issueID, ActReveal, detail)
 }
 
-// forgetVotes drops, at the reveal, what tied a value to a person: the values
-// and special cards. The rows stay, to say who took part.
-func forgetVotes(ctx context.Context, tx *sql.Tx, issueID int64) error {
-	_, err := tx.ExecContext(ctx, "UPDATE estimates SET value = NULL, special = NULL WHERE issue_id = ?", issueID)
+// forgetVotes runs in the reveal's transaction, after the anonymous result is
+// kept in the round: nothing stored may still tie a value, a card, or the time
+// of a vote to a person. The values and special cards go, every estimate of the
+// issue gets the reveal's time (so the rows still say who took part, not when
+// each voted), and the forms kept for the issue's estimate from signed-out
+// browsers (a vote waiting for its sign-in) are deleted.
+func forgetVotes(ctx context.Context, tx *sql.Tx, issueID, now int64) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE estimates SET value = NULL, special = NULL, updated_at = ? WHERE issue_id = ?", now, issueID); err != nil {
+		return err
+	}
+	// The path the estimate form posts to (views.IssueEstimatePath).
+	_, err := tx.ExecContext(ctx, "DELETE FROM pending_forms WHERE path = ?", "/issues/"+strconv.FormatInt(issueID, 10)+"/estimate")
 	return err
+}
+
+// scrubFiles runs after a reveal's commit: the write-ahead log still holds the
+// pages as they were before (with the values), so it is checkpointed into the
+// database file, whose overwritten and freed content secure_delete has zeroed,
+// and truncated. A checkpoint that cannot finish now (a read holding an old
+// snapshot past the busy timeout, a full disk) is tried again by the next Purge;
+// the reveal stands either way.
+func (s *Store) scrubFiles(ctx context.Context) error {
+	var busy, frames, done int
+	err := s.w.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done)
+	if err == nil && busy != 0 {
+		err = fmt.Errorf("%w: checkpoint blocked by a reader", ErrUnavailable)
+	}
+	s.scrubDue.Store(err != nil)
+	return wrap(err)
 }
 
 // Accept stores the final estimate of a revealed (or already accepted) issue.

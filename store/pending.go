@@ -27,6 +27,10 @@ const (
 	pendingFormsPerSession = 10
 )
 
+// ErrKeptFormsFull: the kept forms of everyone together are at their cap
+// (Options.KeptFormsMaxBytes); nothing more is kept until some expire.
+var ErrKeptFormsFull = errors.New("no room for more kept forms")
+
 // Why a kept form cannot be replayed.
 var (
 	ErrFormUsed    = errors.New("this form was already submitted")
@@ -42,6 +46,18 @@ func (s *Store) KeepForm(ctx context.Context, sessionID int64, method, path stri
 	ref := NewToken()
 	now := s.now()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// An expired form's body is no longer needed (its row still says
+		// "expired" for a while): it stops taking room now, not at the purge.
+		if _, err := tx.ExecContext(ctx, "UPDATE pending_forms SET body = X'' WHERE expires_at <= ? AND length(body) > 0", now.Unix()); err != nil {
+			return err
+		}
+		var used int64
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(SUM(length(body)), 0) FROM pending_forms").Scan(&used); err != nil {
+			return err
+		}
+		if used+int64(len(body)) > s.keptMax {
+			return ErrKeptFormsFull
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO pending_forms (ref_hash, session_id, method, path, body, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, HashToken(ref), sessionID, method, path, body, now.Unix(), now.Add(PendingFormTTL).Unix()); err != nil {
 			return err
@@ -77,13 +93,29 @@ func (s *Store) TakeForm(ctx context.Context, ref string, sessionID int64) (Pend
 			return err
 		}
 		f.CreatedAt = time.Unix(created, 0)
-		_, err = tx.ExecContext(ctx, "UPDATE pending_forms SET used_at = ? WHERE id = ?", now, f.ID)
+		// The row stays a while to say "already submitted"; what was in the
+		// form (a vote, say) does not.
+		_, err = tx.ExecContext(ctx, "UPDATE pending_forms SET used_at = ?, body = X'' WHERE id = ?", now, f.ID)
 		return err
 	})
 	if err != nil {
 		return PendingForm{}, err
 	}
 	return f, nil
+}
+
+// KeptFormsRoom reports whether a kept form of n bytes would fit under the cap
+// now; KeepForm checks again when it stores one.
+func (s *Store) KeptFormsRoom(ctx context.Context, n int) (bool, error) {
+	row, err := s.queryRow(ctx, "SELECT COALESCE(SUM(length(body)), 0) FROM pending_forms WHERE expires_at > ?", s.unix())
+	if err != nil {
+		return false, err
+	}
+	var used int64
+	if err := row.Scan(&used); err != nil {
+		return false, wrap(err)
+	}
+	return used+int64(n) <= s.keptMax, nil
 }
 
 // CheckForm tells, without using it, whether ref names a form the session can
@@ -144,6 +176,7 @@ func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration
 			// Idle 0 means no idle limit, as in LoadSession.
 			{"DELETE FROM sessions WHERE expires_at <= ? OR (remember = 0 AND ? > 0 AND last_seen_at <= ?)", []any{now.Unix(), int64(p.Idle), now.Add(-p.Idle).Unix()}},
 			{"DELETE FROM pending_forms WHERE expires_at <= ?", []any{now.Add(-time.Hour).Unix()}},
+			{"UPDATE pending_forms SET body = X'' WHERE expires_at <= ? AND length(body) > 0", []any{now.Unix()}},
 			{"DELETE FROM browser_keys WHERE last_used_at <= ?", []any{now.Add(-keyAge).Unix()}},
 		} {
 			res, err := tx.ExecContext(ctx, q.sql, q.args...)
@@ -155,5 +188,8 @@ func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration
 		}
 		return nil
 	})
+	if err == nil && s.scrubDue.Load() {
+		err = s.scrubFiles(ctx)
+	}
 	return total, err
 }

@@ -150,6 +150,9 @@ func (s *Store) SetSeat(ctx context.Context, groupID, userID int64, seat Seat) (
 		}
 		return nil
 	})
+	if err == nil && len(out.Revealed) > 0 {
+		s.scrubFiles(ctx)
+	}
 	return out, err
 }
 
@@ -310,6 +313,9 @@ func (s *Store) FireTimers(ctx context.Context) ([]TimerOutcome, error) {
 		})
 		if err != nil {
 			return out, err
+		}
+		if o.Revealed {
+			s.scrubFiles(ctx)
 		}
 		if o.IssueID != 0 {
 			out = append(out, o)

@@ -33,7 +33,7 @@ func Seed(ctx context.Context, s *Store, spec SeedSpec) (SeedSummary, error) {
 		userIDs := make([]int64, spec.Users)
 		for i := range spec.Users {
 			nick := fmt.Sprintf("user-%05d", offset+int64(i)+1)
-			res, err := tx.ExecContext(ctx, "INSERT INTO users (nickname, nickname_key, created_at) VALUES (?, ?, ?)", nick, NicknameKey(nick), now)
+			res, err := tx.ExecContext(ctx, "INSERT INTO users (nickname, nickname_key, nickname_skeleton, created_at) VALUES (?, ?, ?, ?)", nick, NicknameKey(nick), NicknameSkeleton(nick), now)
 			if err != nil {
 				return err
 			}

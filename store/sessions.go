@@ -17,6 +17,9 @@ type Session struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
+	// BrowserKey is the browser key a sign-in used (never stored: the session
+	// row points at the key's tie to the user, so revoking the key ends it).
+	BrowserKey string
 }
 
 // SessionPolicy says how long sessions live, measured on server-side timestamps.
@@ -87,11 +90,18 @@ func (s *Store) LoadSession(ctx context.Context, token string, p SessionPolicy) 
 
 // CreateSession stores a new session and returns the token that names it.
 func (s *Store) CreateSession(ctx context.Context, userID int64, remember bool, data []byte, p SessionPolicy) (Session, string, error) {
+	return s.CreateSessionFrom(ctx, Session{UserID: userID, Remember: remember, Data: data}, p)
+}
+
+// CreateSessionFrom stores a new session with the user, "remember" setting, data
+// and browser key of ss, and returns it with the token that names it.
+func (s *Store) CreateSessionFrom(ctx context.Context, ss Session, p SessionPolicy) (Session, string, error) {
 	tok := NewToken()
 	now := s.now()
-	ss := Session{UserID: userID, Remember: remember, Data: data, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.lifetime(remember))}
-	res, err := s.exec(ctx, `INSERT INTO sessions (token_hash, user_id, remember, data, created_at, last_seen_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, HashToken(tok), nullID(userID), remember, data, now.Unix(), now.Unix(), ss.ExpiresAt.Unix())
+	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = now, now, now.Add(p.lifetime(ss.Remember))
+	res, err := s.exec(ctx, `INSERT INTO sessions (token_hash, user_id, remember, data, created_at, last_seen_at, expires_at, browser_key_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, `+browserKeyIDOf+`)`, HashToken(tok), nullID(ss.UserID), ss.Remember, ss.Data, now.Unix(), now.Unix(), ss.ExpiresAt.Unix(),
+		browserKeyHash(ss.BrowserKey), ss.UserID)
 	if err != nil {
 		return Session{}, "", err
 	}
@@ -119,8 +129,9 @@ func (s *Store) UpdateSession(ctx context.Context, ss Session, token string, rot
 	tok := NewToken()
 	now := s.now()
 	res, err := s.exec(ctx, `UPDATE sessions SET token_hash = ?, user_id = ?, remember = ?, data = ?,
-		created_at = ?, last_seen_at = ?, expires_at = ? WHERE id = ? AND token_hash = ?`,
-		HashToken(tok), nullID(ss.UserID), ss.Remember, ss.Data, now.Unix(), now.Unix(), now.Add(p.lifetime(ss.Remember)).Unix(), ss.ID, HashToken(token))
+		created_at = ?, last_seen_at = ?, expires_at = ?, browser_key_id = `+browserKeyIDOf+` WHERE id = ? AND token_hash = ?`,
+		HashToken(tok), nullID(ss.UserID), ss.Remember, ss.Data, now.Unix(), now.Unix(), now.Add(p.lifetime(ss.Remember)).Unix(),
+		browserKeyHash(ss.BrowserKey), ss.UserID, ss.ID, HashToken(token))
 	if err != nil {
 		return "", err
 	}
@@ -141,21 +152,29 @@ func (s *Store) DeleteSession(ctx context.Context, id int64) error {
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) ([]int64, error) {
 	var ids []int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "DELETE FROM sessions WHERE user_id = ? RETURNING id", userID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
+		var err error
+		ids, err = deleteSessions(ctx, tx, "DELETE FROM sessions WHERE user_id = ? RETURNING id", userID)
+		return err
 	})
 	return ids, err
+}
+
+// deleteSessions runs a DELETE … RETURNING id on sessions and collects the ids.
+func deleteSessions(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // SessionAlive reports whether the session row still exists and belongs to userID;
@@ -188,6 +207,17 @@ func (p SessionPolicy) lifetime(remember bool) time.Duration {
 		return p.Remember
 	}
 	return p.Lifetime
+}
+
+// browserKeyIDOf finds the tie of a browser key (hash, then user id) to its
+// user, for a session to point at; NULL when there is none.
+const browserKeyIDOf = "(SELECT id FROM browser_keys WHERE key_hash = ? AND user_id = ?)"
+
+func browserKeyHash(key string) []byte {
+	if key == "" {
+		return nil
+	}
+	return HashToken(key)
 }
 
 func nullID(id int64) any {

@@ -65,11 +65,26 @@ func NormalizeNickname(raw string) (string, string) {
 		// Combining marks belong to the letter before them (नमस्ते, ế).
 		mark := unicode.IsMark(r) && (unicode.IsLetter(prev) || unicode.IsMark(prev))
 		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || mark || r == ' ' || r == '-' || r == '_' || r == '.') {
-			return "", "Use letters, digits, spaces, “-”, “_” or “.”."
+			return "", notAllowed(r) + " is not allowed in a nickname: use letters, digits, spaces, “-”, “_” or “.”."
 		}
 		prev = r
 	}
+	if a, b := MixedScripts(nick); a != "" {
+		return "", "Use the letters of one script: this nickname mixes " + a + " and " + b + " letters, which can look alike."
+	}
 	return nick, ""
+}
+
+// notAllowed names a refused character so a person can find it: quoted when it
+// can be seen, by its code point when it is invisible or a lone mark.
+func notAllowed(r rune) string {
+	switch {
+	case unicode.IsMark(r):
+		return fmt.Sprintf("A mark (U+%04X) without a letter before it", r)
+	case unicode.IsGraphic(r) && !unicode.IsSpace(r):
+		return "“" + string(r) + "”"
+	}
+	return fmt.Sprintf("The invisible character U+%04X", r)
 }
 
 // NicknameKey is the form in which nicknames are compared: case and width folded,
@@ -141,7 +156,7 @@ func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u U
 	// prepared once, not parsed again each time.
 	sts, err := s.writerStmts(ctx,
 		"SELECT "+userCols+" FROM users WHERE nickname_key = ?",
-		"INSERT INTO users (nickname, nickname_key, created_at) VALUES (?, ?, ?)",
+		"INSERT INTO users (nickname, nickname_key, nickname_skeleton, created_at) VALUES (?, ?, ?, ?)",
 		"INSERT INTO browser_keys (key_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
 		"UPDATE browser_keys SET last_used_at = ? WHERE key_hash = ? AND user_id = ?")
 	if err != nil {
@@ -151,7 +166,12 @@ func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u U
 		u, err = scanUser(tx.StmtContext(ctx, sts[0]).QueryRowContext(ctx, key))
 		switch {
 		case errors.Is(err, ErrNotFound):
-			res, err := tx.StmtContext(ctx, sts[1]).ExecContext(ctx, nick, key, now)
+			res, err := tx.StmtContext(ctx, sts[1]).ExecContext(ctx, nick, key, NicknameSkeleton(nick), now)
+			if isUniqueViolation(err) {
+				// Not this nickname, but one that looks the same ("Zelda" and
+				// "ZeIda"): whoever has that one would be taken for this one.
+				return ErrNicknameTaken
+			}
 			if err != nil {
 				return err
 			}
@@ -189,6 +209,116 @@ func (s *Store) LinkBrowser(ctx context.Context, userID int64, browserKey string
 	return err
 }
 
+// BrowserKeyLive reports whether browserKey is a key this server issued and
+// that still serves a nickname. Any other value in the cookie (planted, revoked,
+// forgotten) must not be adopted: whoever planted it could sign in with it later.
+func (s *Store) BrowserKeyLive(ctx context.Context, browserKey string) (bool, error) {
+	if browserKey == "" {
+		return false, nil
+	}
+	row, err := s.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM browser_keys WHERE key_hash = ?)", HashToken(browserKey))
+	if err != nil {
+		return false, err
+	}
+	var live bool
+	err = row.Scan(&live)
+	return live, wrap(err)
+}
+
+// Browser is one browser that lets a user sign in by typing the nickname.
+type Browser struct {
+	ID        int64
+	FirstUsed time.Time
+	LastUsed  time.Time
+	// This is the browser the list is shown in.
+	This bool
+}
+
+// UserBrowsers lists the browsers tied to the user, most recently used first;
+// current is the key of the browser asking.
+func (s *Store) UserBrowsers(ctx context.Context, userID int64, current string) ([]Browser, error) {
+	rows, err := s.query(ctx, `SELECT id, created_at, last_used_at, key_hash = ? FROM browser_keys
+		WHERE user_id = ? ORDER BY last_used_at DESC, id DESC`, HashToken(current), userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Browser
+	for rows.Next() {
+		var b Browser
+		var first, last int64
+		if err := rows.Scan(&b.ID, &first, &last, &b.This); err != nil {
+			return nil, wrap(err)
+		}
+		b.FirstUsed, b.LastUsed = time.Unix(first, 0), time.Unix(last, 0)
+		out = append(out, b)
+	}
+	return out, wrap(rows.Err())
+}
+
+// BrowserID is the id of the tie between browserKey and the user (ErrNotFound
+// when there is none).
+func (s *Store) BrowserID(ctx context.Context, userID int64, browserKey string) (int64, error) {
+	row, err := s.queryRow(ctx, "SELECT id FROM browser_keys WHERE key_hash = ? AND user_id = ?", HashToken(browserKey), userID)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	if err := row.Scan(&id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, ErrNotFound
+		}
+		return 0, wrap(err)
+	}
+	return id, nil
+}
+
+// Revocation is what revoking a browser ended.
+type Revocation struct {
+	// Sessions are the ids of the sessions that ended.
+	Sessions []int64
+}
+
+// RevokeBrowser unties the user's browser id (only the user's own: ErrNotFound
+// otherwise) and ends the sessions signed in with it, except keepSession (the
+// browser revoking itself stays signed in until it signs out). The key no longer
+// signs the nickname in.
+func (s *Store) RevokeBrowser(ctx context.Context, userID, browserID, keepSession int64) (Revocation, error) {
+	var rv Revocation
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, "SELECT 1 FROM browser_keys WHERE id = ? AND user_id = ?", browserID, userID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if rv.Sessions, err = deleteSessions(ctx, tx, "DELETE FROM sessions WHERE browser_key_id = ? AND id <> ? RETURNING id", browserID, keepSession); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM browser_keys WHERE id = ?", browserID)
+		return err
+	})
+	return rv, err
+}
+
+// SignOutEverywhere ends every session of the user and revokes every browser
+// key of theirs but keepKey (the browser asking): a lost or stolen device can no
+// longer sign in by nickname. It returns the ids of the sessions that ended.
+func (s *Store) SignOutEverywhere(ctx context.Context, userID int64, keepKey string) ([]int64, error) {
+	var ids []int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if ids, err = deleteSessions(ctx, tx, "DELETE FROM sessions WHERE user_id = ? RETURNING id", userID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM browser_keys WHERE user_id = ? AND key_hash <> ?", userID, HashToken(keepKey))
+		return err
+	})
+	return ids, err
+}
+
 // ForgetBrowser removes the tie between browserKey and the user. It reports how
 // many nicknames the key still serves.
 func (s *Store) ForgetBrowser(ctx context.Context, userID int64, browserKey string) (remaining int, err error) {
@@ -211,6 +341,23 @@ func (s *Store) BrowserKnows(ctx context.Context, userID int64, browserKey strin
 	var n int
 	err = row.Scan(&n)
 	return n > 0, wrap(err)
+}
+
+// LastNickname is the nickname last signed in with browserKey, among the active
+// users it is tied to; "" when it knows none. The sign-in form offers it, so a
+// returning person need not retype it.
+func (s *Store) LastNickname(ctx context.Context, browserKey string) (string, error) {
+	row, err := s.queryRow(ctx, `SELECT u.nickname FROM browser_keys b JOIN users u ON u.id = b.user_id
+		WHERE b.key_hash = ? AND u.active = 1 ORDER BY b.last_used_at DESC, u.id DESC LIMIT 1`, HashToken(browserKey))
+	if err != nil {
+		return "", err
+	}
+	var nick string
+	err = row.Scan(&nick)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return nick, wrap(err)
 }
 
 // ReplaceSigninToken makes a new personal sign-in token for the user and returns
@@ -289,4 +436,49 @@ func (s *Store) SetActive(ctx context.Context, nick string, active bool) (User, 
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 	_, err := s.exec(ctx, "DELETE FROM users WHERE id = ?", id)
 	return err
+}
+
+// fillSkeletons stores the look-alike skeleton of users made before it was kept
+// (migration 5). Oldest first: when two existing nicknames look alike, the older
+// one holds the skeleton and the younger keeps none (it stays usable; it just
+// does not block others).
+func (s *Store) fillSkeletons(ctx context.Context) error {
+	var missing bool
+	if err := s.w.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM users WHERE nickname_skeleton IS NULL)").Scan(&missing); err != nil || !missing {
+		return wrap(err)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT id, nickname FROM users WHERE nickname_skeleton IS NULL ORDER BY id")
+		if err != nil {
+			return err
+		}
+		type pending struct {
+			id   int64
+			nick string
+		}
+		var todo []pending
+		for rows.Next() {
+			var p pending
+			if err := rows.Scan(&p.id, &p.nick); err != nil {
+				rows.Close()
+				return err
+			}
+			todo = append(todo, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(todo) == 0 {
+			return err
+		}
+		st, err := tx.PrepareContext(ctx, "UPDATE users SET nickname_skeleton = ? WHERE id = ?")
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, p := range todo {
+			if _, err := st.ExecContext(ctx, NicknameSkeleton(p.nick), p.id); err != nil && !isUniqueViolation(err) {
+				return err
+			}
+		}
+		return nil
+	})
 }

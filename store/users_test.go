@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestUserMixin(t *testing.T) {
@@ -299,4 +300,46 @@ func TestDeleteUserKeepsSessionsAnonymous(t *testing.T) {
 	if alive, _ := s.SessionAlive(ctx, ss.ID, u.ID, DefaultSessionPolicy); alive {
 		t.Error("SessionAlive for a deleted user")
 	}
+}
+
+// LastNickname: the nickname this browser signed in with last, among its active
+// ones; nothing for a key it never used, or once the browser is forgotten.
+func TestLastNickname(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, clk := newStore(t)
+	shared, other := NewToken(), NewToken()
+	want := func(key, nick string) {
+		t.Helper()
+		got, err := s.LastNickname(ctx, key)
+		if err != nil || got != nick {
+			t.Errorf("LastNickname = %q, %v; want %q", got, err, nick)
+		}
+	}
+	want(shared, "")
+	if _, _, err := s.ClaimNickname(ctx, "Ana", shared); err != nil {
+		t.Fatal(err)
+	}
+	want(shared, "Ana")
+	clk.Advance(time.Minute)
+	bea, _, err := s.ClaimNickname(ctx, "Bea", shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(shared, "Bea")
+	clk.Advance(time.Minute)
+	if _, _, err := s.ClaimNickname(ctx, "Ana", shared); err != nil {
+		t.Fatal(err)
+	}
+	want(shared, "Ana")
+	want(other, "")
+
+	if _, err := s.SetActive(ctx, "Ana", false); err != nil {
+		t.Fatal(err)
+	}
+	want(shared, "Bea")
+	if _, err := s.ForgetBrowser(ctx, bea.ID, shared); err != nil {
+		t.Fatal(err)
+	}
+	want(shared, "")
 }

@@ -119,6 +119,26 @@ func TestNormalizeNickname(t *testing.T) {
 	}
 }
 
+// The refusal names the character, so a person can find it in what they typed.
+func TestNormalizeNicknameNamesTheCharacter(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ raw, want string }{
+		{"Al!ce", "“!” is not allowed in a nickname"},
+		{"a/b", "“/” is not allowed"},
+		{"😀😀", "“😀” is not allowed"},
+		{"a\u200bb", "The invisible character U+200B is not allowed"},
+		{"a\u202eb", "The invisible character U+202E is not allowed"},
+		{"a\x07b", "The invisible character U+0007 is not allowed"},
+		{"\u0301ab", "A mark (U+0301) without a letter before it is not allowed"},
+	}
+	for _, tt := range tests {
+		_, msg := NormalizeNickname(tt.raw)
+		if !strings.HasPrefix(msg, tt.want) || !strings.Contains(msg, "use letters, digits, spaces") {
+			t.Errorf("NormalizeNickname(%q) says %q, want it to start %q and say what is allowed", tt.raw, msg, tt.want)
+		}
+	}
+}
+
 func TestNicknameKey(t *testing.T) {
 	t.Parallel()
 	same := [][]string{

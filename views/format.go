@@ -15,3 +15,4 @@ func plural(n int, one, many string) string {
 	}
 	return strconv.Itoa(n) + " " + many
 }
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

@@ -18,15 +18,15 @@ const (
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }
 
-// LoginPath is the sign-in page that continues to next and, when formRef is set,
-// replays the kept form.
-func LoginPath(next, formRef string) string {
+// LoginPath is the sign-in page that continues to next and, when kept is set,
+// replays the kept form it names.
+func LoginPath(next, kept string) string {
 	q := url.Values{}
 	if next != "" && next != "/" {
 		q.Set("next", next)
 	}
-	if formRef != "" {
-		q.Set("form", formRef)
+	if kept != "" {
+		q.Set("kept", kept)
 	}
 	if len(q) == 0 {
 		return PathLogin
@@ -34,8 +34,33 @@ func LoginPath(next, formRef string) string {
 	return PathLogin + "?" + q.Encode()
 }
 
-func SigninLinkPath(token string) string     { return "/signin/" + url.PathEscape(token) }
-func AccountActionPath(action string) string { return "/account/" + action }
+// Sign-in with the organisation's account (OpenID Connect), and the nickname
+// choice of a first sign-in whose name is taken or not a valid nickname.
+const (
+	PathLoginOIDC         = "/login/oidc"
+	PathLoginOIDCCallback = "/login/oidc/callback"
+	PathLoginChoose       = "/login/choose"
+)
+
+// OIDCLoginPath starts the provider's sign-in, continuing to next and replaying
+// the kept form kept (both stay on this server while the browser is away).
+func OIDCLoginPath(next, kept string) string {
+	q := url.Values{}
+	if next != "" && next != "/" {
+		q.Set("next", next)
+	}
+	if kept != "" {
+		q.Set("kept", kept)
+	}
+	if len(q) == 0 {
+		return PathLoginOIDC
+	}
+	return PathLoginOIDC + "?" + q.Encode()
+}
+
+func SigninLinkPath(token string) string      { return "/signin/" + url.PathEscape(token) }
+func AccountActionPath(action string) string  { return "/account/" + action }
+func AccountBrowserRevokePath(b int64) string { return "/account/browsers/" + id(b) + "/revoke" }
 
 func GroupPath(g int64) string                { return "/groups/" + id(g) }
 func GroupIssuesPath(g int64) string          { return GroupPath(g) + "/issues" }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,8 +114,17 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{"session-lifetime", "48h", "72h", "48h0m0s", "72h0m0s", "168h0m0s", func(c *config) string { return c.lifetime.String() }},
 		{"remember-lifetime", "240h", "480h", "240h0m0s", "480h0m0s", "720h0m0s", func(c *config) string { return c.remember.String() }},
 		{"trusted-proxies", "10.0.0.1", "10.0.0.2,10.0.0.3", "10.0.0.1", "10.0.0.2,10.0.0.3", "", func(c *config) string { return c.trustedProxies }},
+		{"oidc-issuer", "https://env.example/realms/a", "https://flag.example/realms/b", "https://env.example/realms/a", "https://flag.example/realms/b", "", func(c *config) string { return c.oidcIssuer }},
+		{"oidc-client-id", "env-client", "flag-client", "env-client", "flag-client", "", func(c *config) string { return c.oidcClientID }},
+		{"oidc-client-secret", "env-secret", "flag-secret", "env-secret", "flag-secret", "", func(c *config) string { return c.oidcClientSecret }},
+		{"oidc-name", "Env SSO", "Flag SSO", "Env SSO", "Flag SSO", "single sign-on", func(c *config) string { return c.oidcName }},
+		{"trusted-user-header", "X-Env-User", "X-Flag-User", "X-Env-User", "X-Flag-User", "", func(c *config) string { return c.trustedUserHeader }},
+		{"guests", "false", "true", "false", "true", "true", func(c *config) string { return fmt.Sprint(c.guests) }},
 		{"dev-assets", "/env/assets", "/flag/assets", "/env/assets", "/flag/assets", "", func(c *config) string { return c.devAssets }},
 		{"shutdown-timeout", "3s", "4s", "3s", "4s", "10s", func(c *config) string { return c.shutdownTimeout.String() }},
+		{"metrics-addr", "127.0.0.1:9100", "127.0.0.1:9101", "127.0.0.1:9100", "127.0.0.1:9101", "", func(c *config) string { return c.metricsAddr }},
+		{"signin-rate", "2/s", "120/min", "2/s", "120/min", "1/s", func(c *config) string { return c.signinRate }},
+		{"signin-burst", "80", "100", "80", "100", "60", func(c *config) string { return strconv.Itoa(c.signinBurst) }},
 	}
 	rows := readmeConfigRows(t)
 	if len(rows) != len(cases) {
@@ -295,6 +305,15 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"users"}, "users deactivate|activate NICKNAME"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"--no-such-flag"}, "no-such-flag"},
+		// Sign-in settings that cannot work.
+		{[]string{"--guests=false"}, "--guests=false would leave no way to sign in"},
+		{[]string{"--oidc-issuer", "https://sso.example.com"}, "--oidc-client-id"},
+		{[]string{"--oidc-issuer", "https://sso.example.com", "--oidc-client-id", "estimator"}, "--base-url"},
+		{[]string{"--trusted-user-header", "X-Forwarded-User"}, "--trusted-proxies"},
+		{[]string{"--signin-rate", "fast"}, "--signin-rate"},
+		{[]string{"--signin-rate", "5/day"}, "--signin-rate"},
+		{[]string{"--signin-rate", "0/s"}, "--signin-rate"},
+		{[]string{"--signin-burst", "0"}, "--signin-burst"},
 	} {
 		// On loopback, should one of them serve after all.
 		args := append([]string{"--addr", "127.0.0.1:0", "--db", db}, tc.args...)
@@ -323,6 +342,9 @@ func TestInvalidEnvironment(t *testing.T) {
 		"ESTIMATOR_SESSION_LIFETIME=a week",
 		"ESTIMATOR_REMEMBER_LIFETIME=30d",
 		"ESTIMATOR_SHUTDOWN_TIMEOUT=soon",
+		"ESTIMATOR_GUESTS=nope",
+		"ESTIMATOR_SIGNIN_RATE=fast",
+		"ESTIMATOR_SIGNIN_BURST=many",
 	} {
 		name, value, _ := strings.Cut(kv, "=")
 		_, _, err := parseFlags(nil, envOf(map[string]string{name: value}), &bytes.Buffer{})

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"estimator/assets"
 	"estimator/handlers"
@@ -41,9 +44,47 @@ var errUsage = errors.New("usage")
 type config struct {
 	addr, db, logLevel, baseURL, devAssets string
 	trustedProxies                         string
+	oidcIssuer, oidcClientID               string
+	oidcClientSecret, oidcName             string
+	trustedUserHeader                      string
+	guests                                 bool
 	secureCookies                          bool
 	idle, lifetime, remember               time.Duration
 	shutdownTimeout                        time.Duration
+	metricsAddr                            string
+	// signinRate is "N/s", "N/min" or "N/h" (or N, per second); signinBurst
+	// is how many may come at once.
+	signinRate  string
+	signinBurst int
+}
+
+// Sign-in limits per client address: an office of 60 behind one address signs
+// in at once, and a flood gets one attempt a second.
+const (
+	defaultSigninRate  = "1/s"
+	defaultSigninBurst = 60
+)
+
+// parseRate reads a rate such as "1/s", "120/min", "3600/h" or "2" (per second).
+func parseRate(s string) (rate.Limit, error) {
+	num, unit, hasUnit := strings.Cut(strings.TrimSpace(s), "/")
+	per := time.Second
+	if hasUnit {
+		switch strings.TrimSpace(unit) {
+		case "s", "sec", "second":
+		case "m", "min", "minute":
+			per = time.Minute
+		case "h", "hour":
+			per = time.Hour
+		default:
+			return 0, fmt.Errorf("rate %q: the unit after / is s, min or h", s)
+		}
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || n <= 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return 0, fmt.Errorf("rate %q: want a positive number per s, min or h, such as 1/s or 120/min", s)
+	}
+	return rate.Limit(n / per.Seconds()), nil
 }
 
 const usageText = `Estimator: anonymous planning poker for teams.
@@ -87,6 +128,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		}
 		return b
 	}
+	envBoolOr := func(name string, def bool) bool {
+		if getenv(name) == "" {
+			return def
+		}
+		return envBool(name)
+	}
 	envDur := func(name string, def time.Duration) time.Duration {
 		v := getenv(name)
 		if v == "" {
@@ -99,6 +146,18 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		}
 		return d
 	}
+	envInt := func(name string, def int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			envErrs = append(envErrs, fmt.Errorf("%s=%q: want a whole number", name, v))
+			return def
+		}
+		return n
+	}
 	fs.StringVar(&cfg.addr, "addr", env("ESTIMATOR_ADDR", ":8080"), "address to listen on (ESTIMATOR_ADDR)")
 	fs.StringVar(&cfg.db, "db", env("ESTIMATOR_DB", "estimator.db"), "SQLite database file, created if missing (ESTIMATOR_DB)")
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("ESTIMATOR_SECURE_COOKIES"), "the app is served over HTTPS: cookies are Secure with the __Host- prefix (ESTIMATOR_SECURE_COOKIES)")
@@ -108,8 +167,17 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.DurationVar(&cfg.lifetime, "session-lifetime", envDur("ESTIMATOR_SESSION_LIFETIME", store.DefaultSessionPolicy.Lifetime), "absolute lifetime of a session (ESTIMATOR_SESSION_LIFETIME)")
 	fs.DurationVar(&cfg.remember, "remember-lifetime", envDur("ESTIMATOR_REMEMBER_LIFETIME", store.DefaultSessionPolicy.Remember), "lifetime of a \"remember me\" session (ESTIMATOR_REMEMBER_LIFETIME)")
 	fs.StringVar(&cfg.trustedProxies, "trusted-proxies", env("ESTIMATOR_TRUSTED_PROXIES", ""), "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed (ESTIMATOR_TRUSTED_PROXIES)")
+	fs.StringVar(&cfg.oidcIssuer, "oidc-issuer", env("ESTIMATOR_OIDC_ISSUER", ""), "OpenID Connect provider's issuer URL: turns on \"Sign in with <oidc-name>\"; needs --base-url, the redirect URL being <base-url>/login/oidc/callback (ESTIMATOR_OIDC_ISSUER)")
+	fs.StringVar(&cfg.oidcClientID, "oidc-client-id", env("ESTIMATOR_OIDC_CLIENT_ID", ""), "this app's client ID at the OpenID Connect provider (ESTIMATOR_OIDC_CLIENT_ID)")
+	fs.StringVar(&cfg.oidcClientSecret, "oidc-client-secret", env("ESTIMATOR_OIDC_CLIENT_SECRET", ""), "this app's client secret at the provider; prefer the variable, which the process list does not show (ESTIMATOR_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&cfg.oidcName, "oidc-name", env("ESTIMATOR_OIDC_NAME", "single sign-on"), "the provider's button label: \"Sign in with <oidc-name>\" (ESTIMATOR_OIDC_NAME)")
+	fs.StringVar(&cfg.trustedUserHeader, "trusted-user-header", env("ESTIMATOR_TRUSTED_USER_HEADER", ""), "header in which a proxy of --trusted-proxies names the signed-in user, e.g. X-Forwarded-User; ignored from other addresses (ESTIMATOR_TRUSTED_USER_HEADER)")
+	fs.BoolVar(&cfg.guests, "guests", envBoolOr("ESTIMATOR_GUESTS", true), "let people sign in with a nickname alone; false needs --oidc-issuer or --trusted-user-header (ESTIMATOR_GUESTS)")
 	fs.StringVar(&cfg.devAssets, "dev-assets", env("ESTIMATOR_DEV_ASSETS", ""), "development: serve assets from this folder, uncached (ESTIMATOR_DEV_ASSETS)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", envDur("ESTIMATOR_SHUTDOWN_TIMEOUT", 10*time.Second), "how long a graceful shutdown waits for requests (ESTIMATOR_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", env("ESTIMATOR_METRICS_ADDR", ""), "serve Prometheus metrics (GET /metrics) on this separate address, e.g. 127.0.0.1:9100; off when empty (ESTIMATOR_METRICS_ADDR)")
+	fs.StringVar(&cfg.signinRate, "signin-rate", env("ESTIMATOR_SIGNIN_RATE", defaultSigninRate), "sign-in attempts per client address once the burst is used: N/s, N/min or N/h (ESTIMATOR_SIGNIN_RATE)")
+	fs.IntVar(&cfg.signinBurst, "signin-burst", envInt("ESTIMATOR_SIGNIN_BURST", defaultSigninBurst), "sign-in attempts one client address may make at once, e.g. an office behind one address (ESTIMATOR_SIGNIN_BURST)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageText)
 		fs.PrintDefaults()
@@ -140,6 +208,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		if err := fs.Parse(remaining[1:]); err != nil {
 			return nil, nil, usage(err)
 		}
+	}
+	if _, err := parseRate(cfg.signinRate); err != nil {
+		return nil, nil, usage(fmt.Errorf("--signin-rate (ESTIMATOR_SIGNIN_RATE): %w", err))
+	}
+	if cfg.signinBurst < 1 {
+		return nil, nil, usage(fmt.Errorf("--signin-burst (ESTIMATOR_SIGNIN_BURST) %d: at least 1", cfg.signinBurst))
 	}
 	return cfg, rest, nil
 }
@@ -196,28 +270,48 @@ func openStore(ctx context.Context, cfg *config) (*store.Store, error) {
 func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	var proxies []string
 	for _, p := range strings.Split(cfg.trustedProxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			proxies = append(proxies, p)
 		}
 	}
+	signinRate, err := parseRate(cfg.signinRate)
+	if err != nil {
+		return err
+	}
+	hcfg := handlers.Config{
+		SecureCookies:  cfg.secureCookies,
+		BaseURL:        strings.TrimRight(cfg.baseURL, "/"),
+		Sessions:       store.SessionPolicy{Idle: cfg.idle, Lifetime: cfg.lifetime, Remember: cfg.remember},
+		DevAssetsDir:   cfg.devAssets,
+		TrustedProxies: proxies,
+		LoginRate:      signinRate,
+		LoginBurst:     cfg.signinBurst,
+		OIDC: handlers.OIDCConfig{
+			Issuer:       strings.TrimSpace(cfg.oidcIssuer),
+			ClientID:     cfg.oidcClientID,
+			ClientSecret: cfg.oidcClientSecret,
+			Name:         cfg.oidcName,
+		},
+		TrustedUserHeader: strings.TrimSpace(cfg.trustedUserHeader),
+		NoGuests:          !cfg.guests,
+	}
+	// A way of signing in that cannot work is a usage error, found before the
+	// database is touched.
+	if err := hcfg.CheckSignin(); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	app, err := handlers.New(handlers.Deps{
 		Store:  st,
 		Assets: assets.FS,
 		Logger: logger,
-		Config: handlers.Config{
-			SecureCookies:  cfg.secureCookies,
-			BaseURL:        strings.TrimRight(cfg.baseURL, "/"),
-			Sessions:       store.SessionPolicy{Idle: cfg.idle, Lifetime: cfg.lifetime, Remember: cfg.remember},
-			DevAssetsDir:   cfg.devAssets,
-			TrustedProxies: proxies,
-		},
+		Config: hcfg,
 	})
 	if err != nil {
 		return err
@@ -228,8 +322,13 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := startMetrics(cfg.metricsAddr, app.MetricsHandler(), logger)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("--metrics-addr: %w", err)
+	}
 	go app.RunMaintenance(ctx, 10*time.Minute)
-	logger.Info("serving", "addr", ln.Addr().String(), "db", cfg.db)
+	logger.Info("serving", "addr", ln.Addr().String(), "db", cfg.db, "sign-in", signinSchemes(hcfg))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -241,11 +340,26 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	app.Close()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := errors.Join(srv.Shutdown(sctx), stopMetrics(sctx)); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// signinSchemes names the ways people can sign in, for the start-up line.
+func signinSchemes(c handlers.Config) string {
+	var on []string
+	if !c.NoGuests {
+		on = append(on, "nickname")
+	}
+	if c.OIDC.Issuer != "" {
+		on = append(on, "openid-connect "+c.OIDC.Issuer)
+	}
+	if c.TrustedUserHeader != "" {
+		on = append(on, "header "+c.TrustedUserHeader)
+	}
+	return strings.Join(on, ", ")
 }
 
 // Server timeouts: a client that sends its request slowly (slow loris) is cut

@@ -171,8 +171,16 @@ func startServer(t testing.TB, db string, extra ...string) *proc {
 // arguments, and waits for its "serving" line.
 func startServerWith(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
+	return startServerCmd(t, exec.Command(estimatorBinary(t), args...), env)
+}
+
+// startServerCmd starts cmd (the binary, as built or copied, with its
+// arguments and any process attributes) with env, and waits for it to serve.
+func startServerCmd(t testing.TB, cmd *exec.Cmd, env []string) *proc {
+	t.Helper()
+	args := cmd.Args[1:]
 	p := &proc{t: t, stderr: &procLog{addr: make(chan string, 1)}, done: make(chan struct{})}
-	p.cmd = exec.Command(estimatorBinary(t), args...)
+	p.cmd = cmd
 	p.cmd.Env = env
 	p.cmd.Stderr = p.stderr
 	p.cmd.Stdout = &p.stdout

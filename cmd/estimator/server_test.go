@@ -234,7 +234,7 @@ func TestRequestLimits(t *testing.T) {
 	t.Run("sign-in rate limit", func(t *testing.T) {
 		srv := startServer(t, filepath.Join(t.TempDir(), "rate.db"))
 		b := newBrowser(srv.base, nil)
-		const burst = 20 // handlers.Config default LoginBurst, refilled 1/s
+		const burst = defaultSigninBurst // --signin-burst's default, refilled at --signin-rate (1/s)
 		start := time.Now()
 		var limited answer
 		tries := 0

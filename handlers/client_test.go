@@ -17,7 +17,11 @@ import (
 
 	"estimator/assets"
 	"estimator/store"
+	"estimator/views/htmltest"
 )
+
+// The app under test (real router, real SQLite file) and the browsers that
+// drive it, each with its own cookie jar.
 
 // clock is a settable time source for session expiry tests.
 type clock struct {
@@ -80,12 +84,15 @@ func newTestAppWith(t testing.TB, opts store.Options, configure ...func(*Config)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cfg := Config{LoginBurst: 1000}
+	cfg := Config{LoginBurst: 1000, KeptFormsPerAddress: 1000}
 	for _, f := range configure {
 		f(&cfg)
 	}
+	// Every level is kept, debug included: what an operator would read with
+	// --log-level debug is held to the same rules (no tokens, no votes).
 	logs := &syncBuffer{}
-	app, err := New(Deps{Store: st, Assets: assets.FS, Logger: slog.New(slog.NewTextHandler(logs, nil)), Config: cfg})
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	app, err := New(Deps{Store: st, Assets: assets.FS, Logger: logger, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +160,7 @@ func (c *client) do(method, target string, body io.Reader, contentType string) *
 	}
 	r := &response{t: c.ta.t, status: rec.Code, header: rec.Header(), body: rec.Body.String()}
 	if strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
-		doc, err := html.Parse(strings.NewReader(r.body))
-		if err != nil {
-			c.ta.t.Fatalf("parse HTML: %v", err)
-		}
-		r.doc = doc
+		r.doc = htmltest.Parse(c.ta.t, r.body)
 	}
 	return r
 }
@@ -202,88 +205,101 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// all finds the elements with data-testid=id.
-func (r *response) all(id string) []*html.Node {
-	if r.doc == nil {
-		return nil
+// with is the same browser (same cookie jar) sending extra headers.
+func (c *client) with(kv ...string) *client {
+	cp := *c
+	cp.header = c.header.Clone()
+	for i := 0; i+1 < len(kv); i += 2 {
+		// An empty value is sent as an empty header (e.g. no Sec-Fetch-Site).
+		cp.header.Set(kv[i], kv[i+1])
 	}
-	var out []*html.Node
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode && attr(n, "data-testid") == id {
-			out = append(out, n)
-		}
-		for ch := n.FirstChild; ch != nil; ch = ch.NextSibling {
-			walk(ch)
-		}
-	}
-	walk(r.doc)
-	return out
+	return &cp
 }
 
-func (r *response) has(id string) bool { return len(r.all(id)) > 0 }
-
-// text is the text of the first element with data-testid=id ("" if none).
-func (r *response) text(id string) string {
-	nodes := r.all(id)
-	if len(nodes) == 0 {
-		return ""
-	}
-	return textOf(nodes[0])
+// plain is the same browser making plain (non-htmx) requests.
+func (c *client) plain() *client {
+	cp := *c
+	cp.htmx, cp.currentURL = false, ""
+	return &cp
 }
 
-func (r *response) texts(id string) []string {
-	var out []string
-	for _, n := range r.all(id) {
-		out = append(out, textOf(n))
-	}
-	return out
+// htmxWith makes htmx requests with a raw HX-Current-URL value.
+func (c *client) htmxWith(currentURL string) *client {
+	cp := *c
+	cp.htmx, cp.currentURL = true, currentURL
+	return &cp
 }
 
-func textOf(n *html.Node) string {
-	var b strings.Builder
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-		}
-		for ch := n.FirstChild; ch != nil; ch = ch.NextSibling {
-			walk(ch)
-		}
+// sessionID is the row id of the browser's session (0 when it has none).
+func (c *client) sessionID() int64 {
+	c.ta.t.Helper()
+	ck := c.sessionCookie()
+	if ck == nil {
+		return 0
 	}
-	walk(n)
-	return strings.Join(strings.Fields(b.String()), " ")
+	s, _, err := c.ta.st.LoadSession(tctx, ck.Value, c.ta.app.cfg.Sessions)
+	if err == store.ErrNotFound {
+		return 0
+	}
+	if err != nil {
+		c.ta.t.Fatalf("load session: %v", err)
+	}
+	return s.ID
 }
 
-func attr(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
+// pendingForms counts the unused kept forms of this browser's session.
+func (c *client) pendingForms() int {
+	c.ta.t.Helper()
+	id := c.sessionID()
+	if id == 0 {
+		return 0
 	}
-	return ""
+	n, err := c.ta.st.PendingFormCount(tctx, id)
+	if err != nil {
+		c.ta.t.Fatal(err)
+	}
+	return n
 }
 
-// inputValue is the value of the input named name inside the element with testid.
-func (r *response) inputValue(testid, name string) (string, bool) {
-	for _, root := range r.all(testid) {
-		var found *html.Node
-		var walk func(*html.Node)
-		walk = func(n *html.Node) {
-			if found == nil && n.Type == html.ElementNode && attr(n, "name") == name {
-				found = n
-			}
-			for ch := n.FirstChild; ch != nil && found == nil; ch = ch.NextSibling {
-				walk(ch)
-			}
-		}
-		walk(root)
-		if found != nil {
-			if found.Data == "textarea" {
-				return textOf(found), true
-			}
-			return attr(found, "value"), true
-		}
+// loginTarget splits a sign-in URL into its next and kept parameters.
+func loginTarget(t testing.TB, loc string) (next, kept string, hasKept bool) {
+	t.Helper()
+	u, err := url.Parse(loc)
+	if err != nil || u.Path != "/login" {
+		t.Fatalf("not a sign-in URL: %q", loc)
 	}
-	return "", false
+	q := u.Query()
+	next = q.Get("next")
+	if next == "" {
+		next = "/"
+	}
+	_, hasKept = q["kept"]
+	return next, q.Get("kept"), hasKept
+}
+
+// wantRedirect checks a plain 303 to target.
+func (r *response) wantRedirect(target string) *response {
+	r.t.Helper()
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != target {
+		r.t.Fatalf("status %d Location %q, want 303 to %q; body:\n%s", r.status, r.header.Get("Location"), target, truncate(r.body, 800))
+	}
+	return r
+}
+
+// wantHXRedirect checks an htmx answer that sends the browser to target.
+func (r *response) wantHXRedirect(target string) *response {
+	r.t.Helper()
+	if r.status != http.StatusOK || r.header.Get("HX-Redirect") != target || r.header.Get("Location") != "" {
+		r.t.Fatalf("status %d HX-Redirect %q Location %q, want 200 with HX-Redirect %q", r.status, r.header.Get("HX-Redirect"), r.header.Get("Location"), target)
+	}
+	return r
+}
+
+// wantNotice checks the page's one-time notice contains want.
+func (r *response) wantNotice(want string) *response {
+	r.t.Helper()
+	if got := r.text("notice"); !strings.Contains(got, want) {
+		r.t.Fatalf("notice %q, want it to contain %q", got, want)
+	}
+	return r
 }

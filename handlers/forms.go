@@ -1,0 +1,116 @@
+package handlers
+
+import (
+	"net/url"
+	"strings"
+
+	"estimator/store"
+	"estimator/views"
+)
+
+// Forms: one function per form turns the posted fields into the form as the
+// view shows it again (what was typed, and a message per field in error) and
+// the value the store takes. Every handler taking that form uses it; the
+// messages people read are here, beside the form they belong to.
+
+// decodeLogin reads the sign-in form (POST /login).
+func decodeLogin(v url.Values) (f views.LoginForm, nickname string) {
+	f = views.LoginForm{
+		Nickname: v.Get("nickname"),
+		Remember: v.Get("remember") != "",
+		Next:     safeNext(v.Get("next")),
+		Kept:     v.Get("kept"),
+		Errors:   views.FieldErrors{},
+	}
+	nickname, msg := store.NormalizeNickname(f.Nickname)
+	if msg != "" {
+		f.Errors["nickname"] = msg
+	}
+	return f, nickname
+}
+
+func nicknameTakenMessage(nickname string) string {
+	return "“" + nickname + "” is taken. If it is yours, open your personal sign-in link (Account page, on a browser where you are signed in); otherwise choose another nickname."
+}
+
+const nicknameDeactivatedMessage = "This nickname has been deactivated by an administrator."
+
+// decodeGroup reads a group's name (create a group, rename it).
+func decodeGroup(v url.Values) (f views.GroupForm, name string) {
+	f = views.GroupForm{Name: v.Get("name"), Errors: views.FieldErrors{}}
+	name, msg := store.NormalizeGroupName(f.Name)
+	if msg != "" {
+		f.Errors["name"] = msg
+	}
+	return f, name
+}
+
+// decodeIssue reads an issue's key and description (add an issue, edit it).
+func decodeIssue(v url.Values) (views.IssueForm, store.IssueInput) {
+	f := views.IssueForm{Key: v.Get("key"), Description: v.Get("description")}
+	in, errs := store.ValidateIssue(f.Key, f.Description)
+	f.Errors = errs
+	return f, in
+}
+
+func issueKeyTakenMessage(key string) string {
+	return "This group already has an issue “" + key + "”. Keys are unique within a group (ignoring case)."
+}
+
+// decodeVote reads a vote (POST /issues/{id}/estimate): a number 1–100, ?
+// or coffee, or what was typed and its message.
+func decodeVote(v url.Values) (vote store.Vote, typed string, errs views.FieldErrors) {
+	typed = v.Get("estimate")
+	vote, msg := store.ParseVote(typed)
+	if msg != "" {
+		return store.Vote{}, typed, views.FieldErrors{"estimate": msg}
+	}
+	return vote, typed, nil
+}
+
+// notOnDeckMessage answers a free number on a deck of cards only (the store
+// refuses it: the deck is known there).
+const notOnDeckMessage = "Pick one of the cards: this deck has no free numbers."
+
+// decodeFinal reads the final estimate an owner accepts.
+func decodeFinal(v url.Values) (views.FinalForm, int) {
+	f := views.FinalForm{Value: v.Get("final")}
+	final, msg := store.ParseEstimate(f.Value)
+	if msg != "" {
+		if strings.TrimSpace(f.Value) == "" {
+			msg = "Enter the final estimate: a whole number from 1 to 100."
+		}
+		f.Errors = views.FieldErrors{"final": msg}
+	}
+	return f, final
+}
+
+// decodeSettings reads a group's settings (POST /groups/{id}/settings): deck,
+// cards, auto_reveal and the default timer.
+func decodeSettings(v url.Values) (views.SettingsForm, store.GroupSettings) {
+	f := views.SettingsForm{Deck: v.Get("deck"), Cards: v.Get("cards"), Timer: v.Get("timer"), AutoReveal: v.Get("auto_reveal") == "1"}
+	set, errs := store.ValidateSettings(f.Deck, f.Cards, v.Get("auto_reveal"), f.Timer)
+	if len(errs) > 0 {
+		f.Errors = errs
+	}
+	return f, set
+}
+
+// decodeTimer reads the round's countdown (POST /issues/{id}/timer): seconds
+// 1–3600, or 0 to stop it.
+func decodeTimer(v url.Values) (views.TimerForm, int) {
+	f := views.TimerForm{Value: v.Get("seconds")}
+	seconds, msg := store.ParseTimer(f.Value, false)
+	if msg != "" {
+		f.Errors = views.FieldErrors{"seconds": msg}
+	}
+	return f, seconds
+}
+
+// decodeRole reads a member's seat (POST /groups/{id}/role): voter or
+// spectator; ok false with anything else.
+func decodeRole(v url.Values) (seat store.Seat, ok bool) {
+	return store.ParseSeat(v.Get("role"))
+}
+
+const roleMessage = "Choose to vote (voter) or to watch (spectator)."

@@ -1,0 +1,409 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"estimator/store"
+	"estimator/views"
+)
+
+// routeImport is the one route that takes multipart/form-data (a CSV upload),
+// and a larger body than the rest.
+const routeImport = "/groups/:id/import"
+
+// Import limits. A file is at most importFileMax. The preview carries the rows
+// back in its confirm form as CSV in the rows field, posted as multipart (no
+// percent-encoding); re-encoding may grow them (doubled quotes, CRLF line ends),
+// so rows may be twice a file's size. The body adds room for the multipart
+// envelope. Import is not a replayable route: none of it is ever kept (64 KiB
+// cap on kept forms) before sign-in.
+const (
+	importFileMax = 1 << 20
+	importRowsMax = 2 * importFileMax
+	importBodyMax = importRowsMax + 64<<10
+	// importProblemsShown bounds the list of bad lines on the page.
+	importProblemsShown = 50
+)
+
+var (
+	errImportFileTooLarge = newError(http.StatusRequestEntityTooLarge, "File too large",
+		"An imported file may be at most 1 MiB. Split it, or import it in parts. Nothing was added.")
+	errImportRowsTooLarge = newError(http.StatusRequestEntityTooLarge, "Too many rows",
+		"Pasted rows may be at most 2 MiB. Import them in parts. Nothing was added.")
+)
+
+// bodyLimit is the largest body a route takes: the import route takes a file.
+func (a *App) bodyLimit(c *gin.Context) int64 {
+	if c.FullPath() == routeImport {
+		return max(a.cfg.MaxBodyBytes, importBodyMax)
+	}
+	return a.cfg.MaxBodyBytes
+}
+
+// importForm is the decoded import request.
+type importForm struct {
+	rows      string
+	fromFile  bool
+	confirmed bool
+}
+
+// readImportForm decodes the import request: URL-encoded (rows) or multipart
+// (rows, or a file); any other body is 415. A file over 1 MiB is 413, a form
+// with neither or both is a message for the person.
+func readImportForm(c *gin.Context) (importForm, string, error) {
+	var f importForm
+	var file *multipart.FileHeader
+	switch c.ContentType() {
+	case "multipart/form-data":
+		// Every part stays in memory: the body cap is below maxMemory.
+		if err := c.Request.ParseMultipartForm(importBodyMax + 1); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return f, "", errTooLarge
+			}
+			return f, "", errBadRequest
+		}
+		defer c.Request.MultipartForm.RemoveAll()
+		mf := c.Request.MultipartForm
+		f.rows = first(mf.Value["rows"])
+		f.confirmed = first(mf.Value["confirmed"]) == "1"
+		// A form whose file input was left empty still sends an empty part.
+		if fhs := mf.File["file"]; len(fhs) > 0 && (fhs[0].Filename != "" || fhs[0].Size > 0) {
+			file = fhs[0]
+		}
+	default:
+		form, err := readForm(c)
+		if err != nil {
+			return f, "", err
+		}
+		f.rows, f.confirmed = form.Get("rows"), form.Get("confirmed") == "1"
+	}
+	if len(f.rows) > importRowsMax {
+		return f, "", errImportRowsTooLarge
+	}
+	hasRows := strings.TrimSpace(f.rows) != ""
+	switch {
+	case file != nil && hasRows:
+		return f, "Paste rows or choose a file, not both.", nil
+	case file != nil:
+		if file.Size > importFileMax {
+			return f, "", errImportFileTooLarge
+		}
+		fh, err := file.Open()
+		if err != nil {
+			return f, "", errBadRequest
+		}
+		defer fh.Close()
+		b, err := io.ReadAll(io.LimitReader(fh, importFileMax+1))
+		if err != nil {
+			return f, "", errBadRequest
+		}
+		if len(b) > importFileMax {
+			return f, "", errImportFileTooLarge
+		}
+		f.rows, f.fromFile = string(b), true
+	case !hasRows:
+		return f, "Paste rows from a spreadsheet or choose a CSV file to import.", nil
+	}
+	return f, "", nil
+}
+
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}
+
+// importIssues adds issues in bulk. The first post shows what will be added
+// (the preview, a page that works without JavaScript); its confirm button posts
+// the same rows again with confirmed=1, and they are added in one transaction.
+// A bad row anywhere refuses the whole import with 422, naming each bad line.
+func (a *App) importIssues(c *gin.Context) {
+	g, _ := groupOf(c)
+	f, msg, err := readImportForm(c)
+	var he *httpError
+	if errors.As(err, &he) {
+		err = he.withLink(views.GroupPath(g.ID), "Back to "+g.Name)
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	// The rows go back into the form only when they were typed there: a file's
+	// text in the box would be a surprise, and it is fixed in the spreadsheet.
+	again := views.ImportForm{}
+	if !f.fromFile {
+		again.Rows = f.rows
+	}
+	if msg != "" {
+		again.Problems = []string{msg}
+		a.page(c, http.StatusUnprocessableEntity, views.ImportPage(g, again))
+		return
+	}
+	ctx := c.Request.Context()
+	rows, err := store.ParseImport(f.rows, f.fromFile)
+	if err == nil && !f.confirmed {
+		err = a.st.CheckImport(ctx, g.ID, rows)
+	}
+	if err == nil && f.confirmed {
+		var n int
+		if n, err = a.st.ImportIssues(ctx, g.ID, rows); err == nil {
+			a.hub.groupChanged(g.ID)
+			a.doneRedirect(c, importedNotice(n), views.GroupPath(g.ID))
+			return
+		}
+	}
+	var ie store.ImportErrors
+	switch {
+	case errors.Is(err, store.ErrNothingToImport):
+		again.Problems = []string{"There are no issues in what was sent: every line was empty, or there was only a header row."}
+	case errors.As(err, &ie):
+		for i, e := range ie {
+			if i == importProblemsShown {
+				again.MoreProblems = len(ie) - i
+				break
+			}
+			again.Problems = append(again.Problems, e.String())
+		}
+	case err != nil:
+		a.fail(c, err)
+		return
+	default:
+		a.page(c, http.StatusOK, views.ImportPreviewPage(views.ImportPreview{Group: g, Rows: rows, Carry: importCarry(rows)}))
+		return
+	}
+	a.page(c, http.StatusUnprocessableEntity, views.ImportPage(g, again))
+}
+
+func importedNotice(n int) string {
+	if n == 1 {
+		return "1 issue was imported."
+	}
+	return strconv.Itoa(n) + " issues were imported."
+}
+
+// importCarry is the checked rows as CSV with a key, description header, for
+// the confirm form: ParseImport reads it back to the same rows. Cells are
+// guarded as the export guards them, which the import takes off again.
+func importCarry(rows []store.ImportRow) string {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write([]string{"key", "description"})
+	for _, r := range rows {
+		w.Write([]string{store.SpreadsheetSafe(r.Key), store.SpreadsheetSafe(r.Description)})
+	}
+	w.Flush()
+	return b.String()
+}
+
+// Export: every issue of the group with its state, final estimate and the
+// anonymous result of each revealed round. Nothing in it names a member or
+// holds a time.
+
+func (a *App) exportCSV(c *gin.Context) {
+	g, _ := groupOf(c)
+	issues, err := a.st.GroupIssueRounds(c.Request.Context(), g.ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	body, err := encodeExportCSV(issues)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.sendExport(c, g, "csv", "text/csv; charset=utf-8", body)
+}
+
+func (a *App) exportJSON(c *gin.Context) {
+	g, _ := groupOf(c)
+	issues, err := a.st.GroupIssueRounds(c.Request.Context(), g.ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	body, err := encodeExportJSON(g, issues)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.sendExport(c, g, "json", "application/json; charset=utf-8", body)
+}
+
+func (a *App) sendExport(c *gin.Context, g store.Group, ext, contentType string, body []byte) {
+	c.Header("Content-Type", contentType)
+	c.Header("Content-Disposition", `attachment; filename="`+exportFilename(g, ext)+`"`)
+	writeBody(c, http.StatusOK, body)
+}
+
+// exportFilename is estimator-<group name as ASCII letters, digits and
+// dashes>.ext: nothing a header or a file system could misread.
+func exportFilename(g store.Group, ext string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(g.Name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+		default:
+			dash = true
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	slug := b.String()
+	if slug == "" {
+		slug = "group-" + strconv.FormatInt(g.ID, 10)
+	}
+	return "estimator-" + slug + "." + ext
+}
+
+// exportColumns are the CSV's fixed columns; then four per round number, up to
+// the highest round any issue has: round_N_votes, round_N_average,
+// round_N_median, round_N_distribution.
+var exportColumns = []string{"key", "description", "state", "final_estimate", "rounds"}
+
+// encodeExportCSV writes one row per issue: UTF-8 with a BOM (so spreadsheets
+// read it as UTF-8), CRLF line ends, a header row, and text cells guarded
+// against formula injection.
+func encodeExportCSV(issues []store.IssueRounds) ([]byte, error) {
+	maxRound := 0
+	for _, is := range issues {
+		for _, r := range is.Rounds {
+			maxRound = max(maxRound, r.Number)
+		}
+	}
+	var buf bytes.Buffer
+	buf.WriteString("\ufeff")
+	w := csv.NewWriter(&buf)
+	w.UseCRLF = true
+	header := append([]string{}, exportColumns...)
+	for n := 1; n <= maxRound; n++ {
+		p := "round_" + strconv.Itoa(n) + "_"
+		header = append(header, p+"votes", p+"average", p+"median", p+"distribution")
+	}
+	w.Write(header)
+	for _, is := range issues {
+		row := make([]string, len(header))
+		row[0], row[1], row[2] = store.SpreadsheetSafe(is.Key), store.SpreadsheetSafe(is.Description), string(is.State)
+		if is.Final > 0 {
+			row[3] = strconv.Itoa(is.Final)
+		}
+		row[4] = strconv.Itoa(len(is.Rounds))
+		for _, r := range is.Rounds {
+			at := len(exportColumns) + 4*(r.Number-1)
+			row[at] = strconv.Itoa(r.Result.Votes)
+			// A round of ? and coffee only has no average or median.
+			if r.Result.HasNumbers() {
+				row[at+1] = r.Result.Average()
+				row[at+2] = halves(r.Result.MedianHalves())
+			}
+			row[at+3] = distribution(r.Result)
+		}
+		w.Write(row)
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+// halves writes a median kept as twice its value with one decimal: 5 is "2.5".
+func halves(h int) string { return fmt.Sprintf("%d.%d", h/2, 5*(h%2)) }
+
+// distribution is "value=count" for each value chosen, ascending, then the ?
+// and coffee cards when any were played: "3=2 5=1 ?=1" is two votes for 3, one
+// for 5 and one unsure. Not "3:2", which spreadsheets read as a time.
+func distribution(r store.Result) string {
+	parts := make([]string, 0, len(r.Counts)+2)
+	for _, vc := range r.Counts {
+		parts = append(parts, strconv.Itoa(vc.Value)+"="+strconv.Itoa(vc.Count))
+	}
+	if r.Unsure > 0 {
+		parts = append(parts, store.CardUnsure+"="+strconv.Itoa(r.Unsure))
+	}
+	if r.Coffee > 0 {
+		parts = append(parts, store.CardCoffee+"="+strconv.Itoa(r.Coffee))
+	}
+	return strings.Join(parts, " ")
+}
+
+type exportDoc struct {
+	Group  string        `json:"group"`
+	Issues []exportIssue `json:"issues"`
+}
+
+type exportIssue struct {
+	Key           string        `json:"key"`
+	Description   string        `json:"description"`
+	State         string        `json:"state"`
+	FinalEstimate *int          `json:"final_estimate"`
+	Rounds        []exportRound `json:"rounds"`
+}
+
+// exportRound is one revealed round. Votes counts every card, ? and coffee
+// included; average and median are over the numbers (null without any), and
+// the distribution lists the numbers, with the ? and coffee cards beside it.
+type exportRound struct {
+	Round        int           `json:"round"`
+	Votes        int           `json:"votes"`
+	Average      *float64      `json:"average"`
+	Median       *float64      `json:"median"`
+	Distribution []exportCount `json:"distribution"`
+	Unsure       int           `json:"unsure"`
+	Coffee       int           `json:"coffee"`
+}
+
+type exportCount struct {
+	Value int `json:"value"`
+	Count int `json:"count"`
+}
+
+func encodeExportJSON(g store.Group, issues []store.IssueRounds) ([]byte, error) {
+	doc := exportDoc{Group: g.Name, Issues: make([]exportIssue, len(issues))}
+	for i, is := range issues {
+		e := exportIssue{Key: is.Key, Description: is.Description, State: string(is.State), Rounds: []exportRound{}}
+		if is.Final > 0 {
+			final := is.Final
+			e.FinalEstimate = &final
+		}
+		for _, r := range is.Rounds {
+			er := exportRound{
+				Round:        r.Number,
+				Votes:        r.Result.Votes,
+				Distribution: make([]exportCount, len(r.Result.Counts)),
+				Unsure:       r.Result.Unsure,
+				Coffee:       r.Result.Coffee,
+			}
+			if r.Result.HasNumbers() {
+				average, median := float64(r.Result.AverageTenths())/10, float64(r.Result.MedianHalves())/2
+				er.Average, er.Median = &average, &median
+			}
+			for j, vc := range r.Result.Counts {
+				er.Distribution[j] = exportCount{vc.Value, vc.Count}
+			}
+			e.Rounds = append(e.Rounds, er)
+		}
+		doc.Issues[i] = e
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	err := enc.Encode(doc)
+	return buf.Bytes(), err
+}

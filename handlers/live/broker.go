@@ -1,0 +1,520 @@
+// Package live is the broker of live updates: pages subscribe to a topic (an
+// issue's room, or a group's own page) over server-sent events, and every change
+// to it reaches them as the topic's freshly rendered state.
+//
+// Every topic belongs to a group. Topic ids are unique across groups; topic 0
+// of a group is the group's own page, so a group page is topic (0, group).
+//
+// It knows nothing of HTTP routing, the app or its database: it is built from
+// functions (render a topic, check a session, say where a closed page goes),
+// limits and a heartbeat, and it hears of changes through a Bus, so that the
+// notices can come from another instance as well as from this one.
+package live
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Why a stream is closed on its page; Config.Exit turns it into where the page
+// goes next.
+type Reason int
+
+const (
+	// SignedOut: the viewer's session ended (sign-out, expiry, deactivation).
+	SignedOut Reason = iota + 1
+	// Removed: the viewer may no longer watch the topic (left or was removed
+	// from its group, or the group is gone).
+	Removed
+	// TopicGone: the topic was deleted.
+	TopicGone
+	// Moved: the group moved on to another of its topics (a facilitator took
+	// it there). Config.Exit gets that topic, the one the page follows.
+	Moved
+)
+
+// The broker's answers to Subscribe; handlers map them to HTTP answers.
+var (
+	// ErrFull: as many streams are open as the broker serves, or it is closed.
+	ErrFull = errors.New("live: too many streams")
+	// ErrSessionFull: this session has as many streams open as it may.
+	ErrSessionFull = errors.New("live: too many streams for this session")
+	// ErrGone is what Config.Render returns (wrapped or not) for a topic that no
+	// longer exists: its pages are closed with TopicGone.
+	ErrGone = errors.New("live: topic gone")
+)
+
+// Viewer is who watches a stream: a user, through one session.
+type Viewer struct{ User, Session int64 }
+
+// Frames is one state of a topic, rendered once per audience (for instance
+// once per role), and the audience each allowed viewer belongs to.
+type Frames struct {
+	// Bodies holds the rendered state of each audience.
+	Bodies map[string][]byte
+	// Audience maps every user who may watch the topic to their audience. A
+	// watcher missing from it has lost access: its stream is closed (Removed).
+	Audience map[int64]string
+}
+
+// Config is what a Broker is built from.
+type Config struct {
+	// Render loads the topic's current state and renders it; present is who
+	// watches the topic right now. Topic 0 is the group's own page. It returns
+	// ErrGone for a deleted topic.
+	Render func(ctx context.Context, topic, group int64, present map[int64]bool) (Frames, error)
+	// Alive reports whether a viewer's session still holds. It is asked once
+	// per heartbeat for every open stream, to notice sessions that ended
+	// without a notice (expiry, another process). Nil: never asked.
+	Alive func(ctx context.Context, v Viewer) (bool, error)
+	// Exit is where a page goes when its stream is closed on it, given why, the
+	// topic (for Moved, the topic moved to) and its group; "" just ends the
+	// stream.
+	Exit func(why Reason, topic, group int64) string
+	// Bus carries change notices between brokers; nil is an in-process bus.
+	Bus Bus
+	// MaxStreams caps open streams in total (default 10,000),
+	// MaxStreamsPerSession per session (default 16).
+	MaxStreams, MaxStreamsPerSession int
+	// Heartbeat is how often an idle stream gets a comment, and sessions are
+	// checked (default 15s).
+	Heartbeat time.Duration
+	// WriteTimeout drops a client that stops reading (default 10s).
+	WriteTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Broker fans the changes of topics out to their subscribers. After a change
+// is committed, a notice goes out on the bus; per topic, one renderer goroutine
+// renders the state once per audience, already encoded as an event; then every
+// subscriber is woken through a one-slot channel. Publishing never blocks, a
+// slow client only ever gets the latest state (coalesced), and no subscriber can
+// stall another.
+type Broker struct {
+	cfg        Config
+	log        *slog.Logger
+	ctx        context.Context
+	cancel     context.CancelFunc
+	stopListen func()
+	mu         sync.Mutex
+	topics     map[topicKey]*topic
+	total      int
+	perSession map[int64]int
+	closed     bool
+}
+
+// topicKey names a topic: by its id, or for a group's page (id 0) by its group.
+type topicKey struct{ id, group int64 }
+
+func keyOf(id, group int64) topicKey {
+	if id != 0 {
+		return topicKey{id: id}
+	}
+	return topicKey{group: group}
+}
+
+type topic struct {
+	// id is 0 for a group's page.
+	id, group int64
+	// guarded by Broker.mu
+	subs      map[*Subscription]struct{}
+	dirty     bool
+	rendering bool
+	// current is the latest rendered state; nil until the first render.
+	current atomic.Pointer[frameSet]
+	version uint64 // last version rendered; only the renderer touches it
+}
+
+// frameSet is one state of a topic as events, ready to write: one per
+// audience, and who is in which (a subscriber in none gets nothing).
+type frameSet struct {
+	version  uint64
+	wire     map[string][]byte
+	audience map[int64]string
+}
+
+// Subscription is one open stream of a viewer on a topic.
+type Subscription struct {
+	t         *topic
+	userID    int64
+	sessionID int64
+	wake      chan struct{}
+	done      chan struct{}
+	once      sync.Once
+	// navigate is where the browser should go when the stream is closed on it
+	// (sign-in after a sign-out, the start page after a removal); "" to just end.
+	navigate string
+}
+
+// New builds a broker and starts listening to its bus.
+func New(cfg Config) *Broker {
+	if cfg.Bus == nil {
+		cfg.Bus = NewLocalBus()
+	}
+	if cfg.MaxStreams == 0 {
+		cfg.MaxStreams = 10000
+	}
+	if cfg.MaxStreamsPerSession == 0 {
+		cfg.MaxStreamsPerSession = 16
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = 15 * time.Second
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.Exit == nil {
+		cfg.Exit = func(Reason, int64, int64) string { return "" }
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &Broker{cfg: cfg, log: log, ctx: ctx, cancel: cancel, topics: map[topicKey]*topic{}, perSession: map[int64]int{}}
+	b.stopListen = cfg.Bus.Listen(b.apply)
+	if cfg.Alive != nil {
+		go b.checkSessions()
+	}
+	return b
+}
+
+// Subscribe opens a stream of topic (of group; 0 for the group's page) for the
+// viewer; Serve then writes it. The first event is the topic's current state.
+func (b *Broker) Subscribe(topicID, group int64, v Viewer) (*Subscription, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.closed || b.total >= b.cfg.MaxStreams:
+		return nil, ErrFull
+	case b.perSession[v.Session] >= b.cfg.MaxStreamsPerSession:
+		return nil, ErrSessionFull
+	}
+	k := keyOf(topicID, group)
+	t := b.topics[k]
+	if t == nil {
+		t = &topic{id: topicID, group: group, subs: map[*Subscription]struct{}{}}
+		b.topics[k] = t
+	}
+	s := &Subscription{t: t, userID: v.User, sessionID: v.Session,
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s.wake <- struct{}{} // send the current state at once, if there is one
+	wasPresent := t.hasUserLocked(v.User)
+	t.subs[s] = struct{}{}
+	b.total++
+	b.perSession[v.Session]++
+	if !wasPresent || t.current.Load() == nil {
+		b.changedLocked(t) // presence changed (or nothing rendered yet)
+	}
+	return s, nil
+}
+
+func (b *Broker) unsubscribe(s *Subscription) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := s.t
+	if _, ok := t.subs[s]; !ok {
+		return
+	}
+	delete(t.subs, s)
+	b.total--
+	if b.perSession[s.sessionID]--; b.perSession[s.sessionID] <= 0 {
+		delete(b.perSession, s.sessionID)
+	}
+	if len(t.subs) == 0 {
+		delete(b.topics, keyOf(t.id, t.group))
+		return
+	}
+	if !t.hasUserLocked(s.userID) {
+		b.changedLocked(t) // presence changed
+	}
+}
+
+func (t *topic) hasUserLocked(userID int64) bool {
+	for s := range t.subs {
+		if s.userID == userID {
+			return true
+		}
+	}
+	return false
+}
+
+// changedLocked marks the topic changed and makes sure its renderer runs.
+// Changes while a render is under way coalesce into one more render.
+func (b *Broker) changedLocked(t *topic) {
+	t.dirty = true
+	if !t.rendering && !b.closed {
+		t.rendering = true
+		go b.render(t)
+	}
+}
+
+// render loads and renders the topic's state until no change is pending, and
+// wakes every subscriber after each render.
+func (b *Broker) render(t *topic) {
+	for {
+		b.mu.Lock()
+		if !t.dirty || b.closed {
+			t.rendering = false
+			b.mu.Unlock()
+			return
+		}
+		t.dirty = false
+		present := map[int64]bool{}
+		for s := range t.subs {
+			present[s.userID] = true
+		}
+		b.mu.Unlock()
+
+		fs, err := b.renderFrames(t, present)
+		if errors.Is(err, ErrGone) {
+			// Every instance learns this from its own render: nothing to publish.
+			b.closeWhere(func(s *Subscription) bool { return s.t == t }, TopicGone)
+			continue
+		}
+		if err != nil {
+			if b.ctx.Err() == nil {
+				b.log.Warn("live update render failed; retrying", "topic", t.id, "err", err)
+			}
+			select {
+			case <-b.ctx.Done():
+			case <-time.After(time.Second):
+			}
+			b.mu.Lock()
+			t.dirty = true
+			b.mu.Unlock()
+			continue
+		}
+		t.current.Store(fs)
+		b.mu.Lock()
+		for s := range t.subs {
+			if _, allowed := fs.audience[s.userID]; !allowed {
+				s.close(b.cfg.Exit(Removed, t.id, t.group))
+				continue
+			}
+			select {
+			case s.wake <- struct{}{}:
+			default: // already woken: it will read the latest state
+			}
+		}
+		b.mu.Unlock()
+	}
+}
+
+func (b *Broker) renderFrames(t *topic, present map[int64]bool) (*frameSet, error) {
+	f, err := b.cfg.Render(b.ctx, t.id, t.group, present)
+	if err != nil {
+		return nil, err
+	}
+	t.version++
+	fs := &frameSet{version: t.version, wire: make(map[string][]byte, len(f.Bodies)), audience: f.Audience}
+	id := strconv.FormatUint(fs.version, 10)
+	for name, body := range f.Bodies {
+		fs.wire[name] = encodeEvent("", id, body)
+	}
+	return fs, nil
+}
+
+// TopicChanged is called after a change to a topic is committed.
+func (b *Broker) TopicChanged(topicID int64) { b.publish(Notice{Kind: TopicChanged, Topic: topicID}) }
+
+// TopicDeleted closes the topic's streams; their pages go to TopicGone's exit.
+func (b *Broker) TopicDeleted(topicID int64) { b.publish(Notice{Kind: TopicDeleted, Topic: topicID}) }
+
+// GroupPageChanged is called after a change that the group's own page (topic
+// 0) shows.
+func (b *Broker) GroupPageChanged(group int64) {
+	b.publish(Notice{Kind: GroupPageChanged, Group: group})
+}
+
+// GroupMoved takes every page of the group (its topics' and its own page) to
+// topic, the one it works on now: their streams close with Moved's exit. The
+// pages of topic itself stay, and get its state again.
+func (b *Broker) GroupMoved(group, topic int64) {
+	b.publish(Notice{Kind: GroupMoved, Group: group, Topic: topic})
+}
+
+// GroupChanged is called after memberships or roles in a group changed: every
+// live topic of the group is rendered again, with everyone's audience re-read.
+func (b *Broker) GroupChanged(group int64) { b.publish(Notice{Kind: GroupChanged, Group: group}) }
+
+// GroupDeleted closes the streams of every topic of the group.
+func (b *Broker) GroupDeleted(group int64) { b.publish(Notice{Kind: GroupDeleted, Group: group}) }
+
+// MemberLeft closes the streams of a member who left or was removed, then
+// updates the group's live topics for everyone else.
+func (b *Broker) MemberLeft(group, user int64) {
+	b.publish(Notice{Kind: MemberLeft, Group: group, User: user})
+}
+
+// SessionsEnded closes the streams of sessions that were signed out; their
+// pages go to SignedOut's exit (the sign-in page, and back after).
+func (b *Broker) SessionsEnded(ids []int64) {
+	if len(ids) > 0 {
+		b.publish(Notice{Kind: SessionsEnded, Sessions: ids})
+	}
+}
+
+func (b *Broker) publish(n Notice) {
+	if err := b.cfg.Bus.Publish(b.ctx, n); err != nil && b.ctx.Err() == nil {
+		// The change is committed; pages that miss it catch up on their next
+		// reconnect, which always starts with the current state.
+		b.log.Warn("live notice not sent", "kind", n.Kind, "err", err)
+	}
+}
+
+// apply acts on a notice from the bus, whichever instance sent it.
+func (b *Broker) apply(n Notice) {
+	switch n.Kind {
+	case TopicChanged:
+		if n.Topic != 0 {
+			b.changed(keyOf(n.Topic, 0))
+		}
+	case TopicDeleted:
+		b.closeWhere(func(s *Subscription) bool { return n.Topic != 0 && s.t.id == n.Topic }, TopicGone)
+	case GroupPageChanged:
+		b.changed(keyOf(0, n.Group))
+	case GroupMoved:
+		b.mu.Lock()
+		for _, t := range b.topics {
+			if t.group != n.Group || t.id == n.Topic {
+				continue
+			}
+			for s := range t.subs {
+				s.close(b.cfg.Exit(Moved, n.Topic, n.Group))
+			}
+		}
+		b.mu.Unlock()
+		b.changed(keyOf(n.Topic, n.Group))
+	case GroupChanged:
+		b.groupChanged(n.Group)
+	case GroupDeleted:
+		b.closeWhere(func(s *Subscription) bool { return s.t.group == n.Group }, Removed)
+	case MemberLeft:
+		b.closeWhere(func(s *Subscription) bool { return s.t.group == n.Group && s.userID == n.User }, Removed)
+		b.groupChanged(n.Group)
+	case SessionsEnded:
+		set := make(map[int64]bool, len(n.Sessions))
+		for _, id := range n.Sessions {
+			set[id] = true
+		}
+		b.closeWhere(func(s *Subscription) bool { return set[s.sessionID] }, SignedOut)
+	}
+}
+
+// changed renders the topic again, if anyone watches it here.
+func (b *Broker) changed(k topicKey) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if t := b.topics[k]; t != nil {
+		b.changedLocked(t)
+	}
+}
+
+func (b *Broker) groupChanged(group int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, t := range b.topics {
+		if t.group == group {
+			b.changedLocked(t)
+		}
+	}
+}
+
+// Close ends every stream (shutdown) and refuses new ones.
+func (b *Broker) Close() {
+	b.mu.Lock()
+	already := b.closed
+	b.closed = true
+	b.mu.Unlock()
+	if already {
+		return
+	}
+	b.stopListen()
+	b.cancel()
+	b.closeWhere(func(*Subscription) bool { return true }, 0)
+}
+
+// closeWhere closes the matching streams; their pages go to why's exit (none
+// for 0: the stream just ends).
+func (b *Broker) closeWhere(match func(*Subscription) bool, why Reason) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, t := range b.topics {
+		for s := range t.subs {
+			if match(s) {
+				navigate := ""
+				if why != 0 {
+					navigate = b.cfg.Exit(why, t.id, t.group)
+				}
+				s.close(navigate)
+			}
+		}
+	}
+}
+
+func (s *Subscription) close(navigate string) {
+	s.once.Do(func() {
+		s.navigate = navigate
+		close(s.done)
+	})
+}
+
+// checkSessions notices, once per heartbeat, sessions that ended outside this
+// process's sign-out (expiry, an operator's deactivation) and closes their
+// streams: the page goes to sign-in.
+func (b *Broker) checkSessions() {
+	t := time.NewTicker(b.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-t.C:
+		}
+		b.mu.Lock()
+		seen := map[Viewer]bool{}
+		for _, tp := range b.topics {
+			for s := range tp.subs {
+				seen[Viewer{User: s.userID, Session: s.sessionID}] = true
+			}
+		}
+		b.mu.Unlock()
+		dead := map[int64]bool{}
+		for v := range seen {
+			alive, err := b.cfg.Alive(b.ctx, v)
+			if err == nil && !alive {
+				dead[v.Session] = true
+			}
+		}
+		if len(dead) > 0 {
+			b.closeWhere(func(s *Subscription) bool { return dead[s.sessionID] }, SignedOut)
+		}
+	}
+}
+
+// Present is the set of users watching the topic (not a group's page) right
+// now.
+func (b *Broker) Present(topicID int64) map[int64]bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[int64]bool{}
+	if t := b.topics[keyOf(topicID, 0)]; topicID != 0 && t != nil {
+		for s := range t.subs {
+			out[s.userID] = true
+		}
+	}
+	return out
+}
+
+// Subscribers counts open streams.
+func (b *Broker) Subscribers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.total
+}

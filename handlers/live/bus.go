@@ -1,0 +1,96 @@
+package live
+
+import (
+	"context"
+	"sync"
+)
+
+// Kind is what a notice says happened.
+type Kind uint8
+
+const (
+	TopicChanged Kind = iota + 1
+	TopicDeleted
+	GroupChanged
+	GroupDeleted
+	MemberLeft
+	SessionsEnded
+	GroupPageChanged
+	GroupMoved
+)
+
+func (k Kind) String() string {
+	switch k {
+	case TopicChanged:
+		return "topic-changed"
+	case TopicDeleted:
+		return "topic-deleted"
+	case GroupChanged:
+		return "group-changed"
+	case GroupDeleted:
+		return "group-deleted"
+	case MemberLeft:
+		return "member-left"
+	case SessionsEnded:
+		return "sessions-ended"
+	case GroupPageChanged:
+		return "group-page-changed"
+	case GroupMoved:
+		return "group-moved"
+	}
+	return "unknown"
+}
+
+// Notice tells brokers that something changed. It carries ids only: every
+// broker renders from its own reads, so a notice never holds what a page shows,
+// and it fits a PostgreSQL NOTIFY payload.
+type Notice struct {
+	Kind        Kind
+	Topic       int64   // TopicChanged, TopicDeleted, GroupMoved (where to)
+	Group, User int64   // GroupChanged, GroupDeleted, MemberLeft, GroupPageChanged, GroupMoved
+	Sessions    []int64 // SessionsEnded
+}
+
+// Bus carries notices to the broker of every instance, this one included. The
+// in-process LocalBus serves one instance; a transport between instances (for
+// example PostgreSQL LISTEN/NOTIFY) implements the same two methods.
+type Bus interface {
+	// Publish sends n to every listener. It must not wait on listeners for
+	// long: handlers call it after a commit, before they answer.
+	Publish(ctx context.Context, n Notice) error
+	// Listen delivers every notice published from now on to deliver, until
+	// stop is called. deliver does not block.
+	Listen(deliver func(Notice)) (stop func())
+}
+
+// LocalBus is the in-process Bus: Publish hands the notice to every listener
+// before it returns.
+type LocalBus struct {
+	mu        sync.RWMutex
+	next      int
+	listeners map[int]func(Notice)
+}
+
+func NewLocalBus() *LocalBus { return &LocalBus{listeners: map[int]func(Notice){}} }
+
+func (l *LocalBus) Publish(_ context.Context, n Notice) error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for _, deliver := range l.listeners {
+		deliver(n)
+	}
+	return nil
+}
+
+func (l *LocalBus) Listen(deliver func(Notice)) (stop func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	id := l.next
+	l.next++
+	l.listeners[id] = deliver
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		delete(l.listeners, id)
+	}
+}

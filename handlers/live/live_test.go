@@ -1,0 +1,804 @@
+package live
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// world is a broker over a small set of topics kept in memory, served by a
+// plain net/http server: what a page subscribes to and what it is sent.
+type world struct {
+	t   testing.TB
+	b   *Broker
+	srv *httptest.Server
+	log *lockedBuffer
+
+	mu       sync.Mutex
+	state    map[int64]string           // topic → its current text (-group: a group's page)
+	audience map[int64]map[int64]string // topic → user → audience
+	gone     map[int64]bool
+	alive    map[int64]bool // session → still signed in (absent: yes)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func newWorld(t testing.TB, configure ...func(*Config)) *world {
+	t.Helper()
+	w := &world{t: t, log: &lockedBuffer{}, state: map[int64]string{}, audience: map[int64]map[int64]string{},
+		gone: map[int64]bool{}, alive: map[int64]bool{}}
+	cfg := Config{
+		Render: w.render,
+		Alive: func(_ context.Context, v Viewer) (bool, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			alive, known := w.alive[v.Session]
+			return alive || !known, nil
+		},
+		Exit: func(why Reason, topic, group int64) string {
+			return fmt.Sprintf("/exit/%d/%d/%d", why, topic, group)
+		},
+		Heartbeat: time.Hour,
+		Logger:    slog.New(slog.NewTextHandler(w.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	w.b = New(cfg)
+	w.srv = httptest.NewServer(http.HandlerFunc(w.serve))
+	t.Cleanup(func() {
+		w.b.Close()
+		w.srv.Close()
+	})
+	return w
+}
+
+// set makes topic's state text, with who may watch it and in which audience.
+func (w *world) set(topic int64, text string, audience map[int64]string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.state[topic] = text
+	w.audience[topic] = audience
+}
+
+// pageOf is the world's key of a group's own page (topic 0 of the group).
+func pageOf(group int64) int64 { return -group }
+
+func (w *world) render(_ context.Context, topic, group int64, present map[int64]bool) (Frames, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if topic == 0 {
+		topic = pageOf(group)
+	}
+	if w.gone[topic] {
+		return Frames{}, fmt.Errorf("topic %d: %w", topic, ErrGone)
+	}
+	f := Frames{Bodies: map[string][]byte{}, Audience: map[int64]string{}}
+	for user, aud := range w.audience[topic] {
+		f.Audience[user] = aud
+		f.Bodies[aud] = fmt.Appendf(nil, "%s for %s, %d here", w.state[topic], aud, len(present))
+	}
+	return f, nil
+}
+
+// serve is the page's stream: /?topic=&group=&user=&session=.
+func (w *world) serve(rw http.ResponseWriter, r *http.Request) {
+	n := func(k string) int64 {
+		var v int64
+		fmt.Sscan(r.URL.Query().Get(k), &v)
+		return v
+	}
+	sub, err := w.b.Subscribe(n("topic"), n("group"), Viewer{User: n("user"), Session: n("session")})
+	switch {
+	case errors.Is(err, ErrSessionFull):
+		http.Error(rw, "session full", http.StatusTooManyRequests)
+		return
+	case err != nil:
+		http.Error(rw, "full", http.StatusServiceUnavailable)
+		return
+	}
+	w.b.Serve(rw, r, sub)
+}
+
+// event is one server-sent event, or a comment (name "comment").
+type event struct{ name, id, data string }
+
+type client struct {
+	t      testing.TB
+	resp   *http.Response
+	cancel context.CancelFunc
+	events chan event
+}
+
+func (w *world) open(topic, group, user, session int64) *client {
+	w.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	url := fmt.Sprintf("%s/?topic=%d&group=%d&user=%d&session=%d", w.srv.URL, topic, group, user, session)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := w.srv.Client().Do(req)
+	if err != nil {
+		cancel()
+		w.t.Fatal(err)
+	}
+	c := &client{t: w.t, resp: resp, cancel: cancel, events: make(chan event, 64)}
+	if resp.StatusCode == http.StatusOK {
+		go c.read()
+	} else {
+		close(c.events)
+	}
+	w.t.Cleanup(c.close)
+	return c
+}
+
+func (c *client) read() {
+	defer close(c.events)
+	r := bufio.NewReader(c.resp.Body)
+	var ev event
+	var data []string
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case line == "":
+			if len(data) > 0 || ev.name != "" {
+				ev.data = strings.Join(data, "\n")
+				c.events <- ev
+			}
+			ev, data = event{}, nil
+		case strings.HasPrefix(line, ":"):
+			c.events <- event{name: "comment", data: strings.TrimSpace(line[1:])}
+		case strings.HasPrefix(line, "data: "):
+			data = append(data, line[len("data: "):])
+		case strings.HasPrefix(line, "event: "):
+			ev.name = line[len("event: "):]
+		case strings.HasPrefix(line, "id: "):
+			ev.id = line[len("id: "):]
+		}
+	}
+}
+
+func (c *client) close() {
+	c.cancel()
+	c.resp.Body.Close()
+}
+
+// next is the next event other than a comment; ok false when the stream ended
+// or nothing came in time.
+func (c *client) next() (event, bool) { return c.nextWithin(5 * time.Second) }
+
+func (c *client) nextWithin(d time.Duration) (event, bool) {
+	deadline := time.After(d)
+	for {
+		select {
+		case ev, ok := <-c.events:
+			if !ok {
+				return event{}, false
+			}
+			if ev.name != "comment" {
+				return ev, true
+			}
+		case <-deadline:
+			return event{}, false
+		}
+	}
+}
+
+// want waits for an event with data, skipping states before it (presence
+// changes may come first).
+func (c *client) want(data string) {
+	c.t.Helper()
+	var seen []string
+	for {
+		ev, ok := c.next()
+		if !ok {
+			c.t.Fatalf("no event %q; got %q", data, seen)
+		}
+		if ev.data == data {
+			return
+		}
+		seen = append(seen, ev.data)
+	}
+}
+
+// ended checks the stream ends, after a navigate event to target if it is set
+// (states sent before it are skipped).
+func (c *client) ended(target string) {
+	c.t.Helper()
+	for {
+		ev, ok := c.next()
+		if !ok {
+			if target != "" {
+				c.t.Fatalf("ended without a navigate event to %q", target)
+			}
+			return
+		}
+		if ev.name == "navigate" {
+			if ev.data != target {
+				c.t.Fatalf("navigate to %q, want %q", ev.data, target)
+			}
+			if ev, ok := c.next(); ok {
+				c.t.Fatalf("stream goes on after navigate: %+v", ev)
+			}
+			return
+		}
+	}
+}
+
+// eventually waits for cond, or fails with what.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestFanOutReachesEverySubscriberOncePerChange(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	const n = 200
+	audience := map[int64]string{1: "owner"}
+	for u := int64(2); u <= n; u++ {
+		audience[u] = "member"
+	}
+	w.set(7, "v1", audience)
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = w.open(7, 3, int64(i+1), int64(100+i))
+	}
+	for i, c := range clients {
+		ev, ok := c.next()
+		if !ok || !strings.HasPrefix(ev.data, "v1 for ") {
+			t.Fatalf("client %d: first event %+v", i, ev)
+		}
+	}
+	// Presence settles once every stream is counted.
+	eventually(t, "presence of all", func() bool { return len(w.b.Present(7)) == n })
+	w.set(7, "v2", audience)
+	w.b.TopicChanged(7)
+	for i, c := range clients {
+		aud := "member"
+		if i == 0 {
+			aud = "owner"
+		}
+		want := fmt.Sprintf("v2 for %s, %d here", aud, n)
+		for {
+			ev, ok := c.next()
+			if !ok {
+				t.Fatalf("client %d: no v2", i)
+			}
+			if strings.HasPrefix(ev.data, "v2") {
+				if ev.data != want {
+					t.Fatalf("client %d: %q, want %q", i, ev.data, want)
+				}
+				break
+			}
+		}
+	}
+	// A change to another topic reaches nobody here.
+	w.set(8, "other", map[int64]string{1: "owner"})
+	w.b.TopicChanged(8)
+	select {
+	case ev := <-clients[1].events:
+		t.Fatalf("a change to another topic arrived: %+v", ev)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+func TestEventIDsGrowAndAReconnectStartsWithTheCurrentState(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set(1, "a", map[int64]string{5: "member"})
+	c := w.open(1, 1, 5, 50)
+	first, _ := c.next()
+	w.set(1, "b", map[int64]string{5: "member"})
+	w.b.TopicChanged(1)
+	second, _ := c.next()
+	if first.id == "" || second.id == "" || first.id == second.id {
+		t.Fatalf("event ids %q then %q", first.id, second.id)
+	}
+	c.close()
+	eventually(t, "the closed stream gone", func() bool { return w.b.Subscribers() == 0 })
+	again := w.open(1, 1, 5, 50)
+	again.want("b for member, 1 here")
+}
+
+func TestLimitsPerSessionAndInTotal(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(c *Config) { c.MaxStreams, c.MaxStreamsPerSession = 3, 2 })
+	w.set(1, "s", map[int64]string{1: "member", 2: "member"})
+	a1, a2 := w.open(1, 1, 1, 10), w.open(1, 1, 1, 10)
+	a1.next()
+	a2.next()
+	if c := w.open(1, 1, 1, 10); c.resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("third stream of a session: %d", c.resp.StatusCode)
+	}
+	if _, err := w.b.Subscribe(1, 1, Viewer{User: 1, Session: 10}); !errors.Is(err, ErrSessionFull) {
+		t.Fatalf("Subscribe over the session cap: %v", err)
+	}
+	w.open(1, 1, 2, 20).next()
+	if c := w.open(1, 1, 2, 21); c.resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("stream over the total cap: %d", c.resp.StatusCode)
+	}
+	// A closed stream gives its slot back.
+	a1.close()
+	eventually(t, "a slot freed", func() bool { return w.b.Subscribers() == 2 })
+	w.open(1, 1, 1, 10).want("s for member, 2 here")
+}
+
+// A client that stops reading is dropped after the write timeout; the others
+// keep getting every change meanwhile.
+func TestSlowSubscriberIsDroppedWithoutStallingOthers(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(c *Config) { c.WriteTimeout = 200 * time.Millisecond })
+	big := strings.Repeat("x", 256<<10) // fills the socket buffers quickly
+	aud := map[int64]string{1: "member", 2: "member"}
+	w.set(1, big+"0", aud)
+
+	// The slow one: a bare connection that never reads.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(w.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+	fmt.Fprintf(conn, "GET /?topic=1&group=1&user=1&session=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+	eventually(t, "the slow one subscribed", func() bool { return w.b.Subscribers() == 1 })
+
+	fast := w.open(1, 1, 2, 2)
+	for i := 1; w.b.Subscribers() == 2; i++ {
+		if i > 200 {
+			t.Fatal("the slow subscriber was never dropped")
+		}
+		w.set(1, fmt.Sprintf("%s%d", big, i), aud)
+		w.b.TopicChanged(1)
+		// The fast one gets every state, in order, whatever the slow one does.
+		for {
+			ev, ok := fast.next()
+			if !ok {
+				t.Fatalf("the fast subscriber stalled at change %d", i)
+			}
+			if strings.HasPrefix(ev.data, fmt.Sprintf("%s%d ", big, i)) {
+				break
+			}
+		}
+	}
+}
+
+// What a subscriber that cannot keep up receives is the latest state, not a
+// backlog: changes while it is busy coalesce.
+func TestBusySubscriberGetsOnlyTheLatestState(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	aud := map[int64]string{1: "member"}
+	w.set(1, "0", aud)
+	sub, err := w.b.Subscribe(1, 1, Viewer{User: 1, Session: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &blockingSink{release: make(chan struct{}), got: make(chan string, 100)}
+	go w.b.pump(sub, sink, nil)
+	first := <-sink.got // the first state went out; the next write blocks
+	if !strings.HasPrefix(first, "0 ") {
+		t.Fatalf("first state %q", first)
+	}
+	for i := 1; i <= 20; i++ {
+		w.set(1, fmt.Sprint(i), aud)
+		w.b.TopicChanged(1)
+	}
+	eventually(t, "the last change rendered", func() bool {
+		fs := sub.t.current.Load()
+		return fs != nil && strings.Contains(string(fs.wire["member"]), "data: 20 ")
+	})
+	close(sink.release)
+	var got []string
+	for {
+		select {
+		case s := <-sink.got:
+			got = append(got, s)
+			if strings.HasPrefix(s, "20 ") {
+				if len(got) > 2 {
+					t.Fatalf("a backlog was sent: %q", got)
+				}
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the latest state never came; got %q", got)
+		}
+	}
+}
+
+type blockingSink struct {
+	release chan struct{}
+	got     chan string
+	writes  int
+}
+
+func (s *blockingSink) write(p []byte) error {
+	if s.writes > 0 {
+		<-s.release
+	}
+	s.writes++
+	if data, ok := strings.CutPrefix(lastData(p), "data: "); ok {
+		s.got <- data
+	}
+	return nil
+}
+
+func (s *blockingSink) close() {}
+
+func lastData(p []byte) string {
+	for _, line := range strings.Split(string(p), "\n") {
+		if strings.HasPrefix(line, "data: ") {
+			return line
+		}
+	}
+	return ""
+}
+
+// A client that vanishes (closes its connection without a word) is noticed:
+// its slot is freed and the others see it gone from the presence count.
+func TestVanishedSubscriberIsNoticed(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set(1, "s", map[int64]string{1: "member", 2: "member"})
+	stay := w.open(1, 1, 1, 1)
+	stay.want("s for member, 1 here")
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(w.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /?topic=1&group=1&user=2&session=2 HTTP/1.1\r\nHost: x\r\n\r\n")
+	stay.want("s for member, 2 here")
+	conn.Close()
+	stay.want("s for member, 1 here")
+	eventually(t, "the slot freed", func() bool { return w.b.Subscribers() == 1 })
+	if p := w.b.Present(1); len(p) != 1 || !p[1] {
+		t.Fatalf("present %v", p)
+	}
+}
+
+func TestHeartbeatWhileIdle(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(c *Config) { c.Heartbeat = 20 * time.Millisecond })
+	w.set(1, "s", map[int64]string{1: "member"})
+	c := w.open(1, 1, 1, 1)
+	c.want("s for member, 1 here")
+	for range 2 {
+		select {
+		case ev := <-c.events:
+			if ev.name != "comment" || ev.data != "ping" {
+				t.Fatalf("idle stream got %+v, want a heartbeat comment", ev)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no heartbeat")
+		}
+	}
+}
+
+// Sessions that end without a notice (expiry, another process) are found by
+// the heartbeat's check; their pages go to the sign-in exit.
+func TestHeartbeatClosesStreamsOfEndedSessions(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(c *Config) { c.Heartbeat = 20 * time.Millisecond })
+	w.set(4, "s", map[int64]string{1: "member", 2: "member"})
+	ended, stays := w.open(4, 9, 1, 11), w.open(4, 9, 2, 22)
+	ended.next()
+	stays.next()
+	w.mu.Lock()
+	w.alive[11] = false
+	w.mu.Unlock()
+	ended.ended(fmt.Sprintf("/exit/%d/4/9", SignedOut))
+	stays.want("s for member, 1 here")
+}
+
+func TestNoticesCloseTheStreamsTheyName(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	all := map[int64]string{1: "owner", 2: "member", 3: "member"}
+	w.set(1, "one", all)
+	w.set(2, "two", all)
+	w.set(3, "three", map[int64]string{1: "owner"})
+	// Topics 1 and 2 are in group 10, topic 3 in group 20.
+	owner1, member1, other1 := w.open(1, 10, 1, 1), w.open(1, 10, 2, 2), w.open(1, 10, 3, 3)
+	member2 := w.open(2, 10, 2, 2)
+	owner3 := w.open(3, 20, 1, 1)
+	member2.next()
+	owner3.next()
+	owner1.want("one for owner, 3 here")
+	member1.want("one for member, 3 here")
+	other1.want("one for member, 3 here")
+
+	// Member 3 leaves group 10: its stream closes, the others are told again.
+	delete(all, 3)
+	w.set(1, "one", all)
+	w.b.MemberLeft(10, 3)
+	other1.ended(fmt.Sprintf("/exit/%d/1/10", Removed))
+	owner1.want("one for owner, 2 here")
+
+	// Member 2's session is signed out: both its streams close.
+	w.b.SessionsEnded([]int64{2})
+	member1.ended(fmt.Sprintf("/exit/%d/1/10", SignedOut))
+	member2.ended(fmt.Sprintf("/exit/%d/2/10", SignedOut))
+
+	// Topic 1 is deleted.
+	w.b.TopicDeleted(1)
+	owner1.ended(fmt.Sprintf("/exit/%d/1/10", TopicGone))
+
+	// Group 20 is deleted.
+	w.b.GroupDeleted(20)
+	owner3.ended(fmt.Sprintf("/exit/%d/3/20", Removed))
+	eventually(t, "every stream gone", func() bool { return w.b.Subscribers() == 0 })
+}
+
+// A group's own page is topic 0 of the group: a topic of its own beside the
+// group's other topics, told apart by its group.
+func TestGroupPagesAreTopicsOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set(pageOf(10), "page 10", map[int64]string{1: "owner", 2: "member"})
+	w.set(pageOf(20), "page 20", map[int64]string{1: "owner"})
+	w.set(5, "room 5", map[int64]string{1: "owner", 2: "member"})
+	owner10, member10 := w.open(0, 10, 1, 1), w.open(0, 10, 2, 2)
+	owner20 := w.open(0, 20, 1, 1)
+	room := w.open(5, 10, 2, 2)
+	owner10.want("page 10 for owner, 2 here")
+	member10.want("page 10 for member, 2 here")
+	owner20.want("page 20 for owner, 1 here")
+	room.want("room 5 for member, 1 here")
+	if p := w.b.Present(0); len(p) != 0 {
+		t.Fatalf("Present(0) = %v: a group's page is nobody's room", p)
+	}
+
+	// A change the group's page shows reaches that page only.
+	w.set(pageOf(10), "page 10 v2", map[int64]string{1: "owner", 2: "member"})
+	w.set(5, "room 5 v2", map[int64]string{1: "owner", 2: "member"})
+	w.b.GroupPageChanged(10)
+	owner10.want("page 10 v2 for owner, 2 here")
+	member10.want("page 10 v2 for member, 2 here")
+	if ev, ok := room.nextWithin(200 * time.Millisecond); ok {
+		t.Fatalf("the room got %+v from a change of the group's page", ev)
+	}
+	// TopicChanged(0) names no topic: it reaches no group's page.
+	w.set(pageOf(20), "page 20 v2", map[int64]string{1: "owner"})
+	w.b.TopicChanged(0)
+	if ev, ok := owner20.nextWithin(200 * time.Millisecond); ok {
+		t.Fatalf("TopicChanged(0) reached a group's page: %+v", ev)
+	}
+	// A group page's viewer signed out goes to the sign-in exit of the page.
+	w.b.SessionsEnded([]int64{2})
+	member10.ended(fmt.Sprintf("/exit/%d/0/10", SignedOut))
+	room.ended(fmt.Sprintf("/exit/%d/5/10", SignedOut))
+	// A deleted group closes its page.
+	w.b.GroupDeleted(20)
+	owner20.ended(fmt.Sprintf("/exit/%d/0/20", Removed))
+	owner10.want("page 10 v2 for owner, 1 here")
+}
+
+// GroupMoved takes every page of the group to the topic it moved to (Moved's
+// exit names that topic); that topic's own pages stay and get its state again,
+// and other groups are left alone.
+func TestGroupMovedTakesTheGroupsPagesToTheTopic(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	both := map[int64]string{1: "owner", 2: "member"}
+	w.set(pageOf(10), "page", both)
+	w.set(5, "room 5", both)
+	w.set(6, "room 6", both)
+	w.set(7, "room 7", both) // group 20
+	page, room5, room6 := w.open(0, 10, 2, 2), w.open(5, 10, 2, 2), w.open(6, 10, 1, 1)
+	other := w.open(7, 20, 1, 1)
+	page.want("page for member, 1 here")
+	room5.want("room 5 for member, 1 here")
+	room6.want("room 6 for owner, 1 here")
+	other.want("room 7 for owner, 1 here")
+
+	w.set(6, "room 6 started", both)
+	w.b.GroupMoved(10, 6)
+	page.ended(fmt.Sprintf("/exit/%d/6/10", Moved))
+	room5.ended(fmt.Sprintf("/exit/%d/6/10", Moved))
+	room6.want("room 6 started for owner, 1 here")
+	if ev, ok := other.nextWithin(200 * time.Millisecond); ok {
+		t.Fatalf("another group's room got %+v", ev)
+	}
+	eventually(t, "the moved pages gone", func() bool { return w.b.Subscribers() == 2 })
+}
+
+// A render that finds the topic gone, or the viewer no longer in its
+// audience, closes the streams without any notice.
+func TestRenderClosesStreamsOfGoneTopicsAndViewers(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set(1, "s", map[int64]string{1: "owner", 2: "member"})
+	owner, member := w.open(1, 5, 1, 1), w.open(1, 5, 2, 2)
+	owner.next()
+	member.next()
+	w.set(1, "s", map[int64]string{1: "owner"})
+	w.b.GroupChanged(5)
+	member.ended(fmt.Sprintf("/exit/%d/1/5", Removed))
+	w.mu.Lock()
+	w.gone[1] = true
+	w.mu.Unlock()
+	w.b.TopicChanged(1)
+	for {
+		ev, ok := owner.next()
+		if !ok {
+			t.Fatal("ended without a navigate event")
+		}
+		if ev.name == "navigate" {
+			if want := fmt.Sprintf("/exit/%d/1/5", TopicGone); ev.data != want {
+				t.Fatalf("navigate to %q, want %q", ev.data, want)
+			}
+			break
+		}
+	}
+}
+
+// Two brokers on one bus stand for two instances: a change published on one
+// reaches the pages served by the other.
+func TestNoticesTravelOverTheBus(t *testing.T) {
+	t.Parallel()
+	bus := NewLocalBus()
+	a := newWorld(t, func(c *Config) { c.Bus = bus })
+	b := newWorld(t, func(c *Config) { c.Bus = bus })
+	aud := map[int64]string{1: "member"}
+	a.set(1, "v1", aud)
+	b.set(1, "v1", aud)
+	onB := b.open(1, 1, 1, 1)
+	onB.want("v1 for member, 1 here")
+	b.set(1, "v2", aud) // the shared database, as b reads it
+	a.b.TopicChanged(1)
+	onB.want("v2 for member, 1 here")
+	a.b.SessionsEnded([]int64{1})
+	onB.ended(fmt.Sprintf("/exit/%d/1/1", SignedOut))
+}
+
+func TestCloseEndsStreamsAndRefusesNewOnes(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set(1, "s", map[int64]string{1: "member"})
+	c := w.open(1, 1, 1, 1)
+	c.next()
+	w.b.Close()
+	c.ended("")
+	eventually(t, "no subscribers", func() bool { return w.b.Subscribers() == 0 })
+	if _, err := w.b.Subscribe(1, 1, Viewer{User: 1, Session: 1}); !errors.Is(err, ErrFull) {
+		t.Fatalf("Subscribe after Close: %v", err)
+	}
+	w.b.Close() // twice is fine
+}
+
+// Without a connection to take over (HTTP/2, a recorder), the stream is served
+// in the request's goroutine through the ResponseWriter.
+func TestServeWithoutHijacking(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set(1, "s", map[int64]string{1: "member"})
+	sub, err := w.b.Subscribe(1, 1, Viewer{User: 1, Session: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan struct{}, 16)}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	done := make(chan struct{})
+	go func() {
+		w.b.Serve(rec, req, sub)
+		close(done)
+	}()
+	<-rec.flushed
+	w.b.Close()
+	<-done
+	if got := rec.Header().Get("Content-Type"); !strings.HasPrefix(got, "text/event-stream") {
+		t.Fatalf("Content-Type %q", got)
+	}
+	if body := rec.Body.String(); !strings.Contains(body, "data: s for member, 1 here\n\n") {
+		t.Fatalf("body %q", body)
+	}
+}
+
+type flushRecorder struct {
+	*httptest.ResponseRecorder
+	mu      sync.Mutex
+	flushed chan struct{}
+}
+
+func (r *flushRecorder) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ResponseRecorder.Write(p)
+}
+
+func (r *flushRecorder) Flush() {
+	r.flushed <- struct{}{}
+}
+
+// A client that resets its connection before the first byte costs one debug
+// line and its slot back, and nothing is written through the ResponseWriter
+// of a connection that is no longer the server's.
+func TestResetBeforeFirstByte(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set(1, "s", map[int64]string{1: "member"})
+	sub, err := w.b.Subscribe(1, 1, Viewer{User: 1, Session: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, client := net.Pipe()
+	client.Close() // the reset: every write of the server fails
+	rw := &hijackable{header: http.Header{}, conn: server}
+	w.b.Serve(rw, httptest.NewRequest(http.MethodGet, "/", nil), sub)
+	if rw.written {
+		t.Fatal("written through the ResponseWriter after the hijack")
+	}
+	if n := w.b.Subscribers(); n != 0 {
+		t.Fatalf("%d subscribers after the reset", n)
+	}
+	lines := strings.Split(strings.TrimSpace(w.log.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "level=DEBUG") {
+		t.Fatalf("logged %q, want one debug line", lines)
+	}
+}
+
+type hijackable struct {
+	header  http.Header
+	conn    net.Conn
+	written bool
+}
+
+func (h *hijackable) Header() http.Header { return h.header }
+func (h *hijackable) Write(p []byte) (int, error) {
+	h.written = true
+	return len(p), nil
+}
+func (h *hijackable) WriteHeader(int) { h.written = true }
+func (h *hijackable) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return h.conn, bufio.NewReadWriter(bufio.NewReader(h.conn), bufio.NewWriter(io.Discard)), nil
+}
+
+func TestEncodeEvent(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, id, data, want string
+	}{
+		{"", "3", "<p>hi</p>", "id: 3\ndata: <p>hi</p>\n\n"},
+		{"navigate", "", "/login", "event: navigate\ndata: /login\n\n"},
+		{"", "", "a\r\nb\nc", "data: a\ndata: b\ndata: c\n\n"},
+		{"", "", "", "data: \n\n"},
+	} {
+		if got := string(encodeEvent(tc.name, tc.id, []byte(tc.data))); got != tc.want {
+			t.Errorf("encodeEvent(%q, %q, %q) = %q, want %q", tc.name, tc.id, tc.data, got, tc.want)
+		}
+	}
+}

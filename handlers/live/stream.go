@@ -1,0 +1,192 @@
+package live
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"time"
+)
+
+// SetHeaders sets the headers of an event stream: no caching, and no buffering
+// by a proxy in front.
+func SetHeaders(h http.Header) {
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+}
+
+// Navigate answers a stream request with one event that sends the browser to
+// target (a path of this site, checked by the caller), and ends.
+func Navigate(w http.ResponseWriter, target string) {
+	SetHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	w.Write(encodeEvent("navigate", "", []byte(target)))
+}
+
+// Serve writes the subscription's events to the client until it goes, the
+// stream is closed on it, or it cannot keep up: the current state first (so a
+// reconnect is always right), then one event per change, and a heartbeat
+// comment while idle.
+//
+// Over HTTP/1.1 the connection is taken over (hijacked) and served by a small
+// goroutine of its own, so an idle stream costs a few KiB instead of a whole
+// request's goroutine stack and buffers; Serve then returns at once. Otherwise
+// (HTTP/2, a recorder) it serves in the caller's goroutine.
+func (b *Broker) Serve(w http.ResponseWriter, r *http.Request, s *Subscription) {
+	SetHeaders(w.Header())
+	conn, hijacked, err := b.hijack(w, r)
+	switch {
+	case hijacked && err != nil:
+		// The client went before the first byte (a reset, a closed tab). The
+		// connection is ours now: nothing may be written through w, and
+		// there is nobody to answer.
+		b.unsubscribe(s)
+		b.log.Debug("event stream gone before its first byte", "err", err)
+		return
+	case hijacked:
+		gone := make(chan struct{})
+		go watchClose(conn, gone)
+		go b.pump(s, &connWriter{conn: conn, timeout: b.cfg.WriteTimeout}, gone)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	b.pump(s, &responseWriter{w: w, rc: http.NewResponseController(w), timeout: b.cfg.WriteTimeout}, r.Context().Done())
+}
+
+// pump writes a subscriber's events until the client goes, the stream is closed
+// on it, or it cannot keep up.
+func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
+	defer w.close() // after unsubscribing: a client that saw the end sees it gone
+	defer b.unsubscribe(s)
+	heartbeat := time.NewTicker(b.cfg.Heartbeat)
+	defer heartbeat.Stop()
+	var sent uint64
+	for {
+		select {
+		case <-gone:
+			return
+		case <-s.done:
+			if s.navigate != "" {
+				w.write(encodeEvent("navigate", "", []byte(s.navigate)))
+			}
+			return
+		case <-s.wake:
+			fs := s.t.current.Load()
+			if fs == nil || fs.version == sent {
+				continue
+			}
+			audience, ok := fs.audience[s.userID]
+			if !ok {
+				continue // the renderer closes it
+			}
+			sent = fs.version
+			if w.write(fs.wire[audience]) != nil {
+				return // gone or too slow: it reconnects and gets the current state
+			}
+		case <-heartbeat.C:
+			if w.write(heartbeatComment) != nil {
+				return
+			}
+		}
+	}
+}
+
+var heartbeatComment = []byte(": ping\n\n")
+
+// encodeEvent is the wire form of one server-sent event.
+func encodeEvent(name, id string, data []byte) []byte {
+	var b bytes.Buffer
+	b.Grow(len(data) + 64)
+	if name != "" {
+		b.WriteString("event: " + name + "\n")
+	}
+	if id != "" {
+		b.WriteString("id: " + id + "\n")
+	}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		b.WriteString("data: ")
+		b.Write(bytes.TrimSuffix(line, []byte("\r")))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+type eventSink interface {
+	write(p []byte) error
+	close()
+}
+
+// hijack takes the connection over after writing the response head itself:
+// HTTP/1.1, no length, the body ends when the connection closes. hijacked
+// false: the connection cannot be taken over, serve through w. hijacked with an
+// error: it was taken over but the head could not be written, and it is closed.
+func (b *Broker) hijack(w http.ResponseWriter, r *http.Request) (conn net.Conn, hijacked bool, err error) {
+	if r.ProtoMajor != 1 {
+		return nil, false, nil
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return nil, false, nil
+	}
+	conn, rw, err := hj.Hijack()
+	if err != nil {
+		return nil, false, nil
+	}
+	var head bytes.Buffer
+	head.WriteString("HTTP/1.1 200 OK\r\n")
+	h := w.Header().Clone()
+	h.Del("Content-Length")
+	h.Set("Connection", "close")
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	h.Write(&head)
+	head.WriteString("\r\n")
+	rw.Writer.Reset(conn)             // drop anything the server buffered
+	conn.SetReadDeadline(time.Time{}) // the server's request deadlines no longer apply
+	conn.SetWriteDeadline(time.Now().Add(b.cfg.WriteTimeout))
+	if _, err := conn.Write(head.Bytes()); err != nil {
+		conn.Close()
+		return nil, true, err
+	}
+	return conn, true, nil
+}
+
+// watchClose reports when the client closes the connection (a read fails).
+func watchClose(conn net.Conn, gone chan<- struct{}) {
+	var buf [64]byte
+	for {
+		if _, err := conn.Read(buf[:]); err != nil {
+			close(gone)
+			return
+		}
+	}
+}
+
+type connWriter struct {
+	conn    net.Conn
+	timeout time.Duration
+}
+
+func (w *connWriter) write(p []byte) error {
+	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	_, err := w.conn.Write(p)
+	return err
+}
+
+func (w *connWriter) close() { w.conn.Close() }
+
+type responseWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (w *responseWriter) write(p []byte) error {
+	w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	if _, err := w.w.Write(p); err != nil {
+		return err
+	}
+	return w.rc.Flush()
+}
+
+func (w *responseWriter) close() {}

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package store
+
+func writable(string) bool { return true }
+
+func repairSidecars(string) error { return nil }
