@@ -93,6 +93,9 @@ func (a *App) showStatus(c *gin.Context, status int, v views.StatusView) {
 		a.fail(c, err)
 		return
 	}
+	// The room holds the viewer's cards: compressed, its size would depend on
+	// the vote shown.
+	sendUncompressed(c)
 	a.page(c, status, views.IssueStatusPage(v, own))
 }
 

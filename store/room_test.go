@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -509,5 +510,74 @@ func TestVotesRacingTimerAndAutoReveal(t *testing.T) {
 			t.Errorf("round %d: result %v, acknowledged %v (%s)", round, st.Issue.Result.Values(), want, st.Issue.State)
 		}
 		t.Logf("round %d: %d of %d racing votes counted, timer fired %v", round, len(want)-2, n-2, fired)
+	}
+}
+
+// Every way a round is revealed forgets who voted what and when (values and
+// cards gone, every row at the reveal's time) in the reveal's transaction, and
+// leaves no old page in the write-ahead log: it is checkpointed and truncated
+// before the call returns.
+func TestEveryRevealForgetsAndScrubs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, by := range []string{"owner", "auto-reveal", "timer", "seat"} {
+		t.Run(by, func(t *testing.T) {
+			t.Parallel()
+			s, clk := newStore(t)
+			owner, a, b := newUser(t, s, "owner"), newUser(t, s, "ann"), newUser(t, s, "ben")
+			g := newGroup(t, s, owner, "Scrub", a, b)
+			if by == "auto-reveal" || by == "seat" {
+				if err := s.SaveSettings(ctx, g.ID, GroupSettings{Deck: DefaultDeck(), AutoReveal: true}, owner); err != nil {
+					t.Fatal(err)
+				}
+			}
+			is := newIssue(t, s, g.ID, "S-1")
+			clk.Advance(time.Minute)
+			vote(t, s, is.ID, owner, 8)
+			clk.Advance(time.Minute)
+			special(t, s, is.ID, a, CardUnsure)
+			clk.Advance(time.Minute)
+			wal := func() int64 {
+				fi, err := os.Stat(s.Path() + "-wal")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return fi.Size()
+			}
+			if wal() == 0 {
+				t.Fatal("the WAL is empty before the reveal: the check would prove nothing")
+			}
+			switch by {
+			case "owner":
+				if _, err := s.Reveal(ctx, is.ID, owner); err != nil {
+					t.Fatal(err)
+				}
+			case "auto-reveal":
+				if revealed, err := s.Estimate(ctx, is.ID, b.ID, Vote{Value: 3}); err != nil || !revealed {
+					t.Fatalf("the last vote: revealed %v, %v", revealed, err)
+				}
+			case "timer":
+				if _, err := s.SetTimer(ctx, is.ID, 5, owner); err != nil {
+					t.Fatal(err)
+				}
+				clk.Advance(6 * time.Second)
+				if out, err := s.FireTimers(ctx); err != nil || len(out) != 1 || !out[0].Revealed {
+					t.Fatalf("FireTimers = %+v, %v", out, err)
+				}
+			case "seat":
+				if ch, err := s.SetSeat(ctx, g.ID, b.ID, SeatSpectator); err != nil || !slices.Equal(ch.Revealed, []int64{is.ID}) {
+					t.Fatalf("SetSeat = %+v, %v", ch, err)
+				}
+			}
+			if got, _, _, _ := s.IssueFor(ctx, is.ID, owner.ID); got.State != StateRevealed {
+				t.Fatalf("state %s after the reveal by %s", got.State, by)
+			}
+			if n := wal(); n != 0 {
+				t.Errorf("the WAL holds %d bytes after the reveal by %s", n, by)
+			}
+			if n := count(t, s, "SELECT COUNT(*) FROM estimates WHERE issue_id = ? AND (value IS NOT NULL OR special IS NOT NULL OR updated_at <> ?)", is.ID, clk.Now().Unix()); n != 0 {
+				t.Errorf("%d estimates keep a value, a card or their own time after the reveal by %s", n, by)
+			}
+		})
 	}
 }
