@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"bufio"
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -54,29 +52,6 @@ func TestRevealNeedsAtLeastTwoVotes(t *testing.T) {
 	if is, _, _, _ := ta.st.IssueFor(tctx, iid, 0); is.State != store.StateRevealed || is.Result.Votes != 2 {
 		t.Fatalf("reveal with two votes: %+v", is)
 	}
-}
-
-// openStreamAt connects as c to an event stream path (an issue's or a group's).
-func openStreamAt(t testing.TB, srv *httptest.Server, c *client, path string) *stream {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
-	req.Header.Set("HX-Request", "true")
-	req.Header.Set("Accept", "text/html, text/event-stream")
-	for _, ck := range c.cookies {
-		req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
-	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	s := &stream{t: t, resp: resp, r: bufio.NewReader(resp.Body), cancel: cancel, events: make(chan sse, 64), errc: make(chan error, 1)}
-	if resp.StatusCode == http.StatusOK {
-		go s.read()
-	}
-	t.Cleanup(s.close)
-	return s
 }
 
 // until reads events until one satisfies ok, or fails after within.
