@@ -562,16 +562,62 @@ func TestAddEditDeleteIssue(t *testing.T) {
 
 // Anonymity: no page, fragment, event or log line pairs a nickname with a value.
 
-var wholeNumber = regexp.MustCompile(`[0-9]+`)
+// tokenRun is a random token as the app makes them (store.NewToken: 43
+// base64url characters) or longer: an invite or sign-in link's token, a kept
+// form's reference. Its digits are chance, not a value anybody chose.
+var tokenRun = regexp.MustCompile(`[A-Za-z0-9_-]{40,}`)
 
+// numbersIn finds the whole numbers a reader would read in s: runs of digits
+// standing alone, not inside a word (an asset's hash "3f21ab", an identifier)
+// or a token. A value shown anywhere ("21", ">21<", "card-21", "21 × 1", "/21")
+// always stands alone.
 func numbersIn(s string) []int {
-	var out []int
-	for _, m := range wholeNumber.FindAllString(s, -1) {
-		if n, err := strconv.Atoi(m); err == nil {
-			out = append(out, n)
+	s = tokenRun.ReplaceAllString(s, " ")
+	word := func(i int) bool {
+		if i < 0 || i >= len(s) {
+			return false
 		}
+		c := s[i]
+		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	var out []int
+	for i := 0; i < len(s); {
+		if s[i] < '0' || s[i] > '9' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		if !word(i-1) && !word(j) {
+			if n, err := strconv.Atoi(s[i:j]); err == nil {
+				out = append(out, n)
+			}
+		}
+		i = j
 	}
 	return out
+}
+
+func TestNumbersInReadsWhatAReaderReads(t *testing.T) {
+	t.Parallel()
+	token := "Xy_Q-21-k9" + strings.Repeat("a", 33) // 43 characters, as NewToken makes them
+	for in, want := range map[string]string{
+		">21<":                                 "[21]",
+		"card-21 card-89":                      "[21 89]",
+		"13 × 1, 21 × 1":                       "[13 1 21 1]",
+		"/issues/21/estimate":                  "[21]",
+		"/assets/app.css?v=3f21ab09c4de":       "[]",
+		"/join/" + token:                       "[]",
+		"http://example.com/signin/" + token:   "[]",
+		"Invite link " + token + " 21 members": "[21]",
+		"value=\"89\" aria-pressed=\"false\"":  "[89]",
+	} {
+		if got := fmt.Sprint(numbersIn(in)); got != want {
+			t.Errorf("numbersIn(%q) = %s, want %s", in, got, want)
+		}
+	}
 }
 
 // rowTags are the elements that make a "row" a reader reads as one statement.
