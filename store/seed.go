@@ -79,7 +79,7 @@ func Seed(ctx context.Context, s *Store, spec SeedSpec) (SeedSummary, error) {
 				res := ComputeResult(values)
 				state, result = StateRevealed, sql.NullString{String: res.encode(), Valid: true}
 				if i%2 == 0 {
-					state, final = StateAccepted, sql.NullInt64{Int64: int64(res.NearestScale()), Valid: true}
+					state, final = StateAccepted, sql.NullInt64{Int64: int64(res.NearestCard()), Valid: true}
 				}
 			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO issues (group_id, key, key_fold, description, state, result, final_estimate, created_at)
