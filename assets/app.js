@@ -1,7 +1,9 @@
 // Estimator's own script. The app works without it; it only adds copying links,
 // following the server's "navigate" events on live pages (a stream whose
-// session ended sends the browser to the sign-in page), times in the viewer's
-// own zone, and telling live pages apart from what a page without script says.
+// session ended goes to the sign-in page; the group moving to another issue
+// takes every room there), times in the viewer's own zone, telling live pages
+// apart from what a page without script says, keys 1–9 for the cards, the
+// countdown, and fetching the cards again when the round they belong to changes.
 (function () {
   "use strict";
 
@@ -57,5 +59,57 @@
   document.addEventListener("navigate", function (evt) {
     var path = evt.detail && evt.detail.data;
     if (samePath(path)) window.location.assign(path);
+  });
+
+  // Keys 1–9 pick the n-th card of the room, unless the person is typing.
+  document.addEventListener("keydown", function (evt) {
+    if (evt.ctrlKey || evt.metaKey || evt.altKey || evt.isComposing) return;
+    if (evt.key.length !== 1 || evt.key < "1" || evt.key > "9") return;
+    var t = evt.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    var card = document.querySelector('#estimate-panel [data-card="' + evt.key + '"]');
+    if (!card || card.disabled) return;
+    evt.preventDefault();
+    card.focus();
+    card.click();
+  });
+
+  // The countdown: the server sends when it ends; the page's own clock is
+  // corrected by the server's time at load (data-now on #live).
+  var offset = 0;
+  function readOffset() {
+    var live = document.getElementById("live");
+    var now = live && Number(live.getAttribute("data-now"));
+    if (now) offset = now - Date.now();
+  }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function tick() {
+    var nodes = document.querySelectorAll("[data-ends-at]");
+    for (var i = 0; i < nodes.length; i++) {
+      var left = Math.max(0, Math.ceil((Number(nodes[i].getAttribute("data-ends-at")) - (Date.now() + offset)) / 1000));
+      var text = Math.floor(left / 60) + ":" + pad(left % 60);
+      if (nodes[i].textContent !== text) nodes[i].textContent = text;
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { readOffset(); tick(); });
+  setInterval(tick, 250);
+
+  // After a live update, the cards are fetched again when the round they were
+  // drawn for is over (a reveal, a new round, another deck); the own vote of an
+  // open round is never overwritten by what everyone sees.
+  function refreshCards() {
+    var status = document.getElementById("status");
+    var panel = document.getElementById("estimate-panel");
+    if (!status || !panel || !window.htmx) return;
+    var phase = status.getAttribute("data-phase");
+    if (!phase || phase === panel.getAttribute("data-phase") || panel.getAttribute("data-fetching") === phase) return;
+    panel.setAttribute("data-fetching", phase);
+    htmx.ajax("GET", panel.getAttribute("data-refresh"), { target: "#estimate-panel", swap: "outerHTML" });
+  }
+  // Only a live update of the room (an event on #live) does it: the cards' own
+  // answers never start another fetch.
+  document.addEventListener("htmx:after:swap", function (evt) {
+    tick();
+    if (evt.target && evt.target.id === "live") refreshCards();
   });
 })();

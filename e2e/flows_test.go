@@ -360,10 +360,10 @@ func TestEstimationRound(t *testing.T) {
 		t.Errorf("everyone voted, yet the reveal asked: %q", d)
 	}
 	for id, want := range map[string]string{
-		"result-votes":     "3",
-		"result-average":   "8.7",
-		"result-nearest":   "9",
-		"result-fibonacci": "8",
+		"result-votes":   "3",
+		"result-average": "8.7",
+		"result-nearest": "9",
+		"result-card":    "8",
 	} {
 		if got := owner.text(testID(id)); got != want {
 			t.Errorf("%s = %q, want %q", id, got, want)
@@ -404,6 +404,10 @@ func TestLiveUpdates(t *testing.T) {
 
 	member := e.person("Max (member, status tab)")
 	member.join(link, "Max", group)
+	// A round is revealed with 2 votes at least: Mia votes too.
+	mia := e.person("Mia (member)")
+	mia.join(link, "Mia", group)
+	mia.vote(issuePath, 5)
 
 	owner.open(issuePath)
 	owner.mark()
@@ -416,14 +420,14 @@ func TestLiveUpdates(t *testing.T) {
 			n := len(tb.texts(testID("voter-present") + " .present"))
 			return n == 2, fmt.Sprint(n, " here")
 		})
-		tb.waitText(testID("voted-count"), "0 of 2 voted", stepTimeout)
+		tb.waitText(testID("voted-count"), "1 of 3 voted", stepTimeout)
 	}
 
 	voting := member.newTab("Max (member, estimate tab)")
 	voting.vote(issuePath, 3)
 	saved := time.Now()
 	for _, tb := range []*tab{owner, member} {
-		tb.waitText(testID("voted-count"), "1 of 2 voted", liveWithin-time.Since(saved))
+		tb.waitText(testID("voted-count"), "2 of 3 voted", liveWithin-time.Since(saved))
 	}
 	if took := time.Since(saved); took > liveWithin {
 		t.Errorf("the vote showed after %v, want within %v", took, liveWithin)
@@ -435,16 +439,16 @@ func TestLiveUpdates(t *testing.T) {
 	owner.click(testID("reveal"))
 	owner.waitVisible(testID("result"))
 	revealed := time.Now()
-	if d := owner.dialogsSeen(); len(d) != 1 || !strings.Contains(d[0], "Only 1 of 2") {
-		t.Errorf("the reveal with 1 of 2 votes should have asked once, dialogs: %q", d)
+	if d := owner.dialogsSeen(); len(d) != 1 || !strings.Contains(d[0], "Only 2 of 3") {
+		t.Errorf("the reveal with 2 of 3 votes should have asked once, dialogs: %q", d)
 	}
 	member.eventually(liveWithin-time.Since(revealed), "the member's page should show the result", func() (bool, string) {
 		got, ok := member.textOf(testID("result-average"))
-		return ok && got == "3.0", fmt.Sprintf("%q", got)
+		return ok && got == "4.0", fmt.Sprintf("%q", got)
 	})
 	t.Logf("the result showed on the member's page %v after the owner's", time.Since(revealed).Round(time.Millisecond))
-	if got := owner.text(testID("result-average")); got != "3.0" {
-		t.Errorf("owner's result average %q, want 3.0", got)
+	if got := owner.text(testID("result-average")); got != "4.0" {
+		t.Errorf("owner's result average %q, want 4.0", got)
 	}
 	for _, tb := range []*tab{owner, member} {
 		if !tb.stillMarked() {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"estimator/store"
 )
 
 // rawStream is a bare TCP connection holding an event stream open: the lightest
@@ -23,6 +25,12 @@ type rawStream struct {
 
 func dialStream(tb testing.TB, addr string, issueID int64, cookies []*http.Cookie) *rawStream {
 	tb.Helper()
+	return dialStreamAt(tb, addr, fmt.Sprintf("/issues/%d/events", issueID), cookies)
+}
+
+// dialStreamAt opens the stream at path (an issue's or a group's).
+func dialStreamAt(tb testing.TB, addr, path string, cookies []*http.Cookie) *rawStream {
+	tb.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
@@ -31,8 +39,8 @@ func dialStream(tb testing.TB, addr string, issueID int64, cookies []*http.Cooki
 	for _, c := range cookies {
 		ck = append(ck, c.Name+"="+c.Value)
 	}
-	fmt.Fprintf(conn, "GET /issues/%d/events HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nHX-Request: true\r\nCookie: %s\r\n\r\n",
-		issueID, addr, strings.Join(ck, "; "))
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nHX-Request: true\r\nCookie: %s\r\n\r\n",
+		path, addr, strings.Join(ck, "; "))
 	return &rawStream{conn: conn, r: bufio.NewReaderSize(conn, 512)}
 }
 
@@ -92,7 +100,7 @@ func BenchmarkFanOut1000(b *testing.B) {
 		var wg sync.WaitGroup
 		wg.Add(n)
 		start := time.Now()
-		if err := ta.st.Estimate(ctx, rd.issueID, member.ID, value); err != nil {
+		if _, err := ta.st.Estimate(ctx, rd.issueID, member.ID, store.Vote{Value: value}); err != nil {
 			b.Fatal(err)
 		}
 		ta.app.hub.issueChanged(rd.issueID)

@@ -39,8 +39,14 @@ type stream struct {
 // openStream connects as the client c (its cookies) to the issue's event stream.
 func openStream(t testing.TB, srv *httptest.Server, c *client, issueID int64) *stream {
 	t.Helper()
+	return openStreamAt(t, srv, c, fmt.Sprintf("/issues/%d/events", issueID))
+}
+
+// openStreamAt connects as c to an event stream path (an issue's or a group's).
+func openStreamAt(t testing.TB, srv *httptest.Server, c *client, path string) *stream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/issues/%d/events", srv.URL, issueID), nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
 	req.Header.Set("HX-Request", "true")
 	req.Header.Set("Accept", "text/html, text/event-stream")
 	for _, ck := range c.cookies {
@@ -506,8 +512,9 @@ func TestEventStreamFanOutTo500(t *testing.T) {
 	}
 }
 
-// HEAD on a stream answers the headers a stream gets and holds nothing open:
-// no subscriber, no presence, no slot of the session's stream budget.
+// HEAD on a stream (an issue's room, a group's page) answers the headers a
+// stream gets and holds nothing open: no subscriber, no presence, no slot of the
+// session's stream budget.
 func TestEventStreamHEADHoldsNothing(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t, func(c *Config) {
@@ -516,19 +523,22 @@ func TestEventStreamHEADHoldsNothing(t *testing.T) {
 	})
 	rd := newRound(t, ta, 1)
 	member := rd.members[0]
-	for i := range 5 { // more than the session may hold open
-		req, _ := http.NewRequest(http.MethodHead, fmt.Sprintf("%s/issues/%d/events", rd.srv.URL, rd.issueID), nil)
-		for _, ck := range member.cookies {
-			req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
-		}
-		resp, err := rd.srv.Client().Do(req)
-		if err != nil {
-			t.Fatalf("HEAD %d: %v", i, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") || len(body) != 0 {
-			t.Fatalf("HEAD %d: status %d, type %q, %d body bytes", i, resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+	streams := []string{fmt.Sprintf("/issues/%d/events", rd.issueID), fmt.Sprintf("/groups/%d/events", rd.groupID)}
+	for _, path := range streams {
+		for i := range 5 { // more than the session may hold open
+			req, _ := http.NewRequest(http.MethodHead, rd.srv.URL+path, nil)
+			for _, ck := range member.cookies {
+				req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+			}
+			resp, err := rd.srv.Client().Do(req)
+			if err != nil {
+				t.Fatalf("HEAD %s %d: %v", path, i, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") || len(body) != 0 {
+				t.Fatalf("HEAD %s %d: status %d, type %q, %d body bytes", path, i, resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+			}
 		}
 	}
 	if n := ta.app.hub.subscribers(); n != 0 {
@@ -541,10 +551,10 @@ func TestEventStreamHEADHoldsNothing(t *testing.T) {
 		t.Fatalf("HEAD panicked:\n%s", logs)
 	}
 	// The session's real streams still open.
-	for range 2 {
-		s := openStream(t, rd.srv, member, rd.issueID)
+	for _, path := range streams {
+		s := openStreamAt(t, rd.srv, member, path)
 		if s.resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET stream after HEADs: %d", s.resp.StatusCode)
+			t.Fatalf("GET %s after HEADs: %d", path, s.resp.StatusCode)
 		}
 		s.mustNext()
 	}
@@ -570,8 +580,9 @@ func (w resetOnHijack) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return conn, rw, nil
 }
 
-// A stream whose client resets it before the first byte logs at most one debug
-// line, nothing through the HTTP server's error log, and frees its slot.
+// A stream (an issue's room, a group's page) whose client resets it before the
+// first byte logs at most one debug line, nothing through the HTTP server's
+// error log, and frees its slot.
 func TestEventStreamResetBeforeFirstByte(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t, func(c *Config) { c.StreamHeartbeat = time.Hour })
@@ -587,8 +598,12 @@ func TestEventStreamResetBeforeFirstByte(t *testing.T) {
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	before := strings.Count(ta.logs.String(), "\n")
 	const n = 3
-	for range n {
-		s := dialStream(t, addr, rd.issueID, cookieList(rd.members[0]))
+	for i := range 2 * n {
+		path := fmt.Sprintf("/issues/%d/events", rd.issueID)
+		if i%2 == 1 {
+			path = fmt.Sprintf("/groups/%d/events", rd.groupID)
+		}
+		s := dialStreamAt(t, addr, path, cookieList(rd.members[0]))
 		select {
 		case <-resets:
 		case <-time.After(5 * time.Second):
@@ -614,8 +629,8 @@ func TestEventStreamResetBeforeFirstByte(t *testing.T) {
 			streamLines = append(streamLines, line)
 		}
 	}
-	if len(streamLines) > n {
-		t.Fatalf("%d log lines for %d resets, want at most one each:\n%s", len(streamLines), n, strings.Join(streamLines, "\n"))
+	if len(streamLines) > 2*n {
+		t.Fatalf("%d log lines for %d resets, want at most one each:\n%s", len(streamLines), 2*n, strings.Join(streamLines, "\n"))
 	}
 	for _, line := range streamLines {
 		if !strings.Contains(line, "level=DEBUG") {

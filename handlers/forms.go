@@ -57,15 +57,20 @@ func issueKeyTakenMessage(key string) string {
 	return "This group already has an issue “" + key + "”. Keys are unique within a group (ignoring case)."
 }
 
-// decodeEstimate reads a vote: the value, or what was typed and its message.
-func decodeEstimate(v url.Values) (value int, typed string, errs views.FieldErrors) {
+// decodeVote reads a vote (POST /issues/{id}/estimate): a number 1–100, ?
+// or coffee, or what was typed and its message.
+func decodeVote(v url.Values) (vote store.Vote, typed string, errs views.FieldErrors) {
 	typed = v.Get("estimate")
-	value, msg := store.ParseEstimate(typed)
+	vote, msg := store.ParseVote(typed)
 	if msg != "" {
-		return 0, typed, views.FieldErrors{"estimate": msg}
+		return store.Vote{}, typed, views.FieldErrors{"estimate": msg}
 	}
-	return value, typed, nil
+	return vote, typed, nil
 }
+
+// notOnDeckMessage answers a free number on a deck of cards only (the store
+// refuses it: the deck is known there).
+const notOnDeckMessage = "Pick one of the cards: this deck has no free numbers."
 
 // decodeFinal reads the final estimate an owner accepts.
 func decodeFinal(v url.Values) (views.FinalForm, int) {
@@ -79,3 +84,33 @@ func decodeFinal(v url.Values) (views.FinalForm, int) {
 	}
 	return f, final
 }
+
+// decodeSettings reads a group's settings (POST /groups/{id}/settings): deck,
+// cards, auto_reveal and the default timer.
+func decodeSettings(v url.Values) (views.SettingsForm, store.GroupSettings) {
+	f := views.SettingsForm{Deck: v.Get("deck"), Cards: v.Get("cards"), Timer: v.Get("timer"), AutoReveal: v.Get("auto_reveal") == "1"}
+	set, errs := store.ValidateSettings(f.Deck, f.Cards, v.Get("auto_reveal"), f.Timer)
+	if len(errs) > 0 {
+		f.Errors = errs
+	}
+	return f, set
+}
+
+// decodeTimer reads the round's countdown (POST /issues/{id}/timer): seconds
+// 1–3600, or 0 to stop it.
+func decodeTimer(v url.Values) (views.TimerForm, int) {
+	f := views.TimerForm{Value: v.Get("seconds")}
+	seconds, msg := store.ParseTimer(f.Value, false)
+	if msg != "" {
+		f.Errors = views.FieldErrors{"seconds": msg}
+	}
+	return f, seconds
+}
+
+// decodeRole reads a member's seat (POST /groups/{id}/role): voter or
+// spectator; ok false with anything else.
+func decodeRole(v url.Values) (seat store.Seat, ok bool) {
+	return store.ParseSeat(v.Get("role"))
+}
+
+const roleMessage = "Choose to vote (voter) or to watch (spectator)."

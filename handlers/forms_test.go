@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"estimator/store"
 )
 
 func TestDecodeForms(t *testing.T) {
@@ -28,11 +30,42 @@ func TestDecodeForms(t *testing.T) {
 	if is, _ := decodeIssue(url.Values{"description": {"d"}}); is.Errors["key"] == "" || is.Description != "d" {
 		t.Errorf("issue without key: %+v", is)
 	}
-	if v, typed, errs := decodeEstimate(url.Values{"estimate": {" 8 "}}); v != 8 || typed != " 8 " || errs != nil {
-		t.Errorf("estimate: %d %q %v", v, typed, errs)
+	if v, typed, errs := decodeVote(url.Values{"estimate": {" 8 "}}); v != (store.Vote{Value: 8}) || typed != " 8 " || errs != nil {
+		t.Errorf("estimate: %+v %q %v", v, typed, errs)
 	}
-	if _, typed, errs := decodeEstimate(url.Values{"estimate": {"1e2"}}); typed != "1e2" || errs["estimate"] == "" {
-		t.Errorf("estimate 1e2: %q %v", typed, errs)
+	for _, special := range []string{"?", "coffee"} {
+		if v, _, errs := decodeVote(url.Values{"estimate": {special}}); v != (store.Vote{Special: special}) || errs != nil {
+			t.Errorf("estimate %s: %+v %v", special, v, errs)
+		}
+	}
+	for _, bad := range []string{"1e2", "??", "0", "101", ""} {
+		if v, typed, errs := decodeVote(url.Values{"estimate": {bad}}); !v.IsZero() || typed != bad || errs["estimate"] == "" {
+			t.Errorf("estimate %q: %+v %q %v", bad, v, typed, errs)
+		}
+	}
+	if sf, set := decodeSettings(url.Values{"deck": {"custom"}, "cards": {"1, 2, 4"}, "auto_reveal": {"1"}, "timer": {"90"}}); len(sf.Errors) != 0 ||
+		set.Deck.Spec() != "custom:1,2,4" || !set.AutoReveal || set.TimerSeconds != 90 || !sf.AutoReveal || sf.Cards != "1, 2, 4" {
+		t.Errorf("settings: %+v %+v", sf, set)
+	}
+	if sf, _ := decodeSettings(url.Values{"deck": {"runes"}, "timer": {"3601"}, "auto_reveal": {"yes"}}); sf.Errors["deck"] == "" || sf.Errors["timer"] == "" || sf.Errors["auto_reveal"] == "" || sf.Timer != "3601" {
+		t.Errorf("bad settings: %+v", sf)
+	}
+	if sf, _ := decodeSettings(url.Values{"deck": {"custom"}, "cards": {"7"}}); sf.Errors["cards"] == "" {
+		t.Errorf("one custom card: %+v", sf)
+	}
+	if tf, n := decodeTimer(url.Values{"seconds": {"120"}}); n != 120 || len(tf.Errors) != 0 {
+		t.Errorf("timer: %+v %d", tf, n)
+	}
+	for _, bad := range []string{"", "-1", "3601", "1.5"} {
+		if tf, _ := decodeTimer(url.Values{"seconds": {bad}}); tf.Errors["seconds"] == "" || tf.Value != bad {
+			t.Errorf("timer %q: %+v", bad, tf)
+		}
+	}
+	if seat, ok := decodeRole(url.Values{"role": {"spectator"}}); !ok || seat != store.SeatSpectator {
+		t.Errorf("role: %q %v", seat, ok)
+	}
+	if _, ok := decodeRole(url.Values{"role": {"owner"}}); ok {
+		t.Error("role owner accepted")
 	}
 	if ff, v := decodeFinal(url.Values{"final": {"13"}}); v != 13 || len(ff.Errors) != 0 {
 		t.Errorf("final: %+v %d", ff, v)

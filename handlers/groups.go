@@ -133,12 +133,27 @@ func (a *App) groupPage(c *gin.Context) {
 }
 
 func (a *App) renderGroup(c *gin.Context, status int, g store.Group, role store.Role, issueForm views.IssueForm, renameForm views.GroupForm) {
+	a.renderGroupWith(c, status, views.GroupView{Group: g, Role: role, IssueForm: issueForm, RenameForm: renameForm})
+}
+
+// renderGroupWith renders the group page around the forms in v; the settings
+// form shows the group's settings unless v holds one sent back with errors.
+func (a *App) renderGroupWith(c *gin.Context, status int, v views.GroupView) {
 	ctx := c.Request.Context()
-	v := views.GroupView{Group: g, Role: role, IssueForm: issueForm, RenameForm: renameForm}
+	g, role := v.Group, v.Role
+	if v.SettingsForm.Errors == nil {
+		v.SettingsForm = views.SettingsFormOf(g.Settings)
+	}
 	var err error
 	if v.Members, err = a.st.Members(ctx, g.ID); err != nil {
 		a.fail(c, err)
 		return
+	}
+	v.Seat = store.SeatVoter
+	for _, m := range v.Members {
+		if m.UserID == currentUser(c).ID {
+			v.Seat = m.Seat
+		}
 	}
 	if v.Issues, err = a.st.GroupIssues(ctx, g.ID); err != nil {
 		a.fail(c, err)
@@ -227,6 +242,7 @@ func (a *App) addIssue(c *gin.Context) {
 		a.renderGroup(c, http.StatusUnprocessableEntity, g, role, f, views.GroupForm{Name: g.Name})
 		return
 	}
+	a.hub.groupPageChanged(g.ID)
 	notice := replayNotice(c, "Issue “"+is.Key+"” was added.")
 	if wantsFragment(c) {
 		issues, err := a.st.GroupIssues(ctx, g.ID)

@@ -48,6 +48,7 @@ func TestMyGroups(t *testing.T) {
 	beta.owner.addIssue(beta.gid, "B-2", "")
 	b3 := beta.owner.addIssue(beta.gid, "B-3", "")
 	beta.owner.estimate(b3, "5").wantStatus(http.StatusSeeOther)
+	beta.members[0].estimate(b3, "8").wantStatus(http.StatusSeeOther)
 	beta.owner.post(fmt.Sprintf("/issues/%d/reveal", b3), url.Values{"confirmed": {"1"}}).wantStatus(http.StatusSeeOther)
 	alpha := ana.createGroup("Alpha")
 

@@ -165,6 +165,7 @@ func New(d Deps) (*App, error) {
 	}
 	a.hub = newHub(d.Store, d.Config, d.Logger, d.Bus)
 	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.subscribers() }})
+	go a.runTimers()
 	a.engine = a.routes()
 	if err := a.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
 		return nil, err
@@ -303,6 +304,9 @@ func (a *App) routes() *gin.Engine {
 	group.POST("/leave", a.leaveGroup)
 	owned.GET("/delete", a.deleteGroupPage)
 	owned.POST("/delete", a.deleteGroup)
+	group.POST("/role", a.setRole)
+	owned.POST("/settings", a.saveSettings)
+	group.GET("/room", a.groupRoom)
 	owned.POST("/import", a.importIssues)
 	group.GET("/export.csv", a.exportCSV)
 	group.GET("/export.json", a.exportJSON)
@@ -317,11 +321,14 @@ func (a *App) routes() *gin.Engine {
 	ownedIssue.POST("/reveal", a.reveal)
 	ownedIssue.POST("/accept", a.accept)
 	ownedIssue.POST("/revote", a.revote)
+	ownedIssue.POST("/start", a.startIssue)
+	ownedIssue.POST("/timer", a.setTimer)
 	ownedIssue.GET("/edit", a.editIssuePage)
 	ownedIssue.POST("/edit", a.editIssue)
 	ownedIssue.POST("/delete", a.deleteIssue)
-	// The event stream does its own sign-in check: a stream must answer in SSE.
+	// The event streams do their own sign-in check: a stream must answer in SSE.
 	r.GET("/issues/:id/events", a.events)
+	r.GET("/groups/:id/events", a.groupEvents)
 	return r
 }
 

@@ -287,7 +287,7 @@ func encodeExportCSV(issues []store.IssueRounds) ([]byte, error) {
 	maxRound := 0
 	for _, is := range issues {
 		for _, r := range is.Rounds {
-			maxRound = max(maxRound, r.Round)
+			maxRound = max(maxRound, r.Number)
 		}
 	}
 	var buf bytes.Buffer
@@ -308,10 +308,13 @@ func encodeExportCSV(issues []store.IssueRounds) ([]byte, error) {
 		}
 		row[4] = strconv.Itoa(len(is.Rounds))
 		for _, r := range is.Rounds {
-			at := len(exportColumns) + 4*(r.Round-1)
+			at := len(exportColumns) + 4*(r.Number-1)
 			row[at] = strconv.Itoa(r.Result.Votes)
-			row[at+1] = r.Result.Average()
-			row[at+2] = tenths(r.Result.MedianTenths())
+			// A round of ? and coffee only has no average or median.
+			if r.Result.HasNumbers() {
+				row[at+1] = r.Result.Average()
+				row[at+2] = halves(r.Result.MedianHalves())
+			}
 			row[at+3] = distribution(r.Result)
 		}
 		w.Write(row)
@@ -320,14 +323,22 @@ func encodeExportCSV(issues []store.IssueRounds) ([]byte, error) {
 	return buf.Bytes(), w.Error()
 }
 
-func tenths(t int) string { return fmt.Sprintf("%d.%d", t/10, t%10) }
+// halves writes a median kept as twice its value with one decimal: 5 is "2.5".
+func halves(h int) string { return fmt.Sprintf("%d.%d", h/2, 5*(h%2)) }
 
-// distribution is "value=count" for each value chosen, ascending: "3=2 5=1" is
-// two votes for 3 and one for 5. Not "3:2", which spreadsheets read as a time.
+// distribution is "value=count" for each value chosen, ascending, then the ?
+// and coffee cards when any were played: "3=2 5=1 ?=1" is two votes for 3, one
+// for 5 and one unsure. Not "3:2", which spreadsheets read as a time.
 func distribution(r store.Result) string {
-	parts := make([]string, len(r.Counts))
-	for i, vc := range r.Counts {
-		parts[i] = strconv.Itoa(vc.Value) + "=" + strconv.Itoa(vc.Count)
+	parts := make([]string, 0, len(r.Counts)+2)
+	for _, vc := range r.Counts {
+		parts = append(parts, strconv.Itoa(vc.Value)+"="+strconv.Itoa(vc.Count))
+	}
+	if r.Unsure > 0 {
+		parts = append(parts, store.CardUnsure+"="+strconv.Itoa(r.Unsure))
+	}
+	if r.Coffee > 0 {
+		parts = append(parts, store.CardCoffee+"="+strconv.Itoa(r.Coffee))
 	}
 	return strings.Join(parts, " ")
 }
@@ -345,12 +356,17 @@ type exportIssue struct {
 	Rounds        []exportRound `json:"rounds"`
 }
 
+// exportRound is one revealed round. Votes counts every card, ? and coffee
+// included; average and median are over the numbers (null without any), and
+// the distribution lists the numbers, with the ? and coffee cards beside it.
 type exportRound struct {
 	Round        int           `json:"round"`
 	Votes        int           `json:"votes"`
-	Average      float64       `json:"average"`
-	Median       float64       `json:"median"`
+	Average      *float64      `json:"average"`
+	Median       *float64      `json:"median"`
 	Distribution []exportCount `json:"distribution"`
+	Unsure       int           `json:"unsure"`
+	Coffee       int           `json:"coffee"`
 }
 
 type exportCount struct {
@@ -368,11 +384,15 @@ func encodeExportJSON(g store.Group, issues []store.IssueRounds) ([]byte, error)
 		}
 		for _, r := range is.Rounds {
 			er := exportRound{
-				Round:        r.Round,
+				Round:        r.Number,
 				Votes:        r.Result.Votes,
-				Average:      float64(r.Result.AverageTenths()) / 10,
-				Median:       float64(r.Result.MedianTenths()) / 10,
 				Distribution: make([]exportCount, len(r.Result.Counts)),
+				Unsure:       r.Result.Unsure,
+				Coffee:       r.Result.Coffee,
+			}
+			if r.Result.HasNumbers() {
+				average, median := float64(r.Result.AverageTenths())/10, float64(r.Result.MedianHalves())/2
+				er.Average, er.Median = &average, &median
 			}
 			for j, vc := range r.Result.Counts {
 				er.Distribution[j] = exportCount{vc.Value, vc.Count}

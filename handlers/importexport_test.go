@@ -372,8 +372,10 @@ func TestImportAccess(t *testing.T) {
 	}
 }
 
-// exportTeam is a group with an accepted, a revealed and an open issue, and
-// cells that a spreadsheet would run as formulas.
+// exportTeam is a group with an accepted issue, a revealed one in its second
+// round (the first kept beside it, the second with a coffee card), one
+// revealed with ? and coffee only, an open one, and cells that a spreadsheet
+// would run as formulas.
 func exportTeam(t *testing.T, ta *testApp) team {
 	t.Helper()
 	tm := ta.team("Shop & Co: Ünïcode/..", "Olga", "Max", "Nina")
@@ -393,6 +395,20 @@ func exportTeam(t *testing.T, ta *testApp) team {
 	tm.members[0].plain().estimate(rev, "2").wantStatus(http.StatusSeeOther)
 	tm.members[1].plain().estimate(rev, "3").wantStatus(http.StatusSeeOther)
 	owner.post(fmt.Sprintf("/issues/%d/reveal", rev), url.Values{"confirmed": {"1"}}).wantStatus(http.StatusSeeOther)
+	owner.post(fmt.Sprintf("/issues/%d/revote", rev), nil).wantStatus(http.StatusSeeOther)
+	for i, v := range []string{"coffee", "3", "5"} {
+		c := owner
+		if i > 0 {
+			c = tm.members[i-1].plain()
+		}
+		c.estimate(rev, v).wantStatus(http.StatusSeeOther)
+	}
+	owner.post(fmt.Sprintf("/issues/%d/reveal", rev), url.Values{"confirmed": {"1"}}).wantStatus(http.StatusSeeOther)
+
+	brk := owner.addIssue(tm.gid, "BREAK-1", "Nobody knows")
+	tm.members[0].plain().estimate(brk, "?").wantStatus(http.StatusSeeOther)
+	tm.members[1].plain().estimate(brk, "coffee").wantStatus(http.StatusSeeOther)
+	owner.post(fmt.Sprintf("/issues/%d/reveal", brk), url.Values{"confirmed": {"1"}}).wantStatus(http.StatusSeeOther)
 
 	open := owner.addIssue(tm.gid, "OPEN-1", "+ not voted on")
 	tm.members[1].plain().estimate(open, "13").wantStatus(http.StatusSeeOther)
@@ -419,10 +435,12 @@ func TestExportCSV(t *testing.T) {
 		t.Fatalf("export does not parse as CSV: %v", err)
 	}
 	want := [][]string{
-		{"key", "description", "state", "final_estimate", "rounds", "round_1_votes", "round_1_average", "round_1_median", "round_1_distribution"},
-		{"SHOP-1", `'=HYPERLINK("http://evil.example","click")`, "accepted", "5", "1", "3", "5.3", "5.0", "3=1 5=1 8=1"},
-		{"'@SUM", "'-1+2, with \"quotes\"\nand a second line", "revealed", "", "1", "2", "2.5", "2.5", "2=1 3=1"},
-		{"OPEN-1", "'+ not voted on", "open", "", "0", "", "", "", ""},
+		{"key", "description", "state", "final_estimate", "rounds", "round_1_votes", "round_1_average", "round_1_median", "round_1_distribution",
+			"round_2_votes", "round_2_average", "round_2_median", "round_2_distribution"},
+		{"SHOP-1", `'=HYPERLINK("http://evil.example","click")`, "accepted", "5", "1", "3", "5.3", "5.0", "3=1 5=1 8=1", "", "", "", ""},
+		{"'@SUM", "'-1+2, with \"quotes\"\nand a second line", "revealed", "", "2", "2", "2.5", "2.5", "2=1 3=1", "3", "4.0", "4.0", "3=1 5=1 coffee=1"},
+		{"BREAK-1", "Nobody knows", "revealed", "", "1", "2", "", "", "?=1 coffee=1", "", "", "", ""},
+		{"OPEN-1", "'+ not voted on", "open", "", "0", "", "", "", "", "", "", "", ""},
 	}
 	if fmt.Sprintf("%q", recs) != fmt.Sprintf("%q", want) {
 		t.Fatalf("export rows\n%q\nwant\n%q", recs, want)
@@ -441,7 +459,8 @@ func TestExportCSV(t *testing.T) {
 	}
 }
 
-// A later round is listed under its own number.
+// Every revealed round is listed under its own number, oldest first; the
+// columns go up to the highest round of any issue.
 func TestExportCSVRoundColumns(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t)
@@ -465,7 +484,7 @@ func TestExportCSVRoundColumns(t *testing.T) {
 	if len(recs) != 3 || len(recs[0]) != 13 || recs[0][9] != "round_2_votes" {
 		t.Fatalf("header %q", recs[0])
 	}
-	if got := strings.Join(recs[1][4:], ","); got != "1,,,,,2,8.0,8.0,8=2" {
+	if got := strings.Join(recs[1][4:], ","); got != "2,2,1.5,1.5,1=1 2=1,2,8.0,8.0,8=2" {
 		t.Errorf("issue row rounds %q", got)
 	}
 	if len(recs[2]) != 13 {
@@ -492,14 +511,16 @@ func TestExportJSON(t *testing.T) {
 			State         string `json:"state"`
 			FinalEstimate *int   `json:"final_estimate"`
 			Rounds        []struct {
-				Round        int     `json:"round"`
-				Votes        int     `json:"votes"`
-				Average      float64 `json:"average"`
-				Median       float64 `json:"median"`
+				Round        int      `json:"round"`
+				Votes        int      `json:"votes"`
+				Average      *float64 `json:"average"`
+				Median       *float64 `json:"median"`
 				Distribution []struct {
 					Value int `json:"value"`
 					Count int `json:"count"`
 				} `json:"distribution"`
+				Unsure int `json:"unsure"`
+				Coffee int `json:"coffee"`
 			} `json:"rounds"`
 		} `json:"issues"`
 	}
@@ -508,7 +529,7 @@ func TestExportJSON(t *testing.T) {
 	if err := dec.Decode(&doc); err != nil {
 		t.Fatalf("export does not decode: %v", err)
 	}
-	if doc.Group != "Shop & Co: Ünïcode/.." || len(doc.Issues) != 3 {
+	if doc.Group != "Shop & Co: Ünïcode/.." || len(doc.Issues) != 4 {
 		t.Fatalf("doc %+v", doc)
 	}
 	acc := doc.Issues[0]
@@ -516,13 +537,34 @@ func TestExportJSON(t *testing.T) {
 		acc.FinalEstimate == nil || *acc.FinalEstimate != 5 || len(acc.Rounds) != 1 {
 		t.Fatalf("accepted issue %+v", acc)
 	}
-	if rd := acc.Rounds[0]; rd.Round != 1 || rd.Votes != 3 || rd.Average != 5.3 || rd.Median != 5 || fmt.Sprint(rd.Distribution) != "[{3 1} {5 1} {8 1}]" {
+	num := func(p *float64) string {
+		if p == nil {
+			return "null"
+		}
+		return fmt.Sprint(*p)
+	}
+	if rd := acc.Rounds[0]; rd.Round != 1 || rd.Votes != 3 || num(rd.Average) != "5.3" || num(rd.Median) != "5" || fmt.Sprint(rd.Distribution) != "[{3 1} {5 1} {8 1}]" || rd.Unsure+rd.Coffee != 0 {
 		t.Errorf("accepted round %+v", rd)
 	}
-	if rev := doc.Issues[1]; rev.State != "revealed" || rev.FinalEstimate != nil || len(rev.Rounds) != 1 || rev.Rounds[0].Median != 2.5 || rev.Rounds[0].Average != 2.5 {
-		t.Errorf("revealed issue %+v", rev)
+	rev := doc.Issues[1]
+	if rev.State != "revealed" || rev.FinalEstimate != nil || len(rev.Rounds) != 2 {
+		t.Fatalf("revealed issue %+v, want its two rounds", rev)
 	}
-	if open := doc.Issues[2]; open.State != "open" || open.Rounds == nil || len(open.Rounds) != 0 {
+	if rd := rev.Rounds[0]; rd.Round != 1 || rd.Votes != 2 || num(rd.Median) != "2.5" || num(rd.Average) != "2.5" || fmt.Sprint(rd.Distribution) != "[{2 1} {3 1}]" {
+		t.Errorf("round 1 %+v", rd)
+	}
+	if rd := rev.Rounds[1]; rd.Round != 2 || rd.Votes != 3 || num(rd.Median) != "4" || num(rd.Average) != "4" || fmt.Sprint(rd.Distribution) != "[{3 1} {5 1}]" || rd.Unsure != 0 || rd.Coffee != 1 {
+		t.Errorf("round 2 %+v", rd)
+	}
+	brk := doc.Issues[2]
+	if len(brk.Rounds) != 1 || brk.Rounds[0].Votes != 2 || brk.Rounds[0].Average != nil || brk.Rounds[0].Median != nil ||
+		len(brk.Rounds[0].Distribution) != 0 || brk.Rounds[0].Unsure != 1 || brk.Rounds[0].Coffee != 1 {
+		t.Errorf("a round of ? and coffee only: %+v (no average, no median)", brk)
+	}
+	if !strings.Contains(r.body, `"average": null`) {
+		t.Error("a round without numbers does not spell out its missing average")
+	}
+	if open := doc.Issues[3]; open.State != "open" || open.Rounds == nil || len(open.Rounds) != 0 {
 		t.Errorf("open issue %+v (rounds must be [], and an open round's votes are no result)", open)
 	}
 	if !strings.Contains(r.body, `"rounds": []`) || !strings.Contains(r.body, `"final_estimate": null`) {

@@ -47,48 +47,71 @@ var (
 	errNotRevealed     = newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
 )
 
+// errTooFewVotes: with one vote, the result would be that person's value.
+var errTooFewVotes = newError(http.StatusConflict, "Not enough votes",
+	"A round is revealed with at least 2 votes: with one, the result would show that person’s value. The round stays open.")
+
 var errClosed = newError(http.StatusConflict, "Estimates are closed",
 	"The result of this issue has been revealed, so estimates can no longer be given or changed.")
 
-// statusView gathers what the status page shows to this viewer.
+// statusView gathers what the room's live part shows to this viewer.
 func (a *App) statusView(c *gin.Context, issueID int64, role store.Role) (views.StatusView, error) {
 	st, err := a.st.IssueStatus(c.Request.Context(), issueID)
 	if err != nil {
 		return views.StatusView{}, err
 	}
-	return views.StatusView{Status: st, Role: role, Present: a.hub.present(issueID)}, nil
+	return views.StatusView{Status: st, Role: role, Present: a.hub.present(issueID), Now: a.st.Now()}, nil
+}
+
+// ownView is the viewer's own side of the room: their seat and vote.
+func (a *App) ownView(c *gin.Context, is store.Issue, g store.Group, seat store.Seat) (views.EstimateView, error) {
+	own, err := a.st.OwnEstimate(c.Request.Context(), is.ID, currentUser(c).ID)
+	return views.EstimateView{Issue: is, Group: g, Seat: seat, Own: own}, err
 }
 
 func (a *App) issueStatus(c *gin.Context) {
 	is, g, role := issueOf(c)
-	// issueAccess has just loaded the issue and its group: only the voters are
-	// left to read (one query, not IssueStatus's two).
-	voters, err := a.st.Voters(c.Request.Context(), is.ID, g.ID)
+	// issueAccess has just loaded the issue and its group: only the room's
+	// other facts are left to read.
+	st, err := a.st.RoomFacts(c.Request.Context(), is, g)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	a.showStatus(c, http.StatusOK, views.StatusView{Status: store.Status{Issue: is, Group: g, Voters: voters},
-		Role: role, Present: a.hub.present(is.ID)})
+	v := views.StatusView{Status: st, Role: role, Present: a.hub.present(is.ID), Now: a.st.Now()}
+	a.showStatus(c, http.StatusOK, v)
 }
 
-// showStatus answers with the status panel for htmx, the whole page otherwise.
+// showStatus answers with the live panel for htmx, the whole room otherwise.
 func (a *App) showStatus(c *gin.Context, status int, v views.StatusView) {
 	if wantsFragment(c) {
 		a.fragment(c, status, views.StatusPanel(v))
 		return
 	}
-	a.page(c, status, views.IssueStatusPage(v))
-}
-
-func (a *App) estimatePage(c *gin.Context) {
-	is, g, _ := issueOf(c)
-	own, err := a.st.OwnEstimate(c.Request.Context(), is.ID, currentUser(c).ID)
+	own, err := a.ownView(c, v.Status.Issue, v.Status.Group, v.Status.SeatOf(currentUser(c).ID))
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	a.showEstimate(c, http.StatusOK, views.EstimateView{Issue: is, Group: g, Own: own})
+	// The room holds the viewer's cards: compressed, its size would depend on
+	// the vote shown.
+	sendUncompressed(c)
+	a.page(c, status, views.IssueStatusPage(v, own))
+}
+
+func (a *App) estimatePage(c *gin.Context) {
+	is, g, _ := issueOf(c)
+	seat, err := a.st.SeatOf(c.Request.Context(), g.ID, currentUser(c).ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	v, err := a.ownView(c, is, g, seat)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.showEstimate(c, http.StatusOK, v)
 }
 
 func (a *App) showEstimate(c *gin.Context, status int, v views.EstimateView) {
@@ -100,6 +123,11 @@ func (a *App) showEstimate(c *gin.Context, status int, v views.EstimateView) {
 	}
 	a.page(c, status, views.EstimatePage(v))
 }
+
+var (
+	errSpectator = newError(http.StatusForbidden, "You are a spectator",
+		"Spectators watch without voting. Choose “Vote in this group” to vote.")
+)
 
 func (a *App) estimatePost(c *gin.Context) {
 	form, err := readForm(c)
@@ -114,36 +142,75 @@ func (a *App) estimatePost(c *gin.Context) {
 		a.fail(c, errClosed.withLink(views.IssuePath(is.ID), "See the result"))
 		return
 	}
-	value, typed, errs := decodeEstimate(form)
-	if len(errs) > 0 {
-		own, err := a.st.OwnEstimate(ctx, is.ID, u.ID)
+	// retry shows the cards again with the message (422); a spectator, who has
+	// no cards, is refused (403).
+	retry := func(typed string, errs views.FieldErrors) {
+		seat, err := a.st.SeatOf(ctx, g.ID, u.ID)
+		if err == nil && seat == store.SeatSpectator {
+			a.fail(c, errSpectator.withLink(views.IssuePath(is.ID), "Back to the room"))
+			return
+		}
+		v, err := a.ownView(c, is, g, store.SeatVoter)
 		if err != nil {
 			a.fail(c, err)
 			return
 		}
-		a.showEstimate(c, http.StatusUnprocessableEntity, views.EstimateView{
-			Issue: is, Group: g, Own: own, Typed: typed, Errors: errs})
+		v.Typed, v.Errors = typed, errs
+		a.showEstimate(c, http.StatusUnprocessableEntity, v)
+	}
+	vote, typed, errs := decodeVote(form)
+	if len(errs) > 0 {
+		retry(typed, errs)
 		return
 	}
-	switch err := a.st.Estimate(ctx, is.ID, u.ID, value); {
+	revealed, err := a.st.Estimate(ctx, is.ID, u.ID, vote)
+	switch {
 	case errors.Is(err, store.ErrNotOpen):
 		a.fail(c, errClosed.withLink(views.IssuePath(is.ID), "See the result"))
 		return
 	case errors.Is(err, store.ErrNotMember):
 		a.fail(c, errNotFound)
 		return
+	case errors.Is(err, store.ErrSpectator):
+		a.fail(c, errSpectator.withLink(views.IssuePath(is.ID), "Back to the room"))
+		return
+	case errors.Is(err, store.ErrNotOnDeck):
+		retry(typed, views.FieldErrors{"estimate": notOnDeckMessage})
+		return
 	case err != nil:
 		a.fail(c, err)
 		return
 	}
 	a.metrics.Vote()
-	a.hub.issueChanged(is.ID)
+	if revealed {
+		a.metrics.Reveal()
+	}
+	a.roomChanged(is.ID, g.ID)
+	notice := "Your estimate for " + is.Key + " is saved. Only you can see it."
+	if revealed {
+		notice = "Your estimate for " + is.Key + " completed the round: the result is revealed."
+	}
 	if wantsFragment(c) {
+		if revealed {
+			// The vote completed the round: the cards close, as everyone's do.
+			if is, _, _, err = a.st.IssueFor(ctx, is.ID, u.ID); err != nil {
+				a.fail(c, err)
+				return
+			}
+		}
+		// Compressed, the size of the answer would depend on the vote shown.
 		sendUncompressed(c)
-		a.fragment(c, http.StatusOK, views.EstimatePanel(views.EstimateView{Issue: is, Group: g, Own: value, Saved: true}))
+		a.fragment(c, http.StatusOK, views.EstimatePanel(views.EstimateView{Issue: is, Group: g, Seat: store.SeatVoter, Own: vote, Saved: true}))
 		return
 	}
-	a.doneRedirect(c, replayNotice(c, "Your estimate for "+is.Key+" is saved. Only you can see it."), views.IssueEstimatePath(is.ID))
+	a.doneRedirect(c, replayNotice(c, notice), views.IssuePath(is.ID))
+}
+
+// roomChanged tells the live pages after a change to an issue: its room and
+// its group's page.
+func (a *App) roomChanged(issueID, groupID int64) {
+	a.hub.issueChanged(issueID)
+	a.hub.groupPageChanged(groupID)
 }
 
 func (a *App) reveal(c *gin.Context) {
@@ -152,7 +219,7 @@ func (a *App) reveal(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	is, _, role := issueOf(c)
+	is, g, role := issueOf(c)
 	if is.State != store.StateOpen {
 		a.fail(c, errAlreadyRevealed.withLink(views.IssuePath(is.ID), "See the result"))
 		return
@@ -165,8 +232,8 @@ func (a *App) reveal(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
-		// Nobody voted: nothing to confirm, the reveal below answers 409.
-		if n := v.Status.VotedCount(); n > 0 && n < len(v.Status.Voters) {
+		// Too few votes: nothing to confirm, the reveal below answers 409.
+		if n := v.Status.VotedCount(); n >= store.MinRevealVotes && n < v.Status.VoterCount() {
 			a.page(c, http.StatusOK, views.RevealConfirmPage(v))
 			return
 		}
@@ -176,19 +243,19 @@ func (a *App) reveal(c *gin.Context) {
 	case errors.Is(err, store.ErrNotOpen):
 		a.fail(c, errAlreadyRevealed.withLink(views.IssuePath(is.ID), "See the result"))
 		return
-	case errors.Is(err, store.ErrNoVotes):
-		a.fail(c, newError(http.StatusConflict, "Nobody has voted yet", "The result can be revealed once at least one member has voted.").withLink(views.IssuePath(is.ID), "Back to the issue"))
+	case errors.Is(err, store.ErrTooFewVotes):
+		a.fail(c, errTooFewVotes.withLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	case err != nil:
 		a.fail(c, err)
 		return
 	}
 	a.metrics.Reveal()
-	a.hub.issueChanged(is.ID)
+	a.roomChanged(is.ID, g.ID)
 	a.afterOwnerAction(c, is.ID, role, "The result of "+is.Key+" is revealed.")
 }
 
-// afterOwnerAction answers an owner's change on the status page: the fresh panel
+// afterOwnerAction answers an owner's change in the room: the fresh live panel
 // for htmx, PRG otherwise.
 func (a *App) afterOwnerAction(c *gin.Context, issueID int64, role store.Role, notice string) {
 	if wantsFragment(c) {
@@ -209,7 +276,7 @@ func (a *App) accept(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	is, _, role := issueOf(c)
+	is, g, role := issueOf(c)
 	f, final := decodeFinal(form)
 	// An open issue has no accept form to show a message in: 409 whatever was sent.
 	if is.State == store.StateOpen {
@@ -235,7 +302,7 @@ func (a *App) accept(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.issueChanged(is.ID)
+	a.roomChanged(is.ID, g.ID)
 	a.afterOwnerAction(c, is.ID, role, "The final estimate of "+is.Key+" is "+strconv.Itoa(final)+".")
 }
 
@@ -244,7 +311,7 @@ func (a *App) revote(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	is, _, role := issueOf(c)
+	is, g, role := issueOf(c)
 	err := a.st.Revote(c.Request.Context(), is.ID, currentUser(c))
 	if errors.Is(err, store.ErrNotRevealed) {
 		a.fail(c, newError(http.StatusConflict, "Not revealed", "A new round can start only after the result is revealed and before it is accepted.").withLink(views.IssuePath(is.ID), "Back to the issue"))
@@ -254,8 +321,8 @@ func (a *App) revote(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.issueChanged(is.ID)
-	a.afterOwnerAction(c, is.ID, role, "A new round of "+is.Key+" has started.")
+	a.roomChanged(is.ID, g.ID)
+	a.afterOwnerAction(c, is.ID, role, "Round "+strconv.Itoa(is.Round+1)+" of "+is.Key+" has started.")
 }
 
 var errNotEditable = newError(http.StatusConflict, "Not editable", "Only an open issue can be edited or deleted.")
@@ -294,7 +361,7 @@ func (a *App) editIssue(c *gin.Context) {
 		a.page(c, http.StatusUnprocessableEntity, views.IssueEditPage(is, g, f))
 		return
 	}
-	a.hub.issueChanged(is.ID)
+	a.roomChanged(is.ID, g.ID)
 	a.doneRedirect(c, "Issue “"+in.Key+"” was saved.", views.GroupPath(g.ID))
 }
 
@@ -314,5 +381,6 @@ func (a *App) deleteIssue(c *gin.Context) {
 		return
 	}
 	a.hub.issueDeleted(is.ID)
+	a.hub.groupPageChanged(g.ID)
 	a.doneRedirect(c, "Issue “"+is.Key+"” was deleted.", views.GroupPath(g.ID))
 }

@@ -119,12 +119,12 @@ func TestIssueRoutesRefuseWhoMayNot(t *testing.T) {
 	if err != nil || is.State != store.StateOpen || is.Key != "PP-SECRET" {
 		t.Fatalf("issue changed: %+v %v", is, err)
 	}
-	if v, _ := ta.st.OwnEstimate(tctx, iid, ta.user("Mia").ID); v != 8 {
-		t.Fatalf("Mia's estimate %d", v)
+	if v, _ := ta.st.OwnEstimate(tctx, iid, ta.user("Mia").ID); v.Value != 8 {
+		t.Fatalf("Mia's estimate %v", v)
 	}
 	for _, nick := range []string{"Sam", "Olga"} {
-		if v, _ := ta.st.OwnEstimate(tctx, iid, ta.user(nick).ID); v != 0 {
-			t.Fatalf("%s has estimate %d", nick, v)
+		if v, _ := ta.st.OwnEstimate(tctx, iid, ta.user(nick).ID); !v.IsZero() {
+			t.Fatalf("%s has estimate %v", nick, v)
 		}
 	}
 }
@@ -189,8 +189,10 @@ func TestEstimate(t *testing.T) {
 	iid := tm.owner.addIssue(tm.gid, "EST-1", "")
 	p := fmt.Sprintf("/issues/%d/estimate", iid)
 
-	mia.post(p, url.Values{"estimate": {"13"}}).wantRedirect(p)
-	page := mia.get(p).wantStatus(http.StatusOK)
+	// A plain vote lands back in the room.
+	room := fmt.Sprintf("/issues/%d", iid)
+	mia.post(p, url.Values{"estimate": {"13"}}).wantRedirect(room)
+	page := mia.get(room).wantStatus(http.StatusOK)
 	page.wantNotice("Your estimate for EST-1 is saved. Only you can see it.")
 	if page.text("own-value") != "13" {
 		t.Fatalf("own value %q", page.text("own-value"))
@@ -199,12 +201,12 @@ func TestEstimate(t *testing.T) {
 		t.Error("the chosen card is not marked")
 	}
 	// Changing it until the reveal; " 5 " is 5.
-	mia.post(p, url.Values{"estimate": {" 5 "}}).wantRedirect(p)
+	mia.post(p, url.Values{"estimate": {" 5 "}}).wantRedirect(room)
 	if got := mia.get(p).text("own-value"); got != "5" {
 		t.Fatalf("after \" 5 \": %q", got)
 	}
 	for _, ok := range []string{"1", "100", "\t42\n"} {
-		mia.post(p, url.Values{"estimate": {ok}}).wantRedirect(p)
+		mia.post(p, url.Values{"estimate": {ok}}).wantRedirect(room)
 	}
 	r := mia.htmxFrom(p).post(p, url.Values{"estimate": {"21"}}).wantStatus(http.StatusOK)
 	if !r.isFragment() || !strings.Contains(r.text("own-estimate"), "Saved.") || r.text("own-value") != "21" {
@@ -229,8 +231,8 @@ func TestEstimate(t *testing.T) {
 	}
 	// A missing field is the same as an empty one.
 	mia.post(p, nil).wantStatus(http.StatusUnprocessableEntity)
-	if v, _ := ta.st.OwnEstimate(tctx, iid, ta.user("Mia").ID); v != 21 {
-		t.Fatalf("stored estimate %d after refused inputs, want 21", v)
+	if v, _ := ta.st.OwnEstimate(tctx, iid, ta.user("Mia").ID); v.Value != 21 {
+		t.Fatalf("stored estimate %v after refused inputs, want 21", v)
 	}
 	st := tm.owner.get(fmt.Sprintf("/issues/%d", iid))
 	if got := st.text("voted-count"); got != "1 of 3 voted" {
@@ -282,7 +284,7 @@ func TestRevealAcceptRevote(t *testing.T) {
 		{tm.owner, nil}, {tm.owner, url.Values{"confirmed": {"1"}}}, {tm.owner.htmxFrom(p), nil},
 	} {
 		r := tc.c.post(p+"/reveal", tc.form)
-		if r.status != http.StatusConflict || !strings.Contains(r.body, "once at least one member has voted") {
+		if r.status != http.StatusConflict || !strings.Contains(r.body, "at least 2 votes") {
 			t.Errorf("reveal with no votes (form %v, htmx %v): status %d", tc.form, tc.c.htmx, r.status)
 		}
 	}
@@ -317,21 +319,23 @@ func TestRevealAcceptRevote(t *testing.T) {
 	st := tm.owner.get(p).wantStatus(http.StatusOK).wantNotice("The result of RND-1 is revealed.")
 	for id, want := range map[string]string{
 		"state": "revealed", "result-votes": "3", "result-average": "41.0", "result-nearest": "41",
-		"result-fibonacci": "34", "result-range": "13 – 89",
+		"result-card": "34", "result-range": "13 – 89",
 		"distribution-text": "How many chose each value: 13 × 1, 21 × 1, 89 × 1",
 	} {
 		if got := st.text(id); got != want {
 			t.Errorf("%s = %q, want %q", id, got, want)
 		}
 	}
-	if v, _ := st.inputValue("accept-form", "final"); v != "34" {
-		t.Errorf("accept pre-filled with %q, want the nearest scale number 34", v)
+	// No number has a majority: the card nearest the median (21), not the
+	// nearest to the average (34), which the outlier 89 pulls up.
+	if v, _ := st.inputValue("accept-form", "final"); v != "21" {
+		t.Errorf("accept pre-filled with %q, want the card nearest the median, 21", v)
 	}
 	if st.has("reveal-form") || !st.has("revote-form") {
 		t.Error("revealed page: wrong owner tools")
 	}
 	mem := ana.get(p).wantStatus(http.StatusOK)
-	if mem.has("accept-form") || mem.has("revote-form") || mem.text("result-fibonacci") != "34" {
+	if mem.has("accept-form") || mem.has("revote-form") || mem.text("result-card") != "34" {
 		t.Error("member sees owner tools or no result")
 	}
 	if r := tm.owner.post(p+"/reveal", url.Values{"confirmed": {"1"}}); r.status != http.StatusConflict {
@@ -393,8 +397,8 @@ func TestRevealAcceptRevote(t *testing.T) {
 		t.Errorf("member revote: %d", r.status)
 	}
 	tm.owner.post(two+"/revote", nil).wantRedirect(two)
-	st = tm.owner.get(two).wantNotice("A new round of RND-2 has started.")
-	if st.text("state") != "open" || st.text("voted-count") != "0 of 4 voted" || !strings.Contains(st.body, "round 2") {
+	st = tm.owner.get(two).wantNotice("Round 2 of RND-2 has started.")
+	if st.text("state") != "open" || st.text("voted-count") != "0 of 4 voted" || st.text("round") != "Round 2" {
 		t.Fatalf("after revote: %q %q", st.text("state"), st.text("voted-count"))
 	}
 	if ana.get(two + "/estimate").has("own-value") {
@@ -422,9 +426,10 @@ func TestRevealAcceptRevote(t *testing.T) {
 func TestRevealWithSomeVotesViaHTMXNeedsNoPage(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t)
-	tm := ta.team("Quick", "Olga", "Mia")
+	tm := ta.team("Quick", "Olga", "Mia", "Nia")
 	iid := tm.owner.addIssue(tm.gid, "Q-1", "")
 	tm.members[0].estimate(iid, "5").wantStatus(http.StatusSeeOther)
+	tm.members[1].estimate(iid, "8").wantStatus(http.StatusSeeOther)
 	p := fmt.Sprintf("/issues/%d", iid)
 	r := tm.owner.htmxFrom(p).post(p+"/reveal", nil).wantStatus(http.StatusOK)
 	if r.has("reveal-confirmed") || r.text("state") != "revealed" {
@@ -532,6 +537,7 @@ func TestAddEditDeleteIssue(t *testing.T) {
 
 	// Once revealed, an issue can be neither edited nor deleted.
 	tm.members[0].estimate(existing, "3").wantStatus(http.StatusSeeOther)
+	tm.owner.estimate(existing, "5").wantStatus(http.StatusSeeOther)
 	tm.owner.post(fmt.Sprintf("/issues/%d/reveal", existing), url.Values{"confirmed": {"1"}}).wantStatus(http.StatusSeeOther)
 	for _, rt := range []issueRoute{
 		{method: "GET", path: fmt.Sprintf("/issues/%d/edit", existing)},
@@ -556,16 +562,62 @@ func TestAddEditDeleteIssue(t *testing.T) {
 
 // Anonymity: no page, fragment, event or log line pairs a nickname with a value.
 
-var wholeNumber = regexp.MustCompile(`[0-9]+`)
+// tokenRun is a random token as the app makes them (store.NewToken: 43
+// base64url characters) or longer: an invite or sign-in link's token, a kept
+// form's reference. Its digits are chance, not a value anybody chose.
+var tokenRun = regexp.MustCompile(`[A-Za-z0-9_-]{40,}`)
 
+// numbersIn finds the whole numbers a reader would read in s: runs of digits
+// standing alone, not inside a word (an asset's hash "3f21ab", an identifier)
+// or a token. A value shown anywhere ("21", ">21<", "card-21", "21 × 1", "/21")
+// always stands alone.
 func numbersIn(s string) []int {
-	var out []int
-	for _, m := range wholeNumber.FindAllString(s, -1) {
-		if n, err := strconv.Atoi(m); err == nil {
-			out = append(out, n)
+	s = tokenRun.ReplaceAllString(s, " ")
+	word := func(i int) bool {
+		if i < 0 || i >= len(s) {
+			return false
 		}
+		c := s[i]
+		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	var out []int
+	for i := 0; i < len(s); {
+		if s[i] < '0' || s[i] > '9' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		if !word(i-1) && !word(j) {
+			if n, err := strconv.Atoi(s[i:j]); err == nil {
+				out = append(out, n)
+			}
+		}
+		i = j
 	}
 	return out
+}
+
+func TestNumbersInReadsWhatAReaderReads(t *testing.T) {
+	t.Parallel()
+	token := "Xy_Q-21-k9" + strings.Repeat("a", 33) // 43 characters, as NewToken makes them
+	for in, want := range map[string]string{
+		">21<":                                 "[21]",
+		"card-21 card-89":                      "[21 89]",
+		"13 × 1, 21 × 1":                       "[13 1 21 1]",
+		"/issues/21/estimate":                  "[21]",
+		"/assets/app.css?v=3f21ab09c4de":       "[]",
+		"/join/" + token:                       "[]",
+		"http://example.com/signin/" + token:   "[]",
+		"Invite link " + token + " 21 members": "[21]",
+		"value=\"89\" aria-pressed=\"false\"":  "[89]",
+	} {
+		if got := fmt.Sprint(numbersIn(in)); got != want {
+			t.Errorf("numbersIn(%q) = %s, want %s", in, got, want)
+		}
+	}
 }
 
 // rowTags are the elements that make a "row" a reader reads as one statement.
@@ -623,7 +675,7 @@ type anonView struct {
 	name     string
 	viewer   string // nickname of who is looking
 	body     string
-	estimate bool // an estimate page or panel (cards show every scale number)
+	estimate bool // a room, an estimate page or panel (cards show every scale number)
 	revealed bool // a revealed issue's status (the result may show values)
 }
 
@@ -679,7 +731,12 @@ func checkAnonymous(t *testing.T, v anonView, votes map[string]int) {
 				}
 				return
 			}
-			if v.revealed && attr(n, "data-testid") == "result" {
+			// The proposed final estimate is read off the anonymous result.
+			if v.revealed && (attr(n, "data-testid") == "result" || attr(n, "data-testid") == "accept-form") {
+				return
+			}
+			// The settings form names the decks' cards.
+			if attr(n, "data-testid") == "settings-form" {
 				return
 			}
 		}
@@ -793,7 +850,8 @@ func TestNoPageOrEventPairsANameWithAValue(t *testing.T) {
 			revealed bool
 		}{{open, false}, {shown, true}} {
 			p := fmt.Sprintf("/issues/%d", is.id)
-			add(p, c.get(p), false, is.revealed)
+			// The room holds the viewer's own cards.
+			add(p, c.get(p), true, is.revealed)
 			add(p+" (htmx)", c.htmxFrom(p).get(p), false, is.revealed)
 			add(p+"/estimate", c.get(p+"/estimate"), true, false)
 			add(p+"/estimate (htmx)", c.htmxFrom(p+"/estimate").get(p+"/estimate"), true, false)
@@ -823,7 +881,7 @@ func TestNoPageOrEventPairsANameWithAValue(t *testing.T) {
 			}
 		}
 		// Voter rows hold a name and whether they voted, nothing more.
-		voterRow := regexp.MustCompile(`^(Olga|Ana|Bo|Cyd) (voted|not yet)( ● here)?$`)
+		voterRow := regexp.MustCompile(`^(Olga|Ana|Bo|Cyd) (voted|not yet|spectating)( ● here)?$`)
 		for _, p := range []int64{open, shown} {
 			for _, row := range c.get(fmt.Sprintf("/issues/%d", p)).all("voter") {
 				if cells := strings.Join(rowCells(row), " "); !voterRow.MatchString(strings.TrimSpace(cells)) {
@@ -915,8 +973,8 @@ func TestThirtyMembersEstimateInParallel(t *testing.T) {
 		t.Fatalf("%d estimate rows, want 30", n)
 	}
 	for i, nick := range nicks {
-		if v, _ := ta.st.OwnEstimate(tctx, iid, ta.user(nick).ID); v != i+1 {
-			t.Errorf("%s: stored %d, want %d", nick, v, i+1)
+		if v, _ := ta.st.OwnEstimate(tctx, iid, ta.user(nick).ID); v.Value != i+1 {
+			t.Errorf("%s: stored %v, want %d", nick, v, i+1)
 		}
 	}
 	tm.owner.post(fmt.Sprintf("/issues/%d/reveal", iid), url.Values{"confirmed": {"1"}}).wantStatus(http.StatusSeeOther)
@@ -959,6 +1017,7 @@ func TestIssueOwnerActionsWithHTMX(t *testing.T) {
 
 	h.post(p+"/edit", url.Values{"key": {"H-1b"}, "description": {"edited"}}).wantHXRedirect(gp)
 	tm.members[0].estimate(iid, "5").wantStatus(http.StatusSeeOther)
+	tm.owner.estimate(iid, "8").wantStatus(http.StatusSeeOther)
 	if r := h.post(p+"/reveal", nil).wantStatus(http.StatusOK); r.text("state") != "revealed" {
 		t.Fatalf("reveal panel state %q", r.text("state"))
 	}

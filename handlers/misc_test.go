@@ -60,6 +60,7 @@ func TestAcceptWithoutAValueSaysWhatToEnter(t *testing.T) {
 	ta := newTestApp(t)
 	rd := newRound(t, ta, 1)
 	rd.vote(rd.members[0], 8)
+	rd.vote(rd.owner, 5)
 	rd.owner.post(fmt.Sprintf("/issues/%d/reveal", rd.issueID), url.Values{"confirmed": {"1"}}).wantStatus(http.StatusSeeOther)
 	r := rd.owner.post(fmt.Sprintf("/issues/%d/accept", rd.issueID), url.Values{"final": {" "}}).wantStatus(http.StatusUnprocessableEntity)
 	if got := r.text("final-error"); got != "Enter the final estimate: a whole number from 1 to 100." {

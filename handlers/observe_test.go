@@ -209,3 +209,49 @@ func TestMetricsNotOnAppRouter(t *testing.T) {
 	ta.client().get("/metrics").wantStatus(http.StatusNotFound)
 	ta.signedIn("Olga").get("/metrics").wantStatus(http.StatusNotFound)
 }
+
+// Every accepted vote (numbers, ? and coffee) counts, and so does every
+// reveal, whoever makes it: auto-reveal after the last vote, a seat change
+// that leaves everyone voted, the timer with nobody connected. Refused votes
+// do not count.
+func TestMetricsCountEveryVoteAndReveal(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm := ta.team("Counting", "Olga", "Max", "Nina")
+	owner, max, nina := tm.owner.plain(), tm.members[0].plain(), tm.members[1].plain()
+	owner.post(fmt.Sprintf("/groups/%d/settings", tm.gid), url.Values{"deck": {"fibonacci"}, "auto_reveal": {"1"}, "timer": {"0"}}).wantStatus(http.StatusSeeOther)
+	counts := func() (votes, reveals float64) {
+		fams, _ := ta.scrape()
+		return sample(fams, "estimator_votes_total"), sample(fams, "estimator_reveals_total")
+	}
+	want := func(when string, votes, reveals float64) {
+		t.Helper()
+		if v, r := counts(); v != votes || r != reveals {
+			t.Errorf("%s: %v votes, %v reveals; want %v, %v", when, v, r, votes, reveals)
+		}
+	}
+
+	auto := owner.addIssue(tm.gid, "AUTO-1", "")
+	owner.estimate(auto, "3").wantStatus(http.StatusSeeOther)
+	max.estimate(auto, "?").wantStatus(http.StatusSeeOther)
+	max.estimate(auto, "??").wantStatus(http.StatusUnprocessableEntity)
+	nina.estimate(auto, "coffee").wantStatus(http.StatusSeeOther) // the last vote reveals
+	nina.estimate(auto, "5").wantStatus(http.StatusConflict)
+	want("after auto-reveal", 3, 1)
+
+	seat := owner.addIssue(tm.gid, "SEAT-1", "")
+	owner.estimate(seat, "5").wantStatus(http.StatusSeeOther)
+	max.estimate(seat, "8").wantStatus(http.StatusSeeOther)
+	nina.post(fmt.Sprintf("/groups/%d/role", tm.gid), url.Values{"role": {"spectator"}}).wantStatus(http.StatusSeeOther)
+	want("after a seat change revealed", 5, 2)
+	timed := owner.addIssue(tm.gid, "TIMER-1", "")
+	nina.estimate(timed, "13").wantStatus(http.StatusForbidden)
+	nina.post(fmt.Sprintf("/groups/%d/role", tm.gid), url.Values{"role": {"voter"}}).wantStatus(http.StatusSeeOther)
+
+	owner.estimate(timed, "2").wantStatus(http.StatusSeeOther)
+	max.estimate(timed, "3").wantStatus(http.StatusSeeOther)
+	owner.post(fmt.Sprintf("/issues/%d/timer", timed), url.Values{"seconds": {"5"}}).wantStatus(http.StatusSeeOther)
+	ta.clock.Advance(6 * time.Second)
+	waitFor(t, 5*time.Second, "the timer's reveal to be counted", func() bool { _, r := counts(); return r == 3 })
+	want("after the timer revealed", 7, 3)
+}

@@ -359,7 +359,7 @@ func TestReplayOfJoinAndEstimate(t *testing.T) {
 		t.Fatalf("next %q", next)
 	}
 	r = c.htmxFrom(r.header.Get("HX-Redirect")).post("/login", url.Values{"nickname": {"Jana"}, "next": {next}, "kept": {ref}})
-	r.wantHXRedirect(fmt.Sprintf("/issues/%d/estimate", iid))
+	r.wantHXRedirect(fmt.Sprintf("/issues/%d", iid))
 	est := c.get(r.location()).wantStatus(http.StatusOK)
 	est.wantNotice("Your estimate for J-1 is saved")
 	if got := est.text("own-value"); got != "8" {

@@ -2,7 +2,7 @@
 
 // The table is derived from Unicode data files: Copyright © 1991-2025 Unicode, Inc.,
 // distributed under the Unicode License v3 (https://www.unicode.org/license.txt),
-// whose notice travels with this file.
+// whose notice is in store/confusables.LICENSE.
 
 package store
 

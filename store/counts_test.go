@@ -87,7 +87,10 @@ func TestGroupCountsFollowEveryChange(t *testing.T) {
 		t.Fatalf("duplicate key: %v", err)
 	}
 	check("issues added", 4, 3)
-	if err := s.Estimate(ctx, issues[0].ID, ann.ID, 5); err != nil {
+	if _, err := s.Estimate(ctx, issues[0].ID, ann.ID, Vote{Value: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Estimate(ctx, issues[0].ID, cy.ID, Vote{Value: 3}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Reveal(ctx, issues[0].ID, owner); err != nil {
@@ -98,7 +101,10 @@ func TestGroupCountsFollowEveryChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("re-vote", 4, 3)
-	if err := s.Estimate(ctx, issues[0].ID, bob.ID, 8); err != nil {
+	if _, err := s.Estimate(ctx, issues[0].ID, bob.ID, Vote{Value: 8}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Estimate(ctx, issues[0].ID, ann.ID, Vote{Value: 8}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Reveal(ctx, issues[0].ID, owner); err != nil {

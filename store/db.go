@@ -40,7 +40,6 @@ var (
 	ErrKeyTaken         = errors.New("issue key is taken")
 	ErrNotOpen          = errors.New("issue is not open for estimates")
 	ErrNotRevealed      = errors.New("issue is not revealed")
-	ErrNoVotes          = errors.New("no estimates yet")
 	ErrOwnerCannotLeave = errors.New("the owner cannot leave the group")
 	ErrNotMember        = errors.New("not a member")
 	ErrSchemaTooNew     = errors.New("database schema is newer than this program")
@@ -576,6 +575,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := conn.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
 		return fmt.Errorf("read schema version: %w", wrap(err))
 	}
+	// Every migration not yet recorded is applied, not only those above the
+	// newest: changes made side by side get their numbers in any order, and a
+	// database that has 0006 but not 0005 still gets 0005.
 	applied := map[int]bool{}
 	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {
@@ -590,6 +592,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		applied[v] = true
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read schema version: %w", wrap(err))
+	}
 	if latest := schemaVersion(s.pg); current > latest {
 		return fmt.Errorf("%w: the database is at schema version %d, this program knows up to %d; run a newer estimator or restore a backup", ErrSchemaTooNew, current, latest)
 	}

@@ -81,6 +81,29 @@ func (s *Store) rowShare(of string) string {
 	return ""
 }
 
+// lockIssues takes the row locks of the issues matching where (in id order,
+// so two lockers never wait on each other) until the transaction ends, on
+// PostgreSQL: the votes, reveals (by hand, auto-reveal, the timer) and seat
+// changes of an issue then run one after another, as every write transaction
+// does on SQLite, so a vote racing a reveal is counted or refused, never lost,
+// and two instances never reveal one round twice. It is a statement of its own
+// because a statement that waits for a lock still reads from the snapshot it
+// started with; the transaction's next statements read what the one it waited
+// for committed.
+func (s *Store) lockIssues(ctx context.Context, tx *sql.Tx, where string, args ...any) error {
+	if !s.pg {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT id FROM issues WHERE "+where+" ORDER BY id"+s.rowLock("issues"), args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	rows.Close()
+	return rows.Err()
+}
+
 // ErrPostgresOnly is Notify's answer on SQLite, where one process serves.
 var ErrPostgresOnly = errors.New("PostgreSQL only")
 

@@ -29,6 +29,11 @@ type Group struct {
 	Name        string
 	InviteToken string
 	CreatedAt   time.Time
+	// Settings and CurrentIssueID are loaded with the group by GroupFor,
+	// IssueFor and IssueStatus (elsewhere they stay zero).
+	Settings GroupSettings
+	// CurrentIssueID is the issue the group estimates now (0: none yet).
+	CurrentIssueID int64
 }
 
 // GroupSummary is a line of "My Groups".
@@ -44,6 +49,7 @@ type Member struct {
 	UserID   int64
 	Nickname string
 	Role     Role
+	Seat     Seat
 	JoinedAt time.Time
 }
 
@@ -108,7 +114,7 @@ func (s *Store) CreateGroup(ctx context.Context, owner User, name string) (Group
 		return Group{}, fmt.Errorf("%w: %s", ErrInvalid, msg)
 	}
 	now := s.unix()
-	g := Group{Name: name, InviteToken: newInviteToken(), CreatedAt: time.Unix(now, 0)}
+	g := Group{Name: name, InviteToken: newInviteToken(), CreatedAt: time.Unix(now, 0), Settings: DefaultSettings()}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, "INSERT INTO groups (name, invite_token, created_at) VALUES (?, ?, ?) RETURNING id",
 			g.Name, g.InviteToken, now).Scan(&g.ID); err != nil {
@@ -147,7 +153,7 @@ func (s *Store) UserGroups(ctx context.Context, userID int64) ([]GroupSummary, e
 // GroupFor loads a group and the role of userID in it. A group that does not
 // exist is ErrNotFound; RoleNone means userID is not a member.
 func (s *Store) GroupFor(ctx context.Context, groupID, userID int64) (Group, Role, error) {
-	row, err := s.queryRow(ctx, `SELECT g.id, g.name, g.invite_token, g.created_at, COALESCE(m.role, '')
+	row, err := s.queryRow(ctx, `SELECT g.id, `+groupRoomCols+`, COALESCE(m.role, '')
 		FROM groups g LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = ?
 		WHERE g.id = ?`, userID, groupID)
 	if err != nil {
@@ -155,20 +161,22 @@ func (s *Store) GroupFor(ctx context.Context, groupID, userID int64) (Group, Rol
 	}
 	var g Group
 	var role Role
-	var created int64
-	if err := row.Scan(&g.ID, &g.Name, &g.InviteToken, &created, &role); err != nil {
+	var gr groupRow
+	if err := row.Scan(append(append([]any{&g.ID}, gr.dest(&g)...), &role)...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Group{}, RoleNone, ErrNotFound
 		}
 		return Group{}, RoleNone, wrap(err)
 	}
-	g.CreatedAt = time.Unix(created, 0)
+	if err := gr.fill(&g); err != nil {
+		return Group{}, RoleNone, err
+	}
 	return g, role, nil
 }
 
 // Members lists the members of a group: the owner first, then by joining time.
 func (s *Store) Members(ctx context.Context, groupID int64) ([]Member, error) {
-	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, m.joined_at
+	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, m.seat, m.joined_at
 		FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.group_id = ? ORDER BY m.role = 'owner' DESC, m.joined_at, u.id`, groupID)
 	if err != nil {
@@ -179,7 +187,7 @@ func (s *Store) Members(ctx context.Context, groupID int64) ([]Member, error) {
 	for rows.Next() {
 		var m Member
 		var joined int64
-		if err := rows.Scan(&m.UserID, &m.Nickname, &m.Role, &joined); err != nil {
+		if err := rows.Scan(&m.UserID, &m.Nickname, &m.Role, &m.Seat, &joined); err != nil {
 			return nil, wrap(err)
 		}
 		m.JoinedAt = time.Unix(joined, 0)

@@ -288,18 +288,23 @@ func TestRemoveMember(t *testing.T) {
 			t.Errorf("%s: the removed member's estimate on an open issue remains", is.Key)
 		}
 	}
-	if v, _ := s.OwnEstimate(ctx, open1.ID, stays.ID); v != 3 {
-		t.Errorf("another member's estimate = %d, want 3", v)
+	if v, _ := s.OwnEstimate(ctx, open1.ID, stays.ID); v.Value != 3 {
+		t.Errorf("another member's estimate = %v, want 3", v)
 	}
 	after, _, _, err := s.IssueFor(ctx, revealed.ID, owner.ID)
 	if err != nil || !reflect.DeepEqual(after.Result, rev.Result) || after.Result.Votes != 2 {
 		t.Errorf("revealed result after removal = %+v, want %+v (%v)", after.Result, rev.Result, err)
 	}
-	if v, _ := s.OwnEstimate(ctx, elsewhere.ID, leaver.ID); v != 5 {
-		t.Errorf("estimate in another group = %d, want 5", v)
+	if v, _ := s.OwnEstimate(ctx, elsewhere.ID, leaver.ID); v.Value != 5 {
+		t.Errorf("estimate in another group = %v, want 5", v)
 	}
-	// The result of open1 is now made of the remaining member's estimate only.
-	if is, err := s.Reveal(ctx, open1.ID, owner); err != nil || is.Result.Votes != 1 || is.Result.Sum != 3 {
+	// The result of open1 is now made of the remaining member's estimate only:
+	// one vote is too few to reveal (it would be that person's value).
+	if _, err := s.Reveal(ctx, open1.ID, owner); !errors.Is(err, ErrTooFewVotes) {
+		t.Errorf("reveal of one remaining vote = %v, want ErrTooFewVotes", err)
+	}
+	vote(t, s, open1.ID, owner, 8)
+	if is, err := s.Reveal(ctx, open1.ID, owner); err != nil || is.Result.Votes != 2 || is.Result.Sum != 11 {
 		t.Errorf("reveal after removal = %+v, %v", is.Result, err)
 	}
 
@@ -401,6 +406,7 @@ func TestUserGroups(t *testing.T) {
 	revealed, accepted := newIssue(t, s, mine.ID, "M-3"), newIssue(t, s, mine.ID, "M-4")
 	for _, is := range []Issue{revealed, accepted} {
 		vote(t, s, is.ID, me, 5)
+		vote(t, s, is.ID, a, 8)
 		if _, err := s.Reveal(ctx, is.ID, me); err != nil {
 			t.Fatal(err)
 		}

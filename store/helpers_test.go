@@ -83,7 +83,7 @@ func newIssue(t testing.TB, s *Store, groupID int64, key string) Issue {
 
 func vote(t testing.TB, s *Store, issueID int64, u User, value int) {
 	t.Helper()
-	if err := s.Estimate(context.Background(), issueID, u.ID, value); err != nil {
+	if _, err := s.Estimate(context.Background(), issueID, u.ID, Vote{Value: value}); err != nil {
 		t.Fatalf("Estimate(%s, %d): %v", u.Nickname, value, err)
 	}
 }

@@ -395,53 +395,51 @@ func (s *Store) ImportIssues(ctx context.Context, groupID int64, rows []ImportRo
 
 const insertIssue = "INSERT INTO issues (group_id, key, key_fold, description, created_at) VALUES (?, ?, ?, ?, ?)"
 
-// RoundResult is the anonymous result of one revealed round of an issue.
-type RoundResult struct {
-	Round  int
-	Result Result
-}
-
 // IssueRounds is an issue with the results of its revealed rounds, as an export
 // shows it: no member, no vote and no time in it.
 type IssueRounds struct {
 	Key         string
 	Description string
 	State       IssueState
-	Final       int // 0 until accepted
-	Rounds      []RoundResult
+	Final       int     // 0 until accepted
+	Rounds      []Round // every revealed round, oldest first
 }
 
 // GroupIssueRounds lists a group's issues, oldest first, each with the results
-// of its revealed rounds. An issue keeps the result of its latest round only, so
-// that is the one round listed (none while it is open).
+// of its revealed rounds, oldest first. A round still open has no result yet,
+// so it is not listed.
 func (s *Store) GroupIssueRounds(ctx context.Context, groupID int64) ([]IssueRounds, error) {
 	issues, err := s.GroupIssues(ctx, groupID)
 	if err != nil {
 		return nil, err
 	}
+	rows, err := s.query(ctx, `SELECT r.issue_id, r.round, r.result FROM issue_rounds r
+		JOIN issues i ON i.id = r.issue_id WHERE i.group_id = ? ORDER BY r.issue_id, r.round`, groupID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	rounds := map[int64][]Round{}
+	for rows.Next() {
+		var id int64
+		var r Round
+		var enc string
+		if err := rows.Scan(&id, &r.Number, &enc); err != nil {
+			return nil, wrap(err)
+		}
+		if r.Result, err = decodeResult(enc); err != nil {
+			return nil, err
+		}
+		rounds[id] = append(rounds[id], r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err)
+	}
 	out := make([]IssueRounds, len(issues))
 	for i, is := range issues {
-		out[i] = IssueRounds{Key: is.Key, Description: is.Description, State: is.State, Final: is.Final}
-		if is.State != StateOpen && !is.Result.Empty() {
-			out[i].Rounds = []RoundResult{{Round: is.Round, Result: is.Result}}
-		}
+		out[i] = IssueRounds{Key: is.Key, Description: is.Description, State: is.State, Final: is.Final, Rounds: rounds[is.ID]}
 	}
 	return out, nil
-}
-
-// MedianTenths is the median of the estimates times ten: the middle value, or
-// the mean of the two middle values (a half at most), so it stays exact.
-func (r Result) MedianTenths() int {
-	v := r.Values()
-	n := len(v)
-	switch {
-	case n == 0:
-		return 0
-	case n%2 == 1:
-		return 10 * v[n/2]
-	default:
-		return 5 * (v[n/2-1] + v[n/2])
-	}
 }
 
 // formulaLead are the first characters that make a spreadsheet read a cell as

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -290,19 +291,29 @@ func TestGroupIssueRounds(t *testing.T) {
 	if err := s.Accept(ctx, accepted.ID, owner, 5); err != nil {
 		t.Fatal(err)
 	}
-	second := newIssue(t, s, g.ID, "REV-2")
-	vote(t, s, second.ID, a, 1)
-	if _, err := s.Reveal(ctx, second.ID, owner); err != nil {
+	// Three rounds: 1 and 2 revealed, the second with a ? and a coffee; then
+	// round 3 opens and has votes, which are no result yet.
+	multi := newIssue(t, s, g.ID, "REV-3")
+	vote(t, s, multi.ID, a, 1)
+	vote(t, s, multi.ID, b, 8)
+	if _, err := s.Reveal(ctx, multi.ID, owner); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Revote(ctx, second.ID, owner); err != nil {
+	if err := s.Revote(ctx, multi.ID, owner); err != nil {
 		t.Fatal(err)
 	}
-	vote(t, s, second.ID, a, 2)
-	vote(t, s, second.ID, b, 3)
-	if _, err := s.Reveal(ctx, second.ID, owner); err != nil {
+	vote(t, s, multi.ID, a, 2)
+	vote(t, s, multi.ID, b, 3)
+	if _, err := s.Estimate(ctx, multi.ID, owner.ID, Vote{Special: CardUnsure}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.Reveal(ctx, multi.ID, owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revote(ctx, multi.ID, owner); err != nil {
+		t.Fatal(err)
+	}
+	vote(t, s, multi.ID, a, 13)
 
 	got, err := s.GroupIssueRounds(ctx, g.ID)
 	if err != nil {
@@ -318,30 +329,45 @@ func TestGroupIssueRounds(t *testing.T) {
 	if acc.State != StateAccepted || acc.Final != 5 || len(acc.Rounds) != 1 {
 		t.Fatalf("accepted issue: %+v", acc)
 	}
-	if r := acc.Rounds[0]; r.Round != 1 || r.Result.Votes != 3 || r.Result.Average() != "5.3" || r.Result.MedianTenths() != 50 {
+	if r := acc.Rounds[0]; r.Number != 1 || r.Result.Votes != 3 || r.Result.Average() != "5.3" || r.Result.Median() != "5" {
 		t.Errorf("accepted round: %+v", r)
 	}
-	if r := got[2]; r.State != StateRevealed || len(r.Rounds) != 1 || r.Rounds[0].Round != 2 || r.Rounds[0].Result.Votes != 2 || r.Rounds[0].Result.MedianTenths() != 25 {
-		t.Errorf("second round: %+v", r)
+	m := got[2]
+	if m.State != StateOpen || len(m.Rounds) != 2 {
+		t.Fatalf("issue in its third round: %+v, want its two revealed rounds", m)
+	}
+	if r := m.Rounds[0]; r.Number != 1 || r.Result.Votes != 2 || r.Result.Median() != "4.5" || distributionOf(r.Result) != "1:1,8:1" {
+		t.Errorf("round 1: %+v", r)
+	}
+	if r := m.Rounds[1]; r.Number != 2 || r.Result.Votes != 3 || r.Result.Numeric() != 2 || r.Result.Unsure != 1 || r.Result.Median() != "2.5" || distributionOf(r.Result) != "2:1,3:1" {
+		t.Errorf("round 2: %+v", r)
 	}
 }
 
-func TestMedianTenths(t *testing.T) {
+func distributionOf(r Result) string {
+	parts := make([]string, len(r.Counts))
+	for i, c := range r.Counts {
+		parts[i] = strconv.Itoa(c.Value) + ":" + strconv.Itoa(c.Count)
+	}
+	return strings.Join(parts, ",")
+}
+
+func TestMedianHalves(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		values []int
 		want   int
 	}{
 		{nil, 0},
-		{[]int{5}, 50},
-		{[]int{1, 100}, 505},
-		{[]int{8, 1, 3}, 30},
-		{[]int{2, 2, 3, 3}, 25},
-		{[]int{1, 2, 3, 100}, 25},
+		{[]int{5}, 10},
+		{[]int{1, 100}, 101},
+		{[]int{8, 1, 3}, 6},
+		{[]int{2, 2, 3, 3}, 5},
+		{[]int{1, 2, 3, 100}, 5},
 	}
 	for _, tc := range cases {
-		if got := ComputeResult(tc.values).MedianTenths(); got != tc.want {
-			t.Errorf("median of %v = %d tenths, want %d", tc.values, got, tc.want)
+		if got := ComputeResult(tc.values).MedianHalves(); got != tc.want {
+			t.Errorf("median of %v = %d halves, want %d", tc.values, got, tc.want)
 		}
 	}
 }

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 // twoStores opens two stores on one database, as two instances of the app
@@ -110,21 +112,23 @@ func TestInstancesRevealOnce(t *testing.T) {
 	owner, voters := users[0], users[1:]
 	for round := range 3 {
 		is := newIssue(t, a, g.ID, "TWICE-"+string(rune('A'+round)))
+		// Two votes first: a round is revealed with two votes or more.
 		vote(t, a, is.ID, owner, 5)
-		voteErrs := make([]error, len(voters))
+		vote(t, b, is.ID, voters[0], 5)
+		voteErrs := make([]error, len(voters)-1)
 		revealErrs := make([]error, 2)
 		var wg sync.WaitGroup
 		start := make(chan struct{})
-		for i, u := range voters {
+		for i, u := range voters[1:] {
 			s := []*Store{a, b}[i%2]
-			wg.Go(func() { <-start; voteErrs[i] = s.Estimate(ctx, is.ID, u.ID, 8) })
+			wg.Go(func() { <-start; _, voteErrs[i] = s.Estimate(ctx, is.ID, u.ID, Vote{Value: 8}) })
 		}
 		for i, s := range []*Store{a, b} {
 			wg.Go(func() { <-start; _, revealErrs[i] = s.Reveal(ctx, is.ID, owner) })
 		}
 		close(start)
 		wg.Wait()
-		ok, want := 0, 1
+		ok, want := 0, 2
 		for i, err := range revealErrs {
 			switch {
 			case err == nil:
@@ -156,6 +160,105 @@ func TestInstancesRevealOnce(t *testing.T) {
 		}
 		if n := count(t, a, "SELECT COUNT(*) FROM estimates WHERE issue_id = ? AND value IS NOT NULL", is.ID); n != 0 {
 			t.Errorf("round %d: %d values stored after the reveal", round, n)
+		}
+	}
+}
+
+// TestInstancesFireTimersOnce: both instances' timer loops find the same ended
+// countdown at once while the last voters vote on either instance with
+// auto-reveal on. The round is revealed exactly once, by the timer or by the
+// last vote: one audit line, one stored round, and every acknowledged vote in
+// its result.
+func TestInstancesFireTimersOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, clk := twoStores(t)
+	const n = 8
+	g, users := members(t, a, n)
+	set := DefaultSettings()
+	set.AutoReveal = true
+	if err := a.SaveSettings(ctx, g.ID, set, users[0]); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 6 {
+		is := newIssue(t, a, g.ID, fmt.Sprintf("TIMER-%d", round))
+		if _, err := b.SetTimer(ctx, is.ID, 1, users[0]); err != nil {
+			t.Fatal(err)
+		}
+		vote(t, a, is.ID, users[0], 1)
+		vote(t, b, is.ID, users[1], 2)
+		clk.Advance(time.Second)
+		voteErrs := make([]error, n)
+		autoRevealed := make([]bool, n)
+		const loops = 4
+		fired := make([][]TimerOutcome, loops)
+		fireErrs := make([]error, loops)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		// Even rounds: every voter races the timers, so the last vote may
+		// auto-reveal first; odd rounds: one voter stays out, the timer reveals.
+		last := n
+		if round%2 == 1 {
+			last = n - 1
+		}
+		for i := 2; i < last; i++ {
+			s := []*Store{a, b}[i%2]
+			wg.Go(func() {
+				<-start
+				autoRevealed[i], voteErrs[i] = s.Estimate(ctx, is.ID, users[i].ID, Vote{Value: i})
+			})
+		}
+		for i := range loops {
+			s := []*Store{a, b}[i%2]
+			wg.Go(func() { <-start; fired[i], fireErrs[i] = s.FireTimers(ctx) })
+		}
+		close(start)
+		wg.Wait()
+		reveals, acknowledged := 0, 2
+		for i, err := range fireErrs {
+			if err != nil {
+				t.Fatalf("FireTimers %d: %v", i, err)
+			}
+			for _, o := range fired[i] {
+				if o.IssueID != is.ID {
+					t.Errorf("round %d: a timer fired for issue %d", round, o.IssueID)
+				}
+				if o.Revealed {
+					reveals++
+				} else {
+					t.Errorf("round %d: the timer found too few votes: %+v", round, o)
+				}
+			}
+		}
+		for i := 2; i < last; i++ {
+			switch err := voteErrs[i]; {
+			case err == nil:
+				acknowledged++
+				if autoRevealed[i] {
+					reveals++
+				}
+			case !errors.Is(err, ErrNotOpen):
+				t.Errorf("round %d: vote %d: %v", round, i, err)
+			}
+		}
+		if reveals != 1 {
+			t.Errorf("round %d: revealed %d times, want once", round, reveals)
+		}
+		if n := count(t, a, "SELECT COUNT(*) FROM events WHERE issue_id = ? AND action = ?", is.ID, ActReveal); n != 1 {
+			t.Errorf("round %d: %d reveal audit lines, want 1", round, n)
+		}
+		if n := count(t, b, "SELECT COUNT(*) FROM issue_rounds WHERE issue_id = ?", is.ID); n != 1 {
+			t.Errorf("round %d: %d stored rounds, want 1", round, n)
+		}
+		st, err := b.IssueStatus(ctx, is.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Issue.State != StateRevealed || st.Issue.Result.Votes != acknowledged || !st.Issue.TimerEndsAt.IsZero() {
+			t.Errorf("round %d: %s with %d votes in the result (timer %v), %d acknowledged", round, st.Issue.State, st.Issue.Result.Votes, st.Issue.TimerEndsAt, acknowledged)
+		}
+		if out, err := a.FireTimers(ctx); err != nil || len(out) != 0 {
+			t.Errorf("round %d: a later loop fired again: %v, %v", round, out, err)
 		}
 	}
 }

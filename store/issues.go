@@ -29,6 +29,11 @@ type Issue struct {
 	Final       int // 0 until accepted
 	Result      Result
 	CreatedAt   time.Time
+	// TimerEndsAt is when the round's countdown ends (zero: no timer).
+	TimerEndsAt time.Time
+	// TimeUp is set when the countdown ended on a round with too few votes to
+	// reveal: the round stays open and the room says time is up.
+	TimeUp bool
 }
 
 // IssueSummary is a row of a group's issue table.
@@ -37,31 +42,65 @@ type IssueSummary struct {
 	Votes int
 }
 
-// Voter is a member as the status page shows them: a name and whether they voted.
-// There is deliberately no value here.
+// Voter is a member as the room shows them: a name, their seat and whether they
+// voted. There is deliberately no value here.
 type Voter struct {
 	UserID   int64
 	Nickname string
 	Role     Role
+	Seat     Seat
 	Voted    bool
 }
 
-// Status is everything the status page of an issue shows, for everyone alike.
+// Status is everything the room of an issue shows, for everyone alike.
 type Status struct {
 	Issue  Issue
 	Group  Group
 	Voters []Voter
+	// Rounds are the revealed rounds, oldest first (the current one included
+	// once revealed).
+	Rounds []Round
+	// Current is the issue the group estimates now (zero ID: none yet); Next is
+	// the open issue after this one (zero ID: none left).
+	Current, Next IssueRef
 }
 
-// VotedCount is how many members have voted.
+// IssueRef names another issue of the group.
+type IssueRef struct {
+	ID  int64
+	Key string
+}
+
+// VotedCount is how many voters have voted (spectators never vote).
 func (st Status) VotedCount() int {
 	n := 0
 	for _, v := range st.Voters {
-		if v.Voted {
+		if v.Voted && v.Seat == SeatVoter {
 			n++
 		}
 	}
 	return n
+}
+
+// VoterCount is how many members vote (everyone but the spectators).
+func (st Status) VoterCount() int {
+	n := 0
+	for _, v := range st.Voters {
+		if v.Seat == SeatVoter {
+			n++
+		}
+	}
+	return n
+}
+
+// SeatOf is the seat of userID in the group (SeatVoter when not listed).
+func (st Status) SeatOf(userID int64) Seat {
+	for _, v := range st.Voters {
+		if v.UserID == userID {
+			return v.Seat
+		}
+	}
+	return SeatVoter
 }
 
 const (
@@ -88,13 +127,13 @@ func ValidateIssue(key, description string) (IssueInput, map[string]string) {
 	return in, errs
 }
 
-const issueCols = "i.id, i.group_id, i.key, i.description, i.state, i.round, COALESCE(i.final_estimate, 0), COALESCE(i.result, ''), i.created_at"
+const issueCols = "i.id, i.group_id, i.key, i.description, i.state, i.round, COALESCE(i.final_estimate, 0), COALESCE(i.result, ''), i.created_at, COALESCE(i.timer_ends_at, 0), i.timer_up"
 
 func scanIssue(row interface{ Scan(...any) error }, extra ...any) (Issue, error) {
 	var is Issue
 	var result string
-	var created int64
-	err := row.Scan(append([]any{&is.ID, &is.GroupID, &is.Key, &is.Description, &is.State, &is.Round, &is.Final, &result, &created}, extra...)...)
+	var created, timerEnds int64
+	err := row.Scan(append([]any{&is.ID, &is.GroupID, &is.Key, &is.Description, &is.State, &is.Round, &is.Final, &result, &created, &timerEnds, &is.TimeUp}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Issue{}, ErrNotFound
 	}
@@ -102,6 +141,9 @@ func scanIssue(row interface{ Scan(...any) error }, extra ...any) (Issue, error)
 		return Issue{}, wrap(err)
 	}
 	is.CreatedAt = time.Unix(created, 0)
+	if timerEnds != 0 {
+		is.TimerEndsAt = time.UnixMilli(timerEnds)
+	}
 	if is.Result, err = decodeResult(result); err != nil {
 		return Issue{}, err
 	}
@@ -164,7 +206,7 @@ func (s *Store) DeleteIssue(ctx context.Context, issueID int64) error {
 // IssueFor loads an issue, its group and the role of userID in that group, in one
 // query. A missing issue is ErrNotFound; RoleNone means not a member.
 func (s *Store) IssueFor(ctx context.Context, issueID, userID int64) (Issue, Group, Role, error) {
-	row, err := s.queryRow(ctx, `SELECT `+issueCols+`, g.name, g.invite_token, g.created_at, COALESCE(m.role, '')
+	row, err := s.queryRow(ctx, `SELECT `+issueCols+`, `+groupRoomCols+`, COALESCE(m.role, '')
 		FROM issues i JOIN groups g ON g.id = i.group_id
 		LEFT JOIN memberships m ON m.group_id = i.group_id AND m.user_id = ?
 		WHERE i.id = ?`, userID, issueID)
@@ -173,12 +215,15 @@ func (s *Store) IssueFor(ctx context.Context, issueID, userID int64) (Issue, Gro
 	}
 	var g Group
 	var role Role
-	var gcreated int64
-	is, err := scanIssue(row, &g.Name, &g.InviteToken, &gcreated, &role)
+	var gr groupRow
+	is, err := scanIssue(row, append(gr.dest(&g), &role)...)
 	if err != nil {
 		return Issue{}, Group{}, RoleNone, err
 	}
-	g.ID, g.CreatedAt = is.GroupID, time.Unix(gcreated, 0)
+	g.ID = is.GroupID
+	if err := gr.fill(&g); err != nil {
+		return Issue{}, Group{}, RoleNone, err
+	}
 	return is, g, role, nil
 }
 
@@ -207,25 +252,55 @@ func (s *Store) GroupIssues(ctx context.Context, groupID int64) ([]IssueSummary,
 // member with whether they voted — never what.
 func (s *Store) IssueStatus(ctx context.Context, issueID int64) (Status, error) {
 	var st Status
-	row, err := s.queryRow(ctx, `SELECT `+issueCols+`, g.name, g.invite_token, g.created_at
+	row, err := s.queryRow(ctx, `SELECT `+issueCols+`, `+groupRoomCols+`
 		FROM issues i JOIN groups g ON g.id = i.group_id WHERE i.id = ?`, issueID)
 	if err != nil {
 		return st, err
 	}
-	var gcreated int64
-	if st.Issue, err = scanIssue(row, &st.Group.Name, &st.Group.InviteToken, &gcreated); err != nil {
+	var gr groupRow
+	if st.Issue, err = scanIssue(row, gr.dest(&st.Group)...); err != nil {
 		return st, err
 	}
-	st.Group.ID, st.Group.CreatedAt = st.Issue.GroupID, time.Unix(gcreated, 0)
-	st.Voters, err = s.Voters(ctx, issueID, st.Issue.GroupID)
-	return st, err
+	st.Group.ID = st.Issue.GroupID
+	if err := gr.fill(&st.Group); err != nil {
+		return st, err
+	}
+	return s.RoomFacts(ctx, st.Issue, st.Group)
+}
+
+// RoomFacts completes the room of an issue already loaded with its group (by
+// IssueFor): the members with whether each voted, the revealed rounds, and
+// which issues are current and next.
+func (s *Store) RoomFacts(ctx context.Context, is Issue, g Group) (Status, error) {
+	st := Status{Issue: is, Group: g}
+	var err error
+	if st.Voters, err = s.Voters(ctx, is.ID, g.ID); err != nil {
+		return st, err
+	}
+	if st.Rounds, err = s.Rounds(ctx, is.ID); err != nil {
+		return st, err
+	}
+	// The next open issue after this one, else the first open one before it.
+	row, err := s.queryRow(ctx, `SELECT COALESCE(c.id, 0), COALESCE(c.key, ''), COALESCE(n.id, 0), COALESCE(n.key, '')
+		FROM groups g
+		LEFT JOIN issues c ON c.id = g.current_issue_id
+		LEFT JOIN issues n ON n.id = (SELECT x.id FROM issues x WHERE x.group_id = g.id AND x.state = 'open' AND x.id <> ?
+			ORDER BY x.id < ?, x.id LIMIT 1)
+		WHERE g.id = ?`, is.ID, is.ID, g.ID)
+	if err != nil {
+		return st, err
+	}
+	if err := row.Scan(&st.Current.ID, &st.Current.Key, &st.Next.ID, &st.Next.Key); err != nil {
+		return st, wrap(err)
+	}
+	return st, nil
 }
 
 // Voters lists the members of groupID with whether each has voted on issueID —
 // never what. A caller that has just loaded the issue (IssueFor) needs only this
 // part of IssueStatus.
 func (s *Store) Voters(ctx context.Context, issueID, groupID int64) ([]Voter, error) {
-	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, e.user_id IS NOT NULL
+	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, m.seat, e.user_id IS NOT NULL
 		FROM memberships m JOIN users u ON u.id = m.user_id
 		LEFT JOIN estimates e ON e.issue_id = ? AND e.user_id = m.user_id
 		WHERE m.group_id = ? ORDER BY u.nickname_key, u.id`, issueID, groupID)
@@ -236,7 +311,7 @@ func (s *Store) Voters(ctx context.Context, issueID, groupID int64) ([]Voter, er
 	var voters []Voter
 	for rows.Next() {
 		var v Voter
-		if err := rows.Scan(&v.UserID, &v.Nickname, &v.Role, &v.Voted); err != nil {
+		if err := rows.Scan(&v.UserID, &v.Nickname, &v.Role, &v.Seat, &v.Voted); err != nil {
 			return nil, wrap(err)
 		}
 		voters = append(voters, v)
@@ -244,95 +319,93 @@ func (s *Store) Voters(ctx context.Context, issueID, groupID int64) ([]Voter, er
 	return voters, wrap(rows.Err())
 }
 
-// OwnEstimate is the caller's own current estimate on an open issue (0 if none).
-func (s *Store) OwnEstimate(ctx context.Context, issueID, userID int64) (int, error) {
-	row, err := s.queryRow(ctx, "SELECT COALESCE(value, 0) FROM estimates WHERE issue_id = ? AND user_id = ?", issueID, userID)
+// OwnEstimate is the caller's own current vote on an open issue (the zero Vote
+// if none).
+func (s *Store) OwnEstimate(ctx context.Context, issueID, userID int64) (Vote, error) {
+	row, err := s.queryRow(ctx, "SELECT COALESCE(value, 0), COALESCE(special, '') FROM estimates WHERE issue_id = ? AND user_id = ?", issueID, userID)
 	if err != nil {
-		return 0, err
+		return Vote{}, err
 	}
-	var v int
-	if err := row.Scan(&v); err != nil {
+	var v Vote
+	if err := row.Scan(&v.Value, &v.Special); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return 0, nil
+			return Vote{}, nil
 		}
-		return 0, wrap(err)
+		return Vote{}, wrap(err)
 	}
 	return v, nil
 }
 
-// Estimate records or changes the estimate of userID (who must be a member) on an
-// open issue. One statement checks state and membership and writes, so a vote
-// racing a reveal is either in the result or refused with ErrNotOpen.
-func (s *Store) Estimate(ctx context.Context, issueID, userID int64, value int) error {
-	if value < EstimateMin || value > EstimateMax {
-		return ErrInvalid
+// Estimate records or changes the vote of userID (a voter of the issue's group)
+// on an open issue. It runs in one write transaction with the checks, so a vote
+// racing a reveal is either in the result or refused with ErrNotOpen, never
+// dropped. With the group's auto-reveal on, the vote that completes the round
+// reveals it, through the same reveal as the owner's button (revealed is true).
+func (s *Store) Estimate(ctx context.Context, issueID, userID int64, v Vote) (revealed bool, err error) {
+	if v.Special != "" && v.Special != CardUnsure && v.Special != CardCoffee || v.Special != "" && v.Value != 0 {
+		return false, ErrInvalid
 	}
-	res, err := s.exec(ctx, `INSERT INTO estimates (issue_id, user_id, value, updated_at)
-		SELECT i.id, m.user_id, ?, ? FROM issues i JOIN memberships m ON m.group_id = i.group_id AND m.user_id = ?
-		WHERE i.id = ? AND i.state = 'open'`+s.rowShare("i, m")+`
-		ON CONFLICT (issue_id, user_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-		value, s.unix(), userID, issueID)
-	if err != nil {
-		return err
+	if v.Special == "" && (v.Value < EstimateMin || v.Value > EstimateMax) {
+		return false, ErrInvalid
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		_, _, role, err := s.IssueFor(ctx, issueID, userID)
-		switch {
-		case err != nil:
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockIssues(ctx, tx, "id = ?", issueID); err != nil {
 			return err
-		case role == RoleNone:
-			return ErrNotMember
 		}
-		return ErrNotOpen
+		var state IssueState
+		var spec, role string
+		var seat Seat
+		err := tx.QueryRowContext(ctx, `SELECT i.state, g.deck, COALESCE(m.role, ''), COALESCE(m.seat, '')
+			FROM issues i JOIN groups g ON g.id = i.group_id
+			LEFT JOIN memberships m ON m.group_id = i.group_id AND m.user_id = ?
+			WHERE i.id = ?`, userID, issueID).Scan(&state, &spec, &role, &seat)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		deck, err := ParseDeckSpec(spec)
+		if err != nil {
+			return err
+		}
+		switch {
+		case role == "":
+			return ErrNotMember
+		case state != StateOpen:
+			return ErrNotOpen
+		case seat != SeatVoter:
+			return ErrSpectator
+		case v.Special == "" && !deck.Allows(v.Value):
+			return ErrNotOnDeck
+		}
+		var value, special any
+		if v.Special != "" {
+			special = v.Special
+		} else {
+			value = v.Value
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO estimates (issue_id, user_id, value, special, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (issue_id, user_id) DO UPDATE SET value = excluded.value, special = excluded.special, updated_at = excluded.updated_at`,
+			issueID, userID, value, special, s.unix()); err != nil {
+			return err
+		}
+		revealed, err = s.autoRevealTx(ctx, tx, issueID)
+		return err
+	})
+	if err == nil && revealed {
+		s.scrubFiles(ctx)
 	}
-	return nil
+	return revealed, err
 }
 
-// Reveal closes the round of an open issue: the anonymous distribution is kept on
-// the issue and the values are dropped from the estimates.
+// Reveal closes the round of an open issue by the owner's hand; see revealTx.
 func (s *Store) Reveal(ctx context.Context, issueID int64, by User) (Issue, error) {
 	var is Issue
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		is, err = scanIssue(tx.QueryRowContext(ctx, "SELECT "+issueCols+" FROM issues i WHERE i.id = ?"+s.rowLock("i"), issueID))
-		if err != nil {
-			return err
-		}
-		if is.State != StateOpen {
-			return ErrNotOpen
-		}
-		rows, err := tx.QueryContext(ctx, "SELECT value FROM estimates WHERE issue_id = ? AND value IS NOT NULL", issueID)
-		if err != nil {
-			return err
-		}
-		var values []int
-		for rows.Next() {
-			var v int
-			if err := rows.Scan(&v); err != nil {
-				rows.Close()
-				return err
-			}
-			values = append(values, v)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(values) == 0 {
-			return ErrNoVotes
-		}
-		is.Result = ComputeResult(values)
-		is.State = StateRevealed
-		if _, err := tx.ExecContext(ctx, "UPDATE issues SET state = 'revealed', result = ? WHERE id = ?", is.Result.encode(), issueID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE estimates SET value = NULL WHERE issue_id = ?", issueID); err != nil {
-			return err
-		}
-		if err := forgetVoters(ctx, tx, issueID, s.unix()); err != nil {
-			return err
-		}
-		return audit(ctx, tx, s.unix(), by, is.GroupID, issueID, ActReveal, fmt.Sprintf("round %d, %d votes", is.Round, is.Result.Votes))
+		is, err = s.revealTx(ctx, tx, issueID, by, RevealByOwner)
+		return err
 	})
 	if err == nil {
 		s.scrubFiles(ctx)
@@ -340,14 +413,79 @@ func (s *Store) Reveal(ctx context.Context, issueID int64, by User) (Issue, erro
 	return is, err
 }
 
-// forgetVoters runs in a reveal's transaction, after the anonymous result is
-// kept: nothing stored may still tie a value, or the time of a vote, to a person.
-// The values go, every estimate of the issue gets the reveal's time (so the rows
-// still say who took part, not when each voted), and the forms kept for the
-// issue's estimate from signed-out browsers (a vote waiting for its sign-in)
-// are deleted.
-func forgetVoters(ctx context.Context, tx *sql.Tx, issueID, now int64) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE estimates SET value = NULL, updated_at = ? WHERE issue_id = ?", now, issueID); err != nil {
+// revealTx is the one reveal, whoever asks for it (the owner, auto-reveal, the
+// timer): with at least MinRevealVotes votes, the round's anonymous result is
+// kept on the issue and in its rounds, and every per-person fact of the round is
+// forgotten (forgetVotes). With fewer votes it is ErrTooFewVotes and nothing
+// changes: one vote revealed would be that person's value.
+func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User, cause RevealCause) (Issue, error) {
+	if err := s.lockIssues(ctx, tx, "id = ?", issueID); err != nil {
+		return Issue{}, err
+	}
+	is, err := scanIssue(tx.QueryRowContext(ctx, "SELECT "+issueCols+" FROM issues i WHERE i.id = ?", issueID))
+	if err != nil {
+		return Issue{}, err
+	}
+	if is.State != StateOpen {
+		return Issue{}, ErrNotOpen
+	}
+	var spec string
+	if err := tx.QueryRowContext(ctx, "SELECT deck FROM groups WHERE id = ?", is.GroupID).Scan(&spec); err != nil {
+		return Issue{}, err
+	}
+	deck, err := ParseDeckSpec(spec)
+	if err != nil {
+		return Issue{}, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT COALESCE(value, 0), COALESCE(special, '') FROM estimates
+		WHERE issue_id = ? AND (value IS NOT NULL OR special IS NOT NULL)`, issueID)
+	if err != nil {
+		return Issue{}, err
+	}
+	var votes []Vote
+	for rows.Next() {
+		var v Vote
+		if err := rows.Scan(&v.Value, &v.Special); err != nil {
+			rows.Close()
+			return Issue{}, err
+		}
+		votes = append(votes, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Issue{}, err
+	}
+	if len(votes) < MinRevealVotes {
+		return Issue{}, ErrTooFewVotes
+	}
+	is.Result = Tally(deck, votes)
+	is.State = StateRevealed
+	is.TimerEndsAt, is.TimeUp = time.Time{}, false
+	enc := is.Result.encode()
+	if _, err := tx.ExecContext(ctx, "UPDATE issues SET state = 'revealed', result = ?, timer_ends_at = NULL, timer_up = 0 WHERE id = ?", enc, issueID); err != nil {
+		return Issue{}, err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO issue_rounds (issue_id, round, result) VALUES (?, ?, ?)", issueID, is.Round, enc); err != nil {
+		return Issue{}, err
+	}
+	if err := forgetVotes(ctx, tx, issueID, s.unix()); err != nil {
+		return Issue{}, err
+	}
+	detail := fmt.Sprintf("round %d, %d votes", is.Round, is.Result.Votes)
+	if cause != RevealByOwner {
+		detail += ", " + string(cause)
+	}
+	return is, audit(ctx, tx, s.unix(), by, is.GroupID, issueID, ActReveal, detail)
+}
+
+// forgetVotes runs in the reveal's transaction, after the anonymous result is
+// kept in the round: nothing stored may still tie a value, a card, or the time
+// of a vote to a person. The values and special cards go, every estimate of the
+// issue gets the reveal's time (so the rows still say who took part, not when
+// each voted), and the forms kept for the issue's estimate from signed-out
+// browsers (a vote waiting for its sign-in) are deleted.
+func forgetVotes(ctx context.Context, tx *sql.Tx, issueID, now int64) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE estimates SET value = NULL, special = NULL, updated_at = ? WHERE issue_id = ?", now, issueID); err != nil {
 		return err
 	}
 	// The path the estimate form posts to (views.IssueEstimatePath).
@@ -417,13 +555,17 @@ func (s *Store) Accept(ctx context.Context, issueID int64, by User, final int) e
 	})
 }
 
-// Revote starts a new round on a revealed issue: its estimates and result are
-// cleared; no other issue is touched.
+// Revote starts a new round on a revealed issue: its votes and current result
+// are cleared, the earlier rounds' results stay (issue_rounds), and the group's
+// default timer starts again if it has one. No other issue is touched.
 func (s *Store) Revote(ctx context.Context, issueID int64, by User) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var groupID int64
 		var round int
-		err := tx.QueryRowContext(ctx, "UPDATE issues SET state = 'open', round = round + 1, result = NULL, final_estimate = NULL WHERE id = ? AND state = 'revealed' RETURNING group_id, round", issueID).Scan(&groupID, &round)
+		err := tx.QueryRowContext(ctx, `UPDATE issues SET state = 'open', round = round + 1, result = NULL, final_estimate = NULL,
+				timer_ends_at = (SELECT CASE WHEN g.timer_seconds > 0 THEN CAST(? AS BIGINT) + 1000 * g.timer_seconds END FROM groups g WHERE g.id = issues.group_id),
+				timer_up = 0
+			WHERE id = ? AND state = 'revealed' RETURNING group_id, round`, s.now().UnixMilli(), issueID).Scan(&groupID, &round)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotRevealed
 		}

@@ -17,7 +17,8 @@ func TestIssueKeys(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	owner := newUser(t, s, "Owner")
-	g1, g2 := newGroup(t, s, owner, "One"), newGroup(t, s, owner, "Two")
+	second2 := newUser(t, s, "Second")
+	g1, g2 := newGroup(t, s, owner, "One", second2), newGroup(t, s, owner, "Two")
 	first := newIssue(t, s, g1.ID, "SHOP-1")
 	if first.State != StateOpen || first.Round != 1 || first.GroupID != g1.ID {
 		t.Errorf("new issue = %+v", first)
@@ -72,6 +73,7 @@ func TestIssueKeys(t *testing.T) {
 		t.Errorf("UpdateIssue(empty key) = %v", err)
 	}
 	vote(t, s, second.ID, owner, 5)
+	vote(t, s, second.ID, second2, 8)
 	if _, err := s.Reveal(ctx, second.ID, owner); err != nil {
 		t.Fatal(err)
 	}
@@ -121,35 +123,35 @@ func TestEstimate(t *testing.T) {
 		{"negative", is.ID, m, -1, ErrInvalid},
 	}
 	for _, tt := range tests {
-		if err := s.Estimate(ctx, tt.issue, tt.user.ID, tt.value); !errors.Is(err, tt.wantErr) {
+		if _, err := s.Estimate(ctx, tt.issue, tt.user.ID, Vote{Value: tt.value}); !errors.Is(err, tt.wantErr) {
 			t.Errorf("%s: Estimate = %v, want %v", tt.name, err, tt.wantErr)
 		}
 	}
 	if n := count(t, s, "SELECT COUNT(*) FROM estimates WHERE issue_id = ?", is.ID); n != 2 {
 		t.Errorf("estimate rows = %d, want 2 (one per member)", n)
 	}
-	if v, _ := s.OwnEstimate(ctx, is.ID, m.ID); v != 13 {
-		t.Errorf("OwnEstimate = %d, want the last one, 13", v)
+	if v, _ := s.OwnEstimate(ctx, is.ID, m.ID); v.Value != 13 {
+		t.Errorf("OwnEstimate = %v, want the last one, 13", v)
 	}
-	if v, err := s.OwnEstimate(ctx, is.ID, outsider.ID); err != nil || v != 0 {
-		t.Errorf("OwnEstimate(no vote) = %d, %v", v, err)
+	if v, err := s.OwnEstimate(ctx, is.ID, outsider.ID); err != nil || !v.IsZero() {
+		t.Errorf("OwnEstimate(no vote) = %v, %v", v, err)
 	}
 
 	if _, err := s.Reveal(ctx, is.ID, owner); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Estimate(ctx, is.ID, m.ID, 3); !errors.Is(err, ErrNotOpen) {
+	if _, err := s.Estimate(ctx, is.ID, m.ID, Vote{Value: 3}); !errors.Is(err, ErrNotOpen) {
 		t.Errorf("Estimate after reveal = %v, want ErrNotOpen", err)
 	}
-	if err := s.Estimate(ctx, is.ID, outsider.ID, 3); !errors.Is(err, ErrNotMember) {
+	if _, err := s.Estimate(ctx, is.ID, outsider.ID, Vote{Value: 3}); !errors.Is(err, ErrNotMember) {
 		t.Errorf("non-member after reveal = %v, want ErrNotMember", err)
 	}
 	if _, err := s.Reveal(ctx, is.ID, owner); !errors.Is(err, ErrNotOpen) {
 		t.Errorf("Reveal twice = %v, want ErrNotOpen", err)
 	}
 	empty := newIssue(t, s, g.ID, "E-2")
-	if _, err := s.Reveal(ctx, empty.ID, owner); !errors.Is(err, ErrNoVotes) {
-		t.Errorf("Reveal without votes = %v, want ErrNoVotes", err)
+	if _, err := s.Reveal(ctx, empty.ID, owner); !errors.Is(err, ErrTooFewVotes) {
+		t.Errorf("Reveal without votes = %v, want ErrTooFewVotes", err)
 	}
 	if _, err := s.Reveal(ctx, 9999, owner); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Reveal(unknown) = %v, want ErrNotFound", err)
@@ -180,8 +182,8 @@ func TestParallelEstimates(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			// Everyone changes their mind once, concurrently with the others.
-			if errs[i] = s.Estimate(ctx, is.ID, u.ID, Scale[i%len(Scale)]); errs[i] == nil {
-				errs[i] = s.Estimate(ctx, is.ID, u.ID, i+1)
+			if _, errs[i] = s.Estimate(ctx, is.ID, u.ID, Vote{Value: Scale[i%len(Scale)]}); errs[i] == nil {
+				_, errs[i] = s.Estimate(ctx, is.ID, u.ID, Vote{Value: i + 1})
 			}
 		})
 	}
@@ -212,12 +214,14 @@ func TestVoteRacingReveal(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	const n = 16
-	g, users := members(t, s, n+1)
-	owner, voters := users[0], users[1:]
+	g, users := members(t, s, n+2)
+	owner, early, voters := users[0], users[1], users[2:]
 	is := newIssue(t, s, g.ID, "RACE-1")
 
 	for round := 1; round <= 4; round++ {
-		vote(t, s, is.ID, owner, 100) // so the reveal has at least one vote
+		// So the reveal has enough votes whenever it runs.
+		vote(t, s, is.ID, owner, 100)
+		vote(t, s, is.ID, early, 99)
 		errs := make([]error, n)
 		var revealed Issue
 		var revealErr error
@@ -226,7 +230,7 @@ func TestVoteRacingReveal(t *testing.T) {
 		for i, u := range voters {
 			wg.Go(func() {
 				<-start
-				errs[i] = s.Estimate(ctx, is.ID, u.ID, i+1) // value i+1 identifies the voter here
+				_, errs[i] = s.Estimate(ctx, is.ID, u.ID, Vote{Value: i + 1}) // value i+1 identifies the voter here
 			})
 			if i == n/2 {
 				wg.Go(func() {
@@ -241,7 +245,7 @@ func TestVoteRacingReveal(t *testing.T) {
 			t.Fatalf("round %d: Reveal: %v", round, revealErr)
 		}
 
-		want := []int{100}
+		want := []int{99, 100}
 		for i, err := range errs {
 			switch {
 			case err == nil:
@@ -251,7 +255,7 @@ func TestVoteRacingReveal(t *testing.T) {
 			}
 		}
 		slices.Sort(want)
-		t.Logf("round %d: %d of %d racing votes counted, the rest refused", round, len(want)-1, n)
+		t.Logf("round %d: %d of %d racing votes counted, the rest refused", round, len(want)-2, n)
 		stored, _, _, err := s.IssueFor(ctx, is.ID, owner.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -329,11 +333,11 @@ func TestRevealDropsValues(t *testing.T) {
 	if n := count(t, s, "SELECT COUNT(*) FROM estimates WHERE issue_id = ?", is.ID); n != 3 {
 		t.Errorf("participation rows = %d, want 3", n)
 	}
-	if v, _ := s.OwnEstimate(ctx, is.ID, a.ID); v != 0 {
-		t.Errorf("OwnEstimate after reveal = %d, want 0", v)
+	if v, _ := s.OwnEstimate(ctx, is.ID, a.ID); v.Value != 0 {
+		t.Errorf("OwnEstimate after reveal = %v, want 0", v)
 	}
-	if v, _ := s.OwnEstimate(ctx, other.ID, a.ID); v != 2 {
-		t.Errorf("an open issue lost its values: %d", v)
+	if v, _ := s.OwnEstimate(ctx, other.ID, a.ID); v.Value != 2 {
+		t.Errorf("an open issue lost its values: %v", v)
 	}
 	st, _ = s.IssueStatus(ctx, is.ID)
 	if got := voted(st); !reflect.DeepEqual(got, wantVoted) || st.VotedCount() != 3 {
@@ -352,7 +356,7 @@ func TestRevealDropsValues(t *testing.T) {
 	for i := range vt.NumField() {
 		fields = append(fields, vt.Field(i).Name)
 	}
-	if want := []string{"UserID", "Nickname", "Role", "Voted"}; !slices.Equal(fields, want) {
+	if want := []string{"UserID", "Nickname", "Role", "Seat", "Voted"}; !slices.Equal(fields, want) {
 		t.Errorf("Voter fields = %v, want %v: does a new one carry a value?", fields, want)
 	}
 
@@ -366,10 +370,11 @@ func TestAccept(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, _ := newStore(t)
-	owner := newUser(t, s, "Owner")
-	g := newGroup(t, s, owner, "Team")
+	owner, m := newUser(t, s, "Owner"), newUser(t, s, "Member")
+	g := newGroup(t, s, owner, "Team", m)
 	is := newIssue(t, s, g.ID, "A-1")
 	vote(t, s, is.ID, owner, 8)
+	vote(t, s, is.ID, m, 5)
 
 	steps := []struct {
 		name    string
@@ -397,7 +402,7 @@ func TestAccept(t *testing.T) {
 		}
 	}
 	got, _, _, _ := s.IssueFor(ctx, is.ID, owner.ID)
-	if got.State != StateAccepted || got.Final != 1 || got.Result.Votes != 1 {
+	if got.State != StateAccepted || got.Final != 1 || got.Result.Votes != 2 {
 		t.Errorf("accepted issue = %+v", got)
 	}
 	if err := s.Revote(ctx, is.ID, owner); !errors.Is(err, ErrNotRevealed) {
@@ -443,8 +448,8 @@ func TestRevote(t *testing.T) {
 	if n := count(t, s, "SELECT COUNT(*) FROM estimates WHERE issue_id = ?", kept.ID); n != 2 {
 		t.Errorf("another issue's participation rows = %d, want 2", n)
 	}
-	if v, _ := s.OwnEstimate(ctx, open.ID, m.ID); v != 3 {
-		t.Errorf("an open issue's estimate = %d, want 3", v)
+	if v, _ := s.OwnEstimate(ctx, open.ID, m.ID); v.Value != 3 {
+		t.Errorf("an open issue's estimate = %v, want 3", v)
 	}
 	if err := s.Revote(ctx, again.ID, owner); !errors.Is(err, ErrNotRevealed) {
 		t.Errorf("Revote(open) = %v, want ErrNotRevealed", err)
@@ -455,8 +460,9 @@ func TestRevote(t *testing.T) {
 
 	// Round 2 works like round 1 and counts from its own votes only.
 	vote(t, s, again.ID, m, 21)
+	vote(t, s, again.ID, owner, 34)
 	rev, err := s.Reveal(ctx, again.ID, owner)
-	if err != nil || rev.Round != 2 || !slices.Equal(rev.Result.Values(), []int{21}) {
+	if err != nil || rev.Round != 2 || !slices.Equal(rev.Result.Values(), []int{21, 34}) {
 		t.Errorf("round 2 reveal = %+v, %v", rev, err)
 	}
 	if err := s.Revote(ctx, again.ID, owner); err != nil {

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Scale is the estimation scale: the cards offered, and what a result rounds to.
+// Scale is the default deck's cards (the seed's scale).
 var Scale = []int{1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 100}
 
 const (
@@ -15,27 +15,95 @@ const (
 	EstimateMax = 100
 )
 
-// ValueCount is one bar of the anonymous distribution.
+// ValueCount is how many chose one number.
 type ValueCount struct {
 	Value int
 	Count int
 }
 
+// Special cards count as voted and stay out of the numbers.
+const (
+	CardUnsure = "?"
+	CardCoffee = "coffee"
+)
+
+// Vote is one estimate of an open round: a whole number 1–100, or a special
+// card. It exists only until the reveal; a Result never says whose it was.
+type Vote struct {
+	Value   int    // 0 for a special card
+	Special string // "", CardUnsure or CardCoffee
+}
+
+// IsZero reports that there is no vote.
+func (v Vote) IsZero() bool { return v.Value == 0 && v.Special == "" }
+
+// String is the vote as the estimate field sends it ("5", "?", "coffee").
+func (v Vote) String() string {
+	if v.Special != "" {
+		return v.Special
+	}
+	if v.Value == 0 {
+		return ""
+	}
+	return strconv.Itoa(v.Value)
+}
+
+// ParseVote reads the estimate field: a whole number 1–100 (see
+// ParseEstimate), "?" or "coffee".
+func ParseVote(raw string) (Vote, string) {
+	switch s := strings.TrimSpace(raw); s {
+	case CardUnsure:
+		return Vote{Special: CardUnsure}, ""
+	case CardCoffee:
+		return Vote{Special: CardCoffee}, ""
+	}
+	n, msg := ParseEstimate(raw)
+	if msg != "" {
+		if strings.ContainsAny(raw, "?") {
+			msg = "Pick a card: a number, ? or coffee."
+		}
+		return Vote{}, msg
+	}
+	return Vote{Value: n}, ""
+}
+
 // Result is the combined, anonymous outcome of a round. All arithmetic is on
 // integers, so rounding is exact: 4.25 shows as 4.3 and never as 4.2.
 type Result struct {
-	Votes  int
+	// Votes counts every vote, ? and coffee included.
+	Votes int
+	// Sum is the total of the numeric votes.
 	Sum    int
 	Counts []ValueCount // ascending by value; no names, no order of voting
+	// Unsure and Coffee count the special cards.
+	Unsure, Coffee int
+	// Deck is the group's deck at the reveal (the zero Deck means the default).
+	Deck Deck
 }
 
-// ComputeResult combines estimates into a Result.
+// ComputeResult combines numeric estimates on the default deck.
 func ComputeResult(values []int) Result {
+	votes := make([]Vote, len(values))
+	for i, v := range values {
+		votes[i] = Vote{Value: v}
+	}
+	return Tally(DefaultDeck(), votes)
+}
+
+// Tally combines the votes of a round on a deck into a Result.
+func Tally(deck Deck, votes []Vote) Result {
 	byValue := map[int]int{}
-	r := Result{Votes: len(values)}
-	for _, v := range values {
-		byValue[v]++
-		r.Sum += v
+	r := Result{Votes: len(votes), Deck: deck}
+	for _, v := range votes {
+		switch v.Special {
+		case CardUnsure:
+			r.Unsure++
+		case CardCoffee:
+			r.Coffee++
+		default:
+			byValue[v.Value]++
+			r.Sum += v.Value
+		}
 	}
 	for v, n := range byValue {
 		r.Counts = append(r.Counts, ValueCount{v, n})
@@ -47,12 +115,27 @@ func ComputeResult(values []int) Result {
 // Empty reports whether nobody voted.
 func (r Result) Empty() bool { return r.Votes == 0 }
 
-// AverageTenths is the average times ten, rounded half up.
+// Numeric is how many votes were numbers.
+func (r Result) Numeric() int { return r.Votes - r.Unsure - r.Coffee }
+
+// HasNumbers reports whether any vote was a number: without one there is no
+// average, median or nearest card.
+func (r Result) HasNumbers() bool { return r.Numeric() > 0 }
+
+func (r Result) deck() Deck {
+	if r.Deck.n == 0 {
+		return DefaultDeck()
+	}
+	return r.Deck
+}
+
+// AverageTenths is the average of the numeric votes times ten, rounded half up.
 func (r Result) AverageTenths() int {
-	if r.Votes == 0 {
+	n := r.Numeric()
+	if n <= 0 {
 		return 0
 	}
-	return (20*r.Sum + r.Votes) / (2 * r.Votes)
+	return (20*r.Sum + n) / (2 * n)
 }
 
 // Average is the average with one decimal, e.g. "4.5".
@@ -63,30 +146,83 @@ func (r Result) Average() string {
 
 // Nearest is the integer nearest to the exact average, halves rounded up.
 func (r Result) Nearest() int {
-	if r.Votes == 0 {
+	n := r.Numeric()
+	if n <= 0 {
 		return 0
 	}
-	return (2*r.Sum + r.Votes) / (2 * r.Votes)
+	return (2*r.Sum + n) / (2 * n)
 }
 
-// NearestScale is the scale number nearest to the exact average; a tie goes to
-// the larger number.
-func (r Result) NearestScale() int {
-	if r.Votes == 0 {
+// NearestCard is the card of the deck nearest to the exact average; a tie goes
+// to the larger card. On the default deck it is the nearest Fibonacci number.
+func (r Result) NearestCard() int {
+	if r.Numeric() <= 0 {
 		return 0
 	}
-	best := Scale[0]
-	bestDist := abs(r.Sum - best*r.Votes)
-	for _, s := range Scale[1:] {
-		// Compare |avg - s| as |sum - s·votes| to stay exact.
-		if d := abs(r.Sum - s*r.Votes); d <= bestDist {
-			best, bestDist = s, d
+	return r.deck().nearestCard(r.Sum, r.Numeric())
+}
+
+// kth is the k-th smallest numeric vote (0-based), read off the counts.
+func (r Result) kth(k int) int {
+	for _, c := range r.Counts {
+		if k < c.Count {
+			return c.Value
+		}
+		k -= c.Count
+	}
+	return 0
+}
+
+// MedianHalves is twice the median of the numeric votes (so a median between
+// two votes stays a whole number).
+func (r Result) MedianHalves() int {
+	n := r.Numeric()
+	if n <= 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return 2 * r.kth(n/2)
+	}
+	return r.kth(n/2-1) + r.kth(n/2)
+}
+
+// Median is the median, e.g. "3" or "6.5".
+func (r Result) Median() string {
+	h := r.MedianHalves()
+	if h%2 == 0 {
+		return strconv.Itoa(h / 2)
+	}
+	return strconv.Itoa(h/2) + ".5"
+}
+
+// Consensus reports whether every numeric vote is the same number.
+func (r Result) Consensus() bool { return len(r.Counts) == 1 }
+
+// Majority is the number more than half of the numeric votes chose (0: none).
+func (r Result) Majority() int {
+	for _, c := range r.Counts {
+		if 2*c.Count > r.Numeric() {
+			return c.Value
 		}
 	}
-	return best
+	return 0
 }
 
-// Min is the lowest estimate.
+// Prefill is the final estimate to propose: the number more than half chose,
+// else the card nearest the median (a tie goes to the larger card); 0 without
+// numeric votes. An outlier moves the median far less than the average: votes
+// 1, 3, 3, 100 propose 3, not 21.
+func (r Result) Prefill() int {
+	if m := r.Majority(); m != 0 {
+		return m
+	}
+	if r.Numeric() <= 0 {
+		return 0
+	}
+	return r.deck().nearestCard(r.MedianHalves(), 2)
+}
+
+// Min is the lowest numeric estimate.
 func (r Result) Min() int {
 	if len(r.Counts) == 0 {
 		return 0
@@ -94,7 +230,7 @@ func (r Result) Min() int {
 	return r.Counts[0].Value
 }
 
-// Max is the highest estimate.
+// Max is the highest numeric estimate.
 func (r Result) Max() int {
 	if len(r.Counts) == 0 {
 		return 0
@@ -102,18 +238,54 @@ func (r Result) Max() int {
 	return r.Counts[len(r.Counts)-1].Value
 }
 
+// Label is how a value shows on the round's deck.
+func (r Result) Label(v int) string { return r.deck().Label(v) }
+
+// Bar is one bar of the chart.
+type Bar struct {
+	Label string
+	Count int
+	// OffDeck marks a number that is not a card of the deck (typed freely).
+	OffDeck bool
+}
+
+// Bars is the chart: every card of the deck in order, zero counts included,
+// with any number typed off the deck in its place, then ? and coffee.
+func (r Result) Bars() []Bar {
+	d := r.deck()
+	var out []Bar
+	counts := r.Counts
+	for _, card := range d.Cards() {
+		for len(counts) > 0 && counts[0].Value < card {
+			out = append(out, Bar{Label: d.Label(counts[0].Value), Count: counts[0].Count, OffDeck: true})
+			counts = counts[1:]
+		}
+		n := 0
+		if len(counts) > 0 && counts[0].Value == card {
+			n = counts[0].Count
+			counts = counts[1:]
+		}
+		out = append(out, Bar{Label: d.Label(card), Count: n})
+	}
+	for _, c := range counts {
+		out = append(out, Bar{Label: d.Label(c.Value), Count: c.Count, OffDeck: true})
+	}
+	return append(out, Bar{Label: CardUnsure, Count: r.Unsure}, Bar{Label: CardCoffee, Count: r.Coffee})
+}
+
 // MaxCount is the height of the tallest bar.
 func (r Result) MaxCount() int {
-	m := 0
+	m := max(r.Unsure, r.Coffee)
 	for _, c := range r.Counts {
 		m = max(m, c.Count)
 	}
 	return m
 }
 
-// Values lists every estimate, sorted ascending: the order says nothing about who.
+// Values lists every numeric estimate, sorted ascending: the order says
+// nothing about who.
 func (r Result) Values() []int {
-	out := make([]int, 0, r.Votes)
+	out := make([]int, 0, r.Numeric())
 	for _, c := range r.Counts {
 		for range c.Count {
 			out = append(out, c.Value)
@@ -122,31 +294,65 @@ func (r Result) Values() []int {
 	return out
 }
 
-// encode stores the distribution as "value:count,…".
+// encode stores the distribution as "value:count,…", then "?:n" and
+// "coffee:n" when there are any, then "|deck" unless it is the default deck.
+// A result stored before decks existed reads as one on the default deck.
 func (r Result) encode() string {
-	parts := make([]string, len(r.Counts))
-	for i, c := range r.Counts {
-		parts[i] = strconv.Itoa(c.Value) + ":" + strconv.Itoa(c.Count)
+	if r.Votes == 0 {
+		return ""
 	}
-	return strings.Join(parts, ",")
+	parts := make([]string, 0, len(r.Counts)+2)
+	for _, c := range r.Counts {
+		parts = append(parts, strconv.Itoa(c.Value)+":"+strconv.Itoa(c.Count))
+	}
+	if r.Unsure > 0 {
+		parts = append(parts, CardUnsure+":"+strconv.Itoa(r.Unsure))
+	}
+	if r.Coffee > 0 {
+		parts = append(parts, CardCoffee+":"+strconv.Itoa(r.Coffee))
+	}
+	s := strings.Join(parts, ",")
+	if d := r.deck(); d.Name != DeckFibonacci {
+		s += "|" + d.Spec()
+	}
+	return s
 }
 
 func decodeResult(s string) (Result, error) {
-	r := Result{}
+	r := Result{Deck: DefaultDeck()}
 	if s == "" {
 		return r, nil
 	}
-	seen := map[int]bool{}
-	for _, part := range strings.Split(s, ",") {
-		v, n, ok := strings.Cut(part, ":")
-		value, err1 := strconv.Atoi(v)
-		count, err2 := strconv.Atoi(n)
-		if !ok || err1 != nil || err2 != nil || count < 1 || count > maxVotes ||
-			value < EstimateMin || value > EstimateMax || seen[value] {
-			return Result{}, fmt.Errorf("stored result %q is malformed", s)
+	malformed := fmt.Errorf("stored result %q is malformed", s)
+	dist, spec, hasDeck := strings.Cut(s, "|")
+	if hasDeck {
+		d, err := ParseDeckSpec(spec)
+		if err != nil || d.Name == DeckFibonacci {
+			return Result{}, malformed
 		}
-		seen[value] = true
+		r.Deck = d
+	}
+	seen := map[string]bool{}
+	for _, part := range strings.Split(dist, ",") {
+		v, n, ok := strings.Cut(part, ":")
+		count, err := strconv.Atoi(n)
+		if !ok || err != nil || count < 1 || count > maxVotes || seen[v] {
+			return Result{}, malformed
+		}
+		seen[v] = true
 		r.Votes += count
+		switch v {
+		case CardUnsure:
+			r.Unsure = count
+			continue
+		case CardCoffee:
+			r.Coffee = count
+			continue
+		}
+		value, err := strconv.Atoi(v)
+		if err != nil || value < EstimateMin || value > EstimateMax || strconv.Itoa(value) != v {
+			return Result{}, malformed
+		}
 		r.Sum += value * count
 		r.Counts = append(r.Counts, ValueCount{value, count})
 	}

@@ -85,8 +85,8 @@ func TestResult(t *testing.T) {
 			if got := r.Nearest(); got != tt.nearest {
 				t.Errorf("Nearest() = %d, want %d", got, tt.nearest)
 			}
-			if got := r.NearestScale(); got != tt.scale {
-				t.Errorf("NearestScale() = %d, want %d", got, tt.scale)
+			if got := r.NearestCard(); got != tt.scale {
+				t.Errorf("NearestCard() = %d, want %d", got, tt.scale)
 			}
 			if r.Min() != tt.min || r.Max() != tt.max {
 				t.Errorf("Min, Max = %d, %d, want %d, %d", r.Min(), r.Max(), tt.min, tt.max)
@@ -162,8 +162,8 @@ func TestResultExhaustive(t *testing.T) {
 					best, bestDist = s, d
 				}
 			}
-			if got := r.NearestScale(); got != best {
-				t.Fatalf("votes %d sum %d (avg %s): NearestScale = %d, want %d", votes, sum, avg.FloatString(3), got, best)
+			if got := r.NearestCard(); got != best {
+				t.Fatalf("votes %d sum %d (avg %s): NearestCard = %d, want %d", votes, sum, avg.FloatString(3), got, best)
 			}
 		}
 	}

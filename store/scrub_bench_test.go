@@ -33,7 +33,7 @@ func BenchmarkRevealScrub(b *testing.B) {
 			b.Fatal(err)
 		}
 		for i, v := range voters[:8] {
-			if err := s.Estimate(ctx, is.ID, v.ID, Scale[i%len(Scale)]); err != nil {
+			if _, err := s.Estimate(ctx, is.ID, v.ID, Vote{Value: Scale[i%len(Scale)]}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -60,10 +60,8 @@ func BenchmarkRevealScrub(b *testing.B) {
 					continue
 				}
 				err := s.tx(ctx, func(tx *sql.Tx) error {
-					if _, err := tx.ExecContext(ctx, "UPDATE issues SET state = 'revealed', result = '1:1' WHERE id = ?", id); err != nil {
-						return err
-					}
-					return forgetVoters(ctx, tx, id, s.unix())
+					_, err := s.revealTx(ctx, tx, id, owner, RevealByOwner)
+					return err
 				})
 				if err != nil {
 					b.Fatal(err)

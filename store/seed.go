@@ -76,7 +76,7 @@ func Seed(ctx context.Context, s *Store, spec SeedSpec) (SeedSummary, error) {
 				res := ComputeResult(values)
 				state, result = StateRevealed, sql.NullString{String: res.encode(), Valid: true}
 				if i%2 == 0 {
-					state, final = StateAccepted, sql.NullInt64{Int64: int64(res.NearestScale()), Valid: true}
+					state, final = StateAccepted, sql.NullInt64{Int64: int64(res.NearestCard()), Valid: true}
 				}
 			}
 			var issueID int64

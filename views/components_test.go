@@ -29,8 +29,8 @@ func openStatus() store.Status {
 		Issue: store.Issue{ID: 7, GroupID: 3, Key: "SHOP-7", State: store.StateOpen, Round: 1},
 		Group: store.Group{ID: 3, Name: "Shop"},
 		Voters: []store.Voter{
-			{UserID: 1, Nickname: "Ada", Role: store.RoleOwner, Voted: true},
-			{UserID: 2, Nickname: "Bo", Role: store.RoleMember},
+			{UserID: 1, Nickname: "Ada", Role: store.RoleOwner, Seat: store.SeatVoter, Voted: true},
+			{UserID: 2, Nickname: "Bo", Role: store.RoleMember, Seat: store.SeatVoter},
 		},
 	}
 }
@@ -57,14 +57,18 @@ func TestStatusPanelShowsOwnerToolsOnlyToTheOwner(t *testing.T) {
 	}
 }
 
-func TestStatusPanelRevealNeedsAVote(t *testing.T) {
+// A round is revealed with at least two votes: with none or one, the owner's
+// button is there but disabled.
+func TestStatusPanelRevealNeedsTwoVotes(t *testing.T) {
 	t.Parallel()
-	st := openStatus()
-	st.Voters[0].Voted = false
-	doc := render(t, views.StatusPanel(views.StatusView{Status: st, Role: store.RoleOwner}), store.User{ID: 1})
-	buttons := htmltest.All(doc, "reveal")
-	if len(buttons) != 1 || !htmltest.Has(buttons[0], "disabled") {
-		t.Fatalf("reveal button with no votes: %d, want one, disabled", len(buttons))
+	for voted, enabled := range []bool{false, false, true} {
+		st := openStatus()
+		st.Voters[0].Voted, st.Voters[1].Voted = voted >= 1, voted >= 2
+		doc := render(t, views.StatusPanel(views.StatusView{Status: st, Role: store.RoleOwner}), store.User{ID: 1})
+		buttons := htmltest.All(doc, "reveal")
+		if len(buttons) != 1 || htmltest.Has(buttons[0], "disabled") == enabled {
+			t.Fatalf("reveal button with %d votes: %d, want one, enabled %v", voted, len(buttons), enabled)
+		}
 	}
 }
 

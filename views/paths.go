@@ -72,6 +72,10 @@ func GroupTransferPath(g int64) string        { return GroupPath(g) + "/transfer
 func GroupActivityPath(g int64) string        { return GroupPath(g) + "/activity" }
 func GroupMemberRemovePath(g, u int64) string { return GroupPath(g) + "/members/" + id(u) + "/remove" }
 func JoinPath(token string) string            { return "/join/" + url.PathEscape(token) }
+func GroupRolePath(g int64) string            { return GroupPath(g) + "/role" }
+func GroupSettingsPath(g int64) string        { return GroupPath(g) + "/settings" }
+func GroupRoomPath(g int64) string            { return GroupPath(g) + "/room" }
+func GroupEventsPath(g int64) string          { return GroupPath(g) + "/events" }
 
 func IssuePath(i int64) string         { return "/issues/" + id(i) }
 func IssueEstimatePath(i int64) string { return IssuePath(i) + "/estimate" }
@@ -81,3 +85,5 @@ func IssueRevotePath(i int64) string   { return IssuePath(i) + "/revote" }
 func IssueEditPath(i int64) string     { return IssuePath(i) + "/edit" }
 func IssueDeletePath(i int64) string   { return IssuePath(i) + "/delete" }
 func IssueEventsPath(i int64) string   { return IssuePath(i) + "/events" }
+func IssueStartPath(i int64) string    { return IssuePath(i) + "/start" }
+func IssueTimerPath(i int64) string    { return IssuePath(i) + "/timer" }

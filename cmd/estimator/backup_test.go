@@ -147,8 +147,8 @@ func TestOnlineBackup(t *testing.T) {
 			if _, role, err := st.GroupFor(ctx, roomID, u.ID); err != nil || role != store.RoleMember {
 				t.Errorf("backup-%d is not a member of the room in the backup: %q %v", i, role, err)
 			}
-			if v, err := st.OwnEstimate(ctx, issueID, u.ID); err != nil || v < 1 {
-				t.Errorf("backup-%d's estimate is missing from the backup: %d %v", i, v, err)
+			if v, err := st.OwnEstimate(ctx, issueID, u.ID); err != nil || v.Value < 1 {
+				t.Errorf("backup-%d's estimate is missing from the backup: %v %v", i, v, err)
 			}
 		}
 		owners := groupOwners(t, raw)

@@ -291,7 +291,8 @@ func TestCrashSafety(t *testing.T) {
 				t.Errorf("%s owns a group %q it never asked for", w.nick, name)
 			}
 		}
-		v, err := st.OwnEstimate(ctx, issueID, u.ID)
+		vote, err := st.OwnEstimate(ctx, issueID, u.ID)
+		v := vote.Value
 		if err != nil {
 			t.Fatalf("%s: read estimate: %v", w.nick, err)
 		}

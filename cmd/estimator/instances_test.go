@@ -257,10 +257,11 @@ func TestInstanceKilledLosesNothing(t *testing.T) {
 			}
 			groups++
 		}
-		v, err := st.OwnEstimate(ctx, issueID, u.ID)
+		vote, err := st.OwnEstimate(ctx, issueID, u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
+		v := vote.Value
 		ok := v == w.lastAck
 		for _, p := range w.pending {
 			ok = ok || v == p

@@ -1,6 +1,9 @@
 // Package live is the broker of live updates: pages subscribe to a topic (an
-// issue) over server-sent events, and every change to it reaches them as the
-// topic's freshly rendered state.
+// issue's room, or a group's own page) over server-sent events, and every change
+// to it reaches them as the topic's freshly rendered state.
+//
+// Every topic belongs to a group. Topic ids are unique across groups; topic 0
+// of a group is the group's own page, so a group page is topic (0, group).
 //
 // It knows nothing of HTTP routing, the app or its database: it is built from
 // functions (render a topic, check a session, say where a closed page goes),
@@ -30,6 +33,9 @@ const (
 	Removed
 	// TopicGone: the topic was deleted.
 	TopicGone
+	// Moved: the group moved on to another of its topics (a facilitator took
+	// it there). Config.Exit gets that topic, the one the page follows.
+	Moved
 )
 
 // The broker's answers to Subscribe; handlers map them to HTTP answers.
@@ -59,14 +65,16 @@ type Frames struct {
 // Config is what a Broker is built from.
 type Config struct {
 	// Render loads the topic's current state and renders it; present is who
-	// watches the topic right now. It returns ErrGone for a deleted topic.
-	Render func(ctx context.Context, topic int64, present map[int64]bool) (Frames, error)
+	// watches the topic right now. Topic 0 is the group's own page. It returns
+	// ErrGone for a deleted topic.
+	Render func(ctx context.Context, topic, group int64, present map[int64]bool) (Frames, error)
 	// Alive reports whether a viewer's session still holds. It is asked once
 	// per heartbeat for every open stream, to notice sessions that ended
 	// without a notice (expiry, another process). Nil: never asked.
 	Alive func(ctx context.Context, v Viewer) (bool, error)
 	// Exit is where a page goes when its stream is closed on it, given why, the
-	// topic and its group; "" just ends the stream.
+	// topic (for Moved, the topic moved to) and its group; "" just ends the
+	// stream.
 	Exit func(why Reason, topic, group int64) string
 	// Bus carries change notices between brokers; nil is an in-process bus.
 	Bus Bus
@@ -94,13 +102,24 @@ type Broker struct {
 	cancel     context.CancelFunc
 	stopListen func()
 	mu         sync.Mutex
-	topics     map[int64]*topic
+	topics     map[topicKey]*topic
 	total      int
 	perSession map[int64]int
 	closed     bool
 }
 
+// topicKey names a topic: by its id, or for a group's page (id 0) by its group.
+type topicKey struct{ id, group int64 }
+
+func keyOf(id, group int64) topicKey {
+	if id != 0 {
+		return topicKey{id: id}
+	}
+	return topicKey{group: group}
+}
+
 type topic struct {
+	// id is 0 for a group's page.
 	id, group int64
 	// guarded by Broker.mu
 	subs      map[*Subscription]struct{}
@@ -157,7 +176,7 @@ func New(cfg Config) *Broker {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &Broker{cfg: cfg, log: log, ctx: ctx, cancel: cancel, topics: map[int64]*topic{}, perSession: map[int64]int{}}
+	b := &Broker{cfg: cfg, log: log, ctx: ctx, cancel: cancel, topics: map[topicKey]*topic{}, perSession: map[int64]int{}}
 	b.stopListen = cfg.Bus.Listen(b.apply)
 	if cfg.Alive != nil {
 		go b.checkSessions()
@@ -165,8 +184,8 @@ func New(cfg Config) *Broker {
 	return b
 }
 
-// Subscribe opens a stream of topic (of group) for the viewer; Serve then
-// writes it. The first event is the topic's current state.
+// Subscribe opens a stream of topic (of group; 0 for the group's page) for the
+// viewer; Serve then writes it. The first event is the topic's current state.
 func (b *Broker) Subscribe(topicID, group int64, v Viewer) (*Subscription, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -176,10 +195,11 @@ func (b *Broker) Subscribe(topicID, group int64, v Viewer) (*Subscription, error
 	case b.perSession[v.Session] >= b.cfg.MaxStreamsPerSession:
 		return nil, ErrSessionFull
 	}
-	t := b.topics[topicID]
+	k := keyOf(topicID, group)
+	t := b.topics[k]
 	if t == nil {
 		t = &topic{id: topicID, group: group, subs: map[*Subscription]struct{}{}}
-		b.topics[topicID] = t
+		b.topics[k] = t
 	}
 	s := &Subscription{t: t, userID: v.User, sessionID: v.Session,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
@@ -207,7 +227,7 @@ func (b *Broker) unsubscribe(s *Subscription) {
 		delete(b.perSession, s.sessionID)
 	}
 	if len(t.subs) == 0 {
-		delete(b.topics, t.id)
+		delete(b.topics, keyOf(t.id, t.group))
 		return
 	}
 	if !t.hasUserLocked(s.userID) {
@@ -254,7 +274,7 @@ func (b *Broker) render(t *topic) {
 		fs, err := b.renderFrames(t, present)
 		if errors.Is(err, ErrGone) {
 			// Every instance learns this from its own render: nothing to publish.
-			b.closeWhere(func(s *Subscription) bool { return s.t.id == t.id }, TopicGone)
+			b.closeWhere(func(s *Subscription) bool { return s.t == t }, TopicGone)
 			continue
 		}
 		if err != nil {
@@ -287,7 +307,7 @@ func (b *Broker) render(t *topic) {
 }
 
 func (b *Broker) renderFrames(t *topic, present map[int64]bool) (*frameSet, error) {
-	f, err := b.cfg.Render(b.ctx, t.id, present)
+	f, err := b.cfg.Render(b.ctx, t.id, t.group, present)
 	if err != nil {
 		return nil, err
 	}
@@ -305,6 +325,19 @@ func (b *Broker) TopicChanged(topicID int64) { b.publish(Notice{Kind: TopicChang
 
 // TopicDeleted closes the topic's streams; their pages go to TopicGone's exit.
 func (b *Broker) TopicDeleted(topicID int64) { b.publish(Notice{Kind: TopicDeleted, Topic: topicID}) }
+
+// GroupPageChanged is called after a change that the group's own page (topic
+// 0) shows.
+func (b *Broker) GroupPageChanged(group int64) {
+	b.publish(Notice{Kind: GroupPageChanged, Group: group})
+}
+
+// GroupMoved takes every page of the group (its topics' and its own page) to
+// topic, the one it works on now: their streams close with Moved's exit. The
+// pages of topic itself stay, and get its state again.
+func (b *Broker) GroupMoved(group, topic int64) {
+	b.publish(Notice{Kind: GroupMoved, Group: group, Topic: topic})
+}
 
 // GroupChanged is called after memberships or roles in a group changed: every
 // live topic of the group is rendered again, with everyone's audience re-read.
@@ -339,13 +372,25 @@ func (b *Broker) publish(n Notice) {
 func (b *Broker) apply(n Notice) {
 	switch n.Kind {
 	case TopicChanged:
+		if n.Topic != 0 {
+			b.changed(keyOf(n.Topic, 0))
+		}
+	case TopicDeleted:
+		b.closeWhere(func(s *Subscription) bool { return n.Topic != 0 && s.t.id == n.Topic }, TopicGone)
+	case GroupPageChanged:
+		b.changed(keyOf(0, n.Group))
+	case GroupMoved:
 		b.mu.Lock()
-		if t := b.topics[n.Topic]; t != nil {
-			b.changedLocked(t)
+		for _, t := range b.topics {
+			if t.group != n.Group || t.id == n.Topic {
+				continue
+			}
+			for s := range t.subs {
+				s.close(b.cfg.Exit(Moved, n.Topic, n.Group))
+			}
 		}
 		b.mu.Unlock()
-	case TopicDeleted:
-		b.closeWhere(func(s *Subscription) bool { return s.t.id == n.Topic }, TopicGone)
+		b.changed(keyOf(n.Topic, n.Group))
 	case GroupChanged:
 		b.groupChanged(n.Group)
 	case GroupDeleted:
@@ -365,6 +410,15 @@ func (b *Broker) apply(n Notice) {
 			b.changedLocked(t)
 		}
 		b.mu.Unlock()
+	}
+}
+
+// changed renders the topic again, if anyone watches it here.
+func (b *Broker) changed(k topicKey) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if t := b.topics[k]; t != nil {
+		b.changedLocked(t)
 	}
 }
 
@@ -450,12 +504,13 @@ func (b *Broker) checkSessions() {
 	}
 }
 
-// Present is the set of users watching the topic right now.
+// Present is the set of users watching the topic (not a group's page) right
+// now.
 func (b *Broker) Present(topicID int64) map[int64]bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	out := map[int64]bool{}
-	if t := b.topics[topicID]; t != nil {
+	if t := b.topics[keyOf(topicID, 0)]; topicID != 0 && t != nil {
 		for s := range t.subs {
 			out[s.userID] = true
 		}

@@ -15,6 +15,8 @@ const (
 	GroupDeleted
 	MemberLeft
 	SessionsEnded
+	GroupPageChanged
+	GroupMoved
 	// Resync: notices may have been lost (a transport between instances lost
 	// its connection); every topic is rendered afresh, which also closes the
 	// streams of viewers who lost access meanwhile.
@@ -35,6 +37,10 @@ func (k Kind) String() string {
 		return "member-left"
 	case SessionsEnded:
 		return "sessions-ended"
+	case GroupPageChanged:
+		return "group-page-changed"
+	case GroupMoved:
+		return "group-moved"
 	case Resync:
 		return "resync"
 	}
@@ -46,8 +52,8 @@ func (k Kind) String() string {
 // and it fits a PostgreSQL NOTIFY payload.
 type Notice struct {
 	Kind        Kind
-	Topic       int64   // TopicChanged, TopicDeleted
-	Group, User int64   // GroupChanged, GroupDeleted, MemberLeft
+	Topic       int64   // TopicChanged, TopicDeleted, GroupMoved (where to)
+	Group, User int64   // GroupChanged, GroupDeleted, MemberLeft, GroupPageChanged, GroupMoved
 	Sessions    []int64 // SessionsEnded
 }
 

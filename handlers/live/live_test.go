@@ -25,7 +25,7 @@ type world struct {
 	log *lockedBuffer
 
 	mu       sync.Mutex
-	state    map[int64]string           // topic → its current text
+	state    map[int64]string           // topic → its current text (-group: a group's page)
 	audience map[int64]map[int64]string // topic → user → audience
 	gone     map[int64]bool
 	alive    map[int64]bool // session → still signed in (absent: yes)
@@ -86,9 +86,15 @@ func (w *world) set(topic int64, text string, audience map[int64]string) {
 	w.audience[topic] = audience
 }
 
-func (w *world) render(_ context.Context, topic int64, present map[int64]bool) (Frames, error) {
+// pageOf is the world's key of a group's own page (topic 0 of the group).
+func pageOf(group int64) int64 { return -group }
+
+func (w *world) render(_ context.Context, topic, group int64, present map[int64]bool) (Frames, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if topic == 0 {
+		topic = pageOf(group)
+	}
 	if w.gone[topic] {
 		return Frames{}, fmt.Errorf("topic %d: %w", topic, ErrGone)
 	}
@@ -186,8 +192,10 @@ func (c *client) close() {
 
 // next is the next event other than a comment; ok false when the stream ended
 // or nothing came in time.
-func (c *client) next() (event, bool) {
-	deadline := time.After(5 * time.Second)
+func (c *client) next() (event, bool) { return c.nextWithin(5 * time.Second) }
+
+func (c *client) nextWithin(d time.Duration) (event, bool) {
+	deadline := time.After(d)
 	for {
 		select {
 		case ev, ok := <-c.events:
@@ -553,6 +561,79 @@ func TestNoticesCloseTheStreamsTheyName(t *testing.T) {
 	w.b.GroupDeleted(20)
 	owner3.ended(fmt.Sprintf("/exit/%d/3/20", Removed))
 	eventually(t, "every stream gone", func() bool { return w.b.Subscribers() == 0 })
+}
+
+// A group's own page is topic 0 of the group: a topic of its own beside the
+// group's other topics, told apart by its group.
+func TestGroupPagesAreTopicsOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.set(pageOf(10), "page 10", map[int64]string{1: "owner", 2: "member"})
+	w.set(pageOf(20), "page 20", map[int64]string{1: "owner"})
+	w.set(5, "room 5", map[int64]string{1: "owner", 2: "member"})
+	owner10, member10 := w.open(0, 10, 1, 1), w.open(0, 10, 2, 2)
+	owner20 := w.open(0, 20, 1, 1)
+	room := w.open(5, 10, 2, 2)
+	owner10.want("page 10 for owner, 2 here")
+	member10.want("page 10 for member, 2 here")
+	owner20.want("page 20 for owner, 1 here")
+	room.want("room 5 for member, 1 here")
+	if p := w.b.Present(0); len(p) != 0 {
+		t.Fatalf("Present(0) = %v: a group's page is nobody's room", p)
+	}
+
+	// A change the group's page shows reaches that page only.
+	w.set(pageOf(10), "page 10 v2", map[int64]string{1: "owner", 2: "member"})
+	w.set(5, "room 5 v2", map[int64]string{1: "owner", 2: "member"})
+	w.b.GroupPageChanged(10)
+	owner10.want("page 10 v2 for owner, 2 here")
+	member10.want("page 10 v2 for member, 2 here")
+	if ev, ok := room.nextWithin(200 * time.Millisecond); ok {
+		t.Fatalf("the room got %+v from a change of the group's page", ev)
+	}
+	// TopicChanged(0) names no topic: it reaches no group's page.
+	w.set(pageOf(20), "page 20 v2", map[int64]string{1: "owner"})
+	w.b.TopicChanged(0)
+	if ev, ok := owner20.nextWithin(200 * time.Millisecond); ok {
+		t.Fatalf("TopicChanged(0) reached a group's page: %+v", ev)
+	}
+	// A group page's viewer signed out goes to the sign-in exit of the page.
+	w.b.SessionsEnded([]int64{2})
+	member10.ended(fmt.Sprintf("/exit/%d/0/10", SignedOut))
+	room.ended(fmt.Sprintf("/exit/%d/5/10", SignedOut))
+	// A deleted group closes its page.
+	w.b.GroupDeleted(20)
+	owner20.ended(fmt.Sprintf("/exit/%d/0/20", Removed))
+	owner10.want("page 10 v2 for owner, 1 here")
+}
+
+// GroupMoved takes every page of the group to the topic it moved to (Moved's
+// exit names that topic); that topic's own pages stay and get its state again,
+// and other groups are left alone.
+func TestGroupMovedTakesTheGroupsPagesToTheTopic(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	both := map[int64]string{1: "owner", 2: "member"}
+	w.set(pageOf(10), "page", both)
+	w.set(5, "room 5", both)
+	w.set(6, "room 6", both)
+	w.set(7, "room 7", both) // group 20
+	page, room5, room6 := w.open(0, 10, 2, 2), w.open(5, 10, 2, 2), w.open(6, 10, 1, 1)
+	other := w.open(7, 20, 1, 1)
+	page.want("page for member, 1 here")
+	room5.want("room 5 for member, 1 here")
+	room6.want("room 6 for owner, 1 here")
+	other.want("room 7 for owner, 1 here")
+
+	w.set(6, "room 6 started", both)
+	w.b.GroupMoved(10, 6)
+	page.ended(fmt.Sprintf("/exit/%d/6/10", Moved))
+	room5.ended(fmt.Sprintf("/exit/%d/6/10", Moved))
+	room6.want("room 6 started for owner, 1 here")
+	if ev, ok := other.nextWithin(200 * time.Millisecond); ok {
+		t.Fatalf("another group's room got %+v", ev)
+	}
+	eventually(t, "the moved pages gone", func() bool { return w.b.Subscribers() == 2 })
 }
 
 // A render that finds the topic gone, or the viewer no longer in its

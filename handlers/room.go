@@ -1,0 +1,214 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"estimator/store"
+	"estimator/views"
+)
+
+// The facilitator's flow around the room: starting an issue, the timer, the
+// group's settings, and a member's seat.
+
+// startIssue makes the issue the one the group estimates now; every open room
+// and group page of the group follows it there.
+func (a *App) startIssue(c *gin.Context) {
+	if _, err := readForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	is, g, _ := issueOf(c)
+	if _, err := a.st.StartIssue(c.Request.Context(), is.ID, currentUser(c)); err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.hub.groupMoved(g.ID, is.ID)
+	a.hub.groupPageChanged(g.ID)
+	a.doneRedirect(c, "The group is now estimating "+is.Key+".", views.IssuePath(is.ID))
+}
+
+// setTimer starts (seconds 1–3600) or stops (0) the round's countdown.
+func (a *App) setTimer(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	is, g, role := issueOf(c)
+	if is.State != store.StateOpen {
+		a.fail(c, errTimerClosed.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		return
+	}
+	f, seconds := decodeTimer(form)
+	if len(f.Errors) > 0 {
+		v, err := a.statusView(c, is.ID, role)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		v.Timer = f
+		a.showStatus(c, http.StatusUnprocessableEntity, v)
+		return
+	}
+	_, err = a.st.SetTimer(c.Request.Context(), is.ID, seconds, currentUser(c))
+	if errors.Is(err, store.ErrNotOpen) {
+		a.fail(c, errTimerClosed.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.roomChanged(is.ID, g.ID)
+	notice := "The timer of " + is.Key + " is stopped."
+	if seconds > 0 {
+		notice = "The timer of " + is.Key + " runs for " + strconv.Itoa(seconds) + " seconds."
+	}
+	a.afterOwnerAction(c, is.ID, role, notice)
+}
+
+var errTimerClosed = newError(http.StatusConflict, "The round is closed", "A timer runs only on an open round.")
+
+// setRole makes the signed-in member a voter or a spectator, then goes back to
+// the page the form was on.
+func (a *App) setRole(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	g, _ := groupOf(c)
+	seat, ok := decodeRole(form)
+	if !ok {
+		a.fail(c, newError(http.StatusBadRequest, "Bad request", roleMessage).withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		return
+	}
+	ch, err := a.st.SetSeat(c.Request.Context(), g.ID, currentUser(c).ID, seat)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.hub.groupChanged(g.ID)
+	for _, id := range ch.Revealed {
+		a.metrics.Reveal()
+		a.roomChanged(id, g.ID)
+	}
+	notice := "You vote in " + g.Name + " again."
+	if seat == store.SeatSpectator {
+		notice = "You watch " + g.Name + " as a spectator: you do not vote, and counts leave you out."
+	}
+	a.doneRedirect(c, notice, a.backTo(c, g))
+}
+
+// backTo is the page of this group a form was sent from (the room of one of
+// its issues, or its page); the group page when that is not known.
+func (a *App) backTo(c *gin.Context, g store.Group) string {
+	from := currentPagePath(c)
+	if from == "" {
+		if ref, err := url.Parse(c.GetHeader("Referer")); err == nil && ref.Host == c.Request.Host {
+			from, _ = SafePath(ref.EscapedPath())
+		}
+	}
+	if id, ok := issuePathID(from); ok {
+		if is, _, role, err := a.st.IssueFor(c.Request.Context(), id, currentUser(c).ID); err == nil && role != store.RoleNone && is.GroupID == g.ID {
+			return views.IssuePath(id)
+		}
+	}
+	return views.GroupPath(g.ID)
+}
+
+// issuePathID reads N from /issues/N.
+func issuePathID(p string) (int64, bool) {
+	rest, ok := strings.CutPrefix(p, "/issues/")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return id, err == nil && id > 0 && strconv.FormatInt(id, 10) == rest
+}
+
+// saveSettings changes the group's deck, auto-reveal and default timer; invalid
+// settings are shown again with messages (422) and nothing changes.
+func (a *App) saveSettings(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	g, role := groupOf(c)
+	f, set := decodeSettings(form)
+	if len(f.Errors) > 0 {
+		a.renderGroupWith(c, http.StatusUnprocessableEntity, views.GroupView{Group: g, Role: role, RenameForm: views.GroupForm{Name: g.Name}, SettingsForm: f})
+		return
+	}
+	if err := a.st.SaveSettings(c.Request.Context(), g.ID, set, currentUser(c)); err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.hub.groupChanged(g.ID)
+	a.doneRedirect(c, "The group’s settings are saved.", views.GroupPath(g.ID))
+}
+
+// groupRoom sends the member to the issue the group estimates now.
+func (a *App) groupRoom(c *gin.Context) {
+	g, role := groupOf(c)
+	id, err := a.st.GroupRoom(c.Request.Context(), g.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		a.page(c, http.StatusOK, views.NoRoomPage(g, role == store.RoleOwner))
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	redirect(c, views.IssuePath(id))
+}
+
+// timerTick is how often the server looks for countdowns that have ended: the
+// reveal comes at most this late.
+const timerTick = 200 * time.Millisecond
+
+// runTimers reveals rounds whose countdown has ended, with or without anyone
+// connected, through the same reveal and the same live updates as the owner's
+// button, until the app closes.
+func (a *App) runTimers() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-a.stop
+		cancel()
+	}()
+	t := time.NewTicker(timerTick)
+	defer t.Stop()
+	var failing bool
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+		}
+		out, err := a.st.FireTimers(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			// Once per run of failures: the database may be down for a while.
+			a.log.Warn("timers could not be checked; retrying", "err", err)
+			failing = true
+		case err == nil:
+			failing = false
+		}
+		for _, o := range out {
+			if o.Revealed {
+				a.metrics.Reveal()
+			}
+			a.roomChanged(o.IssueID, o.GroupID)
+		}
+	}
+}
