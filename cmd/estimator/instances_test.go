@@ -378,3 +378,84 @@ func TestInstancesLiveUpdates(t *testing.T) {
 		}
 	}
 }
+
+// TestInstancesTimerOutlivesItsInstance: the owner starts a 2 s countdown
+// through instance A, and A is killed (SIGKILL) before it ends. The countdown
+// lives in the database, so B's timer loop reveals the round: B's stream shows
+// the result, and the round is stored and audited exactly once.
+func TestInstancesTimerOutlivesItsInstance(t *testing.T) {
+	t.Parallel()
+	db := pgDatabase(t)
+	a := startServer(t, db)
+	b := startServer(t, db)
+	owner := newBrowser(a.base, nil)
+	if err := owner.signIn("Olga"); err != nil {
+		t.Fatal(err)
+	}
+	_, invite, issueID := owner.groupWithIssue(t, "countdown", "TIMER-1")
+	for nick, v := range map[string]string{"Vic": "5", "Wes": "8"} {
+		br := newBrowser(b.base, nil)
+		if err := br.signIn(nick); err != nil {
+			t.Fatal(err)
+		}
+		br.mustPost(t, "/join/"+invite, nil)
+		br.mustPost(t, fmt.Sprintf("/issues/%d/estimate", issueID), url.Values{"estimate": {v}})
+	}
+	onB := openStream(t, b, owner, issueID)
+	onB.next(t, "2 of 3 voted", 10*time.Second)
+
+	owner.mustPost(t, fmt.Sprintf("/issues/%d/timer", issueID), url.Values{"seconds": {"2"}})
+	started := time.Now()
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !a.wait(10 * time.Second) {
+		t.Fatal("A still alive 10s after SIGKILL")
+	}
+	ev := onB.next(t, `data-testid="result"`, 10*time.Second)
+	t.Logf("the countdown started on A was revealed by B %v after it started", time.Since(started))
+	if elapsed := time.Since(started); elapsed < 2*time.Second {
+		t.Errorf("revealed %v after a 2 s countdown started", elapsed)
+	}
+	result := ev[strings.Index(ev, `data-testid="result"`):]
+	if j := strings.Index(result, "</article>"); j >= 0 {
+		result = result[:j]
+	}
+	if !strings.Contains(result, ">5<") || !strings.Contains(result, ">8<") {
+		t.Errorf("B's result lacks the values 5 and 8: %s", result)
+	}
+
+	ctx := context.Background()
+	st, err := store.Open(ctx, db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// B's loop keeps looking; a second reveal would show in the rounds and the
+	// audit trail.
+	time.Sleep(600 * time.Millisecond)
+	rounds, err := st.Rounds(ctx, issueID)
+	if err != nil || len(rounds) != 1 || rounds[0].Result.Votes != 2 {
+		t.Errorf("stored rounds %+v, %v; want one round of 2 votes", rounds, err)
+	}
+	is, g, _, err := st.IssueFor(ctx, issueID, mustUser(t, st, "Olga").ID)
+	if err != nil || is.State != store.StateRevealed {
+		t.Fatalf("issue after the countdown: %s, %v", is.State, err)
+	}
+	events, err := st.GroupEvents(ctx, g.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reveals := 0
+	for _, e := range events {
+		if e.Action == store.ActReveal {
+			reveals++
+			if !strings.Contains(e.Detail, string(store.RevealByTimer)) {
+				t.Errorf("the reveal was not the timer's: %q", e.Detail)
+			}
+		}
+	}
+	if reveals != 1 {
+		t.Errorf("%d reveal audit lines, want 1", reveals)
+	}
+}
