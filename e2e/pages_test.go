@@ -58,6 +58,9 @@ type site struct {
 
 	solo, team, invite       string
 	open, revealed, accepted string
+	// second is an issue on its second round; spectator watches the team.
+	second    string
+	spectator *tab
 }
 
 // pageState is one row of the page walk: who looks, and how they get there.
@@ -115,7 +118,12 @@ var pageStates = []pageState{
 	{"group, member", func(s *site) *tab { return s.member }, at(func(s *site) string { return s.team }), testID("leave-group")},
 	{"join confirmation", func(s *site) *tab { return s.outsider }, at(func(s *site) string { return s.invite }), testID("join-confirm")},
 	{"issue, open", func(s *site) *tab { return s.owner }, at(func(s *site) string { return s.open }), testID("reveal")},
-	{"issue, open, member", func(s *site) *tab { return s.member }, at(func(s *site) string { return s.open }), testID("go-estimate")},
+	{"issue, open, member", func(s *site) *tab { return s.member }, at(func(s *site) string { return s.open }), testID("cards")},
+	{"room, spectator", func(s *site) *tab { return s.spectator }, at(func(s *site) string { return s.open }), testID("spectating")},
+	{"room, round 2 beside round 1", func(s *site) *tab { return s.owner }, at(func(s *site) string { return s.second }), testID("rounds")},
+	{"room, round 2, member", func(s *site) *tab { return s.member }, at(func(s *site) string { return s.second }), testID("rounds")},
+	{"group, current issue", func(s *site) *tab { return s.member }, at(func(s *site) string { return s.team }), testID("current-issue")},
+	{"room, no JS", func(s *site) *tab { return s.memberNoJS }, at(func(s *site) string { return s.second }), testID("cards")},
 	{"issue, revealed", func(s *site) *tab { return s.owner }, at(func(s *site) string { return s.revealed }), testID("result")},
 	{"issue, accepted", func(s *site) *tab { return s.owner }, at(func(s *site) string { return s.accepted }), testID("final")},
 	{"issue, reveal confirmation, no JS", func(s *site) *tab { return s.ownerNoJS }, func(s *site, tb *tab) {
@@ -171,8 +179,11 @@ func buildSite(e *env) *site {
 	s.member.join(e.base+s.invite, "Max", "Checkout team")
 	mia := e.person("Mia (member)")
 	mia.join(e.base+s.invite, "Mia", "Checkout team")
+	s.second = s.owner.addIssue("SHOP-15", "Gift wrapping")
 
+	// Two of three voters: revealing without JavaScript asks first.
 	s.member.vote(s.open, 5)
+	s.owner.vote(s.open, 3)
 	for i, path := range []string{s.revealed, s.accepted} {
 		s.owner.vote(path, 3+5*i)
 		s.member.vote(path, 8)
@@ -184,6 +195,24 @@ func buildSite(e *env) *site {
 	s.owner.open(s.accepted)
 	s.owner.click(testID("accept"))
 	s.owner.waitVisible(testID("final"))
+
+	// Round 1 revealed, round 2 open; the group estimates it now.
+	s.owner.vote(s.second, 5)
+	s.member.vote(s.second, 8)
+	s.owner.open(s.second)
+	s.owner.click(testID("reveal"))
+	s.owner.waitVisible(testID("result"))
+	s.owner.click(testID("revote"))
+	s.owner.waitVisible(testID("rounds"))
+	s.owner.click(testID("start"))
+	s.owner.waitVisible(testID("current-issue"))
+
+	// A spectator: joins, then takes the spectator's seat on the group page.
+	s.spectator = e.person("Sol (spectator)")
+	s.spectator.join(e.base+s.invite, "Sol", "Checkout team")
+	s.spectator.open(s.team)
+	s.spectator.click(testID("seat-spectator"))
+	s.spectator.waitVisible(testID("seat-voter"))
 
 	s.ownerNoJS = s.owner.newTab("Olga (owner, no JavaScript)")
 	s.ownerNoJS.javaScriptOff()
