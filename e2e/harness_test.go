@@ -24,6 +24,8 @@ import (
 
 	"estimator/assets"
 	"estimator/handlers"
+	"estimator/handlers/live"
+	"estimator/handlers/live/pgbus"
 	"estimator/store"
 )
 
@@ -84,6 +86,14 @@ func newEnv(t *testing.T, configure ...func(cfg *handlers.Config, base string)) 
 // newEnvWithin is newEnv for a test that needs longer than testTimeout.
 func newEnvWithin(t *testing.T, timeout time.Duration, configure ...func(cfg *handlers.Config, base string)) *env {
 	t.Helper()
+	return newEnvOn(t, timeout, "", configure...)
+}
+
+// newEnvOn is newEnvWithin on the database db: "" for a fresh SQLite file, or
+// a PostgreSQL URL that several envs share, as instances of the app would
+// (their live updates go through LISTEN/NOTIFY).
+func newEnvOn(t *testing.T, timeout time.Duration, db string, configure ...func(cfg *handlers.Config, base string)) *env {
+	t.Helper()
 	execPath, err := chromiumPath()
 	if err != nil {
 		noBrowser(t, err)
@@ -122,9 +132,26 @@ func newEnvWithin(t *testing.T, timeout time.Duration, configure ...func(cfg *ha
 
 	logs := &logBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "e2e.db"), store.Options{})
+	if db == "" {
+		db = filepath.Join(t.TempDir(), "e2e.db")
+	}
+	st, err := store.Open(context.Background(), db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var bus live.Bus
+	if st.Postgres() {
+		channel, err := st.LiveChannel(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, err := pgbus.New(pgbus.Config{URL: db, Channel: channel, Notify: st.Notify, Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pb.Close)
+		<-pb.Connected()
+		bus = pgbus.LiveBus{Bus: pb}
 	}
 	// The address is known before the app is built, for settings that need it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -140,6 +167,7 @@ func newEnvWithin(t *testing.T, timeout time.Duration, configure ...func(cfg *ha
 		Assets: assets.FS,
 		Logger: logger,
 		Config: cfg,
+		Bus:    bus,
 	})
 	if err != nil {
 		ln.Close()

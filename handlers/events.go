@@ -121,9 +121,10 @@ func (h hub) subscribers() int                     { return h.Subscribers() }
 // and one per group page, each rendered once per role. It is built from the
 // store and the session policy, not from App: the broker holds nothing of the
 // web layer.
-func newHub(st *store.Store, cfg Config, log *slog.Logger) hub {
+func newHub(st *store.Store, cfg Config, log *slog.Logger, bus live.Bus) hub {
 	room, group := statusFrames(st), groupFrames(st)
 	return hub{live.New(live.Config{
+		Bus: bus,
 		Render: func(ctx context.Context, issueID, groupID int64, present map[int64]bool) (live.Frames, error) {
 			if issueID == 0 {
 				return group(ctx, groupID)

@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
+	"estimator/handlers/live"
 	"estimator/handlers/metrics"
 	"estimator/store"
 )
@@ -102,6 +103,9 @@ type Deps struct {
 	Assets fs.FS
 	Logger *slog.Logger
 	Config Config
+	// Bus carries live-update notices between instances sharing a database;
+	// nil serves this instance alone.
+	Bus live.Bus
 }
 
 // App is the web application: an http.Handler with the live-update hub.
@@ -159,7 +163,7 @@ func New(d Deps) (*App, error) {
 	if a.proxies, err = parseProxies(d.Config.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	a.hub = newHub(d.Store, d.Config, d.Logger)
+	a.hub = newHub(d.Store, d.Config, d.Logger, d.Bus)
 	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.subscribers() }})
 	go a.runTimers()
 	a.engine = a.routes()

@@ -7,7 +7,6 @@ package store
 import (
 	"context"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 )
 
@@ -22,7 +21,7 @@ type benchData struct {
 func newBenchData(b *testing.B) benchData {
 	b.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
+	s, err := Open(ctx, newDB(b, "bench.db"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

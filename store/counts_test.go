@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 )
 
@@ -15,7 +14,7 @@ import (
 func TestGroupCountsFollowEveryChange(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "counts.db"), Options{})
+	s, err := Open(ctx, newDB(t, "counts.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,18 +145,26 @@ func TestGroupCountsFollowEveryChange(t *testing.T) {
 func TestGroupCountsMigrateExistingRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "old.db"), Options{})
+	s, err := Open(ctx, newDB(t, "old.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	// Back to the state before 0004, with data written then.
-	for _, q := range []string{
+	rollback := []string{
 		"DROP TRIGGER memberships_count_insert", "DROP TRIGGER memberships_count_delete", "DROP TRIGGER memberships_count_update",
 		"DROP TRIGGER issues_open_insert", "DROP TRIGGER issues_open_delete", "DROP TRIGGER issues_open_update",
+	}
+	if s.pg {
+		rollback = []string{
+			"DROP TRIGGER memberships_count ON memberships", "DROP FUNCTION memberships_count",
+			"DROP TRIGGER issues_open_count ON issues", "DROP FUNCTION issues_open_count",
+		}
+	}
+	for _, q := range append(rollback,
 		"ALTER TABLE groups DROP COLUMN member_count", "ALTER TABLE groups DROP COLUMN open_issues",
 		"DELETE FROM schema_migrations WHERE version = 4",
-	} {
+	) {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

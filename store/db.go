@@ -1,5 +1,7 @@
-// Package store is the domain of Estimator and its persistence in SQLite: users,
-// sessions, groups, issues, estimates and the rules that govern them.
+// Package store is the domain of Estimator and its persistence in SQLite or
+// PostgreSQL: users, sessions, groups, issues, estimates and the rules that
+// govern them. The rules are written once; dialect.go holds what differs
+// between the two engines.
 package store
 
 import (
@@ -22,7 +24,10 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-//go:embed migrations/*.sql
+// migrations/*.sql are SQLite's; migrations/postgres holds their PostgreSQL
+// twins, one per number, making the same schema.
+//
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
 // Sentinel errors that handlers map to answers with errors.Is.
@@ -54,14 +59,19 @@ type Options struct {
 	// KeptFormsMaxBytes caps the bodies of all kept forms together (default
 	// 64 MiB): people who are not signed in cannot fill the disk.
 	KeptFormsMaxBytes int64
+	// MaxConns is the PostgreSQL pool size of this instance (default 16);
+	// reads and writes share it. SQLite ignores it.
+	MaxConns int
 }
 
-// Store is the SQLite-backed domain store. It holds two pools: a single writer
+// Store is the domain store. On SQLite it holds two pools: a single writer
 // connection (SQLite allows one writer at a time; queueing in Go is cheaper than
 // spinning on SQLITE_BUSY) and a pool of read connections, which WAL lets run
-// beside the writer.
+// beside the writer. On PostgreSQL w and r are one pool, and write
+// transactions lock the rows their rules read (forUpdate).
 type Store struct {
 	w, r      *sql.DB
+	pg        bool
 	readConns int
 	now       func() time.Time
 	path      string
@@ -105,7 +115,8 @@ func DSN(path string, busy time.Duration, readOnly bool) string {
 
 var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
-// Open opens (creating if needed) the database at path and applies migrations.
+// Open opens the database and applies migrations: an SQLite file at path
+// (created if needed), or the PostgreSQL database a postgres:// URL names.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -118,6 +129,25 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if opts.KeptFormsMaxBytes == 0 {
 		opts.KeptFormsMaxBytes = 64 << 20
+	}
+	if opts.MaxConns == 0 {
+		opts.MaxConns = 16
+	}
+	if IsPostgres(path) {
+		db, err := openPostgres(path, opts)
+		if err != nil {
+			return nil, err
+		}
+		s := &Store{w: db, r: db, pg: true, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes}
+		if err := s.migrate(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := s.fillSkeletons(ctx); err != nil && !errors.Is(err, ErrUnavailable) {
+			db.Close()
+			return nil, err
+		}
+		return s, nil
 	}
 	if err := repairSidecars(path); err != nil {
 		return nil, err
@@ -156,14 +186,21 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 // Close closes both pools.
 func (s *Store) Close() error {
 	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	if s.r == s.w {
+		return s.w.Close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.now() }
 
-// Path is the database file.
+// Path is the database file, or the PostgreSQL URL.
 func (s *Store) Path() string { return s.path }
+
+// ErrSQLiteOnly is what a setting of SQLite's own answers on PostgreSQL, where
+// the server's configuration does that job.
+var ErrSQLiteOnly = errors.New("an SQLite setting: on PostgreSQL the server's own configuration does this")
 
 func (s *Store) unix() int64 { return s.now().Unix() }
 
@@ -267,6 +304,9 @@ func (s *Store) reopenIfWritable(err error) {
 // SetReadOnly makes the store refuse writes (SQLite's query_only) or take them
 // again: for maintenance windows, and to drill a read-only database file.
 func (s *Store) SetReadOnly(ctx context.Context, readOnly bool) error {
+	if s.pg {
+		return ErrSQLiteOnly
+	}
 	v := 0
 	if readOnly {
 		v = 1
@@ -282,6 +322,9 @@ func (s *Store) SetReadOnly(ctx context.Context, readOnly bool) error {
 // needs more space fails as it would on a full disk. Operators can keep the file
 // from filling a shared disk; tests use it to drill a full disk.
 func (s *Store) SetMaxPages(ctx context.Context, n int64) error {
+	if s.pg {
+		return ErrSQLiteOnly
+	}
 	if n <= 0 {
 		n = 0xfffffffe // SQLite's largest page count
 	}
@@ -294,6 +337,9 @@ func (s *Store) SetMaxPages(ctx context.Context, n int64) error {
 
 // PageCount is the database's current size in pages.
 func (s *Store) PageCount(ctx context.Context) (int64, error) {
+	if s.pg {
+		return 0, ErrSQLiteOnly
+	}
 	var n int64
 	err := s.w.QueryRowContext(ctx, "PRAGMA page_count").Scan(&n)
 	return n, wrap(err)
@@ -354,6 +400,18 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	return rows, wrap(err)
 }
 
+// insert runs an INSERT … RETURNING id on the writer and returns the new row's
+// id: RETURNING serves both engines (pgx has no LastInsertId).
+func (s *Store) insert(ctx context.Context, query string, args ...any) (int64, error) {
+	st, err := s.stmt(ctx, s.w, query)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = st.QueryRowContext(ctx, args...).Scan(&id)
+	return id, s.noteWrite(wrap(err))
+}
+
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	st, err := s.stmt(ctx, s.w, query)
 	if err != nil {
@@ -376,10 +434,27 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return s.noteWrite(wrap(tx.Commit()))
 }
 
+// txRecheck is tx for a transaction that checks a unique value is free and
+// then inserts it. On PostgreSQL another instance may insert the same value
+// between the check and the insert; the unique index refuses the second, and
+// the transaction runs once more to decide again, now seeing the other's row
+// (SQLite's single writer never interleaves them). fn must set what it returns
+// afresh on each run.
+func (s *Store) txRecheck(ctx context.Context, fn func(*sql.Tx) error) error {
+	err := s.tx(ctx, fn)
+	if isUniqueViolation(err) {
+		err = s.tx(ctx, fn)
+	}
+	return err
+}
+
 // wrap marks database faults that are not the caller's doing as ErrUnavailable.
 func wrap(err error) error {
 	if err == nil || errors.Is(err, ErrUnavailable) {
 		return err
+	}
+	if pgUnavailable(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
@@ -394,6 +469,9 @@ func wrap(err error) error {
 }
 
 func isUniqueViolation(err error) bool {
+	if pgUniqueViolation(err) {
+		return true
+	}
 	var se *sqlite.Error
 	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
@@ -404,19 +482,31 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+// migrationDir holds the migrations of one engine.
+func migrationDir(pg bool) string {
+	if pg {
+		return "migrations/postgres"
+	}
+	return "migrations"
+}
+
+func loadMigrations(pg bool) ([]migration, error) {
+	dir := migrationDir(pg)
+	entries, err := fs.ReadDir(migrationFiles, dir)
 	if err != nil {
 		return nil, err
 	}
 	var ms []migration
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration %q: name must start with a number and _", e.Name())
 		}
-		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		b, err := migrationFiles.ReadFile(dir + "/" + e.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -426,37 +516,70 @@ func loadMigrations() ([]migration, error) {
 	return ms, nil
 }
 
-// SchemaVersion is the newest migration this program knows.
-func SchemaVersion() int {
-	ms, err := loadMigrations()
+// SchemaVersion is the newest migration this program knows (the same number on
+// both engines: every migration has its PostgreSQL twin).
+func SchemaVersion() int { return schemaVersion(false) }
+
+func schemaVersion(pg bool) int {
+	ms, err := loadMigrations(pg)
 	if err != nil || len(ms) == 0 {
 		return 0
 	}
 	return ms[len(ms)-1].version
 }
 
+// The statements that differ between the engines in the migration runner.
+const (
+	sqliteMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	) STRICT`
+	pgMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at BIGINT  NOT NULL
+	)`
+	// Instances starting at once take turns: the first migrates, the others
+	// then find nothing to do. The lock is per schema, so databases in other
+	// schemas of the same server (tests) do not wait on each other.
+	pgMigrationLock   = "SELECT pg_advisory_lock(hashtext('estimator.migrate.' || current_schema()))"
+	pgMigrationUnlock = "SELECT pg_advisory_unlock(hashtext('estimator.migrate.' || current_schema()))"
+)
+
 // migrate applies the embedded migrations that the database lacks, each in its own
-// transaction. A database migrated by a newer program is refused.
+// transaction. A database migrated by a newer program is refused. It runs on one
+// connection, which on PostgreSQL holds the migration lock throughout.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := loadMigrations(s.pg)
 	if err != nil {
 		return err
 	}
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		applied_at INTEGER NOT NULL
-	) STRICT`); err != nil {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open database: %w", wrap(err))
+	}
+	defer conn.Close()
+	table := sqliteMigrationsTable
+	if s.pg {
+		if _, err := conn.ExecContext(ctx, pgMigrationLock); err != nil {
+			return fmt.Errorf("open database: %w", wrap(err))
+		}
+		// A failed unlock ends with the connection (Close above returns it to
+		// the pool; a lost connection releases the lock anyway).
+		defer conn.ExecContext(context.WithoutCancel(ctx), pgMigrationUnlock)
+		table = pgMigrationsTable
+	}
+	if _, err := conn.ExecContext(ctx, table); err != nil {
 		return fmt.Errorf("open database: %w", wrap(err))
 	}
 	var current int
-	if err := s.w.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
 		return fmt.Errorf("read schema version: %w", wrap(err))
 	}
 	// Every migration not yet recorded is applied, not only those above the
 	// newest: changes made side by side get their numbers in any order, and a
 	// database that has 0006 but not 0005 still gets 0005.
 	applied := map[int]bool{}
-	rows, err := s.w.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {
 		return fmt.Errorf("read schema version: %w", wrap(err))
 	}
@@ -472,22 +595,27 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read schema version: %w", wrap(err))
 	}
-	if latest := SchemaVersion(); current > latest {
+	if latest := schemaVersion(s.pg); current > latest {
 		return fmt.Errorf("%w: the database is at schema version %d, this program knows up to %d; run a newer estimator or restore a backup", ErrSchemaTooNew, current, latest)
 	}
 	for _, m := range ms {
 		if applied[m.version] {
 			continue
 		}
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
-			}
-			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", m.version, s.unix())
-			return err
-		})
+		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
-			return err
+			return s.noteWrite(wrap(err))
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", m.name, wrap(err))
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", m.version, s.unix()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", m.name, wrap(err))
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, wrap(err))
 		}
 	}
 	return nil
@@ -497,12 +625,34 @@ func (s *Store) migrate(ctx context.Context) error {
 // It runs on the write connection: the read pool is query_only, which SQLite
 // also applies to VACUUM INTO. Writes wait for the copy; reads go on.
 func (s *Store) Backup(ctx context.Context, path string) error {
+	if s.pg {
+		return ErrBackupPostgres
+	}
 	_, err := s.w.ExecContext(ctx, "VACUUM INTO ?", path)
 	return wrap(err)
 }
 
-// IntegrityCheck runs PRAGMA integrity_check and returns its first line.
+// ErrBackupPostgres: the store does not copy a PostgreSQL database; the
+// server's own tools do it better (consistent, online, and restorable).
+var ErrBackupPostgres = errors.New("the database is PostgreSQL: back it up with pg_dump (for example pg_dump --format=custom --file=estimator.dump DATABASE_URL) or the server's continuous archiving")
+
+// IntegrityCheck runs PRAGMA integrity_check and returns its first line. On
+// PostgreSQL, whose pages the server checks itself, it checks what the schema
+// keeps by triggers: every group's member and open-issue counts.
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	if s.pg {
+		var wrong int
+		err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM groups g WHERE
+			g.member_count <> (SELECT COUNT(*) FROM memberships m WHERE m.group_id = g.id) OR
+			g.open_issues <> (SELECT COUNT(*) FROM issues i WHERE i.group_id = g.id AND i.state = 'open')`).Scan(&wrong)
+		if err != nil {
+			return "", wrap(err)
+		}
+		if wrong > 0 {
+			return fmt.Sprintf("%d groups with wrong member or open-issue counts", wrong), nil
+		}
+		return "ok", nil
+	}
 	var res string
 	err := s.r.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res)
 	return res, wrap(err)

@@ -116,12 +116,11 @@ func (s *Store) CreateGroup(ctx context.Context, owner User, name string) (Group
 	now := s.unix()
 	g := Group{Name: name, InviteToken: newInviteToken(), CreatedAt: time.Unix(now, 0), Settings: DefaultSettings()}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "INSERT INTO groups (name, invite_token, created_at) VALUES (?, ?, ?)", g.Name, g.InviteToken, now)
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, "INSERT INTO groups (name, invite_token, created_at) VALUES (?, ?, ?) RETURNING id",
+			g.Name, g.InviteToken, now).Scan(&g.ID); err != nil {
 			return err
 		}
-		g.ID, _ = res.LastInsertId()
-		_, err = tx.ExecContext(ctx, "INSERT INTO memberships (group_id, user_id, role, joined_at) VALUES (?, ?, 'owner', ?)", g.ID, owner.ID, now)
+		_, err := tx.ExecContext(ctx, "INSERT INTO memberships (group_id, user_id, role, joined_at) VALUES (?, ?, 'owner', ?)", g.ID, owner.ID, now)
 		return err
 	})
 	return g, err
@@ -297,7 +296,7 @@ func (s *Store) dropMember(ctx context.Context, groupID, userID int64, by User, 
 		var role Role
 		var nick string
 		err := tx.QueryRowContext(ctx, `SELECT m.role, u.nickname FROM memberships m JOIN users u ON u.id = m.user_id
-			WHERE m.group_id = ? AND m.user_id = ?`, groupID, userID).Scan(&role, &nick)
+			WHERE m.group_id = ? AND m.user_id = ?`+s.rowLock("m"), groupID, userID).Scan(&role, &nick)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotMember
 		}
@@ -337,7 +336,7 @@ func (s *Store) TransferOwnership(ctx context.Context, groupID int64, from User,
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var nick string
 		err := tx.QueryRowContext(ctx, `SELECT u.nickname FROM memberships m JOIN users u ON u.id = m.user_id
-			WHERE m.group_id = ? AND m.user_id = ? AND m.role = 'member'`, groupID, toUserID).Scan(&nick)
+			WHERE m.group_id = ? AND m.user_id = ? AND m.role = 'member'`+s.rowLock("m"), groupID, toUserID).Scan(&nick)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotMember
 		}

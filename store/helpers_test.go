@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,7 +28,7 @@ func (c *testClock) Set(t time.Time)         { c.ns.Store(t.UnixNano()) }
 func newStore(t testing.TB) (*Store, *testClock) {
 	t.Helper()
 	clk := newClock()
-	s := openStore(t, filepath.Join(t.TempDir(), "estimator.db"), Options{Now: clk.Now})
+	s := openStore(t, newDB(t, "estimator.db"), Options{Now: clk.Now})
 	return s, clk
 }
 

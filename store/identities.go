@@ -181,7 +181,7 @@ func (s *Store) TakeSigninFlow(ctx context.Context, kind, token string, sessionI
 		// A token offered by another session is not consumed: a stranger who
 		// learnt it cannot spoil the owner's sign-in.
 		var err error
-		f, err = scanFlow(tx.QueryRowContext(ctx, "SELECT "+flowCols+" FROM signin_flows WHERE token_hash = ? AND kind = ?",
+		f, err = scanFlow(tx.QueryRowContext(ctx, "SELECT "+flowCols+" FROM signin_flows f WHERE token_hash = ? AND kind = ?"+s.rowLock("f"),
 			HashToken(token), kind), sessionID, now)
 		if err != nil {
 			return err

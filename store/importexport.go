@@ -368,7 +368,8 @@ func (s *Store) ImportIssues(ctx context.Context, groupID int64, rows []ImportRo
 	if err != nil {
 		return 0, err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	// A key added meanwhile on another instance: checked again.
+	err = s.txRecheck(ctx, func(tx *sql.Tx) error {
 		keys, err := groupKeys(ctx, tx, groupID)
 		if err != nil {
 			return err

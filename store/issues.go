@@ -160,7 +160,7 @@ func (s *Store) CreateIssue(ctx context.Context, groupID int64, in IssueInput) (
 		return Issue{}, ErrInvalid
 	}
 	now := s.unix()
-	res, err := s.exec(ctx, "INSERT INTO issues (group_id, key, key_fold, description, created_at) VALUES (?, ?, ?, ?, ?)",
+	id, err := s.insert(ctx, "INSERT INTO issues (group_id, key, key_fold, description, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
 		groupID, in.Key, NicknameKey(in.Key), in.Description, now)
 	if isUniqueViolation(err) {
 		return Issue{}, ErrKeyTaken
@@ -168,7 +168,6 @@ func (s *Store) CreateIssue(ctx context.Context, groupID int64, in IssueInput) (
 	if err != nil {
 		return Issue{}, err
 	}
-	id, _ := res.LastInsertId()
 	return Issue{ID: id, GroupID: groupID, Key: in.Key, Description: in.Description, State: StateOpen, Round: 1, CreatedAt: time.Unix(now, 0)}, nil
 }
 
@@ -350,6 +349,9 @@ func (s *Store) Estimate(ctx context.Context, issueID, userID int64, v Vote) (re
 		return false, ErrInvalid
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockIssues(ctx, tx, "id = ?", issueID); err != nil {
+			return err
+		}
 		var state IssueState
 		var spec, role string
 		var seat Seat
@@ -417,6 +419,9 @@ func (s *Store) Reveal(ctx context.Context, issueID int64, by User) (Issue, erro
 // forgotten (forgetVotes). With fewer votes it is ErrTooFewVotes and nothing
 // changes: one vote revealed would be that person's value.
 func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User, cause RevealCause) (Issue, error) {
+	if err := s.lockIssues(ctx, tx, "id = ?", issueID); err != nil {
+		return Issue{}, err
+	}
 	is, err := scanIssue(tx.QueryRowContext(ctx, "SELECT "+issueCols+" FROM issues i WHERE i.id = ?", issueID))
 	if err != nil {
 		return Issue{}, err
@@ -494,13 +499,34 @@ func forgetVotes(ctx context.Context, tx *sql.Tx, issueID, now int64) error {
 // and truncated. A checkpoint that cannot finish now (a read holding an old
 // snapshot past the busy timeout, a full disk) is tried again by the next Purge;
 // the reveal stands either way.
+//
+// On PostgreSQL the values are gone from the tables at the reveal's commit just
+// the same, but the server keeps their old row versions until a vacuum, and its
+// write-ahead log (and any archive or replica of it) until it is recycled: the
+// next Purge vacuums the two tables that held values, and the rest is the
+// operator's (see the README).
 func (s *Store) scrubFiles(ctx context.Context) error {
+	if s.pg {
+		s.scrubDue.Store(true)
+		return nil
+	}
 	var busy, frames, done int
 	err := s.w.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done)
 	if err == nil && busy != 0 {
 		err = fmt.Errorf("%w: checkpoint blocked by a reader", ErrUnavailable)
 	}
 	s.scrubDue.Store(err != nil)
+	return wrap(err)
+}
+
+// vacuumValues frees the dead row versions that held values or kept forms on
+// PostgreSQL (VACUUM runs outside a transaction; SKIP_LOCKED leaves a table
+// another vacuum holds for the next Purge).
+func (s *Store) vacuumValues(ctx context.Context) error {
+	_, err := s.w.ExecContext(ctx, "VACUUM (SKIP_LOCKED) estimates, pending_forms")
+	if err == nil {
+		s.scrubDue.Store(false)
+	}
 	return wrap(err)
 }
 
@@ -537,7 +563,7 @@ func (s *Store) Revote(ctx context.Context, issueID int64, by User) error {
 		var groupID int64
 		var round int
 		err := tx.QueryRowContext(ctx, `UPDATE issues SET state = 'open', round = round + 1, result = NULL, final_estimate = NULL,
-				timer_ends_at = (SELECT CASE WHEN g.timer_seconds > 0 THEN ? + 1000 * g.timer_seconds END FROM groups g WHERE g.id = issues.group_id),
+				timer_ends_at = (SELECT CASE WHEN g.timer_seconds > 0 THEN CAST(? AS BIGINT) + 1000 * g.timer_seconds END FROM groups g WHERE g.id = issues.group_id),
 				timer_up = 0
 			WHERE id = ? AND state = 'revealed' RETURNING group_id, round`, s.now().UnixMilli(), issueID).Scan(&groupID, &round)
 		if errors.Is(err, sql.ErrNoRows) {

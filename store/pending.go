@@ -48,7 +48,7 @@ func (s *Store) KeepForm(ctx context.Context, sessionID int64, method, path stri
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// An expired form's body is no longer needed (its row still says
 		// "expired" for a while): it stops taking room now, not at the purge.
-		if _, err := tx.ExecContext(ctx, "UPDATE pending_forms SET body = X'' WHERE expires_at <= ? AND length(body) > 0", now.Unix()); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE pending_forms SET body = "+s.noBytes()+" WHERE expires_at <= ? AND length(body) > 0", now.Unix()); err != nil {
 			return err
 		}
 		var used int64
@@ -87,7 +87,7 @@ func (s *Store) TakeForm(ctx context.Context, ref string, sessionID int64) (Pend
 			used             sql.NullInt64
 		)
 		err := tx.QueryRowContext(ctx, `SELECT id, session_id, method, path, body, created_at, expires_at, used_at
-			FROM pending_forms WHERE ref_hash = ?`, HashToken(ref)).
+			FROM pending_forms f WHERE ref_hash = ?`+s.rowLock("f"), HashToken(ref)).
 			Scan(&f.ID, &f.SessionID, &f.Method, &f.Path, &f.Body, &created, &expires, &used)
 		if err := replayable(err, f.SessionID, sessionID, used, expires, now); err != nil {
 			return err
@@ -95,7 +95,7 @@ func (s *Store) TakeForm(ctx context.Context, ref string, sessionID int64) (Pend
 		f.CreatedAt = time.Unix(created, 0)
 		// The row stays a while to say "already submitted"; what was in the
 		// form (a vote, say) does not.
-		_, err = tx.ExecContext(ctx, "UPDATE pending_forms SET used_at = ?, body = X'' WHERE id = ?", now, f.ID)
+		_, err = tx.ExecContext(ctx, "UPDATE pending_forms SET used_at = ?, body = "+s.noBytes()+" WHERE id = ?", now, f.ID)
 		return err
 	})
 	if err != nil {
@@ -174,9 +174,9 @@ func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration
 			args []any
 		}{
 			// Idle 0 means no idle limit, as in LoadSession.
-			{"DELETE FROM sessions WHERE expires_at <= ? OR (remember = 0 AND ? > 0 AND last_seen_at <= ?)", []any{now.Unix(), int64(p.Idle), now.Add(-p.Idle).Unix()}},
+			{"DELETE FROM sessions WHERE expires_at <= ? OR (remember = 0 AND CAST(? AS BIGINT) > 0 AND last_seen_at <= ?)", []any{now.Unix(), int64(p.Idle), now.Add(-p.Idle).Unix()}},
 			{"DELETE FROM pending_forms WHERE expires_at <= ?", []any{now.Add(-time.Hour).Unix()}},
-			{"UPDATE pending_forms SET body = X'' WHERE expires_at <= ? AND length(body) > 0", []any{now.Unix()}},
+			{"UPDATE pending_forms SET body = " + s.noBytes() + " WHERE expires_at <= ? AND length(body) > 0", []any{now.Unix()}},
 			{"DELETE FROM browser_keys WHERE last_used_at <= ?", []any{now.Add(-keyAge).Unix()}},
 		} {
 			res, err := tx.ExecContext(ctx, q.sql, q.args...)
@@ -190,6 +190,9 @@ func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration
 	})
 	if err == nil && s.scrubDue.Load() {
 		err = s.scrubFiles(ctx)
+		if s.pg {
+			err = s.vacuumValues(ctx)
+		}
 	}
 	return total, err
 }

@@ -121,6 +121,11 @@ func (s *Store) SetSeat(ctx context.Context, groupID, userID int64, seat Seat) (
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		out = SeatChange{}
+		// The open issues first, before the seat: a vote on one of them then
+		// either came before (and is dropped below) or sees the new seat.
+		if err := s.lockIssues(ctx, tx, "group_id = ? AND state = 'open'", groupID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, "UPDATE memberships SET seat = ? WHERE group_id = ? AND user_id = ?", seat, groupID, userID)
 		if err != nil {
 			return err
@@ -176,6 +181,9 @@ func openIssues(ctx context.Context, tx *sql.Tx, groupID int64) ([]int64, error)
 // autoRevealTx reveals an open issue when its group has auto-reveal on, every
 // voter has voted and there are enough votes; otherwise it changes nothing.
 func (s *Store) autoRevealTx(ctx context.Context, tx *sql.Tx, issueID int64) (bool, error) {
+	if err := s.lockIssues(ctx, tx, "id = ?", issueID); err != nil {
+		return false, err
+	}
 	var auto bool
 	var voters, voted int
 	err := tx.QueryRowContext(ctx, `SELECT g.auto_reveal,
@@ -201,7 +209,7 @@ func (s *Store) StartIssue(ctx context.Context, issueID int64, by User) (Issue, 
 	var is Issue
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE issues SET
-				timer_ends_at = (SELECT ? + 1000 * g.timer_seconds FROM groups g WHERE g.id = issues.group_id),
+				timer_ends_at = (SELECT CAST(? AS BIGINT) + 1000 * g.timer_seconds FROM groups g WHERE g.id = issues.group_id),
 				timer_up = 0
 			WHERE id = ? AND state = 'open' AND timer_ends_at IS NULL AND timer_up = 0
 				AND (SELECT g.timer_seconds FROM groups g WHERE g.id = issues.group_id) > 0`, s.now().UnixMilli(), issueID)
@@ -288,8 +296,12 @@ func (s *Store) FireTimers(ctx context.Context) ([]TimerOutcome, error) {
 		var o TimerOutcome
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			o = TimerOutcome{IssueID: id}
-			// Decided again under the write lock: the owner may have stopped
-			// the timer or revealed since the query above.
+			// Decided again under the write lock (on PostgreSQL the issue's
+			// row lock): the owner, or another instance's timer loop, may have
+			// stopped the timer or revealed since the query above.
+			if err := s.lockIssues(ctx, tx, "id = ?", id); err != nil {
+				return err
+			}
 			var ends int64
 			err := tx.QueryRowContext(ctx, `SELECT group_id, timer_ends_at FROM issues
 				WHERE id = ? AND state = 'open' AND timer_up = 0 AND timer_ends_at IS NOT NULL`, id).Scan(&o.GroupID, &ends)

@@ -435,7 +435,11 @@ func TestRoundsKeepOnlyAnonymousResults(t *testing.T) {
 		t.Errorf("accepted issue %+v with %d rounds", st.Issue, len(st.Rounds))
 	}
 	// The table has no column that could name a person or a time.
-	rows, err := s.r.QueryContext(ctx, "SELECT name FROM pragma_table_info('issue_rounds') ORDER BY cid")
+	columns := "SELECT name FROM pragma_table_info('issue_rounds') ORDER BY cid"
+	if s.pg {
+		columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'issue_rounds' ORDER BY ordinal_position"
+	}
+	rows, err := s.r.QueryContext(ctx, columns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,7 +541,13 @@ func TestEveryRevealForgetsAndScrubs(t *testing.T) {
 			clk.Advance(time.Minute)
 			special(t, s, is.ID, a, CardUnsure)
 			clk.Advance(time.Minute)
+			// PostgreSQL has no write-ahead log file of the store's to check:
+			// there the reveal leaves the vacuum of the tables that held
+			// values due for the next Purge instead.
 			wal := func() int64 {
+				if s.pg {
+					return 1
+				}
 				fi, err := os.Stat(s.Path() + "-wal")
 				if err != nil {
 					t.Fatal(err)
@@ -572,7 +582,11 @@ func TestEveryRevealForgetsAndScrubs(t *testing.T) {
 			if got, _, _, _ := s.IssueFor(ctx, is.ID, owner.ID); got.State != StateRevealed {
 				t.Fatalf("state %s after the reveal by %s", got.State, by)
 			}
-			if n := wal(); n != 0 {
+			if s.pg {
+				if !s.scrubDue.Load() {
+					t.Errorf("no vacuum due after the reveal by %s", by)
+				}
+			} else if n := wal(); n != 0 {
 				t.Errorf("the WAL holds %d bytes after the reveal by %s", n, by)
 			}
 			if n := count(t, s, "SELECT COUNT(*) FROM estimates WHERE issue_id = ? AND (value IS NOT NULL OR special IS NOT NULL OR updated_at <> ?)", is.ID, clk.Now().Unix()); n != 0 {

@@ -33,22 +33,19 @@ func Seed(ctx context.Context, s *Store, spec SeedSpec) (SeedSummary, error) {
 		userIDs := make([]int64, spec.Users)
 		for i := range spec.Users {
 			nick := fmt.Sprintf("user-%05d", offset+int64(i)+1)
-			res, err := tx.ExecContext(ctx, "INSERT INTO users (nickname, nickname_key, nickname_skeleton, created_at) VALUES (?, ?, ?, ?)", nick, NicknameKey(nick), NicknameSkeleton(nick), now)
-			if err != nil {
+			if err := tx.QueryRowContext(ctx, "INSERT INTO users (nickname, nickname_key, nickname_skeleton, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+				nick, NicknameKey(nick), NicknameSkeleton(nick), now).Scan(&userIDs[i]); err != nil {
 				return err
 			}
-			userIDs[i], _ = res.LastInsertId()
 			sum.Users++
 		}
 		groupMembers := make([][]int64, spec.Groups)
 		groupIDs := make([]int64, spec.Groups)
 		for g := range spec.Groups {
-			res, err := tx.ExecContext(ctx, "INSERT INTO groups (name, invite_token, created_at) VALUES (?, ?, ?)",
-				fmt.Sprintf("Team %d", g+1), newInviteToken(), now)
-			if err != nil {
+			if err := tx.QueryRowContext(ctx, "INSERT INTO groups (name, invite_token, created_at) VALUES (?, ?, ?) RETURNING id",
+				fmt.Sprintf("Team %d", g+1), newInviteToken(), now).Scan(&groupIDs[g]); err != nil {
 				return err
 			}
-			groupIDs[g], _ = res.LastInsertId()
 			sum.Groups++
 			for j, idx := range r.Perm(len(userIDs))[:spec.Members] {
 				role := RoleMember
@@ -82,12 +79,11 @@ func Seed(ctx context.Context, s *Store, spec SeedSpec) (SeedSummary, error) {
 					state, final = StateAccepted, sql.NullInt64{Int64: int64(res.NearestCard()), Valid: true}
 				}
 			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO issues (group_id, key, key_fold, description, state, result, final_estimate, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, groupIDs[g], key, NicknameKey(key), "Seeded issue "+key, state, result, final, now)
-			if err != nil {
+			var issueID int64
+			if err := tx.QueryRowContext(ctx, `INSERT INTO issues (group_id, key, key_fold, description, state, result, final_estimate, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, groupIDs[g], key, NicknameKey(key), "Seeded issue "+key, state, result, final, now).Scan(&issueID); err != nil {
 				return err
 			}
-			issueID, _ := res.LastInsertId()
 			sum.Issues++
 			for k, uid := range voters {
 				var v any = values[k]

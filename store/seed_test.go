@@ -46,14 +46,16 @@ func TestSeed(t *testing.T) {
 	if res, err := s.IntegrityCheck(ctx); err != nil || res != "ok" {
 		t.Errorf("integrity_check = %q, %v", res, err)
 	}
-	rows, err := s.r.Query("PRAGMA foreign_key_check")
-	if err != nil {
-		t.Fatal(err)
+	if !s.pg { // PostgreSQL enforces foreign keys on every statement
+		rows, err := s.r.Query("PRAGMA foreign_key_check")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			t.Error("foreign_key_check reports a violation")
+		}
+		rows.Close()
 	}
-	for rows.Next() {
-		t.Error("foreign_key_check reports a violation")
-	}
-	rows.Close()
 
 	// Every stored result decodes, and its vote count matches who took part.
 	for g := int64(1); g <= int64(sum.Groups); g++ {

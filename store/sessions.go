@@ -99,13 +99,13 @@ func (s *Store) CreateSessionFrom(ctx context.Context, ss Session, p SessionPoli
 	tok := NewToken()
 	now := s.now()
 	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = now, now, now.Add(p.lifetime(ss.Remember))
-	res, err := s.exec(ctx, `INSERT INTO sessions (token_hash, user_id, remember, data, created_at, last_seen_at, expires_at, browser_key_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, `+browserKeyIDOf+`)`, HashToken(tok), nullID(ss.UserID), ss.Remember, ss.Data, now.Unix(), now.Unix(), ss.ExpiresAt.Unix(),
+	id, err := s.insert(ctx, `INSERT INTO sessions (token_hash, user_id, remember, data, created_at, last_seen_at, expires_at, browser_key_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, `+browserKeyIDOf+`) RETURNING id`, HashToken(tok), nullID(ss.UserID), ss.Remember, ss.Data, now.Unix(), now.Unix(), ss.ExpiresAt.Unix(),
 		browserKeyHash(ss.BrowserKey), ss.UserID)
 	if err != nil {
 		return Session{}, "", err
 	}
-	ss.ID, _ = res.LastInsertId()
+	ss.ID = id
 	return ss, tok, nil
 }
 

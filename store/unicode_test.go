@@ -59,6 +59,7 @@ func TestDecodeResultIsBounded(t *testing.T) {
 
 // A database path may hold characters that mean something in a URI.
 func TestOpenPathWithURICharacters(t *testing.T) {
+	sqliteOnly(t, "a file path")
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "odd?name#1%20.db")

@@ -156,26 +156,20 @@ func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u U
 	// prepared once, not parsed again each time.
 	sts, err := s.writerStmts(ctx,
 		"SELECT "+userCols+" FROM users WHERE nickname_key = ?",
-		"INSERT INTO users (nickname, nickname_key, nickname_skeleton, created_at) VALUES (?, ?, ?, ?)",
+		"INSERT INTO users (nickname, nickname_key, nickname_skeleton, created_at) VALUES (?, ?, ?, ?) RETURNING id",
 		"INSERT INTO browser_keys (key_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
 		"UPDATE browser_keys SET last_used_at = ? WHERE key_hash = ? AND user_id = ?")
 	if err != nil {
 		return User{}, false, err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	claim := func(tx *sql.Tx) error {
 		u, err = scanUser(tx.StmtContext(ctx, sts[0]).QueryRowContext(ctx, key))
 		switch {
 		case errors.Is(err, ErrNotFound):
-			res, err := tx.StmtContext(ctx, sts[1]).ExecContext(ctx, nick, key, NicknameSkeleton(nick), now)
-			if isUniqueViolation(err) {
-				// Not this nickname, but one that looks the same ("Zelda" and
-				// "ZeIda"): whoever has that one would be taken for this one.
-				return ErrNicknameTaken
-			}
-			if err != nil {
+			var id int64
+			if err := tx.StmtContext(ctx, sts[1]).QueryRowContext(ctx, nick, key, NicknameSkeleton(nick), now).Scan(&id); err != nil {
 				return err
 			}
-			id, _ := res.LastInsertId()
 			u = User{ID: id, Nickname: nick, Active: true, CreatedAt: time.Unix(now, 0)}
 			created = true
 			_, err = tx.StmtContext(ctx, sts[2]).ExecContext(ctx, kh, id, now, now)
@@ -194,7 +188,16 @@ func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u U
 			return ErrNicknameTaken
 		}
 		return nil
-	})
+	}
+	// Another instance may make this nickname's user between our read and our
+	// insert: then the second run finds it. A unique index that still refuses
+	// is the skeleton's: not this nickname, but one that looks the same
+	// ("Zelda" and "ZeIda"), and whoever has that one would be taken for this
+	// one.
+	err = s.txRecheck(ctx, claim)
+	if isUniqueViolation(err) {
+		return User{}, false, ErrNicknameTaken
+	}
 	if err != nil {
 		return User{}, false, err
 	}
@@ -469,13 +472,17 @@ func (s *Store) fillSkeletons(ctx context.Context) error {
 		if err := rows.Err(); err != nil || len(todo) == 0 {
 			return err
 		}
-		st, err := tx.PrepareContext(ctx, "UPDATE users SET nickname_skeleton = ? WHERE id = ?")
+		// A skeleton another user holds is left NULL; checked in the statement,
+		// as PostgreSQL ends a transaction at its first failed statement.
+		st, err := tx.PrepareContext(ctx, `UPDATE users SET nickname_skeleton = ? WHERE id = ?
+			AND NOT EXISTS (SELECT 1 FROM users o WHERE o.nickname_skeleton = ?)`)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		for _, p := range todo {
-			if _, err := st.ExecContext(ctx, NicknameSkeleton(p.nick), p.id); err != nil && !isUniqueViolation(err) {
+			sk := NicknameSkeleton(p.nick)
+			if _, err := st.ExecContext(ctx, sk, p.id, sk); err != nil && !isUniqueViolation(err) {
 				return err
 			}
 		}

@@ -107,6 +107,7 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 	}{
 		{"addr", "127.0.0.1:9000", "127.0.0.1:9001", "127.0.0.1:9000", "127.0.0.1:9001", ":8080", func(c *config) string { return c.addr }},
 		{"db", "/srv/env.db", "/srv/flag.db", "/srv/env.db", "/srv/flag.db", "estimator.db", func(c *config) string { return c.db }},
+		{"db-conns", "8", "24", "8", "24", "16", func(c *config) string { return strconv.Itoa(c.dbConns) }},
 		{"secure-cookies", "true", "false", "true", "false", "false", func(c *config) string { return fmt.Sprint(c.secureCookies) }},
 		{"log-level", "debug", "warn", "debug", "warn", "info", func(c *config) string { return c.logLevel }},
 		{"base-url", "https://env.example", "https://flag.example", "https://env.example", "https://flag.example", "", func(c *config) string { return c.baseURL }},
@@ -457,4 +458,29 @@ func integrity(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return res
+}
+
+// TestBackupOnPostgres: the backup command does not pretend to copy a
+// PostgreSQL database; it says to use pg_dump and fails, and the URL's
+// password is not in the message. The database is not even opened.
+func TestBackupOnPostgres(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "copy.db")
+	err := run(context.Background(), []string{"--db", "postgres://app:s3cret@127.0.0.1:1/none", "backup", out}, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !errors.Is(err, store.ErrBackupPostgres) || !strings.Contains(err.Error(), "pg_dump") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("backup on PostgreSQL = %v, want the pg_dump advice", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("backup on PostgreSQL wrote a file")
+	}
+}
+
+// TestDatabaseURLNotInErrors: a PostgreSQL URL that cannot be reached fails the
+// start with its address, never its password.
+func TestDatabaseURLNotInErrors(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), []string{"--db", "postgres://app:s3cret@127.0.0.1:1/none?connect_timeout=2", "users", "activate", "x"}, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "127.0.0.1") {
+		t.Fatalf("open error = %v, want one naming the server without the password", err)
+	}
 }

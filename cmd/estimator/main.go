@@ -23,6 +23,8 @@ import (
 
 	"estimator/assets"
 	"estimator/handlers"
+	"estimator/handlers/live"
+	"estimator/handlers/live/pgbus"
 	"estimator/store"
 )
 
@@ -43,6 +45,7 @@ var errUsage = errors.New("usage")
 // config is everything flags and ESTIMATOR_* variables can set.
 type config struct {
 	addr, db, logLevel, baseURL, devAssets string
+	dbConns                                int
 	trustedProxies                         string
 	oidcIssuer, oidcClientID               string
 	oidcClientSecret, oidcName             string
@@ -95,7 +98,8 @@ Usage:
   estimator [flags] users deactivate NICKNAME    stop a user signing in; ends their sessions
   estimator [flags] users activate NICKNAME      let a deactivated user sign in again
   estimator [flags] backup PATH                  write a consistent copy of the database to PATH,
-                                                 safe while the server runs
+                                                 safe while the server runs (SQLite; on PostgreSQL
+                                                 use pg_dump)
   estimator [flags] seed [--users N] [--groups N] [--issues N] [--members N] [--seed N]
                                                  fill the database with a demo data set (for load tests)
 
@@ -159,7 +163,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		return n
 	}
 	fs.StringVar(&cfg.addr, "addr", env("ESTIMATOR_ADDR", ":8080"), "address to listen on (ESTIMATOR_ADDR)")
-	fs.StringVar(&cfg.db, "db", env("ESTIMATOR_DB", "estimator.db"), "SQLite database file, created if missing (ESTIMATOR_DB)")
+	fs.StringVar(&cfg.db, "db", env("ESTIMATOR_DB", "estimator.db"), "SQLite database file, created if missing, or a postgres:// URL: several instances can share one PostgreSQL database (ESTIMATOR_DB)")
+	fs.IntVar(&cfg.dbConns, "db-conns", envInt("ESTIMATOR_DB_CONNS", 16), "PostgreSQL connections of this instance, plus one for live updates; keep instances × (this + 1) under the server's max_connections (ESTIMATOR_DB_CONNS)")
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("ESTIMATOR_SECURE_COOKIES"), "the app is served over HTTPS: cookies are Secure with the __Host- prefix (ESTIMATOR_SECURE_COOKIES)")
 	fs.StringVar(&cfg.logLevel, "log-level", env("ESTIMATOR_LOG_LEVEL", "info"), "log level: debug, info, warn or error (ESTIMATOR_LOG_LEVEL)")
 	fs.StringVar(&cfg.baseURL, "base-url", env("ESTIMATOR_BASE_URL", ""), "public URL for links people copy, e.g. https://estimate.example.com; default: from each request (ESTIMATOR_BASE_URL)")
@@ -195,6 +200,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, usage(err)
+	}
+	if cfg.dbConns < 1 {
+		return nil, nil, usage(fmt.Errorf("--db-conns %d: want at least 1", cfg.dbConns))
 	}
 	// Flags may also follow the subcommand: estimator backup --db x.db out.db
 	var rest []string
@@ -260,9 +268,10 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 }
 
 func openStore(ctx context.Context, cfg *config) (*store.Store, error) {
-	st, err := store.Open(ctx, cfg.db, store.Options{})
+	st, err := store.Open(ctx, cfg.db, store.Options{MaxConns: cfg.dbConns})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", cfg.db, err)
+		// A database URL may hold a password: never in a message.
+		return nil, fmt.Errorf("open %s: %w", store.Redact(cfg.db), err)
 	}
 	return st, nil
 }
@@ -307,11 +316,27 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
+	var bus live.Bus
+	if st.Postgres() {
+		// Several instances may share the database: live updates go between
+		// them over LISTEN/NOTIFY.
+		channel, err := st.LiveChannel(ctx)
+		if err != nil {
+			return err
+		}
+		pb, err := pgbus.New(pgbus.Config{URL: cfg.db, Channel: channel, Notify: st.Notify, Logger: logger})
+		if err != nil {
+			return err
+		}
+		defer pb.Close()
+		bus = pgbus.LiveBus{Bus: pb}
+	}
 	app, err := handlers.New(handlers.Deps{
 		Store:  st,
 		Assets: assets.FS,
 		Logger: logger,
 		Config: hcfg,
+		Bus:    bus,
 	})
 	if err != nil {
 		return err
@@ -328,7 +353,7 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		return fmt.Errorf("--metrics-addr: %w", err)
 	}
 	go app.RunMaintenance(ctx, 10*time.Minute)
-	logger.Info("serving", "addr", ln.Addr().String(), "db", cfg.db, "sign-in", signinSchemes(hcfg))
+	logger.Info("serving", "addr", ln.Addr().String(), "db", store.Redact(cfg.db), "sign-in", signinSchemes(hcfg))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -407,6 +432,9 @@ func usersCmd(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 }
 
 func backup(ctx context.Context, cfg *config, path string, stdout io.Writer) error {
+	if store.IsPostgres(cfg.db) {
+		return fmt.Errorf("backup: %w", store.ErrBackupPostgres)
+	}
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s exists; choose a new file name", path)
 	}

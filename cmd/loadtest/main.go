@@ -15,7 +15,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"flag"
 	"fmt"
 	"io"
@@ -49,6 +48,8 @@ type options struct {
 	keep        bool
 	verbose     bool
 	only        string
+	scale       bool
+	postgres    string
 }
 
 func main() {
@@ -61,10 +62,16 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary folder (database, server log)")
 	flag.BoolVar(&o.verbose, "v", false, "say what is happening")
 	flag.StringVar(&o.only, "only", "", "drive only the paths whose name contains this (e.g. estimate)")
+	flag.BoolVar(&o.scale, "scale", false, "instead: compare one instance on SQLite, one on PostgreSQL and two on one PostgreSQL database (needs -postgres)")
+	flag.StringVar(&o.postgres, "postgres", os.Getenv("ESTIMATOR_TEST_POSTGRES"), "PostgreSQL URL for -scale; each configuration gets a schema of its own, dropped after (default $ESTIMATOR_TEST_POSTGRES)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, o); err != nil {
+	runner := run
+	if o.scale {
+		runner = runScale
+	}
+	if err := runner(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -419,7 +426,10 @@ type world struct {
 	fanIssue     int64
 	fanVoter     string // Cookie header of a member of the fan-out group
 	fanSessions  []string
-	nicks, ips   atomic.Uint64
+	// streamBases, when set, are the instances the fan-out's streams are
+	// spread over (the votes go to base); the default is base alone.
+	streamBases []string
+	nicks, ips  atomic.Uint64
 }
 
 var setupClient = &http.Client{
@@ -430,13 +440,13 @@ var setupClient = &http.Client{
 // prepare signs users in and has them join groups over HTTP, as people would.
 // Invite tokens and issue ids come from the database, read-only.
 func prepare(ctx context.Context, srv *server, dbPath string, o options) (*world, error) {
-	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, ph, err := openSeeded(dbPath)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
 	tokens := map[int64]string{}
-	rows, err := db.QueryContext(ctx, "SELECT id, invite_token FROM groups WHERE id <= ?", fanoutGroup)
+	rows, err := db.QueryContext(ctx, "SELECT id, invite_token FROM groups WHERE id <= "+ph, fanoutGroup)
 	if err != nil {
 		return nil, err
 	}
@@ -480,7 +490,7 @@ func prepare(ctx context.Context, srv *server, dbPath string, o options) (*world
 			return nil, err
 		}
 	}
-	if w.statusIssues, err = issues("SELECT id FROM issues WHERE group_id <= ? ORDER BY id", myGroups); err != nil {
+	if w.statusIssues, err = issues("SELECT id FROM issues WHERE group_id <= "+ph+" ORDER BY id", myGroups); err != nil {
 		return nil, err
 	}
 	for i := range o.writers {
@@ -492,7 +502,7 @@ func prepare(ctx context.Context, srv *server, dbPath string, o options) (*world
 		if err := w.join(ck, tokens[gid]); err != nil {
 			return nil, err
 		}
-		open, err := issues("SELECT id FROM issues WHERE group_id = ? AND state = 'open' ORDER BY id", gid)
+		open, err := issues("SELECT id FROM issues WHERE group_id = "+ph+" AND state = 'open' ORDER BY id", gid)
 		if err != nil {
 			return nil, err
 		}
@@ -503,7 +513,7 @@ func prepare(ctx context.Context, srv *server, dbPath string, o options) (*world
 		w.writerIssues = append(w.writerIssues, open)
 	}
 	if o.subscribers > 0 {
-		open, err := issues("SELECT id FROM issues WHERE group_id = ? AND state = 'open' ORDER BY id LIMIT 1", fanoutGroup)
+		open, err := issues("SELECT id FROM issues WHERE group_id = "+ph+" AND state = 'open' ORDER BY id LIMIT 1", fanoutGroup)
 		if err != nil || len(open) == 0 {
 			return nil, fmt.Errorf("no open issue in group %d: %v", fanoutGroup, err)
 		}
@@ -666,7 +676,10 @@ func (w *world) signIn() vegeta.Targeter {
 type fanout struct {
 	subscribers, votes, missed int
 	latencies                  []time.Duration
-	rssPerSub                  float64
+	// cross are the latencies of the streams on another instance than the one
+	// that took the vote.
+	cross     []time.Duration
+	rssPerSub float64
 }
 
 func (f *fanout) p(q float64) time.Duration {
@@ -681,10 +694,14 @@ func (f *fanout) p(q float64) time.Duration {
 // votes: from just before each estimate POST until every stream has read the
 // update.
 func (w *world) fanOut(ctx context.Context, pid, n, votes int) (*fanout, error) {
-	addr := strings.TrimPrefix(w.base, "http://")
+	bases := w.streamBases
+	if len(bases) == 0 {
+		bases = []string{w.base}
+	}
 	type stream struct {
-		conn net.Conn
-		r    *bufio.Reader
+		conn  net.Conn
+		r     *bufio.Reader
+		cross bool
 	}
 	streams := make([]*stream, 0, n)
 	defer func() {
@@ -695,13 +712,15 @@ func (w *world) fanOut(ctx context.Context, pid, n, votes int) (*fanout, error) 
 	f := &fanout{subscribers: n, votes: votes}
 	rssBefore := rssKiB(pid)
 	for i := range n {
+		base := bases[i%len(bases)]
+		addr := strings.TrimPrefix(base, "http://")
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(conn, "GET /issues/%d/events HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nHX-Request: true\r\nCookie: %s\r\n\r\n",
 			w.fanIssue, addr, w.fanSessions[i/16])
-		s := &stream{conn: conn, r: bufio.NewReaderSize(conn, 1024)}
+		s := &stream{conn: conn, r: bufio.NewReaderSize(conn, 1024), cross: base != w.base}
 		streams = append(streams, s)
 	}
 	until := func(s *stream, deadline time.Time) error {
@@ -740,6 +759,9 @@ func (w *world) fanOut(ctx context.Context, pid, n, votes int) (*fanout, error) 
 					return
 				}
 				f.latencies = append(f.latencies, d)
+				if s.cross {
+					f.cross = append(f.cross, d)
+				}
 			}()
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, w.base+"/issues/"+strconv.FormatInt(w.fanIssue, 10)+"/estimate",
@@ -760,5 +782,6 @@ func (w *world) fanOut(ctx context.Context, pid, n, votes int) (*fanout, error) 
 		time.Sleep(50 * time.Millisecond)
 	}
 	slices.Sort(f.latencies)
+	slices.Sort(f.cross)
 	return f, nil
 }

@@ -404,6 +404,12 @@ func (b *Broker) apply(n Notice) {
 			set[id] = true
 		}
 		b.closeWhere(func(s *Subscription) bool { return set[s.sessionID] }, SignedOut)
+	case Resync:
+		b.mu.Lock()
+		for _, t := range b.topics {
+			b.changedLocked(t)
+		}
+		b.mu.Unlock()
 	}
 }
 

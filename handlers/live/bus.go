@@ -17,6 +17,10 @@ const (
 	SessionsEnded
 	GroupPageChanged
 	GroupMoved
+	// Resync: notices may have been lost (a transport between instances lost
+	// its connection); every topic is rendered afresh, which also closes the
+	// streams of viewers who lost access meanwhile.
+	Resync
 )
 
 func (k Kind) String() string {
@@ -37,6 +41,8 @@ func (k Kind) String() string {
 		return "group-page-changed"
 	case GroupMoved:
 		return "group-moved"
+	case Resync:
+		return "resync"
 	}
 	return "unknown"
 }

@@ -802,3 +802,25 @@ func TestEncodeEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestResyncRendersEveryTopic: after a Resync notice (a transport between
+// instances lost notices) every open topic is rendered from the current state,
+// and a viewer who lost access meanwhile is closed.
+func TestResyncRendersEveryTopic(t *testing.T) {
+	t.Parallel()
+	bus := NewLocalBus()
+	w := newWorld(t, func(c *Config) { c.Bus = bus })
+	w.set(1, "one", map[int64]string{1: "member"})
+	w.set(2, "two", map[int64]string{1: "member", 2: "member"})
+	c1, c2, gone := w.open(1, 1, 1, 1), w.open(2, 1, 1, 2), w.open(2, 1, 2, 3)
+	c1.want("one for member, 1 here")
+	c2.want("two for member, 2 here")
+	gone.want("two for member, 2 here")
+	// Changes whose notices never arrived.
+	w.set(1, "one'", map[int64]string{1: "member"})
+	w.set(2, "two'", map[int64]string{1: "member"})
+	bus.Publish(context.Background(), Notice{Kind: Resync})
+	c1.want("one' for member, 1 here")
+	c2.want("two' for member, 1 here")
+	gone.ended(fmt.Sprintf("/exit/%d/2/1", Removed))
+}
