@@ -288,7 +288,9 @@ func (tb *tab) createGroupPlain(name string) string {
 // addIssuePlain adds an issue on the group page with a plain form.
 func (tb *tab) addIssuePlain(key string) string {
 	tb.t.Helper()
-	// With issues listed, the form is folded away; a person unfolds it.
+	// With issues listed, the form is folded away; a person unfolds it. The
+	// page may still be loading after the last plain POST's redirect.
+	tb.do(chromedp.WaitReady(chromedp.CSS("#add-issue")))
 	if run(tb, chromedp.Evaluate[bool](`!document.querySelector("#add-issue").closest("details").open`)) {
 		tb.click("#add-issue-summary")
 	}
