@@ -84,6 +84,9 @@ type Store struct {
 	probe atomic.Pointer[outcome]
 	// scrubDue: a reveal's checkpoint did not finish; Purge tries again.
 	scrubDue atomic.Bool
+	// scrub lets the reveals of a busy moment share their checkpoints.
+	scrub       scrubQueue
+	checkpoints atomic.Int64 // run after reveals, for tests
 	// readOnly is set by SetReadOnly, maxPages by SetMaxPages: what the
 	// operator chose, kept when the connections are opened again.
 	readOnly atomic.Bool
@@ -152,10 +155,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := repairSidecars(path); err != nil {
 		return nil, err
 	}
-	w, err := sql.Open("sqlite", DSN(path, opts.BusyTimeout, false))
-	if err != nil {
-		return nil, err
-	}
+	w := openSQLite(DSN(path, opts.BusyTimeout, false))
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
@@ -171,11 +171,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", DSN(path, opts.BusyTimeout, true))
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
+	r := openSQLite(DSN(path, opts.BusyTimeout, true))
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
 	r.SetConnMaxIdleTime(0)

@@ -595,3 +595,59 @@ func TestEveryRevealForgetsAndScrubs(t *testing.T) {
 		})
 	}
 }
+
+// Reveals at the same moment share checkpoints (each one holds the writer)
+// and every one of them still returns only after a checkpoint that started
+// after its commit: when the last has returned, the WAL is empty.
+func TestConcurrentRevealsShareCheckpoints(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	if s.pg {
+		t.Skip("PostgreSQL has no checkpoint of the store's: see TestEveryRevealForgetsAndScrubs")
+	}
+	ctx := context.Background()
+	const rooms = 24
+	var issues []int64
+	owners := make([]User, rooms)
+	for r := range rooms {
+		owners[r] = newUser(t, s, fmt.Sprintf("owner%d", r))
+		a := newUser(t, s, fmt.Sprintf("ann%d", r))
+		g := newGroup(t, s, owners[r], fmt.Sprintf("Room %d", r), a)
+		is := newIssue(t, s, g.ID, "R-1")
+		vote(t, s, is.ID, owners[r], 5)
+		vote(t, s, is.ID, a, 8)
+		issues = append(issues, is.ID)
+	}
+	before := s.checkpoints.Load()
+	var wg sync.WaitGroup
+	errs := make(chan error, rooms)
+	for r, id := range issues {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Reveal(ctx, id, owners[r]); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(s.Path() + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() != 0 {
+		t.Errorf("the WAL holds %d bytes after %d reveals returned", fi.Size(), rooms)
+	}
+	ran := s.checkpoints.Load() - before
+	if ran < 1 || ran >= rooms {
+		t.Errorf("%d checkpoints for %d reveals at once: they should share", ran, rooms)
+	}
+	t.Logf("%d reveals at once: %d checkpoints", rooms, ran)
+	if n := count(t, s, "SELECT COUNT(*) FROM estimates WHERE value IS NOT NULL OR special IS NOT NULL"); n != 0 {
+		t.Errorf("%d estimates keep a value", n)
+	}
+}

@@ -50,6 +50,8 @@ type options struct {
 	only        string
 	scale       bool
 	postgres    string
+	room        roomOptions
+	profile     string
 }
 
 func main() {
@@ -64,7 +66,21 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "drive only the paths whose name contains this (e.g. estimate)")
 	flag.BoolVar(&o.scale, "scale", false, "instead: compare one instance on SQLite, one on PostgreSQL and two on one PostgreSQL database (needs -postgres)")
 	flag.StringVar(&o.postgres, "postgres", os.Getenv("ESTIMATOR_TEST_POSTGRES"), "PostgreSQL URL for -scale; each configuration gets a schema of its own, dropped after (default $ESTIMATOR_TEST_POSTGRES)")
+	roomSteps := flag.String("rooms", "10,100,250,500,750,900", "room scenario: the room counts to run, in order, each after the last held its targets (none: skip it)")
+	flag.IntVar(&o.room.people, "people", 10, "room scenario: people in each room")
+	flag.IntVar(&o.room.rounds, "rounds", 2, "room scenario: rounds (issues) per room count")
+	flag.BoolVar(&o.room.aligned, "room-aligned", false, "room scenario: every room votes on the same instant (default: the rooms' seconds spread over the second)")
+	flag.StringVar(&o.profile, "profile", "", "build the server with -tags profile and write its CPU profile of each room count (10 s from the first vote) into this folder (go tool pprof FILE)")
 	flag.Parse()
+	profileDir = o.profile
+	if *roomSteps != "none" {
+		steps, err := parseSteps(*roomSteps)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest:", err)
+			os.Exit(2)
+		}
+		o.room.steps = steps
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	runner := run
@@ -104,7 +120,7 @@ func run(ctx context.Context, o options) error {
 
 	bin := filepath.Join(dir, "estimator")
 	say("building %s", bin)
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/estimator")
+	build := exec.CommandContext(ctx, "go", buildArgs(bin)...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build: %w", err)
@@ -201,6 +217,12 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
+	var rooms []*roomStep
+	if len(o.room.steps) > 0 && strings.Contains("room", o.only) {
+		if rooms, err = runRooms(ctx, w, db, []*server{srv}, o.room, say); err != nil {
+			return err
+		}
+	}
 	time.Sleep(2 * time.Second)
 	afterRSS := rssKiB(srv.cmd.Process.Pid)
 	srv.stop()
@@ -236,6 +258,14 @@ func run(ctx context.Context, o options) error {
 		fmt.Printf("live update fan-out: %d subscribers × %d votes: p50 %.1f ms, p99 %.1f ms, max %.1f ms (vote POST to event read); %d missed\n",
 			fan.subscribers, fan.votes, msf(fan.p(0.50)), msf(fan.p(0.99)), msf(fan.p(1)), fan.missed)
 		fmt.Printf("memory per idle subscriber (server RSS growth ÷ subscribers): %.1f KiB\n", fan.rssPerSub)
+	}
+	if len(rooms) > 0 {
+		mode := "their seconds spread evenly over the second"
+		if o.room.aligned {
+			mode = "all on the same instant"
+		}
+		printRooms(fmt.Sprintf("room scenario: each person holds the room's stream open; per round %d votes a second apart (rooms %s), "+
+			"the owner reveals, then starts the next issue (every page loads it); %d rounds per room count", o.room.people, mode, o.room.rounds), rooms)
 	}
 	fmt.Printf("whole run: %.0f s\n", time.Since(started).Seconds())
 	return nil
@@ -324,6 +354,18 @@ type server struct {
 	logFile     *os.File
 	firstAnswer time.Duration
 	once        sync.Once
+	pprof       string // where a -profile build serves its profiles
+}
+
+// profileDir is -profile: where CPU profiles go ("" builds no profiling).
+var profileDir string
+
+func buildArgs(bin string) []string {
+	args := []string{"build", "-o", bin}
+	if profileDir != "" {
+		args = append(args, "-tags", "profile")
+	}
+	return append(args, "./cmd/estimator")
 }
 
 // startServer starts the binary on a free loopback port and waits for its first
@@ -343,6 +385,15 @@ func startServer(ctx context.Context, bin, db, logPath string) (*server, error) 
 	}
 	s := &server{base: "http://" + addr, logFile: f}
 	s.cmd = exec.Command(bin, "--db", db, "--addr", addr, "--trusted-proxies", "127.0.0.1")
+	if profileDir != "" {
+		pl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		s.pprof = pl.Addr().String()
+		pl.Close()
+		s.cmd.Env = append(os.Environ(), "ESTIMATOR_PPROF_ADDR="+s.pprof)
+	}
 	// Straight to the file, as a server's log goes to a file or the journal:
 	// no pipe for the load generator to drain.
 	s.cmd.Stdout, s.cmd.Stderr = f, f
@@ -557,7 +608,12 @@ func (w *world) nextIP() string {
 // login signs nick in and returns the Cookie header of the session and the
 // browser key (pass the key back in to sign in again from the same browser).
 func (w *world) login(nick, browserKey string) (cookie, key string, err error) {
-	req, _ := http.NewRequest(http.MethodPost, w.base+"/login", strings.NewReader(url.Values{"nickname": {nick}}.Encode()))
+	return w.loginAt(w.base, nick, browserKey)
+}
+
+// loginAt is login through one instance (base).
+func (w *world) loginAt(base, nick, browserKey string) (cookie, key string, err error) {
+	req, _ := http.NewRequest(http.MethodPost, base+"/login", strings.NewReader(url.Values{"nickname": {nick}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	req.Header.Set("X-Forwarded-For", w.nextIP())

@@ -69,7 +69,7 @@ func runScale(ctx context.Context, o options) error {
 		}
 	}
 	bin := filepath.Join(dir, "estimator")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/estimator")
+	build := exec.CommandContext(ctx, "go", buildArgs(bin)...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build: %w", err)

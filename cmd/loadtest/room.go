@@ -1,0 +1,766 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+)
+
+// The room scenario: R rooms (groups) of M people, all live at once, as a
+// company's planning day. Everyone holds their room's event stream open, as
+// the room page does; in each round the M people vote one second apart, the
+// owner reveals a second after the last vote, then starts the next issue, which
+// takes every page of the room there (a navigate event: the browser loads the
+// new room page and opens its stream). The rooms run side by side, their
+// seconds spread evenly over the second (or all on the same instant with
+// -room-aligned).
+//
+// Measured, per room and round:
+//   - vote to every screen: from just before a vote's POST until every one of
+//     the room's M streams has read a state counting it;
+//   - reveal to every screen: from just before the reveal's POST until every
+//     stream has read the revealed state;
+//   - start to every screen: from just before the start POST until every page
+//     has loaded the new room and read its first state;
+//
+// and the server's peak RSS, and every error (a status other than the one
+// expected, a stream that ends without a navigate, a state that never comes).
+
+// Targets of issue 17 at 500 rooms × 10 people.
+const (
+	roomVoteTarget   = 100 * time.Millisecond
+	roomRevealTarget = 250 * time.Millisecond
+	roomRSSTarget    = 256 << 10 // KiB
+)
+
+type roomOptions struct {
+	steps   []int // the room counts, in order; each runs after the last one held
+	people  int
+	rounds  int
+	aligned bool
+}
+
+func parseSteps(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-rooms: %q is not a room count", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+type person struct {
+	cookie string
+	base   string // the instance this person's browser talks to
+}
+
+type room struct {
+	group  int64
+	issues []int64
+	next   int // index of the next issue to estimate
+	people []*person
+}
+
+// roomWorld is the rooms set up for the scenario on one or more instances (one
+// database).
+type roomWorld struct {
+	w     *world
+	bases []string
+	rooms []*room
+	// client sends the scenario's POSTs and page loads: keep-alive, enough idle
+	// connections that thousands of people do not redial each time.
+	client *http.Client
+}
+
+var joinLink = regexp.MustCompile(`/join/([A-Za-z0-9_-]{16,})`)
+
+// setupRooms signs in n×people users over HTTP, spread over the instances:
+// each room's owner creates its group and imports its issues, the others join
+// with the invite link read off the group page. Issue ids are read from the
+// database.
+func setupRooms(ctx context.Context, w *world, dbPath string, bases []string, n, people, issues int) (*roomWorld, error) {
+	rw := &roomWorld{w: w, bases: bases, client: &http.Client{
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 2048, IdleConnTimeout: time.Minute},
+	}}
+	rw.rooms = make([]*room, n)
+	var rows strings.Builder
+	for i := range issues {
+		fmt.Fprintf(&rows, "LOAD-%d,Issue %d of the planning day\n", i+1, i+1)
+	}
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 32)
+	var wg sync.WaitGroup
+	var personN atomic.Int64
+	for r := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := rw.setupRoom(ctx, r, people, rows.String(), &personN); err != nil {
+				errs <- fmt.Errorf("room %d: %w", r, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	db, ph, err := openSeeded(dbPath)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	for _, rm := range rw.rooms {
+		rs, err := db.QueryContext(ctx, "SELECT id FROM issues WHERE group_id = "+ph+" ORDER BY id", rm.group)
+		if err != nil {
+			return nil, err
+		}
+		for rs.Next() {
+			var id int64
+			if err := rs.Scan(&id); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			rm.issues = append(rm.issues, id)
+		}
+		rs.Close()
+		if len(rm.issues) != issues {
+			return nil, fmt.Errorf("group %d has %d issues, want %d", rm.group, len(rm.issues), issues)
+		}
+	}
+	return rw, nil
+}
+
+func (rw *roomWorld) setupRoom(ctx context.Context, r, people int, rows string, personN *atomic.Int64) error {
+	rm := &room{}
+	for p := range people {
+		base := rw.bases[int(personN.Add(1))%len(rw.bases)]
+		ck, _, err := rw.w.loginAt(base, fmt.Sprintf("room%dp%d", r, p), "")
+		if err != nil {
+			return err
+		}
+		rm.people = append(rm.people, &person{cookie: ck, base: base})
+	}
+	owner := rm.people[0]
+	resp, err := rw.post(ctx, owner, "/creategroup", url.Values{"name": {fmt.Sprintf("Room %d", r)}}, false)
+	if err != nil {
+		return err
+	}
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/groups/") {
+		return fmt.Errorf("create group: status %d, Location %q", resp.StatusCode, loc)
+	}
+	if rm.group, err = strconv.ParseInt(strings.TrimPrefix(loc, "/groups/"), 10, 64); err != nil {
+		return fmt.Errorf("create group: Location %q", loc)
+	}
+	resp, err = rw.post(ctx, owner, fmt.Sprintf("/groups/%d/import", rm.group), url.Values{"rows": {rows}, "confirmed": {"1"}}, false)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusSeeOther {
+		return fmt.Errorf("import: status %d", resp.StatusCode)
+	}
+	page, err := rw.get(ctx, owner, fmt.Sprintf("/groups/%d", rm.group))
+	if err != nil {
+		return err
+	}
+	m := joinLink.FindStringSubmatch(page)
+	if m == nil {
+		return errors.New("no invite link on the group page")
+	}
+	for _, p := range rm.people[1:] {
+		resp, err := rw.post(ctx, p, "/join/"+m[1], nil, false)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusSeeOther {
+			return fmt.Errorf("join: status %d", resp.StatusCode)
+		}
+	}
+	rw.rooms[r] = rm
+	return nil
+}
+
+// post sends a form as a browser would: with htmx (HX-Request) or as a plain
+// form. The body is read and closed.
+func (rw *roomWorld) post(ctx context.Context, p *person, path string, form url.Values, htmx bool) (*http.Response, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Cookie", p.cookie)
+	if htmx {
+		req.Header.Set("HX-Request", "true")
+	}
+	resp, err := rw.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp, nil
+}
+
+// get loads a page as a browser does (gzip asked for; Go's transport then
+// decompresses it) and returns its body.
+func (rw *roomWorld) get(ctx context.Context, p *person, path string) (string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.base+path, nil)
+	req.Header.Set("Cookie", p.cookie)
+	resp, err := rw.client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
+	}
+	return string(b), nil
+}
+
+// roomStep is what one room count measured.
+type roomStep struct {
+	rooms, people, rounds  int
+	votes, reveals, starts []time.Duration // to every screen, one per event
+	screens                []time.Duration // vote to each screen, one per (vote, screen)
+	// the POSTs' own answers
+	votePosts, revealPosts, startPosts []time.Duration
+	errors                             int
+	firstErr                           string
+	peakRSS                            int // KiB, the highest of the instances'
+	wall                               time.Duration
+}
+
+func pct(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	return ds[int(float64(len(ds)-1)*q+0.5)]
+}
+
+func (s *roomStep) held() bool {
+	return s.errors == 0 && pct(s.votes, 0.99) <= roomVoteTarget && pct(s.reveals, 0.99) <= roomRevealTarget && s.peakRSS <= roomRSSTarget
+}
+
+// screen is one person's room page: its event stream, reconnected to the new
+// room each time the group moves on.
+type screen struct {
+	rm  *room
+	idx int
+	p   *person
+	tr  *tracker
+}
+
+// tracker is what a room's screens have seen of its current issue.
+type tracker struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	issue    int64
+	ready    []time.Time   // the first state of the issue, per screen
+	counts   [][]time.Time // [screen][n]: first time a state counted n votes
+	revealed []time.Time
+	errs     []string
+	closed   bool
+}
+
+func newTracker(m int) *tracker {
+	t := &tracker{ready: make([]time.Time, m), revealed: make([]time.Time, m), counts: make([][]time.Time, m)}
+	t.cond = sync.NewCond(&t.mu)
+	return t
+}
+
+// reset starts tracking issue: what was seen of the last one is dropped.
+func (t *tracker) reset(issue int64, m int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.issue = issue
+	for i := range t.ready {
+		t.ready[i], t.revealed[i] = time.Time{}, time.Time{}
+		t.counts[i] = make([]time.Time, m+1)
+	}
+}
+
+func (t *tracker) fail(format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.closed {
+		t.errs = append(t.errs, fmt.Sprintf(format, args...))
+	}
+	t.cond.Broadcast()
+}
+
+// seen records one state of issue read by screen i at time at.
+func (t *tracker) seen(i int, issue int64, at time.Time, count int, revealed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if issue != t.issue {
+		return
+	}
+	if t.ready[i].IsZero() {
+		t.ready[i] = at
+	}
+	c := t.counts[i]
+	for n := min(count, len(c)-1); n >= 0 && c[n].IsZero(); n-- {
+		c[n] = at
+	}
+	if revealed && t.revealed[i].IsZero() {
+		t.revealed[i] = at
+	}
+	t.cond.Broadcast()
+}
+
+// wait waits until every screen satisfies done, or the deadline; it reports
+// whether they all did.
+func (t *tracker) wait(deadline time.Time, done func(i int) bool) bool {
+	stop := time.AfterFunc(time.Until(deadline), func() {
+		t.mu.Lock()
+		t.cond.Broadcast()
+		t.mu.Unlock()
+	})
+	defer stop.Stop()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for {
+		all := true
+		for i := range t.ready {
+			if !done(i) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		t.cond.Wait()
+	}
+}
+
+// latest is when the last screen got there, from the times given.
+func latest(ts []time.Time) time.Time {
+	var l time.Time
+	for _, t := range ts {
+		if t.After(l) {
+			l = t
+		}
+	}
+	return l
+}
+
+var (
+	countRe = regexp.MustCompile(`data-testid="voted-count">(\d+) of`)
+	stateRe = regexp.MustCompile(`data-state="([a-z]+)"`)
+)
+
+// watch keeps a screen's stream open: it reads states, and on a navigate
+// event loads the new room page and opens its stream, as the browser does. It
+// ends when ctx does.
+func (s *screen) watch(ctx context.Context, rw *roomWorld, issue int64) {
+	for ctx.Err() == nil {
+		next, err := s.stream(ctx, issue)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.tr.fail("room %d screen %d: %v", s.rm.group, s.idx, err)
+			return
+		}
+		// The group moved on: the page loads the new room, then its stream.
+		if _, err := rw.get(ctx, s.p, "/issues/"+strconv.FormatInt(next, 10)); err != nil {
+			if ctx.Err() == nil {
+				s.tr.fail("room %d screen %d: %v", s.rm.group, s.idx, err)
+			}
+			return
+		}
+		issue = next
+	}
+}
+
+// stream reads one event stream of issue until it navigates elsewhere (the
+// issue it names is returned) or fails.
+func (s *screen) stream(ctx context.Context, issue int64) (int64, error) {
+	addr := strings.TrimPrefix(s.p.base, "http://")
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	defer context.AfterFunc(ctx, func() { conn.Close() })() // the step ends
+	fmt.Fprintf(conn, "GET /issues/%d/events HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nHX-Request: true\r\nCookie: %s\r\n\r\n",
+		issue, addr, s.p.cookie)
+	r := bufio.NewReaderSize(conn, 4096)
+	status, err := r.ReadString('\n')
+	if err != nil {
+		return 0, fmt.Errorf("stream of issue %d: %w", issue, err)
+	}
+	if !strings.Contains(status, " 200 ") {
+		return 0, fmt.Errorf("stream of issue %d: %s", issue, strings.TrimSpace(status))
+	}
+	for { // the head
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return 0, err
+		}
+		if line == "\r\n" {
+			break
+		}
+	}
+	var event strings.Builder
+	name := ""
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return 0, fmt.Errorf("stream of issue %d ended without a navigate: %w", issue, err)
+		}
+		switch {
+		case line == "\n":
+			at := time.Now()
+			data := event.String()
+			if name == "navigate" {
+				target := strings.TrimSpace(data)
+				id, err := strconv.ParseInt(strings.TrimPrefix(target, "/issues/"), 10, 64)
+				if err != nil {
+					return 0, fmt.Errorf("navigate to %q", target)
+				}
+				return id, nil
+			}
+			if m := countRe.FindStringSubmatch(data); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				st := stateRe.FindStringSubmatch(data)
+				s.tr.seen(s.idx, issue, at, n, st != nil && st[1] == "revealed")
+			}
+			event.Reset()
+			name = ""
+		case strings.HasPrefix(line, "event: "):
+			name = strings.TrimSpace(strings.TrimPrefix(line, "event: "))
+		case strings.HasPrefix(line, "data: "):
+			event.WriteString(line[len("data: "):])
+		}
+	}
+}
+
+// runRoomStep runs the first n rooms for o.rounds rounds each.
+func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []string, n int, o roomOptions) (*roomStep, error) {
+	st := &roomStep{rooms: n, people: o.people, rounds: o.rounds}
+	stepCtx, cancel := context.WithCancel(ctx)
+	defer cancel() // closes every stream of the step
+
+	var rssMu sync.Mutex
+	go func() { // the instances' peak RSS while the step runs
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stepCtx.Done():
+				return
+			case <-t.C:
+			}
+			for _, pid := range pids {
+				rss := rssKiB(pid)
+				rssMu.Lock()
+				st.peakRSS = max(st.peakRSS, rss)
+				rssMu.Unlock()
+			}
+		}
+	}()
+
+	var mu sync.Mutex
+	record := func(f func()) { mu.Lock(); f(); mu.Unlock() }
+	fail := func(format string, args ...any) {
+		record(func() {
+			st.errors++
+			if st.firstErr == "" {
+				st.firstErr = fmt.Sprintf(format, args...)
+			}
+		})
+	}
+	began := time.Now()
+	start := began.Add(2 * time.Second) // every room's first second
+	for i, addr := range pprofs {
+		if addr == "" || profileDir == "" {
+			continue
+		}
+		go func() {
+			sleepUntil(stepCtx, start)
+			if err := saveProfile(stepCtx, addr, filepath.Join(profileDir, fmt.Sprintf("room-%d-instance-%d.pprof", n, i))); err != nil {
+				fmt.Fprintln(os.Stderr, "loadtest: profile:", err)
+			}
+		}()
+	}
+	var wg sync.WaitGroup
+	dialSem := make(chan struct{}, 64)
+	for r, rm := range rw.rooms[:n] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			phase := time.Duration(0)
+			if !o.aligned {
+				phase = time.Duration(r) * time.Second / time.Duration(n)
+			}
+			rw.runRoom(stepCtx, rm, start.Add(phase), o, dialSem, record, fail, st)
+		}()
+	}
+	wg.Wait()
+	st.wall = time.Since(began)
+	cancel()
+	for _, ds := range [][]time.Duration{st.votes, st.reveals, st.starts, st.screens, st.votePosts, st.revealPosts, st.startPosts} {
+		slices.Sort(ds)
+	}
+	return st, nil
+}
+
+// runRoom runs one room's rounds: its screens opened on the first issue, then
+// per round the votes a second apart, the reveal, and the start of the next
+// issue.
+func (rw *roomWorld) runRoom(ctx context.Context, rm *room, at time.Time, o roomOptions, dialSem chan struct{},
+	record func(func()), fail func(string, ...any), st *roomStep) {
+	m := len(rm.people)
+	tr := newTracker(m)
+	defer func() {
+		tr.mu.Lock()
+		tr.closed = true
+		tr.mu.Unlock()
+	}()
+	owner := rm.people[0]
+	if rm.next+o.rounds > len(rm.issues) {
+		fail("room %d has no issues left", rm.group)
+		return
+	}
+	issue := rm.issues[rm.next]
+	rm.next++
+	// The group starts the step's first issue; nobody's page is open yet.
+	resp, err := rw.post(ctx, owner, fmt.Sprintf("/issues/%d/start", issue), nil, true)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		fail("start: %v %v", err, statusOf(resp))
+		return
+	}
+	tr.reset(issue, m)
+	for i, p := range rm.people {
+		s := &screen{rm: rm, idx: i, p: p, tr: tr}
+		go func() {
+			dialSem <- struct{}{}
+			go func() { time.Sleep(20 * time.Millisecond); <-dialSem }()
+			s.watch(ctx, rw, issue)
+		}()
+	}
+	if !tr.wait(time.Now().Add(20*time.Second), func(i int) bool { return !tr.ready[i].IsZero() || len(tr.errs) > 0 }) || len(tr.errs) > 0 {
+		fail("room %d: screens not ready: %v", rm.group, tr.errs)
+		return
+	}
+	for round := range o.rounds {
+		if round > 0 {
+			issue = rm.issues[rm.next]
+			rm.next++
+			tr.reset(issue, m)
+			t0 := time.Now()
+			resp, err := rw.post(ctx, owner, fmt.Sprintf("/issues/%d/start", issue), nil, true)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				fail("start: %v %v", err, statusOf(resp))
+				return
+			}
+			answered := time.Since(t0)
+			record(func() { st.startPosts = append(st.startPosts, answered) })
+			if !tr.wait(t0.Add(10*time.Second), func(i int) bool { return !tr.ready[i].IsZero() || len(tr.errs) > 0 }) || len(tr.errs) > 0 {
+				fail("room %d: not every page reached issue %d: %v", rm.group, issue, tr.errs)
+				return
+			}
+			tr.mu.Lock()
+			d := latest(tr.ready).Sub(t0)
+			tr.mu.Unlock()
+			record(func() { st.starts = append(st.starts, d) })
+			// The next round keeps the room's phase in the second.
+			at = at.Add(time.Duration(m+2) * time.Second)
+			for at.Before(time.Now()) {
+				at = at.Add(time.Second)
+			}
+		}
+		// The votes, one second apart.
+		sent := make([]time.Time, m)
+		for j, p := range rm.people {
+			sleepUntil(ctx, at.Add(time.Duration(j)*time.Second))
+			sent[j] = time.Now()
+			resp, err := rw.post(ctx, p, fmt.Sprintf("/issues/%d/estimate", issue),
+				url.Values{"estimate": {strconv.Itoa(scale[rand.IntN(len(scale))])}}, true)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				fail("vote: %v %v", err, statusOf(resp))
+				return
+			}
+			answered := time.Since(sent[j])
+			record(func() { st.votePosts = append(st.votePosts, answered) })
+		}
+		if !tr.wait(time.Now().Add(10*time.Second), func(i int) bool { return !tr.counts[i][m].IsZero() || len(tr.errs) > 0 }) || len(tr.errs) > 0 {
+			fail("room %d: not every screen counted %d votes: %v", rm.group, m, tr.errs)
+			return
+		}
+		tr.mu.Lock()
+		for j := range m {
+			var every time.Time
+			for i := range m {
+				seen := tr.counts[i][j+1]
+				d := seen.Sub(sent[j])
+				if i != j { // the voter's own screen also has the POST's answer
+					record(func() { st.screens = append(st.screens, d) })
+				}
+				if seen.After(every) {
+					every = seen
+				}
+			}
+			d := every.Sub(sent[j])
+			record(func() { st.votes = append(st.votes, d) })
+		}
+		tr.mu.Unlock()
+		// The owner reveals a second after the last vote.
+		sleepUntil(ctx, at.Add(time.Duration(m)*time.Second))
+		t0 := time.Now()
+		resp, err := rw.post(ctx, owner, fmt.Sprintf("/issues/%d/reveal", issue), nil, true)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			fail("reveal: %v %v", err, statusOf(resp))
+			return
+		}
+		answered := time.Since(t0)
+		record(func() { st.revealPosts = append(st.revealPosts, answered) })
+		if !tr.wait(t0.Add(10*time.Second), func(i int) bool { return !tr.revealed[i].IsZero() || len(tr.errs) > 0 }) || len(tr.errs) > 0 {
+			fail("room %d: not every screen saw the reveal: %v", rm.group, tr.errs)
+			return
+		}
+		tr.mu.Lock()
+		d := latest(tr.revealed).Sub(t0)
+		tr.mu.Unlock()
+		record(func() { st.reveals = append(st.reveals, d) })
+	}
+}
+
+// saveProfile saves 10 s of a -profile build's CPU profile.
+func saveProfile(ctx context.Context, addr, path string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/profile?seconds=10", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: status %d", addr, resp.StatusCode)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func statusOf(resp *http.Response) string {
+	if resp == nil {
+		return ""
+	}
+	return "status " + strconv.Itoa(resp.StatusCode)
+}
+
+func sleepUntil(ctx context.Context, t time.Time) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Until(t)):
+	}
+}
+
+// runRooms sets up the largest room count and runs the steps in order; it
+// stops after the first step that misses a target (the one before is the
+// largest that held).
+func runRooms(ctx context.Context, w *world, dbPath string, srvs []*server, o roomOptions, say func(string, ...any)) ([]*roomStep, error) {
+	var bases, pprofs []string
+	var pids []int
+	for _, s := range srvs {
+		bases, pprofs, pids = append(bases, s.base), append(pprofs, s.pprof), append(pids, s.cmd.Process.Pid)
+	}
+	most := slices.Max(o.steps)
+	issues := 0
+	for range o.steps {
+		issues += o.rounds
+	}
+	say("room scenario: signing in %d people into %d rooms", most*o.people, most)
+	rw, err := setupRooms(ctx, w, dbPath, bases, most, o.people, issues)
+	if err != nil {
+		return nil, err
+	}
+	var out []*roomStep
+	for _, n := range o.steps {
+		say("room scenario: %d rooms × %d people, %d rounds", n, o.people, o.rounds)
+		st, err := rw.runRoomStep(ctx, pids, pprofs, n, o)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, st)
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		if !st.held() && n >= 500 {
+			break
+		}
+		time.Sleep(2 * time.Second) // the last step's streams close
+	}
+	return out, nil
+}
+
+func printRooms(title string, steps []*roomStep) {
+	fmt.Printf("\n%s\n", title)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "rooms × people\tstreams\tvote→every screen p50\tp99\tvote→a screen p50\tp99\treveal→every screen p50\tp99\tstart→every page p50\tp99\terrors\tpeak RSS MiB\ttargets\t")
+	largest := 0
+	for _, s := range steps {
+		ok := "held"
+		if !s.held() {
+			ok = "missed"
+		} else {
+			largest = max(largest, s.rooms)
+		}
+		fmt.Fprintf(tw, "%d × %d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%.1f\t%s\t\n", s.rooms, s.people, s.rooms*s.people,
+			msf(pct(s.votes, 0.5)), msf(pct(s.votes, 0.99)), msf(pct(s.screens, 0.5)), msf(pct(s.screens, 0.99)),
+			msf(pct(s.reveals, 0.5)), msf(pct(s.reveals, 0.99)), msf(pct(s.starts, 0.5)), msf(pct(s.starts, 0.99)),
+			s.errors, float64(s.peakRSS)/1024, ok)
+	}
+	tw.Flush()
+	fmt.Printf("times in ms; targets: vote→every screen p99 ≤ %d ms, reveal→every screen p99 ≤ %d ms, no errors, RSS ≤ %d MiB\n",
+		roomVoteTarget.Milliseconds(), roomRevealTarget.Milliseconds(), roomRSSTarget>>10)
+	fmt.Printf("largest room count that held: %d\n", largest)
+	for _, s := range steps {
+		fmt.Printf("%d rooms: the POSTs' own answers, p50/p99 ms: vote %.1f/%.1f, reveal %.1f/%.1f, start %.1f/%.1f\n", s.rooms,
+			msf(pct(s.votePosts, 0.5)), msf(pct(s.votePosts, 0.99)), msf(pct(s.revealPosts, 0.5)), msf(pct(s.revealPosts, 0.99)),
+			msf(pct(s.startPosts, 0.5)), msf(pct(s.startPosts, 0.99)))
+	}
+	for _, s := range steps {
+		if s.firstErr != "" {
+			fmt.Printf("%d rooms: first error: %s\n", s.rooms, s.firstErr)
+		}
+	}
+}
