@@ -62,6 +62,10 @@ type Options struct {
 	// MaxConns is the PostgreSQL pool size of this instance (default 16);
 	// reads and writes share it. SQLite ignores it.
 	MaxConns int
+	// Driver is the database/sql driver that opens an SQLite file (default
+	// "sqlite", modernc's). The growth tests name a wrapper of it that counts
+	// the statements a request runs.
+	Driver string
 }
 
 // Store is the domain store. On SQLite it holds two pools: a single writer
@@ -133,6 +137,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.MaxConns == 0 {
 		opts.MaxConns = 16
 	}
+	if opts.Driver == "" {
+		opts.Driver = "sqlite"
+	}
 	if IsPostgres(path) {
 		db, err := openPostgres(path, opts)
 		if err != nil {
@@ -152,7 +159,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := repairSidecars(path); err != nil {
 		return nil, err
 	}
-	w, err := sql.Open("sqlite", DSN(path, opts.BusyTimeout, false))
+	w, err := sql.Open(opts.Driver, DSN(path, opts.BusyTimeout, false))
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +178,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", DSN(path, opts.BusyTimeout, true))
+	r, err := sql.Open(opts.Driver, DSN(path, opts.BusyTimeout, true))
 	if err != nil {
 		w.Close()
 		return nil, err
