@@ -64,6 +64,8 @@ const (
 	benchWriters = 64
 )
 
+// benchNicks numbers the sign-in benchmark's new users in decimal: in base 36,
+// "signin-1" and "signin-l" look alike and the second is refused (422).
 var benchNicks atomic.Int64
 
 // newBenchWorld seeds a database in b's temporary folder and signs the users in.
@@ -199,7 +201,7 @@ func benchPaths() []benchPath {
 				url.Values{"estimate": {strconv.Itoa(store.Scale[n%len(store.Scale)])}}, w.writers[i])
 		}},
 		{name: "signin-post", conns: 32, want: http.StatusSeeOther, req: func(w *benchWorld, base string, _, _ int) *http.Request {
-			return post(base, "/login", url.Values{"nickname": {"signin-" + strconv.FormatInt(benchNicks.Add(1), 36)}}, nil)
+			return post(base, "/login", url.Values{"nickname": {"signin-" + strconv.FormatInt(benchNicks.Add(1), 10)}}, nil)
 		}},
 	}
 }

@@ -62,6 +62,10 @@ type Options struct {
 	// MaxConns is the PostgreSQL pool size of this instance (default 16);
 	// reads and writes share it. SQLite ignores it.
 	MaxConns int
+	// Driver is the database/sql driver that opens an SQLite file (default
+	// "sqlite", modernc's). The growth tests name a wrapper of it that counts
+	// the statements a request runs.
+	Driver string
 }
 
 // Store is the domain store. On SQLite it holds two pools: a single writer
@@ -136,6 +140,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.MaxConns == 0 {
 		opts.MaxConns = 16
 	}
+	if opts.Driver == "" {
+		opts.Driver = "sqlite"
+	}
 	if IsPostgres(path) {
 		db, err := openPostgres(path, opts)
 		if err != nil {
@@ -155,7 +162,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := repairSidecars(path); err != nil {
 		return nil, err
 	}
-	w := openSQLite(DSN(path, opts.BusyTimeout, false))
+	w, err := openSQLite(opts.Driver, DSN(path, opts.BusyTimeout, false))
+	if err != nil {
+		return nil, err
+	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
@@ -171,7 +181,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r := openSQLite(DSN(path, opts.BusyTimeout, true))
+	r, err := openSQLite(opts.Driver, DSN(path, opts.BusyTimeout, true))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
 	r.SetConnMaxIdleTime(0)

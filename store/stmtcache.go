@@ -24,23 +24,25 @@ import (
 // starts over.
 const stmtCacheMax = 512
 
-// openSQLite opens a pool on dsn whose connections keep their statements.
-func openSQLite(dsn string) *sql.DB {
-	return sql.OpenDB(sqliteConnector{dsn: dsn})
+// openSQLite opens a pool on dsn, through the driver registered as
+// driverName ("sqlite": modernc's), whose connections keep their statements.
+func openSQLite(driverName, dsn string) (*sql.DB, error) {
+	db, err := sql.Open(driverName, "") // opens no connection: it finds the driver
+	if err != nil {
+		return nil, err
+	}
+	d := db.Driver()
+	db.Close()
+	return sql.OpenDB(sqliteConnector{d: d, dsn: dsn}), nil
 }
 
-type sqliteConnector struct{ dsn string }
-
-// sqliteDriver is the driver modernc.org/sqlite registers, with whatever was
-// registered on it.
-var sqliteDriver = func() driver.Driver {
-	db, _ := sql.Open("sqlite", "") // opens no connection
-	defer db.Close()
-	return db.Driver()
-}()
+type sqliteConnector struct {
+	d   driver.Driver
+	dsn string
+}
 
 func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) {
-	conn, err := sqliteDriver.Open(c.dsn)
+	conn, err := c.d.Open(c.dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +54,7 @@ func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) {
 	return &cachingConn{inner: inner, stmts: map[string]*cachedStmt{}}, nil
 }
 
-func (c sqliteConnector) Driver() driver.Driver { return sqliteDriver }
+func (c sqliteConnector) Driver() driver.Driver { return c.d }
 
 // sqliteConn is what the store needs of the driver's connection.
 type sqliteConn interface {
@@ -64,7 +66,6 @@ type sqliteConn interface {
 	driver.Pinger
 	driver.SessionResetter
 	driver.Validator
-	FileControlDataVersion(dbName string) (uint32, error)
 }
 
 type cachingConn struct {
@@ -167,11 +168,9 @@ func (c *cachingConn) Ping(ctx context.Context) error         { return c.inner.P
 func (c *cachingConn) ResetSession(ctx context.Context) error { return c.inner.ResetSession(ctx) }
 func (c *cachingConn) IsValid() bool                          { return c.inner.IsValid() }
 
-// FileControlDataVersion is the driver's: it tells whether another connection
-// committed since this one last looked.
-func (c *cachingConn) FileControlDataVersion(dbName string) (uint32, error) {
-	return c.inner.FileControlDataVersion(dbName)
-}
+// Unwrap is the driver's own connection, for its methods beyond
+// database/sql's (through sql.Conn.Raw).
+func (c *cachingConn) Unwrap() driver.Conn { return c.inner }
 
 // cachedRows frees its statement for the next run when closed.
 type cachedRows struct {

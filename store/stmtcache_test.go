@@ -10,13 +10,16 @@ import (
 
 func openCachedPair(t testing.TB) (cached, plain *sql.DB) {
 	path := filepath.Join(t.TempDir(), "cache.db")
-	cached = openSQLite(DSN(path, 0, false))
+	cached, err := openSQLite("sqlite", DSN(path, 0, false))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cached.SetMaxOpenConns(1)
 	t.Cleanup(func() { cached.Close() })
 	if _, err := cached.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('a'), ('b'), ('c')"); err != nil {
 		t.Fatal(err)
 	}
-	plain, err := sql.Open("sqlite", DSN(path, 0, false))
+	plain, err = sql.Open("sqlite", DSN(path, 0, false))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,98 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"estimator/store"
+)
+
+// TestQueriesDoNotGrowWithRows is the guard against a query per row: for
+// each dimension BenchmarkGrowth measures, every path it measures runs as many
+// SQL statements with 100 rows as with 10 (counted by the driver, BEGIN and
+// COMMIT included), and at least the session's and the page's.
+func TestQueriesDoNotGrowWithRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, dim := range growthDims {
+		t.Run(string(dim), func(t *testing.T) {
+			t.Parallel()
+			counts := map[int]map[string]int64{}
+			for _, n := range []int{10, 100} {
+				w := newGrowthWorld(t, dim, n)
+				counts[n] = map[string]int64{}
+				for _, p := range w.paths(dim) {
+					// The first run prepares the statements and may touch the
+					// session; the second is what every later one costs.
+					var stmts int64
+					for i := range 2 {
+						cctx, cnt := withStmtCounter(ctx)
+						size, err := p.do(cctx, i)
+						if err != nil {
+							t.Fatalf("%d rows, %s: %v", n, p.name, err)
+						}
+						if size == 0 {
+							t.Fatalf("%d rows, %s: empty answer", n, p.name)
+						}
+						stmts = cnt.load()
+					}
+					counts[n][p.name] = stmts
+				}
+			}
+			for name, small := range counts[10] {
+				big := counts[100][name]
+				if small < 2 {
+					t.Errorf("%s: %d statements counted with 10 rows; the counter misses some", name, small)
+				}
+				if big != small {
+					t.Errorf("%s: %d statements with 100 rows, %d with 10: a query per row", name, big, small)
+				}
+			}
+			t.Log(fmt.Sprint(counts[10]))
+		})
+	}
+}
+
+// TestStatementCounterCountsEachRun checks the counter the guard above relies
+// on: a statement run k times counts k, rows read count nothing, a transaction
+// counts its BEGIN and COMMIT, and a context without a counter counts nowhere.
+func TestStatementCounterCountsEachRun(t *testing.T) {
+	t.Parallel()
+	w := newGrowthWorld(t, membersPerGroup, 10)
+	st := w.ta.st
+	cctx, cnt := withStmtCounter(context.Background())
+	for range 3 {
+		if _, _, err := st.GroupFor(cctx, w.groupID, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := cnt.load(); got != 3 {
+		t.Fatalf("3 lookups counted %d", got)
+	}
+	members, err := st.Members(cctx, w.groupID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cnt.load(); got != 4 || len(members) != 11 {
+		t.Fatalf("one query for %d members counted %d in all, want 4", len(members), got)
+	}
+	if _, _, err := st.GroupFor(context.Background(), w.groupID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := cnt.load(); got != 4 {
+		t.Fatalf("a lookup without the counter counted: %d", got)
+	}
+	grow, err := st.UserByNickname(context.Background(), "grow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx, tcnt := withStmtCounter(context.Background())
+	if _, err := st.Estimate(tctx, w.issueID, grow.ID, store.Vote{Value: 5}); err != nil {
+		t.Fatal(err)
+	}
+	// BEGIN, the issue and seat, the upsert, the round's count, COMMIT.
+	if got := tcnt.load(); got < 5 {
+		t.Fatalf("a vote (a transaction) counted %d statements, want at least 5", got)
+	}
+}
