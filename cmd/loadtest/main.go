@@ -52,6 +52,7 @@ type options struct {
 	postgres    string
 	room        roomOptions
 	profile     string
+	scaleRooms  int
 }
 
 func main() {
@@ -70,6 +71,7 @@ func main() {
 	flag.IntVar(&o.room.people, "people", 10, "room scenario: people in each room")
 	flag.IntVar(&o.room.rounds, "rounds", 2, "room scenario: rounds (issues) per room count")
 	flag.BoolVar(&o.room.aligned, "room-aligned", false, "room scenario: every room votes on the same instant (default: the rooms' seconds spread over the second)")
+	flag.IntVar(&o.scaleRooms, "scale-rooms", 200, "with -scale: rooms of the room scenario in each configuration (0 skips it)")
 	flag.StringVar(&o.profile, "profile", "", "build the server with -tags profile and write its CPU profile of each room count (10 s from the first vote) into this folder (go tool pprof FILE)")
 	flag.Parse()
 	profileDir = o.profile

@@ -252,7 +252,8 @@ type roomStep struct {
 	votePosts, revealPosts, startPosts []time.Duration
 	errors                             int
 	firstErr                           string
-	peakRSS                            int // KiB, the highest of the instances'
+	peakRSS                            int           // KiB, the highest of the instances'
+	cpu                                time.Duration // the instances' CPU time over the step
 	wall                               time.Duration
 }
 
@@ -504,6 +505,10 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 	}
 	began := time.Now()
 	start := began.Add(2 * time.Second) // every room's first second
+	var cpuBefore time.Duration
+	for _, pid := range pids {
+		cpuBefore += cpuTime(pid)
+	}
 	for i, addr := range pprofs {
 		if addr == "" || profileDir == "" {
 			continue
@@ -530,6 +535,10 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 	}
 	wg.Wait()
 	st.wall = time.Since(began)
+	for _, pid := range pids {
+		st.cpu += cpuTime(pid)
+	}
+	st.cpu -= cpuBefore
 	cancel()
 	for _, ds := range [][]time.Duration{st.votes, st.reveals, st.starts, st.screens, st.votePosts, st.revealPosts, st.startPosts} {
 		slices.Sort(ds)
@@ -754,9 +763,10 @@ func printRooms(title string, steps []*roomStep) {
 		roomVoteTarget.Milliseconds(), roomRevealTarget.Milliseconds(), roomRSSTarget>>10)
 	fmt.Printf("largest room count that held: %d\n", largest)
 	for _, s := range steps {
-		fmt.Printf("%d rooms: the POSTs' own answers, p50/p99 ms: vote %.1f/%.1f, reveal %.1f/%.1f, start %.1f/%.1f\n", s.rooms,
+		fmt.Printf("%d rooms: the POSTs' own answers, p50/p99 ms: vote %.1f/%.1f, reveal %.1f/%.1f, start %.1f/%.1f; server CPU %.1f s in %.1f s (%.0f %% of a core), %.2f ms per vote with its share of the rest\n", s.rooms,
 			msf(pct(s.votePosts, 0.5)), msf(pct(s.votePosts, 0.99)), msf(pct(s.revealPosts, 0.5)), msf(pct(s.revealPosts, 0.99)),
-			msf(pct(s.startPosts, 0.5)), msf(pct(s.startPosts, 0.99)))
+			msf(pct(s.startPosts, 0.5)), msf(pct(s.startPosts, 0.99)), s.cpu.Seconds(), s.wall.Seconds(), 100*s.cpu.Seconds()/s.wall.Seconds(),
+			msf(s.cpu/time.Duration(max(len(s.votes), 1))))
 	}
 	for _, s := range steps {
 		if s.firstErr != "" {

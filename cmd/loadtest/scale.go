@@ -46,6 +46,7 @@ type scaleRow struct {
 	cfg         scaleConfig
 	page, votes *result
 	fan         *fanout
+	room        *roomStep
 }
 
 // runScale measures, in one run on this machine and with the same load, the
@@ -141,6 +142,16 @@ func runScale(ctx context.Context, o options) error {
 				return err
 			}
 		}
+		if o.scaleRooms > 0 {
+			say("%s: room scenario, %d rooms × %d people over %d instances", cfg.name, o.scaleRooms, o.room.people, cfg.instances)
+			ro := o.room
+			ro.steps = []int{o.scaleRooms}
+			steps, err := runRooms(ctx, w, db, srvs, ro, say)
+			if err != nil {
+				return err
+			}
+			row.room = steps[0]
+		}
 		for _, s := range srvs {
 			s.stop()
 		}
@@ -163,6 +174,20 @@ func runScale(ctx context.Context, o options) error {
 			fmt.Printf("live update, %s: %d subscribers (half on each) × %d votes sent to the first: all p50 %.1f ms, p99 %.1f ms; on the other instance p50 %.1f ms, p99 %.1f ms, max %.1f ms; %d missed\n",
 				r.cfg.name, f.subscribers, f.votes, msf(f.p(0.50)), msf(f.p(0.99)), msf(cross.p(0.50)), msf(cross.p(0.99)), msf(cross.p(1)), f.missed)
 		}
+	}
+	if o.scaleRooms > 0 {
+		var steps []*roomStep
+		for _, r := range rows {
+			steps = append(steps, r.room)
+		}
+		printRooms(fmt.Sprintf("room scenario per configuration (rows: %s), people spread over the instances in turn",
+			strings.Join([]string{rows[0].cfg.name, rows[1].cfg.name, rows[2].cfg.name}, "; ")), steps)
+		one, two := rows[1].room, rows[2].room
+		ratio := func(a, b time.Duration) float64 { return float64(b) / float64(max(a, 1)) }
+		fmt.Printf("two instances ÷ one, on PostgreSQL: vote→every screen p50 %.2f×, p99 %.2f×; reveal p99 %.2f×; start p99 %.2f×; server CPU per vote %.2f× (both instances together)\n",
+			ratio(pct(one.votes, 0.5), pct(two.votes, 0.5)), ratio(pct(one.votes, 0.99), pct(two.votes, 0.99)),
+			ratio(pct(one.reveals, 0.99), pct(two.reveals, 0.99)), ratio(pct(one.starts, 0.99), pct(two.starts, 0.99)),
+			ratio(one.cpu/time.Duration(max(len(one.votes), 1)), two.cpu/time.Duration(max(len(two.votes), 1))))
 	}
 	fmt.Printf("whole run: %.0f s\n", time.Since(started).Seconds())
 	return nil

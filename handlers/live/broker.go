@@ -86,6 +86,13 @@ type Config struct {
 	Heartbeat time.Duration
 	// WriteTimeout drops a client that stops reading (default 10s).
 	WriteTimeout time.Duration
+	// PresenceDelay is how long a change of who watches a topic waits for
+	// others before the topic is rendered again (default 250ms): when a
+	// facilitator moves a room, its people arrive within moments of each other,
+	// and one render shows them all instead of one render (and one event to
+	// everyone already there) per arrival. A change of the topic itself is
+	// rendered at once, with whoever is there.
+	PresenceDelay time.Duration
 	Logger       *slog.Logger
 }
 
@@ -125,6 +132,9 @@ type topic struct {
 	subs      map[*Subscription]struct{}
 	dirty     bool
 	rendering bool
+	// presence, when set, renders the topic again once arrivals and
+	// departures settle; guarded by Broker.mu.
+	presence *time.Timer
 	// current is the latest rendered state; nil until the first render.
 	current atomic.Pointer[frameSet]
 	version uint64 // last version rendered; only the renderer touches it
@@ -168,6 +178,9 @@ func New(cfg Config) *Broker {
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = 10 * time.Second
 	}
+	if cfg.PresenceDelay == 0 {
+		cfg.PresenceDelay = 250 * time.Millisecond
+	}
 	if cfg.Exit == nil {
 		cfg.Exit = func(Reason, int64, int64) string { return "" }
 	}
@@ -208,8 +221,11 @@ func (b *Broker) Subscribe(topicID, group int64, v Viewer) (*Subscription, error
 	t.subs[s] = struct{}{}
 	b.total++
 	b.perSession[v.Session]++
-	if !wasPresent || t.current.Load() == nil {
-		b.changedLocked(t) // presence changed (or nothing rendered yet)
+	switch {
+	case t.current.Load() == nil:
+		b.changedLocked(t) // nothing rendered yet: the page waits for it
+	case !wasPresent:
+		b.presenceLocked(t)
 	}
 	return s, nil
 }
@@ -231,7 +247,7 @@ func (b *Broker) unsubscribe(s *Subscription) {
 		return
 	}
 	if !t.hasUserLocked(s.userID) {
-		b.changedLocked(t) // presence changed
+		b.presenceLocked(t)
 	}
 }
 
@@ -254,6 +270,22 @@ func (b *Broker) changedLocked(t *topic) {
 	}
 }
 
+// presenceLocked renders the topic again after PresenceDelay, with every
+// arrival and departure until then.
+func (b *Broker) presenceLocked(t *topic) {
+	if t.presence != nil || b.closed {
+		return
+	}
+	t.presence = time.AfterFunc(b.cfg.PresenceDelay, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		t.presence = nil
+		if b.topics[keyOf(t.id, t.group)] == t {
+			b.changedLocked(t)
+		}
+	})
+}
+
 // render loads and renders the topic's state until no change is pending, and
 // wakes every subscriber after each render.
 func (b *Broker) render(t *topic) {
@@ -265,6 +297,9 @@ func (b *Broker) render(t *topic) {
 			return
 		}
 		t.dirty = false
+		if t.presence != nil && t.presence.Stop() {
+			t.presence = nil // this render shows who is there now
+		}
 		present := map[int64]bool{}
 		for s := range t.subs {
 			present[s.userID] = true

@@ -29,6 +29,7 @@ type world struct {
 	audience map[int64]map[int64]string // topic → user → audience
 	gone     map[int64]bool
 	alive    map[int64]bool // session → still signed in (absent: yes)
+	renders  map[int64]int  // topic → how many times it was rendered
 }
 
 type lockedBuffer struct {
@@ -98,6 +99,10 @@ func (w *world) render(_ context.Context, topic, group int64, present map[int64]
 	if w.gone[topic] {
 		return Frames{}, fmt.Errorf("topic %d: %w", topic, ErrGone)
 	}
+	if w.renders == nil {
+		w.renders = map[int64]int{}
+	}
+	w.renders[topic]++
 	f := Frames{Bodies: map[string][]byte{}, Audience: map[int64]string{}}
 	for user, aud := range w.audience[topic] {
 		f.Audience[user] = aud
@@ -823,4 +828,57 @@ func TestResyncRendersEveryTopic(t *testing.T) {
 	c1.want("one' for member, 1 here")
 	c2.want("two' for member, 1 here")
 	gone.ended(fmt.Sprintf("/exit/%d/2/1", Removed))
+}
+
+// A room's people arriving within moments of each other (the facilitator moved
+// the group) are shown by a render or two, not one each, and the last event
+// every page gets counts them all; a change of the topic itself is still
+// rendered at once.
+func TestArrivalsShareARender(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(c *Config) { c.PresenceDelay = time.Second })
+	const n = 10
+	audience := map[int64]string{}
+	for u := int64(1); u <= n; u++ {
+		audience[u] = "member"
+	}
+	w.set(5, "v1", audience)
+	first := w.open(5, 2, 1, 101)
+	if ev, ok := first.next(); !ok || ev.data != "v1 for member, 1 here" {
+		t.Fatalf("first event %+v", ev)
+	}
+	w.mu.Lock()
+	before := w.renders[5]
+	w.mu.Unlock()
+	clients := []*client{first}
+	for u := int64(2); u <= n; u++ {
+		clients = append(clients, w.open(5, 2, u, 100+u))
+	}
+	want := fmt.Sprintf("v1 for member, %d here", n)
+	for i, c := range clients {
+		for {
+			ev, ok := c.next()
+			if !ok {
+				t.Fatalf("client %d never saw everyone here", i)
+			}
+			if ev.data == want {
+				break
+			}
+		}
+	}
+	w.mu.Lock()
+	arrivals := w.renders[5] - before
+	w.mu.Unlock()
+	if arrivals > 3 {
+		t.Errorf("%d arrivals took %d renders", n-1, arrivals)
+	}
+	w.set(5, "v2", audience)
+	start := time.Now()
+	w.b.TopicChanged(5)
+	if ev, ok := first.next(); !ok || ev.data != fmt.Sprintf("v2 for member, %d here", n) {
+		t.Fatalf("after the change: %+v", ev)
+	}
+	if d := time.Since(start); d >= time.Second {
+		t.Errorf("a change waited %v, as long as presence does", d)
+	}
 }
