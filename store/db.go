@@ -91,6 +91,8 @@ type Store struct {
 	// scrub lets the reveals of a busy moment share their checkpoints.
 	scrub       scrubQueue
 	checkpoints atomic.Int64 // run after reveals, for tests
+	// busyTimeout is Options.BusyTimeout: how long SQLite waits for a lock.
+	busyTimeout time.Duration
 	// readOnly is set by SetReadOnly, maxPages by SetMaxPages: what the
 	// operator chose, kept when the connections are opened again.
 	readOnly atomic.Bool
@@ -170,7 +172,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes}
+	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes, busyTimeout: opts.BusyTimeout}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // IssueState is where an issue is in its round.
@@ -554,11 +557,7 @@ type scrubRun struct {
 // checkpoint runs one checkpoint for everyone waiting on run, then starts the
 // next if a reveal is waiting for it.
 func (s *Store) checkpoint(ctx context.Context, run *scrubRun) {
-	var busy, frames, done int
-	err := s.w.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done)
-	if err == nil && busy != 0 {
-		err = fmt.Errorf("%w: checkpoint blocked by a reader", ErrUnavailable)
-	}
+	err := s.truncateWAL(ctx)
 	s.scrubDue.Store(err != nil)
 	s.checkpoints.Add(1)
 	run.err = wrap(err)
@@ -571,6 +570,56 @@ func (s *Store) checkpoint(ctx context.Context, run *scrubRun) {
 	if next != nil {
 		go s.checkpoint(ctx, next)
 	}
+}
+
+// checkpointHold is how long one try of the checkpoint may hold the writer
+// waiting for reads of an older snapshot to end.
+const checkpointHold = 3 * time.Millisecond
+
+// truncateWAL checkpoints the write-ahead log into the database file and
+// truncates it. The truncation must wait for every read that started before
+// the checkpoint to end, and SQLite's own wait (its busy handler, sleeping 1,
+// 2, 5, 10 … 100 ms between looks) holds the writer all along: under a room's
+// steady reads it held every vote behind it for hundreds of milliseconds. Each
+// try here waits at most checkpointHold; between tries the writer is free and
+// the next starts a millisecond later, until the busy timeout.
+func (s *Store) truncateWAL(ctx context.Context) error {
+	deadline := time.Now().Add(s.busyTimeout)
+	for {
+		busy, err := s.checkpointOnce(ctx)
+		if err != nil || !busy {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: checkpoint blocked by a reader", ErrUnavailable)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// checkpointOnce is one try of truncateWAL, on the writer's connection with a
+// short busy timeout (set back after).
+func (s *Store) checkpointOnce(ctx context.Context) (busy bool, err error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", checkpointHold.Milliseconds())); err != nil {
+		return false, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", s.busyTimeout.Milliseconds()))
+	var blocked, frames, done int
+	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&blocked, &frames, &done)
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY {
+		return true, nil
+	}
+	return blocked != 0, err
 }
 
 // vacuumValues frees the dead row versions that held values or kept forms on
