@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,7 +54,8 @@ type genCheck struct {
 	open   func() (*sql.DB, error)
 	db     *sql.DB
 	conn   *sql.Conn
-	stmt   *sql.Stmt
+	stmt   driver.StmtQueryContext
+	dest   []driver.Value
 	cur    uint64 // the generation, bumped on every change seen
 	lastDV int64
 	lastW  uint64
@@ -157,8 +160,8 @@ func (g *genCheck) check() (uint64, uint64, error) {
 			return 0, 0, err
 		}
 	}
-	var dv int64
-	if err := g.stmt.QueryRowContext(ctx).Scan(&dv); err != nil {
+	dv, err := g.dataVersion(ctx)
+	if err != nil {
 		// The next check opens a new connection, whose data_version counts
 		// from its own start: the generation moves on either way.
 		g.close()
@@ -170,6 +173,30 @@ func (g *genCheck) check() (uint64, uint64, error) {
 		g.lastDV, g.lastW = dv, w
 	}
 	return g.cur, w, nil
+}
+
+// dataVersion runs the prepared PRAGMA on the pinned connection's driver
+// connection directly: database/sql's rows and scanning cost about as much as
+// the pragma itself, on every request.
+func (g *genCheck) dataVersion(ctx context.Context) (int64, error) {
+	var dv int64
+	err := g.conn.Raw(func(any) error {
+		rows, err := g.stmt.QueryContext(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if err := rows.Next(g.dest); err != nil {
+			return err
+		}
+		n, ok := g.dest[0].(int64)
+		if !ok {
+			return fmt.Errorf("data_version: %T", g.dest[0])
+		}
+		dv = n
+		return nil
+	})
+	return dv, err
 }
 
 func (g *genCheck) connect(ctx context.Context) error {
@@ -184,12 +211,30 @@ func (g *genCheck) connect(ctx context.Context) error {
 	if err != nil {
 		return wrap(err)
 	}
-	st, err := conn.PrepareContext(ctx, "PRAGMA data_version")
+	// The statement is the driver's, prepared on the connection this
+	// sql.Conn holds for good, and used only inside its Raw.
+	err = conn.Raw(func(dc any) error {
+		p, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot prepare", dc)
+		}
+		st, err := p.PrepareContext(ctx, "PRAGMA data_version")
+		if err != nil {
+			return err
+		}
+		q, ok := st.(driver.StmtQueryContext)
+		if !ok {
+			st.Close()
+			return fmt.Errorf("driver statement %T cannot query", st)
+		}
+		g.stmt = q
+		return nil
+	})
 	if err != nil {
 		conn.Close()
 		return wrap(err)
 	}
-	g.conn, g.stmt = conn, st
+	g.conn, g.dest = conn, make([]driver.Value, 1)
 	// A new connection: whatever it reads first is a change.
 	g.cur++
 	g.lastDV = -1
@@ -197,10 +242,10 @@ func (g *genCheck) connect(ctx context.Context) error {
 }
 
 func (g *genCheck) close() {
-	if g.stmt != nil {
-		g.stmt.Close()
-	}
 	if g.conn != nil {
+		if g.stmt != nil {
+			g.conn.Raw(func(any) error { return g.stmt.(driver.Stmt).Close() })
+		}
 		g.conn.Close()
 	}
 	g.stmt, g.conn = nil, nil
