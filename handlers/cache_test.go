@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"compress/gzip"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
+	"strings"
 	"testing"
 
 	"estimator/assets"
@@ -131,14 +133,38 @@ func TestCachedAnswersMatchUncached(t *testing.T) {
 		for _, tc := range []struct {
 			c    *client
 			path string
-		}{{c, "/"}, {c, room}, {c.htmxFrom(room), room}, {c.htmxFrom("/"), "/"}} {
+		}{{c, "/"}, {c, room}, {c.htmxFrom(room), room}, {c.htmxFrom("/"), "/"},
+			{c.with("Accept-Encoding", "gzip"), "/"}, {c.with("Accept-Encoding", "gzip").htmxFrom(room), room}} {
 			tc.c.get(tc.path).wantStatus(200) // warms the cache
 			warm := tc.c.get(tc.path).wantStatus(200)
 			want := cold(tc.c, tc.path).wantStatus(200)
+			if warm.header.Get("Content-Encoding") != want.header.Get("Content-Encoding") ||
+				warm.header.Get("Vary") != want.header.Get("Vary") {
+				t.Errorf("%s: headers differ: %v / %v", tc.path, warm.header, want.header)
+			}
+			if tc.path == "/" && tc.c.header.Get("Accept-Encoding") == "gzip" && warm.header.Get("Content-Encoding") != "gzip" {
+				t.Errorf("%s: asked for gzip, got %q", tc.path, warm.header.Get("Content-Encoding"))
+			}
+			if warm.header.Get("Content-Encoding") == "gzip" {
+				warm.body, want.body = gunzip(t, warm.body), gunzip(t, want.body)
+			}
 			if warm.body != want.body {
 				t.Errorf("%s (htmx %v): the cached answer differs from the uncached one:\n%s\n---\n%s",
 					tc.path, tc.c.htmx, truncate(warm.body, 800), truncate(want.body, 800))
 			}
 		}
 	}
+}
+
+func gunzip(t *testing.T, body string) string {
+	t.Helper()
+	zr, err := gzip.NewReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

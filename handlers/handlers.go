@@ -127,6 +127,8 @@ type App struct {
 	untrustedHeader sync.Once
 	// keeps limits the forms kept per client address.
 	keeps *ipLimiter
+	// homes are the "My Groups" pages last rendered (render.go).
+	homes homeCache
 
 	closeOnce sync.Once
 	stop      chan struct{}
