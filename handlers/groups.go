@@ -75,7 +75,23 @@ func (a *App) home(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.page(c, http.StatusOK, views.HomePage(groups, views.GroupForm{}))
+	p := a.pageInfo(c)
+	if n, isErr := a.popNotice(c); n != "" {
+		p.Notice, p.NoticeError = n, isErr
+	}
+	if p.Notice != "" {
+		// Shown once: not worth keeping.
+		a.renderWith(c, http.StatusOK, views.HomePage(groups, views.GroupForm{}), p)
+		return
+	}
+	in := newHomeInputs(p, groups)
+	if r := a.homes.get(u.ID, in); r != nil {
+		writeRendered(c, http.StatusOK, r)
+		return
+	}
+	if r := a.renderKept(c, http.StatusOK, views.HomePage(groups, views.GroupForm{}), p); r != nil {
+		a.homes.put(u.ID, in, r)
+	}
 }
 
 func (a *App) createGroup(c *gin.Context) {

@@ -127,6 +127,8 @@ type App struct {
 	untrustedHeader sync.Once
 	// keeps limits the forms kept per client address.
 	keeps *ipLimiter
+	// homes are the "My Groups" pages last rendered (render.go).
+	homes homeCache
 
 	closeOnce sync.Once
 	stop      chan struct{}
@@ -249,7 +251,7 @@ func (a *App) routes() *gin.Engine {
 	r.HEAD("/livez", a.livez)
 
 	r.Use(a.readHTMX, a.observeRequests, a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
-		sessions.Sessions(a.sessions.cookieName, a.sessions), a.loadUser)
+		a.freshReads, sessions.Sessions(a.sessions.cookieName, a.sessions), a.loadUser)
 	if a.cfg.TrustedUserHeader != "" {
 		r.Use(a.trustedUser)
 	}

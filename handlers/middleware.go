@@ -112,6 +112,15 @@ func (a *App) crossOrigin(c *gin.Context) {
 	c.Next()
 }
 
+// freshReads checks once per request whether the database changed since the
+// store last looked (store.Fresh): the session lookup and the page's reads may
+// then come from the store's cache, and still see every change committed
+// before this request arrived, by this process or another.
+func (a *App) freshReads(c *gin.Context) {
+	c.Request = c.Request.WithContext(a.st.Fresh(c.Request.Context()))
+	c.Next()
+}
+
 // loadUser puts the current user (or the anonymous user) in the context. A
 // session that cannot be read fails closed: 503, and nothing is written over it.
 func (a *App) loadUser(c *gin.Context) {

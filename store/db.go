@@ -99,6 +99,11 @@ type Store struct {
 	maxPages atomic.Int64
 	// reopened is when the connections were last opened again (unix ns).
 	reopened atomic.Int64
+	// writes counts this process's writes; gens checks the generation and
+	// cache holds what was read at it (cache.go). Both nil on PostgreSQL.
+	writes atomic.Uint64
+	gens   *genCheck
+	cache  *caches
 }
 
 // DSN builds the connection string with the pragmas every pooled connection needs.
@@ -192,6 +197,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxIdleConns(opts.ReadConns)
 	r.SetConnMaxIdleTime(0)
 	s.r, s.readConns = r, opts.ReadConns
+	s.gens = newGenCheck(func() (*sql.DB, error) {
+		db, err := sql.Open("sqlite", DSN(path, opts.BusyTimeout, true))
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(1)
+		return db, nil
+	}, &s.writes)
+	s.cache = &caches{}
 	return s, nil
 }
 
@@ -201,7 +215,11 @@ func (s *Store) Close() error {
 	if s.r == s.w {
 		return s.w.Close()
 	}
-	return errors.Join(s.r.Close(), s.w.Close())
+	var gerr error
+	if s.gens != nil {
+		gerr = s.gens.shutdown()
+	}
+	return errors.Join(s.r.Close(), s.w.Close(), gerr)
 }
 
 // Now is the store's clock.
@@ -421,6 +439,7 @@ func (s *Store) insert(ctx context.Context, query string, args ...any) (int64, e
 	}
 	var id int64
 	err = st.QueryRowContext(ctx, args...).Scan(&id)
+	s.wrote()
 	return id, s.noteWrite(wrap(err))
 }
 
@@ -430,6 +449,7 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 		return nil, err
 	}
 	res, err := st.ExecContext(ctx, args...)
+	s.wrote()
 	return res, s.noteWrite(wrap(err))
 }
 
@@ -443,7 +463,9 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		tx.Rollback()
 		return s.noteWrite(wrap(err))
 	}
-	return s.noteWrite(wrap(tx.Commit()))
+	err = tx.Commit()
+	s.wrote()
+	return s.noteWrite(wrap(err))
 }
 
 // txRecheck is tx for a transaction that checks a unique value is free and

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -130,6 +131,20 @@ func (s *Store) CreateGroup(ctx context.Context, owner User, name string) (Group
 // newest first, in one query. The counts are kept on the group row by triggers
 // (migration 0004): counting them here cost more than the rest of the page.
 func (s *Store) UserGroups(ctx context.Context, userID int64) ([]GroupSummary, error) {
+	gen, cached := s.generation(ctx)
+	if cached {
+		if gs, ok := s.cache.groups.get(gen, userID); ok {
+			return slices.Clone(gs), nil
+		}
+	}
+	gs, err := s.userGroups(ctx, userID)
+	if err == nil && cached {
+		s.cache.groups.put(gen, userID, slices.Clone(gs))
+	}
+	return gs, err
+}
+
+func (s *Store) userGroups(ctx context.Context, userID int64) ([]GroupSummary, error) {
 	rows, err := s.query(ctx, `SELECT g.id, g.name, g.invite_token, g.created_at, m.role, g.member_count, g.open_issues
 		FROM memberships m JOIN groups g ON g.id = m.group_id
 		WHERE m.user_id = ? ORDER BY m.group_id DESC`, userID)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -210,6 +211,21 @@ func (s *Store) DeleteIssue(ctx context.Context, issueID int64) error {
 // IssueFor loads an issue, its group and the role of userID in that group, in one
 // query. A missing issue is ErrNotFound; RoleNone means not a member.
 func (s *Store) IssueFor(ctx context.Context, issueID, userID int64) (Issue, Group, Role, error) {
+	gen, cached := s.generation(ctx)
+	key := issueViewer{issueID, userID}
+	if cached {
+		if f, ok := s.cache.issues.get(gen, key); ok {
+			return f.is, f.g, f.role, nil
+		}
+	}
+	is, g, role, err := s.issueFor(ctx, issueID, userID)
+	if err == nil && cached {
+		s.cache.issues.put(gen, key, issueFor{is, g, role})
+	}
+	return is, g, role, err
+}
+
+func (s *Store) issueFor(ctx context.Context, issueID, userID int64) (Issue, Group, Role, error) {
 	row, err := s.queryRow(ctx, `SELECT `+issueCols+`, `+groupRoomCols+`, COALESCE(m.role, '')
 		FROM issues i JOIN groups g ON g.id = i.group_id
 		LEFT JOIN memberships m ON m.group_id = i.group_id AND m.user_id = ?
@@ -276,6 +292,23 @@ func (s *Store) IssueStatus(ctx context.Context, issueID int64) (Status, error) 
 // IssueFor): the members with whether each voted, the revealed rounds, and
 // which issues are current and next.
 func (s *Store) RoomFacts(ctx context.Context, is Issue, g Group) (Status, error) {
+	gen, cached := s.generation(ctx)
+	key := [2]int64{is.ID, g.ID}
+	if cached {
+		if f, ok := s.cache.rooms.get(gen, key); ok {
+			return Status{Issue: is, Group: g, Voters: slices.Clone(f.voters), Rounds: slices.Clone(f.rounds),
+				Current: f.current, Next: f.next}, nil
+		}
+	}
+	st, err := s.roomFacts(ctx, is, g)
+	if err == nil && cached {
+		s.cache.rooms.put(gen, key, roomFacts{voters: slices.Clone(st.Voters), rounds: slices.Clone(st.Rounds),
+			current: st.Current, next: st.Next})
+	}
+	return st, err
+}
+
+func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error) {
 	st := Status{Issue: is, Group: g}
 	var err error
 	if st.Voters, err = s.Voters(ctx, is.ID, g.ID); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -45,29 +46,25 @@ func (s *Store) LoadSession(ctx context.Context, token string, p SessionPolicy) 
 	if token == "" {
 		return Session{}, Anonymous, ErrNotFound
 	}
-	row, err := s.queryRow(ctx, `SELECT s.id, s.remember, s.data, s.created_at, s.last_seen_at, s.expires_at,
-			u.id, u.nickname, u.active, u.created_at
-		FROM sessions s LEFT JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ?`, HashToken(token))
-	if err != nil {
-		return Session{}, Anonymous, err
+	key := [32]byte(HashToken(token))
+	gen, cached := s.generation(ctx)
+	var r sessionRow
+	hit := false
+	if cached {
+		r, hit = s.cache.sessions.get(gen, key)
 	}
-	var (
-		ss                     Session
-		created, seen, expires int64
-		uid, ucreated          sql.NullInt64
-		nick                   sql.NullString
-		active                 sql.NullBool
-	)
-	err = row.Scan(&ss.ID, &ss.Remember, &ss.Data, &created, &seen, &expires, &uid, &nick, &active, &ucreated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, Anonymous, ErrNotFound
+	if !hit {
+		var err error
+		if r, err = s.sessionRow(ctx, key[:]); err != nil {
+			return Session{}, Anonymous, err
+		}
+		if cached {
+			s.cache.sessions.put(gen, key, r)
+		}
 	}
-	if err != nil {
-		return Session{}, Anonymous, wrap(err)
-	}
+	ss := r.ss
+	ss.Data = slices.Clone(r.ss.Data)
 	now := s.now()
-	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = time.Unix(created, 0), time.Unix(seen, 0), time.Unix(expires, 0)
 	if !now.Before(ss.ExpiresAt) || (!ss.Remember && p.Idle > 0 && now.Sub(ss.LastSeenAt) >= p.Idle) {
 		// Expired either way; if the row cannot be removed now, Purge will.
 		s.exec(ctx, "DELETE FROM sessions WHERE id = ?", ss.ID)
@@ -81,11 +78,47 @@ func (s *Store) LoadSession(ctx context.Context, token string, p SessionPolicy) 
 		}
 	}
 	u := Anonymous
-	if uid.Valid && active.Bool {
-		ss.UserID = uid.Int64
-		u = User{ID: uid.Int64, Nickname: nick.String, Active: true, CreatedAt: time.Unix(ucreated.Int64, 0)}
+	if r.user.ID != 0 && r.user.Active {
+		ss.UserID = r.user.ID
+		u = r.user
 	}
 	return ss, u, nil
+}
+
+// sessionRow is a session row and its user as stored, before the rules of
+// time and deactivation: what the cache keeps.
+type sessionRow struct {
+	ss   Session
+	user User // zero ID: no user
+}
+
+func (s *Store) sessionRow(ctx context.Context, tokenHash []byte) (sessionRow, error) {
+	row, err := s.queryRow(ctx, `SELECT s.id, s.remember, s.data, s.created_at, s.last_seen_at, s.expires_at,
+			u.id, u.nickname, u.active, u.created_at
+		FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = ?`, tokenHash)
+	if err != nil {
+		return sessionRow{}, err
+	}
+	var (
+		r                      sessionRow
+		created, seen, expires int64
+		uid, ucreated          sql.NullInt64
+		nick                   sql.NullString
+		active                 sql.NullBool
+	)
+	err = row.Scan(&r.ss.ID, &r.ss.Remember, &r.ss.Data, &created, &seen, &expires, &uid, &nick, &active, &ucreated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sessionRow{}, ErrNotFound
+	}
+	if err != nil {
+		return sessionRow{}, wrap(err)
+	}
+	r.ss.CreatedAt, r.ss.LastSeenAt, r.ss.ExpiresAt = time.Unix(created, 0), time.Unix(seen, 0), time.Unix(expires, 0)
+	if uid.Valid {
+		r.user = User{ID: uid.Int64, Nickname: nick.String, Active: active.Bool, CreatedAt: time.Unix(ucreated.Int64, 0)}
+	}
+	return r, nil
 }
 
 // CreateSession stores a new session and returns the token that names it.
