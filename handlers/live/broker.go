@@ -93,7 +93,7 @@ type Config struct {
 	// everyone already there) per arrival. A change of the topic itself is
 	// rendered at once, with whoever is there.
 	PresenceDelay time.Duration
-	Logger       *slog.Logger
+	Logger        *slog.Logger
 }
 
 // Broker fans the changes of topics out to their subscribers. After a change
