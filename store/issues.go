@@ -554,14 +554,15 @@ func (s *Store) scrubFiles(ctx context.Context) error {
 	}
 	q := &s.scrub
 	q.mu.Lock()
-	if q.running == nil {
+	if q.running == nil && q.next == nil {
 		run := &scrubRun{done: make(chan struct{})}
 		q.running = run
 		q.mu.Unlock()
 		s.checkpoint(context.WithoutCancel(ctx), run)
 		return run.err
 	}
-	// The one running may have started before this commit: join the next.
+	// The one running may have started before this commit: join the next,
+	// which starts checkpointGap after it ends.
 	if q.next == nil {
 		q.next = &scrubRun{done: make(chan struct{})}
 	}
@@ -576,7 +577,7 @@ func (s *Store) scrubFiles(ctx context.Context) error {
 }
 
 // scrubQueue is the checkpoint running (at most one) and the one that starts
-// when it ends, shared by every reveal committed meanwhile.
+// after it, shared by every reveal committed until it starts.
 type scrubQueue struct {
 	mu            sync.Mutex
 	running, next *scrubRun
@@ -596,14 +597,25 @@ func (s *Store) checkpoint(ctx context.Context, run *scrubRun) {
 	run.err = wrap(err)
 	q := &s.scrub
 	q.mu.Lock()
-	q.running, q.next = q.next, nil
-	next := q.running
+	q.running = nil
+	next := q.next // still open to joiners until it starts
 	q.mu.Unlock()
 	close(run.done)
 	if next != nil {
-		go s.checkpoint(ctx, next)
+		go func() {
+			time.Sleep(checkpointGap)
+			q.mu.Lock()
+			q.running, q.next = next, nil
+			q.mu.Unlock()
+			s.checkpoint(ctx, next)
+		}()
 	}
 }
+
+// checkpointGap separates checkpoints that follow each other: while rounds are
+// revealed many times a second, back-to-back checkpoints would hold the writer
+// nearly all the time, and every vote would wait behind them.
+const checkpointGap = 25 * time.Millisecond
 
 // checkpointHold is how long one try of the checkpoint may hold the writer
 // waiting for reads of an older snapshot to end.
