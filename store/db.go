@@ -91,6 +91,9 @@ type Store struct {
 	// scrub lets the reveals of a busy moment share their checkpoints.
 	scrub       scrubQueue
 	checkpoints atomic.Int64 // run after reveals, for tests
+	// ck is the checkpointer's connection (SQLite): it copies the WAL into
+	// the file without holding the writer.
+	ck *sql.DB
 	// busyTimeout is Options.BusyTimeout: how long SQLite waits for a lock.
 	busyTimeout time.Duration
 	// readOnly is set by SetReadOnly, maxPages by SetMaxPages: what the
@@ -206,6 +209,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return db, nil
 	}, &s.writes)
 	s.cache = &caches{}
+	// The checkpointer's own connection copies the WAL into the file beside
+	// the writer (see truncateWAL).
+	if s.ck, err = openSQLite(opts.Driver, DSN(path, opts.BusyTimeout, false)); err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	s.ck.SetMaxOpenConns(1)
 	return s, nil
 }
 
@@ -219,7 +230,11 @@ func (s *Store) Close() error {
 	if s.gens != nil {
 		gerr = s.gens.shutdown()
 	}
-	return errors.Join(s.r.Close(), s.w.Close(), gerr)
+	var cerr error
+	if s.ck != nil {
+		cerr = s.ck.Close()
+	}
+	return errors.Join(s.r.Close(), s.w.Close(), gerr, cerr)
 }
 
 // Now is the store's clock.

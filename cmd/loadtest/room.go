@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,6 +55,10 @@ type roomOptions struct {
 	people  int
 	rounds  int
 	aligned bool
+	// reload: a moved page loads the new room before opening its stream, as
+	// the browser does; false opens the stream alone (the server's cost of the
+	// room without the page loads).
+	reload bool
 }
 
 func parseSteps(s string) ([]int, error) {
@@ -89,6 +94,7 @@ type roomWorld struct {
 	// client sends the scenario's POSTs and page loads: keep-alive, enough idle
 	// connections that thousands of people do not redial each time.
 	client *http.Client
+	reload bool
 }
 
 var joinLink = regexp.MustCompile(`/join/([A-Za-z0-9_-]{16,})`)
@@ -243,6 +249,24 @@ func (rw *roomWorld) get(ctx context.Context, p *person, path string) (string, e
 	return string(b), nil
 }
 
+// load loads a page as a browser does (gzip asked for) and drops it unread:
+// the screens only need it answered.
+func (rw *roomWorld) load(ctx context.Context, p *person, path string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.base+path, nil)
+	req.Header.Set("Cookie", p.cookie)
+	req.Header.Set("Accept-Encoding", "gzip") // so the transport leaves it compressed
+	resp, err := rw.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
+	}
+	return nil
+}
+
 // roomStep is what one room count measured.
 type roomStep struct {
 	rooms, people, rounds  int
@@ -254,6 +278,7 @@ type roomStep struct {
 	firstErr                           string
 	peakRSS                            int           // KiB, the highest of the instances'
 	cpu                                time.Duration // the instances' CPU time over the step
+	clientCPU                          time.Duration // the load generator's
 	wall                               time.Duration
 }
 
@@ -394,11 +419,13 @@ func (s *screen) watch(ctx context.Context, rw *roomWorld, issue int64) {
 			return
 		}
 		// The group moved on: the page loads the new room, then its stream.
-		if _, err := rw.get(ctx, s.p, "/issues/"+strconv.FormatInt(next, 10)); err != nil {
-			if ctx.Err() == nil {
-				s.tr.fail("room %d screen %d: %v", s.rm.group, s.idx, err)
+		if rw.reload {
+			if err := rw.load(ctx, s.p, "/issues/"+strconv.FormatInt(next, 10)); err != nil {
+				if ctx.Err() == nil {
+					s.tr.fail("room %d screen %d: %v", s.rm.group, s.idx, err)
+				}
+				return
 			}
-			return
 		}
 		issue = next
 	}
@@ -434,37 +461,67 @@ func (s *screen) stream(ctx context.Context, issue int64) (int64, error) {
 			break
 		}
 	}
-	var event strings.Builder
-	name := ""
+	// The load generator shares the server's cores: it reads the lines as
+	// bytes and looks only for the two it needs (the state and the count),
+	// instead of keeping and searching whole events.
+	name, target := "", ""
+	count, state := -1, ""
+	var tail []byte
+	// A line longer than the buffer comes in pieces (an event is one long
+	// data line): each piece is searched, the count across pieces.
+	start, isData := true, false
 	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
+		piece, err := r.ReadSlice('\n')
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			return 0, fmt.Errorf("stream of issue %d ended without a navigate: %w", issue, err)
 		}
-		switch {
-		case line == "\n":
-			at := time.Now()
-			data := event.String()
-			if name == "navigate" {
-				target := strings.TrimSpace(data)
-				id, err := strconv.ParseInt(strings.TrimPrefix(target, "/issues/"), 10, 64)
-				if err != nil {
-					return 0, fmt.Errorf("navigate to %q", target)
+		ends := err == nil
+		data := piece
+		if start {
+			isData = bytes.HasPrefix(piece, []byte("data: "))
+			switch {
+			case len(piece) == 1 && ends: // the blank line that ends an event
+				at := time.Now()
+				if name == "navigate" {
+					id, err := strconv.ParseInt(strings.TrimPrefix(target, "/issues/"), 10, 64)
+					if err != nil {
+						return 0, fmt.Errorf("navigate to %q", target)
+					}
+					return id, nil
 				}
-				return id, nil
+				if count >= 0 {
+					s.tr.seen(s.idx, issue, at, count, state == "revealed")
+				}
+				name, target, count, state, tail = "", "", -1, "", nil
+				continue
+			case bytes.HasPrefix(piece, []byte("event: ")):
+				name = string(bytes.TrimSpace(piece[len("event: "):]))
+			case isData:
+				data = piece[len("data: "):]
+				if name == "navigate" {
+					target = string(bytes.TrimSpace(data))
+				}
+				if m := stateRe.FindSubmatch(data); m != nil && state == "" {
+					state = string(m[1])
+				}
 			}
-			if m := countRe.FindStringSubmatch(data); m != nil {
-				n, _ := strconv.Atoi(m[1])
-				st := stateRe.FindStringSubmatch(data)
-				s.tr.seen(s.idx, issue, at, n, st != nil && st[1] == "revealed")
-			}
-			event.Reset()
-			name = ""
-		case strings.HasPrefix(line, "event: "):
-			name = strings.TrimSpace(strings.TrimPrefix(line, "event: "))
-		case strings.HasPrefix(line, "data: "):
-			event.WriteString(line[len("data: "):])
 		}
+		if isData && count < 0 {
+			if tail != nil || bytes.Contains(data, []byte(`"voted-count"`)) {
+				i := bytes.Index(data, []byte(`data-testid="voted-count"`))
+				if tail == nil && i > 0 {
+					data = data[i:]
+				}
+				tail = append(tail, bytes.TrimRight(data, "\r\n")...)
+				if m := countRe.FindSubmatch(tail); m != nil {
+					count, _ = strconv.Atoi(string(m[1]))
+					tail = nil
+				} else if len(tail) > 256 {
+					tail = nil // not the count after all
+				}
+			}
+		}
+		start = ends
 	}
 }
 
@@ -509,6 +566,7 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 	for _, pid := range pids {
 		cpuBefore += cpuTime(pid)
 	}
+	clientBefore := cpuTime(0)
 	for i, addr := range pprofs {
 		if addr == "" || profileDir == "" {
 			continue
@@ -539,6 +597,7 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 		st.cpu += cpuTime(pid)
 	}
 	st.cpu -= cpuBefore
+	st.clientCPU = cpuTime(0) - clientBefore
 	cancel()
 	for _, ds := range [][]time.Duration{st.votes, st.reveals, st.starts, st.screens, st.votePosts, st.revealPosts, st.startPosts} {
 		slices.Sort(ds)
@@ -722,6 +781,7 @@ func runRooms(ctx context.Context, w *world, dbPath string, srvs []*server, o ro
 	if err != nil {
 		return nil, err
 	}
+	rw.reload = o.reload
 	var out []*roomStep
 	for _, n := range o.steps {
 		say("room scenario: %d rooms × %d people, %d rounds", n, o.people, o.rounds)
@@ -763,10 +823,10 @@ func printRooms(title string, steps []*roomStep) {
 		roomVoteTarget.Milliseconds(), roomRevealTarget.Milliseconds(), roomRSSTarget>>10)
 	fmt.Printf("largest room count that held: %d\n", largest)
 	for _, s := range steps {
-		fmt.Printf("%d rooms: the POSTs' own answers, p50/p99 ms: vote %.1f/%.1f, reveal %.1f/%.1f, start %.1f/%.1f; server CPU %.1f s in %.1f s (%.0f %% of a core), %.2f ms per vote with its share of the rest\n", s.rooms,
+		fmt.Printf("%d rooms: the POSTs' own answers, p50/p99 ms: vote %.1f/%.1f, reveal %.1f/%.1f, start %.1f/%.1f; server CPU %.1f s in %.1f s (%.0f %% of a core), %.2f ms per vote with its share of the rest; load generator CPU %.1f s\n", s.rooms,
 			msf(pct(s.votePosts, 0.5)), msf(pct(s.votePosts, 0.99)), msf(pct(s.revealPosts, 0.5)), msf(pct(s.revealPosts, 0.99)),
 			msf(pct(s.startPosts, 0.5)), msf(pct(s.startPosts, 0.99)), s.cpu.Seconds(), s.wall.Seconds(), 100*s.cpu.Seconds()/s.wall.Seconds(),
-			msf(s.cpu/time.Duration(max(len(s.votes), 1))))
+			msf(s.cpu/time.Duration(max(len(s.votes), 1))), s.clientCPU.Seconds())
 	}
 	for _, s := range steps {
 		if s.firstErr != "" {
