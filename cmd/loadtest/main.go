@@ -731,7 +731,8 @@ func (w *world) signIn() vegeta.Targeter {
 		t.Method, t.URL = http.MethodPost, w.base+"/login"
 		t.Header = http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "Sec-Fetch-Site": {"same-origin"},
 			"X-Forwarded-For": {w.nextIP()}}
-		t.Body = []byte("nickname=load-" + strconv.FormatUint(n, 36))
+		// Decimal: base 36 would make look-alikes (load-1, load-l), refused as such.
+		t.Body = []byte("nickname=load-" + strconv.FormatUint(n, 10))
 		return nil
 	}
 }
