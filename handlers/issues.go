@@ -238,7 +238,14 @@ func (a *App) reveal(c *gin.Context) {
 			return
 		}
 	}
-	_, err = a.st.Reveal(c.Request.Context(), is.ID, currentUser(c))
+	// The room is told as soon as the reveal is committed, before the files
+	// are scrubbed (store.WithCommitted).
+	told := false
+	ctx := store.WithCommitted(c.Request.Context(), func() {
+		told = true
+		a.roomChanged(is.ID, g.ID)
+	})
+	_, err = a.st.Reveal(ctx, is.ID, currentUser(c))
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
 		a.fail(c, errAlreadyRevealed.withLink(views.IssuePath(is.ID), "See the result"))
@@ -251,7 +258,9 @@ func (a *App) reveal(c *gin.Context) {
 		return
 	}
 	a.metrics.Reveal()
-	a.roomChanged(is.ID, g.ID)
+	if !told {
+		a.roomChanged(is.ID, g.ID)
+	}
 	a.afterOwnerAction(c, is.ID, role, "The result of "+is.Key+" is revealed.")
 }
 

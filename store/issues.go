@@ -445,9 +445,23 @@ func (s *Store) Reveal(ctx context.Context, issueID int64, by User) (Issue, erro
 		return err
 	})
 	if err == nil {
+		if fn, ok := ctx.Value(committedKey{}).(func()); ok {
+			fn()
+		}
 		s.scrubFiles(ctx)
 	}
 	return is, err
+}
+
+type committedKey struct{}
+
+// WithCommitted returns ctx carrying fn, which Reveal calls once the reveal is
+// committed and before it waits for the checkpoint that scrubs the files: the
+// anonymous result can reach the room while the checkpoint runs (under a
+// planning day's load the wait is tens of milliseconds), and Reveal still
+// returns only once the files hold no vote.
+func WithCommitted(ctx context.Context, fn func()) context.Context {
+	return context.WithValue(ctx, committedKey{}, fn)
 }
 
 // revealTx is the one reveal, whoever asks for it (the owner, auto-reveal, the

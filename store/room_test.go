@@ -651,3 +651,53 @@ func TestConcurrentRevealsShareCheckpoints(t *testing.T) {
 		t.Errorf("%d estimates keep a value", n)
 	}
 }
+
+// Reveal tells its caller the reveal is committed (store.WithCommitted) before
+// it waits for the files' scrub, and returns only after it.
+func TestRevealTellsCommittedBeforeScrub(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	if s.pg {
+		t.Skip("PostgreSQL has no checkpoint of the store's")
+	}
+	ctx := context.Background()
+	owner, a := newUser(t, s, "owner"), newUser(t, s, "ann")
+	g := newGroup(t, s, owner, "Told", a)
+	is := newIssue(t, s, g.ID, "T-1")
+	vote(t, s, is.ID, owner, 5)
+	vote(t, s, is.ID, a, 8)
+	wal := func() int64 {
+		fi, err := os.Stat(s.Path() + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	calls := 0
+	var stateThen IssueState
+	var walThen int64
+	told := WithCommitted(ctx, func() {
+		calls++
+		got, _, _, err := s.IssueFor(ctx, is.ID, owner.ID)
+		if err != nil {
+			t.Error(err)
+		}
+		stateThen, walThen = got.State, wal()
+	})
+	if _, err := s.Reveal(told, is.ID, owner); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || stateThen != StateRevealed {
+		t.Fatalf("told %d times, the issue %s then", calls, stateThen)
+	}
+	if walThen == 0 {
+		t.Error("the WAL was already empty when the reveal was told: it waited for the scrub")
+	}
+	if n := wal(); n != 0 {
+		t.Errorf("the WAL holds %d bytes after Reveal returned", n)
+	}
+	// A reveal refused tells nothing.
+	if _, err := s.Reveal(told, is.ID, owner); !errors.Is(err, ErrNotOpen) || calls != 1 {
+		t.Fatalf("second reveal: %v, told %d times", err, calls)
+	}
+}
