@@ -262,3 +262,44 @@ func TestInstancesFireTimersOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestInstancesVoteRacingRemoval: a vote on one instance and the voter's
+// removal on the other, at the same moment, many times: the vote is either
+// refused (not a member) or made and then deleted with the membership; no
+// estimate of someone outside the group is ever left.
+func TestInstancesVoteRacingRemoval(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, _ := twoStores(t)
+	owner := newUser(t, a, "Racer")
+	g := newGroup(t, a, owner, "Race")
+	is := newIssue(t, a, g.ID, "R-1")
+	for i := range 30 {
+		m := newUser(t, a, fmt.Sprintf("voter%d", i))
+		joined, err := a.Join(ctx, g.InviteToken, m)
+		if err != nil || joined.ID != g.ID {
+			t.Fatalf("join: %+v %v", joined, err)
+		}
+		var wg sync.WaitGroup
+		var voteErr, removeErr error
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, voteErr = a.Estimate(ctx, is.ID, m.ID, Vote{Value: 5})
+		}()
+		go func() {
+			defer wg.Done()
+			_, removeErr = b.RemoveMember(ctx, g.ID, m.ID, owner)
+		}()
+		wg.Wait()
+		if removeErr != nil {
+			t.Fatalf("remove: %v", removeErr)
+		}
+		if voteErr != nil && !errors.Is(voteErr, ErrNotMember) {
+			t.Fatalf("vote: %v", voteErr)
+		}
+		if n := count(t, a, "SELECT COUNT(*) FROM estimates WHERE user_id = ?", m.ID); n != 0 {
+			t.Fatalf("round %d: %d estimates left of a removed member (vote: %v)", i, n, voteErr)
+		}
+	}
+}

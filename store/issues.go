@@ -389,6 +389,9 @@ func (s *Store) Estimate(ctx context.Context, issueID, userID int64, v Vote) (re
 		if err := s.lockIssues(ctx, tx, "id = ?", issueID); err != nil {
 			return err
 		}
+		if err := s.shareMembership(ctx, tx, issueID, userID); err != nil {
+			return err
+		}
 		var state IssueState
 		var spec, role string
 		var seat Seat
@@ -451,6 +454,27 @@ func (s *Store) Reveal(ctx context.Context, issueID int64, by User) (Issue, erro
 		s.scrubFiles(ctx)
 	}
 	return is, err
+}
+
+// shareMembership holds the voter's membership of the issue's group (on
+// PostgreSQL) until the vote's transaction ends: a removal or a leave, which
+// deletes the member's open votes, then waits for the vote and deletes it too,
+// or the vote waits for the removal and finds no membership. Without it a vote
+// could read the membership just before a removal committed, and stay counted
+// for someone no longer in the group. A statement of its own, as lockIssues.
+func (s *Store) shareMembership(ctx context.Context, tx *sql.Tx, issueID, userID int64) error {
+	if !s.pg {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT m.user_id FROM memberships m JOIN issues i ON i.group_id = m.group_id
+		WHERE i.id = ? AND m.user_id = ?`+s.rowShare("m"), issueID, userID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	rows.Close()
+	return rows.Err()
 }
 
 type committedKey struct{}
