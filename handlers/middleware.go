@@ -112,10 +112,11 @@ func (a *App) crossOrigin(c *gin.Context) {
 	c.Next()
 }
 
-// freshReads checks once per request whether the database changed since the
-// store last looked (store.Fresh): the session lookup and the page's reads may
-// then come from the store's cache, and still see every change committed
-// before this request arrived, by this process or another.
+// freshReads marks the request for the store's cache (store.Fresh): at its
+// first read the store checks whether the database changed since it last
+// looked, and the session lookup and the page's reads may then come from the
+// cache, and still see every change committed before this request arrived, by
+// this process or another.
 func (a *App) freshReads(c *gin.Context) {
 	c.Request = c.Request.WithContext(a.st.Fresh(c.Request.Context()))
 	c.Next()

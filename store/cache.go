@@ -66,7 +66,7 @@ type view struct {
 	st    *Store
 	gen   atomic.Uint64
 	local atomic.Uint64
-	at    atomic.Int64 // when the check that found gen ended (monotonic ns)
+	at    atomic.Int64 // when the check that found gen ended (monotonic ns); 0: not checked yet
 }
 
 type viewKey struct{}
@@ -75,34 +75,27 @@ var clockBase = time.Now()
 
 func monoNow() int64 { return int64(time.Since(clockBase)) }
 
-// Fresh checks the database's generation and returns ctx carrying it: the
-// store's cached reads under that ctx serve what was current when the check
-// started, or later. Without it (or on PostgreSQL, or when the check fails)
-// every read goes to the database.
+// Fresh returns ctx marked for the store's cached reads: the first of them
+// under it checks the database's generation, and they serve what was current
+// when that check started, or later. A request that reads nothing (a signed-out
+// asset, say) checks nothing. Without it (or on PostgreSQL, or while the check
+// fails) every read goes to the database.
 func (s *Store) Fresh(ctx context.Context) context.Context {
 	if s.gens == nil {
 		return ctx
 	}
-	gen, local, err := s.gens.current()
-	if err != nil {
-		return ctx
-	}
-	v := &view{st: s}
-	v.gen.Store(gen)
-	v.local.Store(local)
-	v.at.Store(monoNow())
-	return context.WithValue(ctx, viewKey{}, v)
+	return context.WithValue(ctx, viewKey{}, &view{st: s})
 }
 
 // generation is the generation a cached read under ctx may use, and false
-// when it must read the database. After a write by this process (this
-// request's own, typically) or past viewFor, it checks again.
+// when it must read the database. It checks on the first read, and again after
+// a write by this process (this request's own, typically) or past viewFor.
 func (s *Store) generation(ctx context.Context) (uint64, bool) {
 	v, _ := ctx.Value(viewKey{}).(*view)
 	if v == nil || v.st != s {
 		return 0, false
 	}
-	if s.writes.Load() != v.local.Load() || monoNow()-v.at.Load() > int64(viewFor) {
+	if at := v.at.Load(); at == 0 || s.writes.Load() != v.local.Load() || monoNow()-at > int64(viewFor) {
 		gen, local, err := s.gens.current()
 		if err != nil {
 			return 0, false
