@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // The room scenario: R rooms (groups) of M people, all live at once, as a
@@ -360,9 +362,10 @@ func (t *tracker) seen(i int, issue int64, at time.Time, count int, revealed boo
 	t.cond.Broadcast()
 }
 
-// wait waits until every screen satisfies done, or the deadline; it reports
-// whether they all did.
-func (t *tracker) wait(deadline time.Time, done func(i int) bool) bool {
+// all waits until every screen has got somewhere (when gives the time it did,
+// zero until then), a screen fails, or the deadline. It returns when the last
+// one got there, and whether they all did.
+func (t *tracker) all(deadline time.Time, when func(i int) time.Time) (time.Time, bool) {
 	stop := time.AfterFunc(time.Until(deadline), func() {
 		t.mu.Lock()
 		t.cond.Broadcast()
@@ -371,33 +374,28 @@ func (t *tracker) wait(deadline time.Time, done func(i int) bool) bool {
 	defer stop.Stop()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for {
+	for len(t.errs) == 0 {
+		var last time.Time
 		all := true
 		for i := range t.ready {
-			if !done(i) {
+			w := when(i)
+			if w.IsZero() {
 				all = false
 				break
 			}
+			if w.After(last) {
+				last = w
+			}
 		}
 		if all {
-			return true
+			return last, true
 		}
 		if time.Now().After(deadline) {
-			return false
+			break
 		}
 		t.cond.Wait()
 	}
-}
-
-// latest is when the last screen got there, from the times given.
-func latest(ts []time.Time) time.Time {
-	var l time.Time
-	for _, t := range ts {
-		if t.After(l) {
-			l = t
-		}
-	}
-	return l
+	return time.Time{}, false
 }
 
 var (
@@ -579,7 +577,9 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 		}()
 	}
 	var wg sync.WaitGroup
-	dialSem := make(chan struct{}, 64)
+	// The streams of a step open at a bounded rate: thousands of dials at once
+	// would overflow the listen backlog.
+	dials := rate.NewLimiter(3200, 64)
 	for r, rm := range rw.rooms[:n] {
 		wg.Add(1)
 		go func() {
@@ -588,7 +588,7 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 			if !o.aligned {
 				phase = time.Duration(r) * time.Second / time.Duration(n)
 			}
-			rw.runRoom(stepCtx, rm, start.Add(phase), o, dialSem, record, fail, st)
+			rw.runRoom(stepCtx, rm, start.Add(phase), o, dials, record, fail, st)
 		}()
 	}
 	wg.Wait()
@@ -608,7 +608,7 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 // runRoom runs one room's rounds: its screens opened on the first issue, then
 // per round the votes a second apart, the reveal, and the start of the next
 // issue.
-func (rw *roomWorld) runRoom(ctx context.Context, rm *room, at time.Time, o roomOptions, dialSem chan struct{},
+func (rw *roomWorld) runRoom(ctx context.Context, rm *room, at time.Time, o roomOptions, dials *rate.Limiter,
 	record func(func()), fail func(string, ...any), st *roomStep) {
 	m := len(rm.people)
 	tr := newTracker(m)
@@ -634,12 +634,12 @@ func (rw *roomWorld) runRoom(ctx context.Context, rm *room, at time.Time, o room
 	for i, p := range rm.people {
 		s := &screen{rm: rm, idx: i, p: p, tr: tr}
 		go func() {
-			dialSem <- struct{}{}
-			go func() { time.Sleep(20 * time.Millisecond); <-dialSem }()
-			s.watch(ctx, rw, issue)
+			if dials.Wait(ctx) == nil {
+				s.watch(ctx, rw, issue)
+			}
 		}()
 	}
-	if !tr.wait(time.Now().Add(20*time.Second), func(i int) bool { return !tr.ready[i].IsZero() || len(tr.errs) > 0 }) || len(tr.errs) > 0 {
+	if _, ok := tr.all(time.Now().Add(20*time.Second), func(i int) time.Time { return tr.ready[i] }); !ok {
 		fail("room %d: screens not ready: %v", rm.group, tr.errs)
 		return
 	}
@@ -656,13 +656,12 @@ func (rw *roomWorld) runRoom(ctx context.Context, rm *room, at time.Time, o room
 			}
 			answered := time.Since(t0)
 			record(func() { st.startPosts = append(st.startPosts, answered) })
-			if !tr.wait(t0.Add(10*time.Second), func(i int) bool { return !tr.ready[i].IsZero() || len(tr.errs) > 0 }) || len(tr.errs) > 0 {
+			last, ok := tr.all(t0.Add(10*time.Second), func(i int) time.Time { return tr.ready[i] })
+			if !ok {
 				fail("room %d: not every page reached issue %d: %v", rm.group, issue, tr.errs)
 				return
 			}
-			tr.mu.Lock()
-			d := latest(tr.ready).Sub(t0)
-			tr.mu.Unlock()
+			d := last.Sub(t0)
 			record(func() { st.starts = append(st.starts, d) })
 			// The next round keeps the room's phase in the second.
 			at = at.Add(time.Duration(m+2) * time.Second)
@@ -684,7 +683,7 @@ func (rw *roomWorld) runRoom(ctx context.Context, rm *room, at time.Time, o room
 			answered := time.Since(sent[j])
 			record(func() { st.votePosts = append(st.votePosts, answered) })
 		}
-		if !tr.wait(time.Now().Add(10*time.Second), func(i int) bool { return !tr.counts[i][m].IsZero() || len(tr.errs) > 0 }) || len(tr.errs) > 0 {
+		if _, ok := tr.all(time.Now().Add(10*time.Second), func(i int) time.Time { return tr.counts[i][m] }); !ok {
 			fail("room %d: not every screen counted %d votes: %v", rm.group, m, tr.errs)
 			return
 		}
@@ -715,13 +714,12 @@ func (rw *roomWorld) runRoom(ctx context.Context, rm *room, at time.Time, o room
 		}
 		answered := time.Since(t0)
 		record(func() { st.revealPosts = append(st.revealPosts, answered) })
-		if !tr.wait(t0.Add(10*time.Second), func(i int) bool { return !tr.revealed[i].IsZero() || len(tr.errs) > 0 }) || len(tr.errs) > 0 {
+		last, ok := tr.all(t0.Add(10*time.Second), func(i int) time.Time { return tr.revealed[i] })
+		if !ok {
 			fail("room %d: not every screen saw the reveal: %v", rm.group, tr.errs)
 			return
 		}
-		tr.mu.Lock()
-		d := latest(tr.revealed).Sub(t0)
-		tr.mu.Unlock()
+		d := last.Sub(t0)
 		record(func() { st.reveals = append(st.reveals, d) })
 	}
 }
