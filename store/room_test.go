@@ -548,11 +548,7 @@ func TestEveryRevealForgetsAndScrubs(t *testing.T) {
 				if s.pg {
 					return 1
 				}
-				fi, err := os.Stat(s.Path() + "-wal")
-				if err != nil {
-					t.Fatal(err)
-				}
-				return fi.Size()
+				return walSize(t, s)
 			}
 			if wal() == 0 {
 				t.Fatal("the WAL is empty before the reveal: the check would prove nothing")
@@ -635,12 +631,8 @@ func TestConcurrentRevealsShareCheckpoints(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(s.Path() + "-wal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Size() != 0 {
-		t.Errorf("the WAL holds %d bytes after %d reveals returned", fi.Size(), rooms)
+	if n := walSize(t, s); n != 0 {
+		t.Errorf("the WAL holds %d bytes after %d reveals returned", n, rooms)
 	}
 	ran := s.checkpoints.Load() - before
 	if ran < 1 || ran >= rooms {
@@ -666,13 +658,7 @@ func TestRevealTellsCommittedBeforeScrub(t *testing.T) {
 	is := newIssue(t, s, g.ID, "T-1")
 	vote(t, s, is.ID, owner, 5)
 	vote(t, s, is.ID, a, 8)
-	wal := func() int64 {
-		fi, err := os.Stat(s.Path() + "-wal")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fi.Size()
-	}
+	wal := func() int64 { return walSize(t, s) }
 	calls := 0
 	var stateThen IssueState
 	var walThen int64
@@ -700,4 +686,14 @@ func TestRevealTellsCommittedBeforeScrub(t *testing.T) {
 	if _, err := s.Reveal(told, is.ID, owner); !errors.Is(err, ErrNotOpen) || calls != 1 {
 		t.Fatalf("second reveal: %v, told %d times", err, calls)
 	}
+}
+
+// walSize is the bytes of the SQLite store's write-ahead log file.
+func walSize(t *testing.T, s *Store) int64 {
+	t.Helper()
+	fi, err := os.Stat(s.Path() + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }
