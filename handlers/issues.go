@@ -163,7 +163,13 @@ func (a *App) estimatePost(c *gin.Context) {
 		retry(typed, errs)
 		return
 	}
-	revealed, err := a.st.Estimate(ctx, is.ID, u.ID, vote)
+	// A vote that completes the round tells the room at the reveal's commit,
+	// before the files are scrubbed (store.WithCommitted).
+	told := false
+	revealed, err := a.st.Estimate(store.WithCommitted(ctx, func() {
+		told = true
+		a.roomChanged(is.ID, g.ID)
+	}), is.ID, u.ID, vote)
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
 		a.fail(c, errClosed.withLink(views.IssuePath(is.ID), "See the result"))
@@ -185,7 +191,9 @@ func (a *App) estimatePost(c *gin.Context) {
 	if revealed {
 		a.metrics.Reveal()
 	}
-	a.roomChanged(is.ID, g.ID)
+	if !told {
+		a.roomChanged(is.ID, g.ID)
+	}
 	notice := "Your estimate for " + is.Key + " is saved. Only you can see it."
 	if revealed {
 		notice = "Your estimate for " + is.Key + " completed the round: the result is revealed."

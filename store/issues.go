@@ -448,9 +448,6 @@ func (s *Store) Reveal(ctx context.Context, issueID int64, by User) (Issue, erro
 		return err
 	})
 	if err == nil {
-		if fn, ok := ctx.Value(committedKey{}).(func()); ok {
-			fn()
-		}
 		s.scrubFiles(ctx)
 	}
 	return is, err
@@ -479,11 +476,12 @@ func (s *Store) shareMembership(ctx context.Context, tx *sql.Tx, issueID, userID
 
 type committedKey struct{}
 
-// WithCommitted returns ctx carrying fn, which Reveal calls once the reveal is
-// committed and before it waits for the checkpoint that scrubs the files: the
-// anonymous result can reach the room while the checkpoint runs (under a
-// planning day's load the wait is tens of milliseconds), and Reveal still
-// returns only once the files hold no vote.
+// WithCommitted returns ctx carrying fn, which a reveal under ctx (Reveal, or
+// the vote that completes a round) calls once it is committed and before it
+// waits for the checkpoint that scrubs the files: the anonymous result can
+// reach the room while the checkpoint runs (under a planning day's load the
+// wait is tens of milliseconds), and the call still returns only once the
+// files hold no vote.
 func WithCommitted(ctx context.Context, fn func()) context.Context {
 	return context.WithValue(ctx, committedKey{}, fn)
 }
@@ -586,6 +584,9 @@ func forgetVotes(ctx context.Context, tx *sql.Tx, issueID, now int64) error {
 // day reveals hundreds of rounds a second): any checkpoint that starts after a
 // reveal's commit covers that reveal, and the reveal waits for it.
 func (s *Store) scrubFiles(ctx context.Context) error {
+	if fn, ok := ctx.Value(committedKey{}).(func()); ok {
+		fn()
+	}
 	if s.pg {
 		s.scrubDue.Store(true)
 		return nil

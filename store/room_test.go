@@ -697,3 +697,36 @@ func walSize(t *testing.T, s *Store) int64 {
 	}
 	return fi.Size()
 }
+
+// The vote that completes a round with auto-reveal on tells its caller the
+// reveal is committed before the files' scrub, as Reveal does; a vote that
+// reveals nothing tells nothing.
+func TestAutoRevealTellsCommittedBeforeScrub(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	if s.pg {
+		t.Skip("PostgreSQL has no checkpoint of the store's")
+	}
+	ctx := context.Background()
+	owner, a := newUser(t, s, "owner"), newUser(t, s, "ann")
+	g := newGroup(t, s, owner, "Auto", a)
+	if err := s.SaveSettings(ctx, g.ID, GroupSettings{Deck: DefaultDeck(), AutoReveal: true}, owner); err != nil {
+		t.Fatal(err)
+	}
+	is := newIssue(t, s, g.ID, "A-1")
+	calls := 0
+	var walThen int64
+	told := WithCommitted(ctx, func() { calls++; walThen = walSize(t, s) })
+	if revealed, err := s.Estimate(told, is.ID, owner.ID, Vote{Value: 5}); err != nil || revealed || calls != 0 {
+		t.Fatalf("first vote: revealed %v, %v, told %d times", revealed, err, calls)
+	}
+	if revealed, err := s.Estimate(told, is.ID, a.ID, Vote{Value: 8}); err != nil || !revealed {
+		t.Fatalf("the last vote: revealed %v, %v", revealed, err)
+	}
+	if calls != 1 || walThen == 0 {
+		t.Errorf("told %d times, the WAL %d bytes then: want once, before the scrub", calls, walThen)
+	}
+	if n := walSize(t, s); n != 0 {
+		t.Errorf("the WAL holds %d bytes after the revealing vote returned", n)
+	}
+}
