@@ -1,51 +1,19 @@
 package e2e
 
 import (
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"estimator/internal/pgtest"
 )
 
 // pgDatabase is a schema of its own on ESTIMATOR_TEST_POSTGRES for a test's
 // instances to share, dropped at the end; without the URL the test skips,
 // except under CI.
 func pgDatabase(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("ESTIMATOR_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must set ESTIMATOR_TEST_POSTGRES: the browser test of two instances needs PostgreSQL")
-		}
-		t.Skip("two instances need PostgreSQL: set ESTIMATOR_TEST_POSTGRES to a database URL")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.Schema(t, "the browser test of two instances needs PostgreSQL")
 }
 
 // TestLiveUpdatesAcrossInstances is TestLiveUpdates with the owner's browser on

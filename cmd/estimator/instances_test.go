@@ -3,9 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -19,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"estimator/internal/pgtest"
 	"estimator/store"
 )
 
@@ -26,38 +24,7 @@ import (
 // a schema of its own on ESTIMATOR_TEST_POSTGRES, dropped at the end. Without
 // the URL the test skips, except under CI, which must run it.
 func pgDatabase(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("ESTIMATOR_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must set ESTIMATOR_TEST_POSTGRES: the several-instances tests need PostgreSQL")
-		}
-		t.Skip("several instances need PostgreSQL: set ESTIMATOR_TEST_POSTGRES=postgres://user:password@127.0.0.1:5432/db?sslmode=disable")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("CREATE SCHEMA: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("DROP SCHEMA: %v", err)
-		}
-		admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.Schema(t, "the several-instances tests need PostgreSQL")
 }
 
 // TestInstancesShareSessions: two instances on one PostgreSQL database behind
