@@ -54,6 +54,59 @@ func TestRevealNeedsAtLeastTwoVotes(t *testing.T) {
 	}
 }
 
+// TestOneNumberBesideAQuestionMarkStaysSecret: the owner votes ?, a member 2;
+// a reveal would read "Consensus: every number is 2", the member's vote. A
+// round needs 2 numbers: by hand the owner is told why (409), and
+// auto-reveal and the timer leave the round open.
+func TestOneNumberBesideAQuestionMarkStaysSecret(t *testing.T) {
+	t.Parallel()
+	for _, by := range []string{"owner", "auto-reveal", "timer"} {
+		t.Run(by, func(t *testing.T) {
+			t.Parallel()
+			ta := newTestApp(t)
+			tm := ta.team("Pair with a question", "Olga", "Mia")
+			if by == "auto-reveal" {
+				tm.owner.plain().post(fmt.Sprintf("/groups/%d/settings", tm.gid), url.Values{"deck": {"fibonacci"}, "auto_reveal": {"1"}, "timer": {"0"}}).wantStatus(http.StatusSeeOther)
+			}
+			iid := tm.owner.addIssue(tm.gid, "ASK-1", "")
+			p := fmt.Sprintf("/issues/%d", iid)
+			if by == "timer" {
+				tm.owner.plain().post(p+"/timer", url.Values{"seconds": {"60"}}).wantRedirect(p)
+			}
+			tm.owner.estimate(iid, "?").wantStatus(http.StatusSeeOther)
+			tm.members[0].estimate(iid, "2").wantStatus(http.StatusSeeOther)
+			switch by {
+			case "owner":
+				for _, c := range []*client{tm.owner.plain(), tm.owner.htmxFrom(p)} {
+					r := c.post(p+"/reveal", url.Values{"confirmed": {"1"}})
+					if r.status != http.StatusConflict || !strings.Contains(r.body, "? and coffee do not count") {
+						t.Errorf("reveal of ? and 2 (htmx %v): status %d, body %q", c.htmx, r.status, truncate(r.body, 300))
+					}
+				}
+			case "timer":
+				ta.clock.Advance(time.Hour)
+				waitFor(t, 5*time.Second, "the timer to end", func() bool {
+					is, _, _, err := ta.st.IssueFor(tctx, iid, 0)
+					return err == nil && (is.TimeUp || is.State != store.StateOpen)
+				})
+			}
+			page := tm.owner.get(p).wantStatus(http.StatusOK)
+			if page.text("state") != "open" || page.has("result") || strings.Contains(page.body, "every number is") {
+				t.Errorf("after ? and 2 by %s the room shows %q, result %v", by, page.text("state"), page.has("result"))
+			}
+			if by == "timer" && !page.has("time-up") {
+				t.Error("the timer ended and the room does not say time is up")
+			}
+			if n := ta.countRows("issue_rounds", "issue_id = ?", iid); n != 0 {
+				t.Errorf("%d rounds stored", n)
+			}
+			if v, _ := ta.st.OwnEstimate(tctx, iid, ta.user("Mia").ID); v.Value != 2 {
+				t.Errorf("the vote was lost: %+v", v)
+			}
+		})
+	}
+}
+
 // until reads events until one satisfies ok, or fails after within.
 func (s *stream) until(within time.Duration, what string, ok func(sse) bool) sse {
 	s.t.Helper()

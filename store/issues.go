@@ -486,11 +486,23 @@ func WithCommitted(ctx context.Context, fn func()) context.Context {
 	return context.WithValue(ctx, committedKey{}, fn)
 }
 
+// numeric counts the votes that are numbers (not ? nor coffee).
+func numeric(votes []Vote) int {
+	n := 0
+	for _, v := range votes {
+		if v.Special == "" {
+			n++
+		}
+	}
+	return n
+}
+
 // revealTx is the one reveal, whoever asks for it (the owner, auto-reveal, the
-// timer): with at least MinRevealVotes votes, the round's anonymous result is
-// kept on the issue and in its rounds, and every per-person fact of the round is
-// forgotten (forgetVotes). With fewer votes it is ErrTooFewVotes and nothing
-// changes: one vote revealed would be that person's value.
+// timer, a seat change): with at least MinRevealVotes numeric votes, the
+// round's anonymous result is kept on the issue and in its rounds, and every
+// per-person fact of the round is forgotten (forgetVotes). With fewer it is
+// ErrTooFewVotes and nothing changes: one number revealed, alone or beside ?
+// and coffee, would be that person's value.
 func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User, cause RevealCause) (Issue, error) {
 	if err := s.lockIssues(ctx, tx, "id = ?", issueID); err != nil {
 		return Issue{}, err
@@ -528,7 +540,7 @@ func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User
 	if err := rows.Err(); err != nil {
 		return Issue{}, err
 	}
-	if len(votes) < MinRevealVotes {
+	if numeric(votes) < MinRevealVotes {
 		return Issue{}, ErrTooFewVotes
 	}
 	is.Result = Tally(deck, votes)

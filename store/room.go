@@ -19,7 +19,8 @@ var (
 	ErrNotOnDeck = errors.New("not a card of the deck")
 )
 
-// MinRevealVotes is the fewest votes a round is revealed with.
+// MinRevealVotes is the fewest numeric votes (? and coffee do not count) a
+// round is revealed with.
 const MinRevealVotes = 2
 
 // Seat is how a member takes part in the room.
@@ -197,7 +198,10 @@ func (s *Store) autoRevealTx(ctx context.Context, tx *sql.Tx, issueID int64) (bo
 	if err != nil || !auto || voted < voters || voted < MinRevealVotes {
 		return false, err
 	}
-	if _, err := s.revealTx(ctx, tx, issueID, User{}, RevealByAuto); err != nil {
+	// Too few numbers among the votes (? and coffee): the round stays open.
+	if _, err := s.revealTx(ctx, tx, issueID, User{}, RevealByAuto); errors.Is(err, ErrTooFewVotes) {
+		return false, nil
+	} else if err != nil {
 		return false, err
 	}
 	return true, nil
