@@ -422,7 +422,7 @@ func exportTeam(t *testing.T, ta *testApp) team {
 	for _, q := range []string{
 		"UPDATE issues SET state = 'revealed', result = '?:1,coffee:1' WHERE id = ?",
 		"INSERT INTO issue_rounds (issue_id, round, result) VALUES (?, 1, '?:1,coffee:1')",
-		"UPDATE estimates SET value = NULL, special = NULL WHERE issue_id = ?",
+		"DELETE FROM ballots WHERE issue_id = ?",
 	} {
 		if _, err := db.Exec(q, brk); err != nil {
 			t.Fatal(err)

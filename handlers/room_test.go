@@ -359,7 +359,7 @@ func TestVotingInTheRoom(t *testing.T) {
 			}
 		}
 	}
-	if n := rt.ta.countRows("estimates", "user_id = ?", rt.ta.user("Bo").ID); n != 0 {
+	if n := rt.ta.votesOf(rt.ta.user("Bo").ID); n != 0 {
 		t.Errorf("a spectator has %d estimates", n)
 	}
 	watch := bo.get(room)
@@ -399,7 +399,7 @@ func TestSeat(t *testing.T) {
 
 	// From the room, back to the room; the vote of a new spectator goes.
 	cyd.with("Referer", "http://example.com"+room).post(rolePath, url.Values{"role": {"spectator"}}).wantRedirect(room)
-	if n := rt.ta.countRows("estimates", "user_id = ?", rt.ta.user("Cyd").ID); n != 0 {
+	if n := rt.ta.votesOf(rt.ta.user("Cyd").ID); n != 0 {
 		t.Errorf("the spectator's vote stayed: %d rows", n)
 	}
 	// From htmx, to the page it came from; from elsewhere, the group page.
@@ -756,7 +756,7 @@ func TestRoomNeverPairsANameWithAValue(t *testing.T) {
 
 	// The rounds table and the rest of the database: no value of a closed round
 	// next to a person, no special card either.
-	if n := rt.ta.countRows("estimates", "(value IS NOT NULL OR special IS NOT NULL) AND issue_id <> ?", iid); n != 0 {
+	if n := rt.ta.cardsKept(func(id int64) bool { return id != int64(iid) }); n != 0 {
 		t.Errorf("%d per-person values outside the open round", n)
 	}
 	logs := rt.ta.logs.String()

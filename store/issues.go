@@ -249,7 +249,7 @@ func (s *Store) issueFor(ctx context.Context, issueID, userID int64) (Issue, Gro
 
 // GroupIssues lists a group's issues, oldest first, with how many have voted.
 func (s *Store) GroupIssues(ctx context.Context, groupID int64) ([]IssueSummary, error) {
-	rows, err := s.query(ctx, `SELECT `+issueCols+`, (SELECT COUNT(*) FROM estimates e WHERE e.issue_id = i.id)
+	rows, err := s.query(ctx, `SELECT `+issueCols+`, COALESCE((SELECT length(b.votes) FROM ballots b WHERE b.issue_id = i.id), 0) / 9
 		FROM issues i WHERE i.group_id = ? ORDER BY i.id`, groupID)
 	if err != nil {
 		return nil, err
@@ -337,20 +337,27 @@ func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error
 // never what. A caller that has just loaded the issue (IssueFor) needs only this
 // part of IssueStatus.
 func (s *Store) Voters(ctx context.Context, issueID, groupID int64) ([]Voter, error) {
-	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, m.seat, e.user_id IS NOT NULL
+	// The ballot comes with the first row only: one statement, one copy.
+	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, m.seat,
+			CASE WHEN ROW_NUMBER() OVER (ORDER BY u.nickname_key, u.id) = 1 THEN (SELECT b.votes FROM ballots b WHERE b.issue_id = ?) END
 		FROM memberships m JOIN users u ON u.id = m.user_id
-		LEFT JOIN estimates e ON e.issue_id = ? AND e.user_id = m.user_id
 		WHERE m.group_id = ? ORDER BY u.nickname_key, u.id`, issueID, groupID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var voters []Voter
+	var b ballot
 	for rows.Next() {
 		var v Voter
-		if err := rows.Scan(&v.UserID, &v.Nickname, &v.Role, &v.Seat, &v.Voted); err != nil {
+		var raw []byte
+		if err := rows.Scan(&v.UserID, &v.Nickname, &v.Role, &v.Seat, &raw); err != nil {
 			return nil, wrap(err)
 		}
+		if raw != nil {
+			b = ballot(raw)
+		}
+		v.Voted = b.has(v.UserID)
 		voters = append(voters, v)
 	}
 	return voters, wrap(rows.Err())
@@ -359,18 +366,23 @@ func (s *Store) Voters(ctx context.Context, issueID, groupID int64) ([]Voter, er
 // OwnEstimate is the caller's own current vote on an open issue (the zero Vote
 // if none).
 func (s *Store) OwnEstimate(ctx context.Context, issueID, userID int64) (Vote, error) {
-	row, err := s.queryRow(ctx, "SELECT COALESCE(value, 0), COALESCE(special, '') FROM estimates WHERE issue_id = ? AND user_id = ?", issueID, userID)
+	row, err := s.queryRow(ctx, "SELECT votes FROM ballots WHERE issue_id = ?", issueID)
 	if err != nil {
 		return Vote{}, err
 	}
-	var v Vote
-	if err := row.Scan(&v.Value, &v.Special); err != nil {
+	var raw []byte
+	if err := row.Scan(&raw); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Vote{}, nil
 		}
 		return Vote{}, wrap(err)
 	}
-	return v, nil
+	b := ballot(raw)
+	i, ok := b.index(userID)
+	if !ok || b.card(i) == cardNone {
+		return Vote{}, nil
+	}
+	return b.card(i).vote(), nil
 }
 
 // Estimate records or changes the vote of userID (a voter of the issue's group)
@@ -419,15 +431,13 @@ func (s *Store) Estimate(ctx context.Context, issueID, userID int64, v Vote) (re
 		case v.Special == "" && !deck.Allows(v.Value):
 			return ErrNotOnDeck
 		}
-		var value, special any
-		if v.Special != "" {
-			special = v.Special
-		} else {
-			value = v.Value
+		// The issue's lock (lockIssues; SQLite's one writer) keeps the
+		// ballot's read and write together: parallel votes are never lost.
+		b, err := loadBallot(ctx, tx, issueID)
+		if err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO estimates (issue_id, user_id, value, special, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (issue_id, user_id) DO UPDATE SET value = excluded.value, special = excluded.special, updated_at = excluded.updated_at`,
-			issueID, userID, value, special, s.unix()); err != nil {
+		if err := saveBallot(ctx, tx, issueID, b.set(userID, cardOf(v))); err != nil {
 			return err
 		}
 		revealed, err = s.autoRevealTx(ctx, tx, issueID)
@@ -522,24 +532,11 @@ func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User
 	if err != nil {
 		return Issue{}, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT COALESCE(value, 0), COALESCE(special, '') FROM estimates
-		WHERE issue_id = ? AND (value IS NOT NULL OR special IS NOT NULL)`, issueID)
+	b, err := loadBallot(ctx, tx, issueID)
 	if err != nil {
 		return Issue{}, err
 	}
-	var votes []Vote
-	for rows.Next() {
-		var v Vote
-		if err := rows.Scan(&v.Value, &v.Special); err != nil {
-			rows.Close()
-			return Issue{}, err
-		}
-		votes = append(votes, v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return Issue{}, err
-	}
+	votes := b.votes()
 	if numeric(votes) < MinRevealVotes {
 		return Issue{}, ErrTooFewVotes
 	}
@@ -553,7 +550,7 @@ func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User
 	if _, err := tx.ExecContext(ctx, "INSERT INTO issue_rounds (issue_id, round, result) VALUES (?, ?, ?)", issueID, is.Round, enc); err != nil {
 		return Issue{}, err
 	}
-	if err := forgetVotes(ctx, tx, issueID, s.unix()); err != nil {
+	if err := forgetVotes(ctx, tx, issueID, b); err != nil {
 		return Issue{}, err
 	}
 	detail := fmt.Sprintf("round %d, %d votes", is.Round, is.Result.Votes)
@@ -564,13 +561,13 @@ func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User
 }
 
 // forgetVotes runs in the reveal's transaction, after the anonymous result is
-// kept in the round: nothing stored may still tie a value, a card, or the time
-// of a vote to a person. The values and special cards go, every estimate of the
-// issue gets the reveal's time (so the rows still say who took part, not when
-// each voted), and the forms kept for the issue's estimate from signed-out
-// browsers (a vote waiting for its sign-in) are deleted.
-func forgetVotes(ctx context.Context, tx *sql.Tx, issueID, now int64) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE estimates SET value = NULL, special = NULL, updated_at = ? WHERE issue_id = ?", now, issueID); err != nil {
+// kept in the round: nothing stored may still tie a value, a card, the order or
+// the time of a vote to a person. The ballot is overwritten in place with its
+// cards dropped (its slots, in user-id order, still say who took part), and the
+// forms kept for the issue's estimate from signed-out browsers (a vote waiting
+// for its sign-in) are deleted.
+func forgetVotes(ctx context.Context, tx *sql.Tx, issueID int64, b ballot) error {
+	if err := saveBallot(ctx, tx, issueID, b.revealed()); err != nil {
 		return err
 	}
 	// The path the estimate form posts to (views.IssueEstimatePath).
@@ -732,7 +729,7 @@ func (s *Store) checkpointOnce(ctx context.Context) (busy bool, err error) {
 // PostgreSQL (VACUUM runs outside a transaction; SKIP_LOCKED leaves a table
 // another vacuum holds for the next Purge).
 func (s *Store) vacuumValues(ctx context.Context) error {
-	_, err := s.w.ExecContext(ctx, "VACUUM (SKIP_LOCKED) estimates, pending_forms")
+	_, err := s.w.ExecContext(ctx, "VACUUM (SKIP_LOCKED) ballots, pending_forms")
 	if err == nil {
 		s.scrubDue.Store(false)
 	}
@@ -781,7 +778,7 @@ func (s *Store) Revote(ctx context.Context, issueID int64, by User) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM estimates WHERE issue_id = ?", issueID); err != nil {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM ballots WHERE issue_id = ?", issueID); err != nil {
 			return err
 		}
 		return audit(ctx, tx, s.unix(), by, groupID, issueID, ActRevote, "round "+strconv.Itoa(round))
