@@ -540,6 +540,9 @@ func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User
 	if numeric(votes) < MinRevealVotes {
 		return Issue{}, ErrTooFewVotes
 	}
+	if err := s.markScrubDue(ctx, tx, issueID); err != nil {
+		return Issue{}, err
+	}
 	is.Result = Tally(deck, votes)
 	is.State = StateRevealed
 	is.TimerEndsAt, is.TimeUp = time.Time{}, false
@@ -579,14 +582,15 @@ func forgetVotes(ctx context.Context, tx *sql.Tx, issueID int64, b ballot) error
 // pages as they were before (with the values), so it is checkpointed into the
 // database file, whose overwritten and freed content secure_delete has zeroed,
 // and truncated. A checkpoint that cannot finish now (a read holding an old
-// snapshot past the busy timeout, a full disk) is tried again by the next Purge;
-// the reveal stands either way.
+// snapshot past the busy timeout, a full disk) is tried again by the next Purge,
+// and, should the process die first, by the next Open (the reveal wrote down
+// that a scrub is due: scrubmark.go); the reveal stands either way.
 //
 // On PostgreSQL the values are gone from the tables at the reveal's commit just
 // the same, but the server keeps their old row versions until a vacuum, and its
 // write-ahead log (and any archive or replica of it) until it is recycled: the
-// next Purge vacuums the two tables that held values, and the rest is the
-// operator's (see the README).
+// next Purge (or Open, after a crash) vacuums the tables that held values, and
+// the rest is the operator's (see the README).
 //
 // A checkpoint holds the writer, so the reveals committed while one runs share
 // the next instead of queueing one each behind it (at 500 live rooms a planning
@@ -722,18 +726,12 @@ func (s *Store) checkpointOnce(ctx context.Context) (busy bool, err error) {
 	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY {
 		return true, nil
 	}
-	return blocked != 0, err
-}
-
-// vacuumValues frees the dead row versions that held values or kept forms on
-// PostgreSQL (VACUUM runs outside a transaction; SKIP_LOCKED leaves a table
-// another vacuum holds for the next Purge).
-func (s *Store) vacuumValues(ctx context.Context) error {
-	_, err := s.w.ExecContext(ctx, "VACUUM (SKIP_LOCKED) ballots, pending_forms")
-	if err == nil {
-		s.scrubDue.Store(false)
+	if err == nil && blocked == 0 {
+		// Still on the writer's connection: every reveal committed so far is
+		// scrubbed, and none commits before the marker is gone.
+		s.scrubMarkDone()
 	}
-	return wrap(err)
+	return blocked != 0, err
 }
 
 // Accept stores the final estimate of a revealed (or already accepted) issue.

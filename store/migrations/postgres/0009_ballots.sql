@@ -12,3 +12,10 @@ INSERT INTO ballots (issue_id, votes)
 
 DROP TABLE estimates;
 
+-- The reveals whose old row versions a VACUUM has yet to free: written in the
+-- reveal's transaction, deleted once the vacuum ran, so a vacuum that is due
+-- survives a crash and runs at the next start (SQLite's twin of this marker is
+-- the -scrub file beside the database: its own WAL must end empty).
+CREATE TABLE scrub_due (
+    issue_id BIGINT PRIMARY KEY
+);
