@@ -337,9 +337,8 @@ func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error
 // never what. A caller that has just loaded the issue (IssueFor) needs only this
 // part of IssueStatus.
 func (s *Store) Voters(ctx context.Context, issueID, groupID int64) ([]Voter, error) {
-	// The ballot comes with the first row only: one statement, one copy.
-	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, m.seat,
-			CASE WHEN ROW_NUMBER() OVER (ORDER BY u.nickname_key, u.id) = 1 THEN (SELECT b.votes FROM ballots b WHERE b.issue_id = ?) END
+	// One statement: the ballot (one subquery, run once) comes with every row.
+	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, m.seat, (SELECT b.votes FROM ballots b WHERE b.issue_id = ?)
 		FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.group_id = ? ORDER BY u.nickname_key, u.id`, issueID, groupID)
 	if err != nil {
@@ -354,7 +353,7 @@ func (s *Store) Voters(ctx context.Context, issueID, groupID int64) ([]Voter, er
 		if err := rows.Scan(&v.UserID, &v.Nickname, &v.Role, &v.Seat, &raw); err != nil {
 			return nil, wrap(err)
 		}
-		if raw != nil {
+		if b == nil && raw != nil {
 			b = ballot(raw)
 		}
 		v.Voted = b.has(v.UserID)
