@@ -246,7 +246,7 @@ func (s *Store) Close() error {
 	if s.ck != nil {
 		cerr = s.ck.Close()
 	}
-	return errors.Join(s.r.Close(), s.w.Close(), gerr, cerr)
+	return errors.Join(s.r.Close(), s.w.Close(), gerr, cerr, s.closeMark())
 }
 
 // Now is the store's clock.
