@@ -80,3 +80,41 @@ func TestVotesMigrateIntoBallots(t *testing.T) {
 		t.Errorf("%d ballots, want 2", n)
 	}
 }
+
+// TestDeletedAccountsVoteLeavesTheRound: deleting an account takes its vote
+// out of the open round's ballot (as the cascade took its estimates row), so
+// neither the count nor the result holds it, and out of a revealed round's
+// list of who took part.
+func TestDeletedAccountsVoteLeavesTheRound(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	owner, a, b, c := newUser(t, s, "Owner"), newUser(t, s, "Ann"), newUser(t, s, "Bob"), newUser(t, s, "Cyd")
+	g := newGroup(t, s, owner, "Team", a, b, c)
+	done, open := newIssue(t, s, g.ID, "DONE-1"), newIssue(t, s, g.ID, "OPEN-1")
+	vote(t, s, done.ID, a, 1)
+	vote(t, s, done.ID, c, 2)
+	if _, err := s.Reveal(ctx, done.ID, owner); err != nil {
+		t.Fatal(err)
+	}
+	vote(t, s, open.ID, a, 3)
+	vote(t, s, open.ID, b, 5)
+	vote(t, s, open.ID, c, 100)
+	if err := s.DeleteUser(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := ballotsOf(t, s, c.ID); n != 0 {
+		t.Errorf("the deleted account is in %d ballots", n)
+	}
+	is, err := s.GroupIssues(ctx, g.ID)
+	if err != nil || len(is) != 2 || is[1].Votes != 2 {
+		t.Fatalf("GroupIssues = %+v, %v; want 2 votes on the open issue", is, err)
+	}
+	rev, err := s.Reveal(ctx, open.ID, owner)
+	if err != nil || rev.Result.Votes != 2 || rev.Result.Sum != 8 {
+		t.Errorf("Reveal = %+v, %v; want the 2 remaining votes", rev.Result, err)
+	}
+	if got := slots(t, s, done.ID); len(got) != 1 {
+		t.Errorf("the revealed round's ballot %v, want Ann only", got)
+	}
+}
