@@ -187,13 +187,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes, busyTimeout: opts.BusyTimeout}
-	// A reveal's scrub that a crash left undone is finished before anything
-	// else, and before the store serves.
-	if err := s.finishScrub(ctx); err != nil {
+	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
-	if err := s.migrate(ctx); err != nil {
+	// A reveal's scrub that a crash left undone is finished before the store
+	// serves.
+	if err := s.finishScrub(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
