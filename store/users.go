@@ -61,18 +61,35 @@ func NormalizeNickname(raw string) (string, string) {
 		return "", "A nickname has at most 32 characters."
 	}
 	var prev rune
+	seen := false // a letter or a digit
 	for _, r := range nick {
+		if blankLetter(r) {
+			return "", fmt.Sprintf("The invisible character U+%04X", r) + " is not allowed in a nickname: use letters, digits, spaces, “-”, “_” or “.”."
+		}
 		// Combining marks belong to the letter before them (नमस्ते, ế).
 		mark := unicode.IsMark(r) && (unicode.IsLetter(prev) || unicode.IsMark(prev))
 		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || mark || r == ' ' || r == '-' || r == '_' || r == '.') {
 			return "", notAllowed(r) + " is not allowed in a nickname: use letters, digits, spaces, “-”, “_” or “.”."
 		}
+		seen = seen || unicode.IsLetter(r) || unicode.IsDigit(r)
 		prev = r
+	}
+	if !seen {
+		// "..", "- -", "_ _": nothing anyone could tell apart or read out.
+		return "", "A nickname needs at least one letter or digit."
 	}
 	if a, b := MixedScripts(nick); a != "" {
 		return "", "Use the letters of one script: this nickname mixes " + a + " and " + b + " letters, which can look alike."
 	}
 	return nick, ""
+}
+
+// blankLetter reports a code point that shows as nothing though Unicode calls it
+// a letter or a mark: the Hangul fillers (U+3164, U+115F, U+1160, U+FFA0) and
+// the other default-ignorable code points (U+034F, U+17B4), and the variation
+// selectors. A nickname made of them looks blank, or like another one.
+func blankLetter(r rune) bool {
+	return unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) || unicode.Is(unicode.Variation_Selector, r)
 }
 
 // notAllowed names a refused character so a person can find it: quoted when it
