@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"estimator/store"
 )
@@ -342,4 +345,42 @@ func TestSignedOutVisitorsCannotFillTheDisk(t *testing.T) {
 	if r := ta.client().get("/login?kept=nope").wantStatus(http.StatusOK); !strings.Contains(r.text("notice"), "could not be found") {
 		t.Fatalf("notice %q", r.text("notice"))
 	}
+}
+
+// TestSigninFloodFromOneIPv6Slash64IsOneAddress: a client holding a /64 (as
+// every IPv6 client does) gets one sign-in budget, not one per address; so
+// does an IPv4 client writing its address as IPv6 (::ffff:a.b.c.d), and
+// starting OpenID Connect sign-ins (each stores a session row) counts too.
+func TestSigninFloodFromOneIPv6Slash64IsOneAddress(t *testing.T) {
+	t.Parallel()
+	const burst = 5
+	ta := newTestApp(t, func(c *Config) {
+		c.LoginBurst, c.LoginRate = burst, rate.Every(time.Hour)
+		c.TrustedProxies = []string{"192.0.2.1"}
+	})
+	flood := func(name string, addrs func(i int) string) {
+		t.Helper()
+		passed := 0
+		for i := range 50 {
+			r := ta.client().with("X-Forwarded-For", addrs(i)).post("/login", url.Values{"nickname": {fmt.Sprintf("%s %d", name, i)}})
+			switch r.status {
+			case http.StatusSeeOther:
+				passed++
+			case http.StatusTooManyRequests:
+			default:
+				r.wantStatus(http.StatusTooManyRequests)
+			}
+		}
+		if passed != burst {
+			t.Errorf("%s: %d of 50 sign-ins passed, want %d (one address's budget)", name, passed, burst)
+		}
+	}
+	flood("IPv6 slash 64", func(i int) string { return fmt.Sprintf("2001:db8:77:1:%x:%x::%x", i, i*7, i+1) })
+	flood("IPv4", func(int) string { return "198.51.100.9" })
+	// The same IPv4 client in its IPv6-mapped spellings shares that budget.
+	for _, addr := range []string{"::ffff:198.51.100.9", "::FFFF:c633:6409", "198.51.100.9"} {
+		ta.client().with("X-Forwarded-For", addr).post("/login", url.Values{"nickname": {"Mapped"}}).wantStatus(http.StatusTooManyRequests)
+	}
+	// Another /64 has its own budget.
+	ta.client().with("X-Forwarded-For", "2001:db8:77:2::1").post("/login", url.Values{"nickname": {"Neighbour"}}).wantStatus(http.StatusSeeOther)
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
+	"golang.org/x/time/rate"
 
 	"estimator/assets"
 	"estimator/store"
@@ -571,5 +573,32 @@ func TestOIDCProviderUnreachable(t *testing.T) {
 	}
 	if lp := plain.client().get("/login"); lp.has("oidc-signin") {
 		t.Error("a provider button without a provider")
+	}
+}
+
+// TestOIDCStartFloodFromOneSlash64IsLimited: each GET /login/oidc stores a
+// session row (the flow is bound to it), so it spends the sign-in budget of its
+// address, and a /64 is one address.
+func TestOIDCStartFloodFromOneSlash64IsLimited(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	const burst = 5
+	ta := newTestApp(t, p.configure, func(c *Config) {
+		c.LoginBurst, c.LoginRate = burst, rate.Every(time.Hour)
+		c.TrustedProxies = []string{"192.0.2.1"}
+	})
+	started := 0
+	for i := range 50 {
+		r := ta.client().with("X-Forwarded-For", fmt.Sprintf("2001:db8:5:6:%x::%x", i, i+1)).get("/login/oidc")
+		switch r.status {
+		case http.StatusSeeOther:
+			started++
+		case http.StatusTooManyRequests:
+		default:
+			r.wantStatus(http.StatusTooManyRequests)
+		}
+	}
+	if started != burst || ta.countRows("sessions", "") != burst {
+		t.Fatalf("50 starts from one /64: %d started, %d session rows; want %d", started, ta.countRows("sessions", ""), burst)
 	}
 }
