@@ -212,7 +212,18 @@ func (a *App) startSession(c *gin.Context, u store.User, remember bool, browserK
 	return nil
 }
 
+// errLinksOff: with guests off every way in goes through the configured
+// scheme, and a personal sign-in link (which works with the provider down)
+// would be a way around it.
+var errLinksOff = newError(http.StatusForbidden, "Sign-in links are off",
+	"Personal sign-in links are turned off here: sign in with your organisation’s account. Nobody was signed in.").
+	withLink(views.PathLogin, "Sign in")
+
 func (a *App) signinLinkPage(c *gin.Context) {
+	if !a.guestsWelcome() {
+		a.fail(c, errLinksOff)
+		return
+	}
 	u, err := a.st.UserBySigninToken(c.Request.Context(), c.Param("token"))
 	if err != nil {
 		a.fail(c, signinLinkError(err))
@@ -229,6 +240,10 @@ func signinLinkError(err error) error {
 }
 
 func (a *App) signinLinkPost(c *gin.Context) {
+	if !a.guestsWelcome() {
+		a.fail(c, errLinksOff)
+		return
+	}
 	if a.rateLimited(c) {
 		return
 	}
@@ -279,11 +294,13 @@ func (a *App) account(c *gin.Context) {
 func (a *App) renderAccount(c *gin.Context, newToken string) {
 	ctx := c.Request.Context()
 	u := currentUser(c)
-	v := views.AccountView{}
+	v := views.AccountView{GuestsOff: !a.guestsWelcome()}
 	var err error
-	if v.HasLink, err = a.st.HasSigninToken(ctx, u.ID); err != nil {
-		a.fail(c, err)
-		return
+	if !v.GuestsOff {
+		if v.HasLink, err = a.st.HasSigninToken(ctx, u.ID); err != nil {
+			a.fail(c, err)
+			return
+		}
 	}
 	if newToken != "" {
 		v.NewLink = a.baseURL(c) + views.SigninLinkPath(newToken)
@@ -314,6 +331,10 @@ func (a *App) renderAccount(c *gin.Context, newToken string) {
 // and a reload shows it no more (nor sends the form again). The token waits in
 // the server-side session for that one page only.
 func (a *App) replaceSigninLink(c *gin.Context) {
+	if !a.guestsWelcome() {
+		a.fail(c, errLinksOff)
+		return
+	}
 	tok, err := a.st.ReplaceSigninToken(c.Request.Context(), currentUser(c).ID)
 	if err != nil {
 		a.fail(c, err)

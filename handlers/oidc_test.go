@@ -602,3 +602,36 @@ func TestOIDCStartFloodFromOneSlash64IsLimited(t *testing.T) {
 		t.Fatalf("50 starts from one /64: %d started, %d session rows; want %d", started, ta.countRows("sessions", ""), burst)
 	}
 }
+
+// TestGuestsOffPersonalSigninLinkDoesNotGetAround: with --guests=false a
+// personal sign-in link (made while guests were on, or kept from before) would
+// sign in for 30 days with the provider down. It signs nobody in, and the
+// Account page offers none.
+func TestGuestsOffPersonalSigninLinkDoesNotGetAround(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	ta := newTestApp(t, p.configure, func(c *Config) { c.NoGuests = true })
+	owner := ta.client()
+	p.next("sub-zed", "Zed")
+	owner.oidcSignIn(p, "").wantRedirect("/")
+	tok, err := ta.st.ReplaceSigninToken(tctx, ta.user("Zed").ID) // a link from when guests were on
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	thief := ta.client()
+	thief.get("/signin/" + tok).wantStatus(http.StatusForbidden)
+	r := thief.post("/signin/"+tok, url.Values{"remember": {"1"}}).wantStatus(http.StatusForbidden)
+	if !strings.Contains(r.text("error"), "turned off") {
+		t.Fatalf("refusal says %q", r.text("error"))
+	}
+	if got := thief.signedInAs(); got != "" {
+		t.Fatalf("the link signed in as %q with guests off", got)
+	}
+
+	acct := owner.get("/account").wantStatus(http.StatusOK)
+	if acct.has("replace-link") || strings.Contains(acct.body, "sign-in link") {
+		t.Fatal("the Account page offers a personal sign-in link with guests off")
+	}
+	owner.post("/account/signin-link", nil).wantStatus(http.StatusForbidden)
+}
