@@ -249,10 +249,10 @@ var ErrSQLiteOnly = errors.New("an SQLite setting: on PostgreSQL the server's ow
 
 func (s *Store) unix() int64 { return s.now().Unix() }
 
-// faultWindow is how long a failed write keeps /healthz failing after it. A
-// small write may still succeed on a full disk, so successes do not end it early:
-// health is red while writes keep failing, and green again this long after the
-// last failure.
+// faultWindow is how long a failed write keeps /healthz failing after it,
+// unless a write probe succeeds after it. A small write may still succeed on a
+// full disk, so the successes of other writes do not end it: the probe's own
+// write needs new pages.
 const faultWindow = 10 * time.Second
 
 // probeEvery bounds how often Ping takes the write lock for its probe.
@@ -268,20 +268,24 @@ type outcome struct {
 // writes are failing (read-only file, full disk, a lock held elsewhere) and
 // recovers by itself once they succeed again. The write probe runs at most once a
 // second, so health checks stay cheap under load.
+//
+// It follows the truth within probeEvery: a write that failed after the last
+// probe makes it fail, and the next probe (at most a second later) that
+// succeeds makes it pass again, whenever the failure was.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return wrap(err)
 	}
-	if f := s.fault.Load(); f != nil && s.now().Sub(f.at) < faultWindow {
+	p := s.probe.Load()
+	if now := s.now(); p == nil || now.Sub(p.at) >= probeEvery {
+		p = &outcome{at: now, err: s.probeWrite(ctx)}
+		s.probe.Store(p)
+	}
+	if f := s.fault.Load(); f != nil && s.now().Sub(f.at) < faultWindow && !p.at.After(f.at) {
 		return f.err
 	}
-	if p := s.probe.Load(); p != nil && s.now().Sub(p.at) < probeEvery {
-		return p.err
-	}
-	err := s.probeWrite(ctx)
-	s.probe.Store(&outcome{at: s.now(), err: err})
-	return err
+	return p.err
 }
 
 // probeWrite runs a real, rolled-back write: it needs the write lock and a
@@ -301,6 +305,16 @@ func (s *Store) probeOnce(ctx context.Context) error {
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (-1, 0)"); err != nil {
 		return wrap(err)
+	}
+	if !s.pg {
+		// New pages, as real writes need: on a full disk this fails though
+		// the row above fitted in a page that had room.
+		if _, err := tx.ExecContext(ctx, "CREATE TABLE write_probe (b BLOB)"); err != nil {
+			return wrap(err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO write_probe VALUES (zeroblob(16384))"); err != nil {
+			return wrap(err)
+		}
 	}
 	return nil
 }
