@@ -54,12 +54,17 @@ func TestPlantedBrowserKeyIsNotAdopted(t *testing.T) {
 		victim.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
 		victim.login(nick)
 	}
-	// A live key is kept: the same browser signing in again gets no new one.
+	// A live key proves the nickname, and is then replaced: the same browser
+	// entry, with a new secret.
 	c := ta.signedIn("Yara")
 	key := c.browserKeyCookie()
+	before := c.browsers()
 	c.post("/confirm-logout", nil)
-	if r := c.post("/login", url.Values{"nickname": {"Yara"}}); rawSetCookie(r, name) != "" || c.browserKeyCookie() != key {
-		t.Fatal("a live key was replaced")
+	if r := c.post("/login", url.Values{"nickname": {"Yara"}}); rawSetCookie(r, name) == "" || c.browserKeyCookie() == key {
+		t.Fatal("signing in again left the browser its old key")
+	}
+	if after := c.browsers(); len(after) != 1 || len(before) != 1 || fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("browsers before %v, after signing in again %v: want the same one entry", before, after)
 	}
 	if n := ta.countRows("browser_keys", "key_hash = ?", store.HashToken(strings.Repeat("A", 43))); n != 0 {
 		t.Fatalf("the planted key is tied to %d nicknames", n)
@@ -203,12 +208,12 @@ func TestLookAlikeNicknames(t *testing.T) {
 	ta.signedIn("cop")
 	other := ta.client()
 	for _, tc := range []struct{ nick, want string }{
-		{"\u0396elda", "Greek and Latin"},    // Greek capital Zeta
-		{"Zeld\u0430", "Latin and Cyrillic"}, // Cyrillic a
-		{"ZeIda", "is taken"},                // capital I for l
-		{"Ze1da", "is taken"},                // digit one for l
-		{"\u0441\u043e\u0440", "is taken"},   // "сор", all Cyrillic
-		{"Zelda\ufe00", "is taken"},          // an invisible variation selector
+		{"\u0396elda", "Greek and Latin"},      // Greek capital Zeta
+		{"Zeld\u0430", "Latin and Cyrillic"},   // Cyrillic a
+		{"ZeIda", "is taken"},                  // capital I for l
+		{"Ze1da", "is taken"},                  // digit one for l
+		{"\u0441\u043e\u0440", "is taken"},     // "сор", all Cyrillic
+		{"Zelda\ufe00", "invisible character"}, // an invisible variation selector
 	} {
 		r := other.post("/login", url.Values{"nickname": {tc.nick}}).wantStatus(http.StatusUnprocessableEntity)
 		if msg := r.text("nickname-error"); !strings.Contains(msg, tc.want) {
@@ -383,4 +388,89 @@ func TestSigninFloodFromOneIPv6Slash64IsOneAddress(t *testing.T) {
 	}
 	// Another /64 has its own budget.
 	ta.client().with("X-Forwarded-For", "2001:db8:77:2::1").post("/login", url.Values{"nickname": {"Neighbour"}}).wantStatus(http.StatusSeeOther)
+}
+
+// TestMalloryLiveBrowserKeyPlantedInVictimsBrowser: Mallory plants her own
+// live key K in the victim's browser (a shared kiosk, a cookie-injecting
+// subdomain). Whatever way the victim signs in there (a new nickname, a
+// nickname the browser already knew, a personal sign-in link, the provider),
+// the browser leaves with a key nobody else has seen, and K never signs in as
+// the victim. The Account page's list keeps one entry per browser.
+func TestMalloryLiveBrowserKeyPlantedInVictimsBrowser(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	ta := newTestApp(t, p.configure)
+	name := ta.app.sessions.keyCookie
+	victimNick := "Victoria Okonkwo-Lindqvist Jr."
+	plant := func(c *client, key string) { c.cookies[name] = &http.Cookie{Name: name, Value: key} }
+	mallories := 0
+	malloryKey := func() string {
+		mallories++
+		m := ta.client()
+		m.login(fmt.Sprintf("Mallory %d", mallories))
+		return m.browserKeyCookie()
+	}
+	cannotSignInAsVictim := func(how, key string) {
+		t.Helper()
+		attacker := ta.client()
+		plant(attacker, key)
+		r := attacker.post("/login", url.Values{"nickname": {victimNick}})
+		if r.status != http.StatusUnprocessableEntity || attacker.signedInAs() != "" {
+			t.Fatalf("%s: the planted key signed in as the victim: %d", how, r.status)
+		}
+	}
+
+	// A new nickname, typed in a browser holding Mallory's live key.
+	k := malloryKey()
+	victim := ta.client()
+	plant(victim, k)
+	victim.login(victimNick)
+	if victim.browserKeyCookie() == k {
+		t.Fatal("new nickname: the victim's browser kept Mallory's key")
+	}
+	cannotSignInAsVictim("new nickname", k)
+	if n := ta.countRows("browser_keys", "key_hash = ?", store.HashToken(k)); n != 0 {
+		t.Fatalf("Mallory's key still serves %d nicknames", n)
+	}
+
+	// The victim's own browser signs in again: a copy of its key taken before
+	// (or planted as Mallory's own key later) no longer works.
+	victim.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
+	copied := victim.browserKeyCookie()
+	victim.login(victimNick) // the nickname already belongs to this browser
+	cannotSignInAsVictim("signing in again", copied)
+	for range 4 {
+		victim.post("/confirm-logout", nil)
+		victim.login(victimNick)
+	}
+	if b := victim.browsers(); len(b) != 1 {
+		t.Fatalf("after six sign-ins from one browser the Account page lists %d browsers: %v", len(b), b)
+	}
+
+	// A personal sign-in link opened on a device holding Mallory's live key.
+	victim.post("/account/signin-link", nil).wantStatus(http.StatusSeeOther)
+	link, _ := url.Parse(attr(victim.get("/account").all("signin-link")[0], "value"))
+	k = malloryKey()
+	device := ta.client()
+	plant(device, k)
+	device.post(link.Path, nil).wantStatus(http.StatusSeeOther)
+	if device.signedInAs() != victimNick || device.browserKeyCookie() == k {
+		t.Fatalf("sign-in link: signed in as %q, key renewed %v", device.signedInAs(), device.browserKeyCookie() != k)
+	}
+	cannotSignInAsVictim("sign-in link", k)
+	device.post("/confirm-logout", nil)
+	device.login(victimNick) // the device now knows the nickname, with its own key
+
+	// The provider: a browser holding Mallory's live key leaves with another.
+	k = malloryKey()
+	sso := ta.client()
+	plant(sso, k)
+	p.next("sub-victoria", "Victoria")
+	sso.oidcSignIn(p, "").wantRedirect("/")
+	if sso.signedInAs() != "Victoria" || sso.browserKeyCookie() == k {
+		t.Fatalf("provider: signed in as %q, key renewed %v", sso.signedInAs(), sso.browserKeyCookie() != k)
+	}
+	attacker := ta.client()
+	plant(attacker, k)
+	attacker.post("/login", url.Values{"nickname": {"Victoria"}}).wantStatus(http.StatusUnprocessableEntity)
 }

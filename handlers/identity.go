@@ -96,6 +96,12 @@ func (a *App) signInIdentity(c *gin.Context, f identityFlow) {
 		a.fail(c, errDeactivated)
 		return
 	}
+	// A provider's user is tied to no browser key (typing the nickname never
+	// signs in past the provider), but the browser's key is renewed all the same.
+	if _, err := a.renewBrowserKey(c, u, false); err != nil {
+		a.fail(c, err)
+		return
+	}
 	a.completeSignIn(c, u, f.remember, "", how, f.next, f.kept)
 }
 
@@ -198,6 +204,10 @@ func (a *App) chooseNickname(c *gin.Context) {
 	if flow.Issuer == store.HeaderIssuer {
 		s, _ := session(c)
 		s.Set(headerSubjectKey, flow.Subject)
+	}
+	if _, err := a.renewBrowserKey(c, u, false); err != nil {
+		a.fail(c, err)
+		return
 	}
 	a.completeSignIn(c, u, flow.Remember, "", how, flow.Next, flow.Kept)
 }

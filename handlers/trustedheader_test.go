@@ -125,3 +125,24 @@ func TestTrustedHeaderFromElsewhereIsIgnored(t *testing.T) {
 		t.Error("not logged at warn level")
 	}
 }
+
+// TestTrustedHeaderSigninRenewsAPlantedLiveKey: the proxy signs carol in on a
+// browser holding Mallory's live key; the browser leaves with another key, and
+// Mallory's no longer serves anything there.
+func TestTrustedHeaderSigninRenewsAPlantedLiveKey(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t, proxyConfig("192.0.2.0/24"))
+	name := ta.app.sessions.keyCookie
+	m := ta.client()
+	m.login("Mallory")
+	k := m.browserKeyCookie()
+	carol := ta.client()
+	carol.cookies[name] = &http.Cookie{Name: name, Value: k}
+	carol = carol.with("X-Forwarded-User", "carol")
+	if got := carol.signedInAs(); got != "carol" || carol.browserKeyCookie() == k {
+		t.Fatalf("signed in as %q; key renewed %v", got, carol.browserKeyCookie() != k)
+	}
+	if n := ta.countRows("browser_keys", "key_hash = ?", store.HashToken(k)); n != 0 {
+		t.Fatalf("the planted key still serves %d nicknames", n)
+	}
+}
