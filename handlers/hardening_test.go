@@ -474,3 +474,58 @@ func TestMalloryLiveBrowserKeyPlantedInVictimsBrowser(t *testing.T) {
 	plant(attacker, k)
 	attacker.post("/login", url.Values{"nickname": {"Victoria"}}).wantStatus(http.StatusUnprocessableEntity)
 }
+
+// TestEmptyAnonymousPostsCannotFillRows: cookieless empty-body POSTs from many
+// addresses took no bytes but a session and a kept form each, without bound
+// (200 addresses × 20 made 4,000 of each in 5.6 s). Rows are capped in total
+// (kept forms, and sessions nobody signed in to; per address as before), the
+// refusal is clear and stores nothing, and a session nobody signed in to is
+// gone 30 minutes after its last use.
+func TestEmptyAnonymousPostsCannotFillRows(t *testing.T) {
+	t.Parallel()
+	for _, caps := range []store.Options{{KeptFormsMax: 30}, {AnonymousSessionsMax: 25}} {
+		t.Run(fmt.Sprintf("forms %d sessions %d", caps.KeptFormsMax, caps.AnonymousSessionsMax), func(t *testing.T) {
+			t.Parallel()
+			want := max(caps.KeptFormsMax, caps.AnonymousSessionsMax) // the one set
+			ta := newTestAppWith(t, caps, func(c *Config) {
+				c.KeptFormsPerAddress, c.KeptFormsWindow = 0, 0 // the defaults: 20 in 15 minutes
+				c.TrustedProxies = []string{"192.0.2.1"}
+			})
+			member := ta.signedIn("Ngozi Adeyemi-Larsen")
+			refused := 0
+			for a := range 10 {
+				for range 20 {
+					r := ta.client().with("X-Forwarded-For", fmt.Sprintf("2001:db8:%x::1", a+1)).do(http.MethodPost, "/creategroup", nil, "")
+					switch r.status {
+					case http.StatusSeeOther:
+					case http.StatusServiceUnavailable:
+						refused++
+						if r.header.Get("Retry-After") == "" || !strings.Contains(r.text("error"), "Sign in first") {
+							t.Fatalf("over the cap: Retry-After %q, page %q", r.header.Get("Retry-After"), r.text("error"))
+						}
+					default:
+						r.wantStatus(http.StatusSeeOther)
+					}
+				}
+			}
+			forms, anon := ta.countRows("pending_forms", ""), ta.countRows("sessions", "user_id IS NULL")
+			if forms != want || anon != want || refused != 200-want {
+				t.Fatalf("200 empty POSTs: %d kept forms, %d anonymous sessions, %d refused; want %d, %d, %d", forms, anon, refused, want, want, 200-want)
+			}
+			// The signed-in member is not held back by any of it.
+			member.createGroup("Still working")
+
+			// Never signed in: gone 30 minutes after the last use; the member stays.
+			ta.clock.Advance(31 * time.Minute)
+			if _, err := ta.st.Purge(tctx, ta.app.cfg.Sessions, ta.app.cfg.BrowserKeyMaxAge); err != nil {
+				t.Fatal(err)
+			}
+			if n := ta.countRows("sessions", "user_id IS NULL"); n != 0 {
+				t.Fatalf("%d anonymous sessions left 31 minutes after their last use", n)
+			}
+			if !member.get("/").has("nav-signout") {
+				t.Fatal("the signed-in session went with them")
+			}
+		})
+	}
+}

@@ -130,6 +130,7 @@ func (a *App) loadUser(c *gin.Context) {
 		a.fail(c, st.err)
 		return
 	}
+	st.addr = c.ClientIP()
 	c.Set(userKey, st.user)
 	if st.user.IsAuthenticated() {
 		c.Header("Cache-Control", "no-store")

@@ -104,6 +104,7 @@ func (a *App) keepForm(c *gin.Context) (string, error) {
 	}
 	_, st := session(c)
 	fresh := st.rec.ID == 0
+	st.counted = true // by a.keeps above: the form and its session are one
 	sid, err := ensureSession(c)
 	if err != nil {
 		return "", err

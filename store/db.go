@@ -59,6 +59,12 @@ type Options struct {
 	// KeptFormsMaxBytes caps the bodies of all kept forms together (default
 	// 64 MiB): people who are not signed in cannot fill the disk.
 	KeptFormsMaxBytes int64
+	// KeptFormsMax caps the number of kept forms together (default 2,000):
+	// empty forms take rows, if not bytes.
+	KeptFormsMax int
+	// AnonymousSessionsMax caps the sessions nobody signed in to (default
+	// 10,000): each holds a kept form or a provider sign-in under way.
+	AnonymousSessionsMax int
 	// MaxConns is the PostgreSQL pool size of this instance (default 16);
 	// reads and writes share it. SQLite ignores it.
 	MaxConns int
@@ -79,9 +85,12 @@ type Store struct {
 	readConns int
 	now       func() time.Time
 	path      string
-	// keptMax caps the bytes of all kept forms (Options.KeptFormsMaxBytes).
-	keptMax int64
-	stmts   sync.Map // query text + pool -> *sql.Stmt
+	// keptMax caps the bytes of all kept forms (Options.KeptFormsMaxBytes),
+	// keptRows their number, anonMax the sessions nobody signed in to.
+	keptMax  int64
+	keptRows int
+	anonMax  int
+	stmts    sync.Map // query text + pool -> *sql.Stmt
 	// fault is the last write that failed for reasons outside the caller's
 	// control; probe caches Ping's write probe.
 	fault atomic.Pointer[outcome]
@@ -147,6 +156,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.KeptFormsMaxBytes == 0 {
 		opts.KeptFormsMaxBytes = 64 << 20
 	}
+	if opts.KeptFormsMax == 0 {
+		opts.KeptFormsMax = 2000
+	}
+	if opts.AnonymousSessionsMax == 0 {
+		opts.AnonymousSessionsMax = 10000
+	}
 	if opts.MaxConns == 0 {
 		opts.MaxConns = 16
 	}
@@ -158,7 +173,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		s := &Store{w: db, r: db, pg: true, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes}
+		s := &Store{w: db, r: db, pg: true, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes,
+			keptRows: opts.KeptFormsMax, anonMax: opts.AnonymousSessionsMax}
 		if err := s.migrate(ctx); err != nil {
 			db.Close()
 			return nil, err
@@ -180,7 +196,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes, busyTimeout: opts.BusyTimeout}
+	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes, keptRows: opts.KeptFormsMax,
+		anonMax: opts.AnonymousSessionsMax, busyTimeout: opts.BusyTimeout}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
