@@ -110,6 +110,11 @@ var errDeactivated = newError(http.StatusForbidden, "Deactivated", "This account
 // askNickname parks the verified identity with the browser session and shows
 // the page where the person picks a nickname. Nobody is signed in yet.
 func (a *App) askNickname(c *gin.Context, f identityFlow, how, msg string) {
+	// Vouched for by the provider or the proxy, not a stranger: the session
+	// counts against the total cap only (an office behind one address may all
+	// need to choose a nickname at once).
+	_, st := session(c)
+	st.counted = true
 	sid, err := ensureSession(c)
 	if err != nil {
 		a.fail(c, err)

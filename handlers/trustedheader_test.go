@@ -146,3 +146,20 @@ func TestTrustedHeaderSigninRenewsAPlantedLiveKey(t *testing.T) {
 		t.Fatalf("the planted key still serves %d nicknames", n)
 	}
 }
+
+// TestTrustedHeaderOfficeChoosingNicknamesIsNotLimited: the proxy vouches for
+// 30 colleagues behind one address whose names are taken here; each is asked
+// for a nickname (a session row each), past the signed-out per-address cap.
+func TestTrustedHeaderOfficeChoosingNicknamesIsNotLimited(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t, proxyConfig("192.0.2.0/24"), func(c *Config) { c.KeptFormsPerAddress, c.KeptFormsWindow = 0, 0 })
+	for i := range 30 {
+		ta.client().login(fmt.Sprintf("colleague-%02d", i)) // guests took the names first
+	}
+	for i := range 30 {
+		r := ta.client().with("X-Forwarded-User", fmt.Sprintf("colleague-%02d", i)).get("/").wantStatus(http.StatusOK)
+		if !strings.Contains(r.body, "already used here") {
+			t.Fatalf("colleague %d was not asked for a nickname: %s", i, truncate(r.body, 300))
+		}
+	}
+}
