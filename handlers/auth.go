@@ -33,24 +33,36 @@ func readForm(c *gin.Context) (url.Values, error) {
 	return c.Request.PostForm, nil
 }
 
-// browserKey is this browser's key for a sign-in: the one in its cookie when
-// the server issued it and it is still live, else a fresh one (set as a cookie).
-// A key planted in the cookie (never issued, or revoked) is never adopted, or
-// whoever planted it could sign in later as the person signing in now.
-func (a *App) browserKey(c *gin.Context) (string, error) {
-	if k := a.existingBrowserKey(c); k != "" {
-		live, err := a.st.BrowserKeyLive(c.Request.Context(), k)
-		if err != nil {
-			return "", err
-		}
-		if live {
-			return k, nil
-		}
-	}
-	k := store.NewToken()
+// useBrowserKey makes k this browser's key (the cookie, and later reads in
+// this request: a replay) after a sign-in gave it a fresh one.
+func (a *App) useBrowserKey(c *gin.Context, k string) {
 	a.setBrowserKey(c, k, int(a.cfg.BrowserKeyMaxAge.Seconds()))
-	// Later reads in this request (a replay) see the new key.
 	replaceCookie(c.Request, a.sessions.keyCookie, k)
+}
+
+// renewBrowserKey gives a browser that signed in as u (not by typing a
+// nickname: SignInNickname does that in its own transaction) a key nobody else
+// has seen: the nicknames its old key served move to the new one, and with tie
+// u is tied to it. It returns the new key when u is tied to it, else "". A key
+// planted in the cookie (another person's, live or not) thus never signs in as
+// u afterwards.
+func (a *App) renewBrowserKey(c *gin.Context, u store.User, tie bool) (string, error) {
+	old := a.existingBrowserKey(c)
+	k := store.NewToken()
+	n, err := a.st.RenewBrowserKey(c.Request.Context(), u.ID, old, k, tie)
+	switch {
+	case err != nil:
+		return "", err
+	case n > 0:
+		a.useBrowserKey(c, k)
+	case old != "":
+		// It served nobody: nothing to keep.
+		a.setBrowserKey(c, "", -1)
+		replaceCookie(c.Request, a.sessions.keyCookie, "")
+	}
+	if !tie {
+		return "", nil
+	}
 	return k, nil
 }
 
@@ -143,12 +155,10 @@ func (a *App) loginPost(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	key, err := a.browserKey(c)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	u, _, err := a.st.ClaimNickname(ctx, nick, key)
+	// The key in the cookie is only the proof for a taken nickname; whatever
+	// it was, the browser leaves with a fresh one (and nothing on a refusal).
+	key := store.NewToken()
+	u, _, err := a.st.SignInNickname(ctx, nick, a.existingBrowserKey(c), key)
 	switch {
 	case errors.Is(err, store.ErrNicknameTaken):
 		f.Errors["nickname"] = nicknameTakenMessage(nick)
@@ -162,6 +172,7 @@ func (a *App) loginPost(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	a.useBrowserKey(c, key)
 	a.completeSignIn(c, u, f.Remember, key, "nickname", f.Next, f.Kept)
 }
 
@@ -212,7 +223,18 @@ func (a *App) startSession(c *gin.Context, u store.User, remember bool, browserK
 	return nil
 }
 
+// errLinksOff: with guests off every way in goes through the configured
+// scheme, and a personal sign-in link (which works with the provider down)
+// would be a way around it.
+var errLinksOff = newError(http.StatusForbidden, "Sign-in links are off",
+	"Personal sign-in links are turned off here: sign in with your organisation’s account. Nobody was signed in.").
+	withLink(views.PathLogin, "Sign in")
+
 func (a *App) signinLinkPage(c *gin.Context) {
+	if !a.guestsWelcome() {
+		a.fail(c, errLinksOff)
+		return
+	}
 	u, err := a.st.UserBySigninToken(c.Request.Context(), c.Param("token"))
 	if err != nil {
 		a.fail(c, signinLinkError(err))
@@ -229,6 +251,10 @@ func signinLinkError(err error) error {
 }
 
 func (a *App) signinLinkPost(c *gin.Context) {
+	if !a.guestsWelcome() {
+		a.fail(c, errLinksOff)
+		return
+	}
 	if a.rateLimited(c) {
 		return
 	}
@@ -247,12 +273,8 @@ func (a *App) signinLinkPost(c *gin.Context) {
 		a.fail(c, newError(http.StatusForbidden, "Deactivated", nicknameDeactivatedMessage))
 		return
 	}
-	key, err := a.browserKey(c)
+	key, err := a.renewBrowserKey(c, u, true)
 	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	if err := a.st.LinkBrowser(ctx, u.ID, key); err != nil {
 		a.fail(c, err)
 		return
 	}
@@ -279,11 +301,13 @@ func (a *App) account(c *gin.Context) {
 func (a *App) renderAccount(c *gin.Context, newToken string) {
 	ctx := c.Request.Context()
 	u := currentUser(c)
-	v := views.AccountView{}
+	v := views.AccountView{GuestsOff: !a.guestsWelcome()}
 	var err error
-	if v.HasLink, err = a.st.HasSigninToken(ctx, u.ID); err != nil {
-		a.fail(c, err)
-		return
+	if !v.GuestsOff {
+		if v.HasLink, err = a.st.HasSigninToken(ctx, u.ID); err != nil {
+			a.fail(c, err)
+			return
+		}
 	}
 	if newToken != "" {
 		v.NewLink = a.baseURL(c) + views.SigninLinkPath(newToken)
@@ -314,6 +338,10 @@ func (a *App) renderAccount(c *gin.Context, newToken string) {
 // and a reload shows it no more (nor sends the form again). The token waits in
 // the server-side session for that one page only.
 func (a *App) replaceSigninLink(c *gin.Context) {
+	if !a.guestsWelcome() {
+		a.fail(c, errLinksOff)
+		return
+	}
 	tok, err := a.st.ReplaceSigninToken(c.Request.Context(), currentUser(c).ID)
 	if err != nil {
 		a.fail(c, err)

@@ -136,7 +136,9 @@ func (a *App) createGroup(c *gin.Context) {
 
 // doneRedirect leaves a notice and sends the browser on (PRG).
 func (a *App) doneRedirect(c *gin.Context, notice, target string) {
-	if err := setNotice(c, notice); err != nil {
+	// A visitor who is not signed in, over the cap of their rows: on without
+	// the notice (it would need a session row).
+	if err := setNotice(c, notice); err != nil && !isAnonCap(err) {
 		a.fail(c, err)
 		return
 	}

@@ -158,7 +158,7 @@ func New(d Deps) (*App, error) {
 		cop:     http.NewCrossOriginProtection(),
 		stop:    make(chan struct{}),
 	}
-	a.sessions = newSessionStore(d.Store, d.Config)
+	a.sessions = newSessionStore(d.Store, d.Config, a.keeps)
 	if d.Config.OIDC.Issuer != "" {
 		a.oidc = newOIDCClient(d.Config.OIDC, d.Config.BaseURL)
 	}

@@ -92,7 +92,7 @@ func (a *App) keepForm(c *gin.Context) (string, error) {
 	// Caps, before anything is stored (a session row included): per client
 	// address, and for everyone together.
 	ctx := c.Request.Context()
-	if ok, wait := a.keeps.allow(addressKey(c.ClientIP())); !ok {
+	if ok, wait := a.keeps.allow(c.ClientIP()); !ok {
 		return "", keptFormsTooMany(c, wait)
 	}
 	room, err := a.st.KeptFormsRoom(ctx, len(body))
@@ -104,6 +104,7 @@ func (a *App) keepForm(c *gin.Context) (string, error) {
 	}
 	_, st := session(c)
 	fresh := st.rec.ID == 0
+	st.counted = true // by a.keeps above: the form and its session are one
 	sid, err := ensureSession(c)
 	if err != nil {
 		return "", err
