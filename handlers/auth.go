@@ -92,7 +92,7 @@ func (a *App) rateLimited(c *gin.Context) bool {
 }
 
 func (a *App) loginPage(c *gin.Context) {
-	next := safeNext(c.Query("next"))
+	next := afterSignIn(c.Query("next"))
 	kept := c.Query("kept")
 	if currentUser(c).IsAuthenticated() && kept == "" {
 		redirect(c, next)

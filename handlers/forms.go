@@ -18,7 +18,7 @@ func decodeLogin(v url.Values) (f views.LoginForm, nickname string) {
 	f = views.LoginForm{
 		Nickname: v.Get("nickname"),
 		Remember: v.Get("remember") != "",
-		Next:     safeNext(v.Get("next")),
+		Next:     afterSignIn(v.Get("next")),
 		Kept:     v.Get("kept"),
 		Errors:   views.FieldErrors{},
 	}
