@@ -317,11 +317,13 @@ func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error
 	if st.Rounds, err = s.Rounds(ctx, is.ID); err != nil {
 		return st, err
 	}
-	// The next open issue after this one, else the first open one before it.
+	// The next open issue after this one, else the first open one before it;
+	// never the one the group is on already (starting it would move nobody).
 	row, err := s.queryRow(ctx, `SELECT COALESCE(c.id, 0), COALESCE(c.key, ''), COALESCE(n.id, 0), COALESCE(n.key, '')
 		FROM groups g
 		LEFT JOIN issues c ON c.id = g.current_issue_id
 		LEFT JOIN issues n ON n.id = (SELECT x.id FROM issues x WHERE x.group_id = g.id AND x.state = 'open' AND x.id <> ?
+			AND x.id <> COALESCE(g.current_issue_id, 0)
 			ORDER BY x.id < ?, x.id LIMIT 1)
 		WHERE g.id = ?`, is.ID, is.ID, g.ID)
 	if err != nil {
