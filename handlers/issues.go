@@ -382,6 +382,16 @@ func (a *App) editIssue(c *gin.Context) {
 	a.doneRedirect(c, "Issue “"+in.Key+"” was saved.", views.GroupPath(g.ID))
 }
 
+// deleteIssuePage asks before deleting (the page without JavaScript).
+func (a *App) deleteIssuePage(c *gin.Context) {
+	is, g, _ := issueOf(c)
+	if is.State != store.StateOpen {
+		a.fail(c, errNotEditable.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		return
+	}
+	a.page(c, http.StatusOK, views.IssueDeletePage(is, g))
+}
+
 func (a *App) deleteIssue(c *gin.Context) {
 	if _, err := readForm(c); err != nil {
 		a.fail(c, err)
