@@ -1,11 +1,17 @@
 package handlers
 
 import (
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/html"
+
+	"estimator/store"
 )
 
 // Back after signing out asks for the sign-out page again; signing in from
@@ -123,4 +129,137 @@ func TestDeleteIssueAsksFirst(t *testing.T) {
 	if r := tm.owner.get(fmt.Sprintf("/issues/%d/delete", done)); r.status != http.StatusConflict {
 		t.Errorf("asking to delete a revealed issue: %d, want 409", r.status)
 	}
+}
+
+// On a deck of labels everything a person reads is a label: the result, the
+// proposed and accepted final estimate, the backlog and the exports. final
+// takes a label; a number or an unknown label is refused naming the labels.
+func TestTShirtDeckReadsInLabelsFromRevealToExport(t *testing.T) {
+	t.Parallel()
+	rt := newRoomTeam(t, "PHX-104", "PHX-105")
+	iid := rt.issues[0]
+	room := fmt.Sprintf("/issues/%d", iid)
+	rt.owner.post(fmt.Sprintf("/groups/%d/settings", rt.gid), url.Values{"deck": {"tshirt"}, "timer": {"0"}}).wantStatus(http.StatusSeeOther)
+	rt.members[0].estimate(iid, "3").wantStatus(http.StatusSeeOther) // M
+	rt.members[1].estimate(iid, "5").wantStatus(http.StatusSeeOther) // L
+	rt.members[2].estimate(iid, "coffee").wantStatus(http.StatusSeeOther)
+	rt.owner.post(room+"/reveal", url.Values{"confirmed": {"1"}}).wantRedirect(room)
+
+	page := rt.owner.get(room).wantStatus(http.StatusOK)
+	for id, want := range map[string]string{
+		"result-votes": "2", "result-specials": "0 · 1", "result-card": "L", "result-median": "M–L", "result-range": "M – L",
+	} {
+		if got := page.text(id); got != want {
+			t.Errorf("%s = %q, want %q", id, got, want)
+		}
+	}
+	for _, id := range []string{"result-average", "result-nearest"} {
+		if page.has(id) {
+			t.Errorf("a T-shirt result shows the number %s = %q", id, page.text(id))
+		}
+	}
+	// The final estimate is chosen among the labels, the card nearest the
+	// median proposed.
+	sel := findAll(page.all("accept-form")[0], func(n *html.Node) bool { return n.Data == "select" && attr(n, "name") == "final" })
+	if len(sel) != 1 {
+		t.Fatal("no choice of labels for the final estimate")
+	}
+	var options, selected []string
+	for _, o := range findAll(sel[0], func(n *html.Node) bool { return n.Data == "option" }) {
+		options = append(options, attr(o, "value"))
+		if hasAttr(o, "selected") {
+			selected = append(selected, attr(o, "value"))
+		}
+	}
+	if fmt.Sprint(options) != "[XS S M L XL XXL]" || fmt.Sprint(selected) != "[L]" {
+		t.Errorf("final choices %q, proposed %q; want the six sizes and L", options, selected)
+	}
+
+	// A number, or a label of no card, is refused naming the labels.
+	for _, bad := range []string{"5", "XXXL", ""} {
+		r := rt.owner.post(room+"/accept", url.Values{"final": {bad}})
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.text("final-error"), "XS, S, M, L, XL, XXL") {
+			t.Errorf("final %q: %d %q", bad, r.status, r.text("final-error"))
+		}
+	}
+	if is := rt.issue(t, iid); is.State != store.StateRevealed {
+		t.Fatalf("a refused final changed the issue: %s", is.State)
+	}
+	rt.owner.post(room+"/accept", url.Values{"final": {" l "}}).wantRedirect(room)
+	rt.owner.get(room).wantNotice("The final estimate of PHX-104 is L.")
+	done := rt.members[0].get(room)
+	if got := done.text("final"); got != "Final estimate: L" {
+		t.Errorf("accepted: %q, want Final estimate: L", got)
+	}
+	if is := rt.issue(t, iid); is.Final != 5 {
+		t.Errorf("stored final %d, want 5 (the number L stands for)", is.Final)
+	}
+	for _, row := range rt.owner.get(fmt.Sprintf("/groups/%d", rt.gid)).all("issue-row") {
+		if attr(row, "data-key") == "PHX-104" {
+			if got := textsIn(row, "issue-final"); fmt.Sprint(got) != "[L]" {
+				t.Errorf("backlog shows %q, want L", got)
+			}
+		}
+	}
+
+	// The exports: labels where a person reads them, numbers kept in JSON.
+	csvBody := rt.members[1].get(fmt.Sprintf("/groups/%d/export.csv", rt.gid)).wantStatus(http.StatusOK).body
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(csvBody, "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"key", "description", "state", "final_estimate", "rounds", "round_1_votes", "round_1_average", "round_1_median", "round_1_distribution"}; fmt.Sprintf("%q", recs[0]) != fmt.Sprintf("%q", want) {
+		t.Errorf("CSV header %q, want %q", recs[0], want)
+	}
+	if want := []string{"PHX-104", "story PHX-104", "accepted", "L", "1", "3", "4.0", "4.0", "M=1 L=1 coffee=1"}; fmt.Sprintf("%q", recs[1]) != fmt.Sprintf("%q", want) {
+		t.Errorf("CSV row %q, want %q", recs[1], want)
+	}
+	var doc struct {
+		Issues []struct {
+			Key           string `json:"key"`
+			FinalEstimate *int   `json:"final_estimate"`
+			FinalLabel    string `json:"final_label"`
+			Rounds        []struct {
+				Distribution []struct {
+					Value int    `json:"value"`
+					Label string `json:"label"`
+					Count int    `json:"count"`
+				} `json:"distribution"`
+			} `json:"rounds"`
+		} `json:"issues"`
+	}
+	if err := json.Unmarshal([]byte(rt.members[1].get(fmt.Sprintf("/groups/%d/export.json", rt.gid)).wantStatus(http.StatusOK).body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	is := doc.Issues[0]
+	if is.FinalEstimate == nil || *is.FinalEstimate != 5 || is.FinalLabel != "L" {
+		t.Errorf("JSON final %v %q, want 5 and L", is.FinalEstimate, is.FinalLabel)
+	}
+	if d := is.Rounds[0].Distribution; fmt.Sprintf("%+v", d) != "[{Value:3 Label:M Count:1} {Value:5 Label:L Count:1}]" {
+		t.Errorf("JSON distribution %+v", d)
+	}
+
+	// A deck of numbers still takes a number, and refuses a label.
+	rt.owner.post(fmt.Sprintf("/groups/%d/settings", rt.gid), url.Values{"deck": {"fibonacci"}, "timer": {"0"}}).wantStatus(http.StatusSeeOther)
+	next := rt.issues[1]
+	rt.members[0].estimate(next, "8").wantStatus(http.StatusSeeOther)
+	rt.members[1].estimate(next, "13").wantStatus(http.StatusSeeOther)
+	nroom := fmt.Sprintf("/issues/%d", next)
+	rt.owner.post(nroom+"/reveal", url.Values{"confirmed": {"1"}}).wantRedirect(nroom)
+	if r := rt.owner.post(nroom+"/accept", url.Values{"final": {"L"}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("a label on a numeric deck: %d", r.status)
+	}
+	rt.owner.post(nroom+"/accept", url.Values{"final": {"13"}}).wantRedirect(nroom)
+	if got := rt.owner.get(nroom).text("final"); got != "Final estimate: 13" {
+		t.Errorf("numeric final: %q", got)
+	}
+}
+
+func hasAttr(n *html.Node, key string) bool {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return true
+		}
+	}
+	return false
 }

@@ -736,12 +736,21 @@ func (s *Store) Accept(ctx context.Context, issueID int64, by User, final int) e
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var groupID int64
-		err := tx.QueryRowContext(ctx, "SELECT group_id FROM issues WHERE id = ?", issueID).Scan(&groupID)
+		var enc string
+		err := tx.QueryRowContext(ctx, "SELECT group_id, COALESCE(result, '') FROM issues WHERE id = ?", issueID).Scan(&groupID, &enc)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
+		}
+		r, err := decodeResult(enc)
+		if err != nil {
+			return err
+		}
+		// On a deck of labels the final is one of its cards: a label names it.
+		if r.Labelled() && !r.deck().Allows(final) {
+			return ErrInvalid
 		}
 		res, err := tx.ExecContext(ctx, "UPDATE issues SET state = 'accepted', final_estimate = ? WHERE id = ? AND state IN ('revealed', 'accepted')", final, issueID)
 		if err != nil {
@@ -750,7 +759,7 @@ func (s *Store) Accept(ctx context.Context, issueID int64, by User, final int) e
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotRevealed
 		}
-		return audit(ctx, tx, s.unix(), by, groupID, issueID, ActAccept, "final "+strconv.Itoa(final))
+		return audit(ctx, tx, s.unix(), by, groupID, issueID, ActAccept, "final "+r.Label(final))
 	})
 }
 
