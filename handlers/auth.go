@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -115,7 +116,36 @@ func (a *App) loginPage(c *gin.Context) {
 			return
 		}
 	}
+	if !a.withInvite(c, &f) {
+		return
+	}
 	a.page(c, http.StatusOK, views.LoginPage(f))
+}
+
+// withInvite names the group and its owner on a sign-in that continues to an
+// invite link (next is /join/{token}), so a person opening an invite while
+// signed out reads what they are signing in for. An invite that does not work
+// (replaced, gone) names nothing: the join page says so after the sign-in. It
+// reports whether it went through (else it failed c).
+func (a *App) withInvite(c *gin.Context, f *views.LoginForm) bool {
+	rest, ok := strings.CutPrefix(f.Next, "/join/")
+	if !ok {
+		return true
+	}
+	token, err := url.PathUnescape(strings.SplitN(rest, "?", 2)[0])
+	if err != nil || token == "" {
+		return true
+	}
+	inv, err := a.st.InviteByToken(c.Request.Context(), token)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return true
+	case err != nil:
+		a.fail(c, err)
+		return false
+	}
+	f.Invite = &inv
+	return true
 }
 
 func (a *App) loginPost(c *gin.Context) {
@@ -166,6 +196,9 @@ func (a *App) loginPost(c *gin.Context) {
 }
 
 func (a *App) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
+	if !a.withInvite(c, &f) {
+		return
+	}
 	if wantsFragment(c) {
 		a.fragment(c, status, views.LoginFormFragment(f))
 		return

@@ -263,3 +263,40 @@ func hasAttr(n *html.Node, key string) bool {
 	}
 	return false
 }
+
+// An invite opened while signed out says which group and who invites, on the
+// sign-in page it leads to, and still after a refused nickname.
+func TestInviteOpenedSignedOutNamesTheGroup(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm := ta.team("Team Phoenix", "Alice", "Bob")
+	join := "/join/" + ta.inviteToken(tm.gid)
+
+	guest := ta.client()
+	loc := guest.get(join).location()
+	if next, _, _ := loginTarget(t, loc); next != join {
+		t.Fatalf("the invite leads to %q, want a sign-in continuing to %s", loc, join)
+	}
+	page := guest.get(loc).wantStatus(http.StatusOK)
+	if got := page.text("login-title"); got != "Sign in to join Team Phoenix" {
+		t.Errorf("title %q", got)
+	}
+	if got := page.text("login-invite"); !strings.Contains(got, "Alice’s group, 2 members") {
+		t.Errorf("invite line %q, want who invites", got)
+	}
+	// A refused nickname keeps the page's words.
+	r := guest.post(loc, url.Values{"nickname": {"x"}, "next": {join}}).wantStatus(http.StatusUnprocessableEntity)
+	if got := r.text("login-title"); got != "Sign in to join Team Phoenix" {
+		t.Errorf("after a refused nickname: title %q", got)
+	}
+	// Signed in, the join page asks.
+	guest.post("/login", url.Values{"nickname": {"Carol"}, "next": {join}}).wantRedirect(join)
+
+	// A replaced invite names nothing: the sign-in page is the plain one, and
+	// the join page says the link is gone.
+	tm.owner.post(fmt.Sprintf("/groups/%d/invite", tm.gid), nil).wantStatus(http.StatusSeeOther)
+	plain := ta.client().get(loc).wantStatus(http.StatusOK)
+	if got := plain.text("login-title"); got != "Sign in" || plain.has("login-invite") {
+		t.Errorf("an old invite's sign-in page: %q", got)
+	}
+}
