@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -298,5 +300,114 @@ func TestInviteOpenedSignedOutNamesTheGroup(t *testing.T) {
 	plain := ta.client().get(loc).wantStatus(http.StatusOK)
 	if got := plain.text("login-title"); got != "Sign in" || plain.has("login-invite") {
 		t.Errorf("an old invite's sign-in page: %q", got)
+	}
+}
+
+// Words a person reads: the activity log in sentences, one date format, "Votes"
+// counting what the average is of, a timer notice still true when time is up,
+// a home page true for every deck, and sign-out words that fit how the person
+// signed in (with "forget this browser" where it matters).
+func TestWordsPeopleRead(t *testing.T) {
+	t.Parallel()
+	rt := newRoomTeam(t, "PHX-102", "PHX-104")
+	ta := rt.ta
+	p102, p104 := rt.issues[0], rt.issues[1]
+	room := fmt.Sprintf("/issues/%d", p102)
+	group := fmt.Sprintf("/groups/%d", rt.gid)
+
+	rt.owner.post(fmt.Sprintf("/issues/%d/start", p104), nil).wantStatus(http.StatusSeeOther)
+	rt.owner.post(room+"/timer", url.Values{"seconds": {"6"}}).wantStatus(http.StatusSeeOther)
+	rt.owner.get(room).wantNotice("You started a timer of 6 seconds on PHX-102.")
+	rt.owner.estimate(p102, "89").wantStatus(http.StatusSeeOther)
+	rt.members[0].estimate(p102, "34").wantStatus(http.StatusSeeOther)
+	rt.members[1].estimate(p102, "?").wantStatus(http.StatusSeeOther)
+	rt.members[2].estimate(p102, "coffee").wantStatus(http.StatusSeeOther)
+	rt.owner.post(room+"/reveal", nil).wantRedirect(room)
+	// "Votes" is how many numbers the average is of; ? and coffee beside it.
+	res := rt.members[0].get(room)
+	if res.text("result-votes") != "2" || res.text("result-average") != "61.5" || res.text("result-specials") != "1 · 1" {
+		t.Errorf("result: votes %q, average %q, ? · coffee %q", res.text("result-votes"), res.text("result-average"), res.text("result-specials"))
+	}
+	rt.owner.post(group+"/settings", url.Values{"deck": {"tshirt"}, "auto_reveal": {"1"}, "timer": {"60"}}).wantStatus(http.StatusSeeOther)
+
+	page := rt.owner.get(group).wantStatus(http.StatusOK)
+	lines := page.texts("activity-text")
+	for _, want := range []string{
+		"Olga moved the group to PHX-104",
+		"Olga started a timer of 6 seconds on PHX-102",
+		"Olga revealed round 1 of PHX-102 (4 votes)",
+		"Olga changed how the group estimates: T-shirt sizes, reveal by itself, a timer of 1 minute",
+	} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("activity lacks %q:\n%s", want, strings.Join(lines, "\n"))
+		}
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "issue.") || strings.Contains(l, "group.") || strings.Contains(l, "89") || strings.Contains(l, "34") {
+			t.Errorf("activity line %q is raw or shows a vote", l)
+		}
+	}
+
+	// One date format: the activity, the members' joining, the browsers.
+	oneFormat := regexp.MustCompile(`^\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}, \d{2}:\d{2} UTC$`)
+	acct := rt.owner.get("/account").wantStatus(http.StatusOK)
+	for _, r := range []*response{page, acct} {
+		times := findAll(r.doc, func(n *html.Node) bool { return n.Data == "time" })
+		if len(times) < 3 {
+			t.Errorf("only %d times on a page", len(times))
+		}
+		for _, tm := range times {
+			if got := textOf(tm); !oneFormat.MatchString(got) {
+				t.Errorf("a time reads %q, want like 6 Dec 2026, 19:35 UTC", got)
+			}
+		}
+	}
+
+	// The home page promises nothing a deck may not keep.
+	pitch := ta.client().get("/").text("home-pitch")
+	if strings.Contains(pitch, "1 to 100") || strings.Contains(pitch, "nearest Fibonacci") {
+		t.Errorf("home page: %q", pitch)
+	}
+
+	// Sign-out: no jargon, and forgetting this browser offered right there.
+	out := rt.members[0].get("/confirm-logout").wantStatus(http.StatusOK)
+	if got := out.text("signout-explain"); strings.Contains(got, "key") || !strings.Contains(got, "remembers your nickname") {
+		t.Errorf("sign-out page says %q", got)
+	}
+	if !out.has("signout-forget") {
+		t.Fatal("no way to make this browser forget the nickname on the sign-out page")
+	}
+	ana := ta.user("Ana")
+	rt.members[0].post("/confirm-logout", url.Values{"forget": {"1"}}).wantRedirect("/")
+	rt.members[0].get("/").wantNotice("this browser no longer remembers your nickname")
+	if v, _ := rt.members[0].get("/login").inputValue("login-form", "nickname"); v != "" {
+		t.Errorf("after forgetting, the sign-in page still offers %q", v)
+	}
+	if bs, err := ta.st.UserBrowsers(tctx, ana.ID, ""); err != nil || len(bs) != 0 {
+		t.Errorf("Ana's browsers after forgetting: %d (%v)", len(bs), err)
+	}
+	// A plain sign-out keeps the browser.
+	rt.members[1].post("/confirm-logout", nil).wantRedirect("/")
+	if v, _ := rt.members[1].get("/login").inputValue("login-form", "nickname"); v != "Bo" {
+		t.Errorf("a plain sign-out forgot the browser: %q", v)
+	}
+}
+
+// Someone signed in through the organisation never reads texts about typing a
+// nickname or keys.
+func TestProviderUsersReadTheirOwnWords(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t, proxyConfig("192.0.2.0/24"))
+	carol := ta.client().with("X-Forwarded-User", "carol")
+	out := carol.get("/confirm-logout").wantStatus(http.StatusOK)
+	if got := out.text("signout-explain"); strings.Contains(got, "nickname") || !strings.Contains(got, "proxy") || out.has("signout-forget") {
+		t.Errorf("sign-out page for a proxy user: %q (forget offered: %v)", got, out.has("signout-forget"))
+	}
+	acc := carol.get("/account").wantStatus(http.StatusOK)
+	if got := acc.text("browser-explain"); strings.Contains(got, "personal sign-in link") || !strings.Contains(got, "proxy") {
+		t.Errorf("account, this browser: %q", got)
+	}
+	if got := acc.text("sessions-explain"); strings.Contains(got, "nickname") {
+		t.Errorf("account, sessions: %q", got)
 	}
 }
