@@ -499,4 +499,3 @@ func (a *App) logoutPost(c *gin.Context) {
 	}
 	a.doneRedirect(c, notice, views.PathHome)
 }
-
