@@ -83,8 +83,16 @@ func TestWordsInTheBrowser(t *testing.T) {
 		}
 	}
 	owner.screenshots("group-owner")
+	owner.open("/account")
+	for _, when := range owner.texts("time") {
+		if !shape.MatchString(when) {
+			t.Errorf("on the account page a time reads %q", when)
+		}
+	}
+	owner.screenshots("account")
 
 	// The pages that ask first, and the sign-out page.
+	owner.open(groupPath)
 	owner.click("#add-issue-summary")
 	edit := owner.addIssue("PHX-105", "")
 	edit = strings.TrimSuffix(edit, "/") + "/edit"
