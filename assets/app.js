@@ -7,9 +7,18 @@
 (function () {
   "use strict";
 
-  var localTime = window.Intl && new Intl.DateTimeFormat(undefined, {
-    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  // The server's one format for a moment, "6 Dec 2026, 19:35 UTC", in the
+  // viewer's zone ("7 Dec 2026, 04:35 GMT+9"): the same shape on every page.
+  var timeParts = window.Intl && new Intl.DateTimeFormat("en-GB", {
+    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short"
   });
+  var localTime = timeParts && timeParts.formatToParts && {
+    format: function (d) {
+      var p = {};
+      timeParts.formatToParts(d).forEach(function (part) { p[part.type] = part.value; });
+      return p.day + " " + p.month + " " + p.year + ", " + p.hour + ":" + p.minute + " " + p.timeZoneName;
+    }
+  };
 
   // Pages say "this page updates by itself" only when it does: with script.
   // Server times are written in UTC; here they are shown in local time, with

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -104,7 +104,7 @@ func (a *App) rateLimited(c *gin.Context) bool {
 }
 
 func (a *App) loginPage(c *gin.Context) {
-	next := safeNext(c.Query("next"))
+	next := afterSignIn(c.Query("next"))
 	kept := c.Query("kept")
 	if currentUser(c).IsAuthenticated() && kept == "" {
 		redirect(c, next)
@@ -127,7 +127,36 @@ func (a *App) loginPage(c *gin.Context) {
 			return
 		}
 	}
+	if !a.withInvite(c, &f) {
+		return
+	}
 	a.page(c, http.StatusOK, views.LoginPage(f))
+}
+
+// withInvite names the group and its owner on a sign-in that continues to an
+// invite link (next is /join/{token}), so a person opening an invite while
+// signed out reads what they are signing in for. An invite that does not work
+// (replaced, gone) names nothing: the join page says so after the sign-in. It
+// reports whether it went through (else it failed c).
+func (a *App) withInvite(c *gin.Context, f *views.LoginForm) bool {
+	rest, ok := strings.CutPrefix(f.Next, "/join/")
+	if !ok {
+		return true
+	}
+	token, err := url.PathUnescape(strings.SplitN(rest, "?", 2)[0])
+	if err != nil || token == "" {
+		return true
+	}
+	inv, err := a.st.InviteByToken(c.Request.Context(), token)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return true
+	case err != nil:
+		a.fail(c, err)
+		return false
+	}
+	f.Invite = &inv
+	return true
 }
 
 func (a *App) loginPost(c *gin.Context) {
@@ -177,6 +206,9 @@ func (a *App) loginPost(c *gin.Context) {
 }
 
 func (a *App) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
+	if !a.withInvite(c, &f) {
+		return
+	}
 	if wantsFragment(c) {
 		a.fragment(c, status, views.LoginFormFragment(f))
 		return
@@ -320,7 +352,7 @@ func (a *App) renderAccount(c *gin.Context, newToken string) {
 	for _, b := range browsers {
 		v.BrowserKnown = v.BrowserKnown || b.This
 		v.Browsers = append(v.Browsers, views.BrowserLine{
-			ID: b.ID, FirstUsed: dateTime(b.FirstUsed), LastUsed: dateTime(b.LastUsed), This: b.This})
+			ID: b.ID, FirstUsed: b.FirstUsed, LastUsed: b.LastUsed, This: b.This})
 	}
 	events, err := a.st.UserEvents(ctx, u.ID, 10)
 	if err != nil {
@@ -355,25 +387,38 @@ func (a *App) replaceSigninLink(c *gin.Context) {
 // forgetBrowser revokes this browser's key for the user: typing the nickname
 // here no longer signs in. This session goes on until the person signs out.
 func (a *App) forgetBrowser(c *gin.Context) {
-	u := currentUser(c)
-	if k := a.existingBrowserKey(c); k != "" {
-		id, err := a.st.BrowserID(c.Request.Context(), u.ID, k)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			a.fail(c, err)
-			return
-		default:
-			if !a.revoke(c, u, id) {
-				return
-			}
-		}
+	if !a.forgetThisBrowser(c, currentUser(c)) {
+		return
 	}
 	if err := setNotice(c, "This browser no longer remembers your nickname. Keep your personal sign-in link to come back."); err != nil {
 		a.fail(c, err)
 		return
 	}
 	redirect(c, views.PathAccount)
+}
+
+// forgetThisBrowser revokes this browser's key for u, if it holds one. It
+// reports whether it went through (else it failed c).
+func (a *App) forgetThisBrowser(c *gin.Context, u store.User) bool {
+	id, known, err := a.thisBrowser(c, u)
+	if err != nil {
+		a.fail(c, err)
+		return false
+	}
+	return !known || a.revoke(c, u, id)
+}
+
+// thisBrowser is the id of this browser's key for u, and whether it holds one.
+func (a *App) thisBrowser(c *gin.Context, u store.User) (int64, bool, error) {
+	k := a.existingBrowserKey(c)
+	if k == "" {
+		return 0, false, nil
+	}
+	id, err := a.st.BrowserID(c.Request.Context(), u.ID, k)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
 }
 
 // revokeBrowser revokes one of the user's browsers (a lost or stolen device):
@@ -443,11 +488,29 @@ func (a *App) signOutEverywhere(c *gin.Context) {
 }
 
 func (a *App) logoutPage(c *gin.Context) {
-	a.page(c, http.StatusOK, views.LogoutPage())
+	_, known, err := a.thisBrowser(c, currentUser(c))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	s, _ := session(c)
+	how, _ := s.Get(schemeKey).(string)
+	a.page(c, http.StatusOK, views.LogoutPage(views.LogoutView{BrowserKnown: known, SignedInWith: how}))
 }
 
+// logoutPost signs out; with forget=1 this browser forgets the nickname first
+// (a shared computer), as "Forget this browser" on the account page does.
 func (a *App) logoutPost(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
 	u := currentUser(c)
+	forget := form.Get("forget") == "1"
+	if forget && !a.forgetThisBrowser(c, u) {
+		return
+	}
 	id, err := signOut(c)
 	if err != nil {
 		a.fail(c, err)
@@ -458,40 +521,9 @@ func (a *App) logoutPost(c *gin.Context) {
 		a.log.Warn("audit failed", "err", err)
 	}
 	// The notice rides in a fresh, anonymous session: the signed-in one is gone.
-	a.doneRedirect(c, "You are signed out.", views.PathHome)
-}
-
-var actionText = map[string]string{
-	store.ActSignIn:          "signed in",
-	store.ActSignOut:         "signed out",
-	store.ActSignOutAll:      "signed out everywhere",
-	store.ActBrowserRevoked:  "revoked a browser",
-	store.ActOwnershipChange: "handed over ownership",
-	store.ActReveal:          "revealed",
-	store.ActAccept:          "accepted",
-	store.ActRevote:          "started a new round of",
-	"user.deactivated":       "was deactivated",
-	"user.activated":         "was activated",
-	"member.removed":         "removed a member:",
-	"member.left":            "left the group",
-}
-
-func activityLines(events []store.AuditEvent) []views.ActivityLine {
-	out := make([]views.ActivityLine, 0, len(events))
-	for _, e := range events {
-		what := actionText[e.Action]
-		if what == "" {
-			what = e.Action
-		}
-		if e.IssueKey != "" {
-			what += " " + e.IssueKey
-		}
-		if e.Detail != "" {
-			what += " (" + e.Detail + ")"
-		}
-		out = append(out, views.ActivityLine{At: e.At, Who: e.Nickname, What: what})
+	notice := "You are signed out."
+	if forget {
+		notice = "You are signed out, and this browser no longer remembers your nickname."
 	}
-	return out
+	a.doneRedirect(c, notice, views.PathHome)
 }
-
-func dateTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

@@ -754,8 +754,9 @@ func formOf(n *html.Node) *html.Node {
 }
 
 // Nothing irreversible in one click: "Make owner", "Remove" and "Leave" ask
-// first. Their buttons are GET forms to a confirmation page (no JavaScript) that
-// htmx turns into a POST after a confirm dialog; the page's form then posts.
+// first. Their buttons lead to a confirmation page (no JavaScript: a link, or a
+// GET form when a field goes with it) that htmx turns into a POST after a
+// confirm dialog; the page's form then posts.
 // Asking changes nothing.
 func TestIrreversibleActionsAskFirst(t *testing.T) {
 	t.Parallel()
@@ -782,6 +783,15 @@ func TestIrreversibleActionsAskFirst(t *testing.T) {
 		btn := page.all(b.testid)
 		if len(btn) == 0 {
 			t.Fatalf("no %s button", b.testid)
+		}
+		if b.field == "" {
+			// Nothing to carry: a link, so the address is the page's, with no
+			// bare "?" a field-less GET form would add.
+			a := btn[0]
+			if a.Data != "a" || attr(a, "href") != b.action || attr(a, "hx-post") != b.action || attr(a, "hx-confirm") == "" {
+				t.Errorf("%s: want a link to %s with hx-post there and hx-confirm, got <%s href=%q hx-post=%q>", b.testid, b.action, a.Data, attr(a, "href"), attr(a, "hx-post"))
+			}
+			continue
 		}
 		f := formOf(btn[0])
 		if f == nil || attr(f, "method") != "get" || attr(f, "action") != b.action || attr(f, "hx-post") != b.action || attr(f, "hx-confirm") == "" {

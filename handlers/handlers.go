@@ -327,6 +327,7 @@ func (a *App) routes() *gin.Engine {
 	ownedIssue.POST("/timer", a.setTimer)
 	ownedIssue.GET("/edit", a.editIssuePage)
 	ownedIssue.POST("/edit", a.editIssue)
+	ownedIssue.GET("/delete", a.deleteIssuePage)
 	ownedIssue.POST("/delete", a.deleteIssue)
 	// The event streams do their own sign-in check: a stream must answer in SSE.
 	r.GET("/issues/:id/events", a.events)

@@ -122,7 +122,7 @@ func TestRevokeALostBrowser(t *testing.T) {
 		t.Fatalf("no single 'this browser': %v", list)
 	}
 	page := phone.get("/account")
-	if !strings.Contains(page.text("browsers"), "2026-11-30 09:00 UTC") {
+	if !strings.Contains(page.text("browsers"), "30 Nov 2026, 09:00 UTC") {
 		t.Fatalf("first and last use not shown: %q", page.text("browsers"))
 	}
 

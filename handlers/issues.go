@@ -294,7 +294,7 @@ func (a *App) accept(c *gin.Context) {
 		return
 	}
 	is, g, role := issueOf(c)
-	f, final := decodeFinal(form)
+	f, final := decodeFinal(form, is.Result)
 	// An open issue has no accept form to show a message in: 409 whatever was sent.
 	if is.State == store.StateOpen {
 		a.fail(c, errNotRevealed.withLink(views.IssuePath(is.ID), "Back to the issue"))
@@ -320,7 +320,7 @@ func (a *App) accept(c *gin.Context) {
 		return
 	}
 	a.roomChanged(is.ID, g.ID)
-	a.afterOwnerAction(c, is.ID, role, "The final estimate of "+is.Key+" is "+strconv.Itoa(final)+".")
+	a.afterOwnerAction(c, is.ID, role, "The final estimate of "+is.Key+" is "+is.Result.Label(final)+".")
 }
 
 func (a *App) revote(c *gin.Context) {
@@ -380,6 +380,16 @@ func (a *App) editIssue(c *gin.Context) {
 	}
 	a.roomChanged(is.ID, g.ID)
 	a.doneRedirect(c, "Issue “"+in.Key+"” was saved.", views.GroupPath(g.ID))
+}
+
+// deleteIssuePage asks before deleting (the page without JavaScript).
+func (a *App) deleteIssuePage(c *gin.Context) {
+	is, g, _ := issueOf(c)
+	if is.State != store.StateOpen {
+		a.fail(c, errNotEditable.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		return
+	}
+	a.page(c, http.StatusOK, views.IssueDeletePage(is, g))
 }
 
 func (a *App) deleteIssue(c *gin.Context) {

@@ -139,7 +139,7 @@ func (a *App) oidcStart(c *gin.Context) {
 		SessionID: sid,
 		Nonce:     store.NewToken(),
 		Verifier:  oauth2.GenerateVerifier(),
-		Next:      safeNext(c.Query("next")),
+		Next:      afterSignIn(c.Query("next")),
 		Kept:      kept,
 		Remember:  c.Query("remember") != "",
 	}

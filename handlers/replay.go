@@ -54,16 +54,16 @@ func (a *App) requireLogin(replayable bool) gin.HandlerFunc {
 func (a *App) loginNext(c *gin.Context) string {
 	if isHTMX(c) {
 		if p := currentPagePath(c); p != "" {
-			return p
+			return afterSignIn(p)
 		}
 		return "/"
 	}
 	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
-		return safeNext(c.Request.URL.RequestURI())
+		return afterSignIn(c.Request.URL.RequestURI())
 	}
 	// A plain POST: the page holding the form, when the browser says so.
 	if ref, err := url.Parse(c.GetHeader("Referer")); err == nil && ref.Host == c.Request.Host {
-		return safeNext(ref.RequestURI())
+		return afterSignIn(ref.RequestURI())
 	}
 	return "/"
 }

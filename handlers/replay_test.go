@@ -35,7 +35,8 @@ func TestProtectedEndpointsSendSignedOutVisitorsToSignIn(t *testing.T) {
 		{name: "GET group with query", method: "GET", target: "/groups/1?tab=issues&x=1", wantNext: "/groups/1?tab=issues&x=1"},
 		{name: "GET join link", method: "GET", target: "/join/AbCdEf_123-xyz", wantNext: "/join/AbCdEf_123-xyz"},
 		{name: "GET estimate page", method: "GET", target: "/issues/7/estimate", wantNext: "/issues/7/estimate"},
-		{name: "GET sign-out page", method: "GET", target: "/confirm-logout", wantNext: "/confirm-logout"},
+		// Never back to "Sign out?" after signing in (Back after a sign-out asks for it).
+		{name: "GET sign-out page", method: "GET", target: "/confirm-logout", wantNext: "/"},
 		{name: "POST creategroup, same-site referer", method: "POST", target: "/creategroup", referer: "http://example.com/?tab=mine", wantNext: "/?tab=mine", wantKept: true},
 		{name: "POST creategroup, no referer", method: "POST", target: "/creategroup", wantNext: "/", wantKept: true},
 		{name: "POST creategroup, foreign referer", method: "POST", target: "/creategroup", referer: "https://evil.example/groups/1", wantNext: "/", wantKept: true},
@@ -61,7 +62,7 @@ func TestProtectedEndpointsSendSignedOutVisitorsToSignIn(t *testing.T) {
 		{name: "htmx POST creategroup, hostile current URL", method: "POST", target: "/creategroup", htmx: "https://evil.example/", wantNext: "/", wantKept: true},
 		{name: "htmx POST estimate", method: "POST", target: "/issues/4/estimate", htmx: "http://example.com/issues/4/estimate", wantNext: "/issues/4/estimate", wantKept: true},
 		{name: "htmx POST rename (not replayable)", method: "POST", target: "/groups/1/rename", htmx: "http://example.com/groups/1", wantNext: "/groups/1"},
-		{name: "htmx POST sign-out (not replayable)", method: "POST", target: "/confirm-logout", htmx: "http://example.com/confirm-logout", wantNext: "/confirm-logout"},
+		{name: "htmx POST sign-out (not replayable)", method: "POST", target: "/confirm-logout", htmx: "http://example.com/confirm-logout", wantNext: "/"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ta.client()

@@ -317,11 +317,13 @@ func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error
 	if st.Rounds, err = s.Rounds(ctx, is.ID); err != nil {
 		return st, err
 	}
-	// The next open issue after this one, else the first open one before it.
+	// The next open issue after this one, else the first open one before it;
+	// never the one the group is on already (starting it would move nobody).
 	row, err := s.queryRow(ctx, `SELECT COALESCE(c.id, 0), COALESCE(c.key, ''), COALESCE(n.id, 0), COALESCE(n.key, '')
 		FROM groups g
 		LEFT JOIN issues c ON c.id = g.current_issue_id
 		LEFT JOIN issues n ON n.id = (SELECT x.id FROM issues x WHERE x.group_id = g.id AND x.state = 'open' AND x.id <> ?
+			AND x.id <> COALESCE(g.current_issue_id, 0)
 			ORDER BY x.id < ?, x.id LIMIT 1)
 		WHERE g.id = ?`, is.ID, is.ID, g.ID)
 	if err != nil {
@@ -734,12 +736,21 @@ func (s *Store) Accept(ctx context.Context, issueID int64, by User, final int) e
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var groupID int64
-		err := tx.QueryRowContext(ctx, "SELECT group_id FROM issues WHERE id = ?", issueID).Scan(&groupID)
+		var enc string
+		err := tx.QueryRowContext(ctx, "SELECT group_id, COALESCE(result, '') FROM issues WHERE id = ?", issueID).Scan(&groupID, &enc)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
+		}
+		r, err := decodeResult(enc)
+		if err != nil {
+			return err
+		}
+		// On a deck of labels the final is one of its cards: a label names it.
+		if r.Labelled() && !r.deck().Allows(final) {
+			return ErrInvalid
 		}
 		res, err := tx.ExecContext(ctx, "UPDATE issues SET state = 'accepted', final_estimate = ? WHERE id = ? AND state IN ('revealed', 'accepted')", final, issueID)
 		if err != nil {
@@ -748,7 +759,7 @@ func (s *Store) Accept(ctx context.Context, issueID int64, by User, final int) e
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotRevealed
 		}
-		return audit(ctx, tx, s.unix(), by, groupID, issueID, ActAccept, "final "+strconv.Itoa(final))
+		return audit(ctx, tx, s.unix(), by, groupID, issueID, ActAccept, "final "+r.Label(final))
 	})
 }
 
