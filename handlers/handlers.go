@@ -132,6 +132,7 @@ type App struct {
 
 	closeOnce sync.Once
 	stop      chan struct{}
+	ready     readiness
 }
 
 // New builds the app with every route.
@@ -249,6 +250,9 @@ func (a *App) routes() *gin.Engine {
 	// measure the other paths against it; /healthz is the real health check.
 	r.GET("/livez", a.livez)
 	r.HEAD("/livez", a.livez)
+	// The readiness probe likewise (ready.go).
+	r.GET("/readyz", a.readyz)
+	r.HEAD("/readyz", a.readyz)
 
 	r.Use(a.readHTMX, a.observeRequests, a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
 		a.freshReads, sessions.Sessions(a.sessions.cookieName, a.sessions), a.loadUser)
