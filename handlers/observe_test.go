@@ -91,7 +91,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	late := ta.client().plain()
 	r := late.post("/creategroup", url.Values{"name": {"Replayed Group"}}).wantStatus(http.StatusSeeOther)
 	_, ref, _ := loginTarget(t, r.location())
-	late.post("/login", url.Values{"nickname": {"Latecomer"}, "kept": {ref}}).wantStatus(http.StatusSeeOther)
+	sendKept(t, late, late.post("/login", url.Values{"nickname": {"Latecomer"}, "kept": {ref}})).wantStatus(http.StatusSeeOther)
 
 	// The database stops taking writes.
 	must(t, ta.st.SetReadOnly(tctx, true))
