@@ -83,7 +83,9 @@ func keptRoutes() []keptRoute {
 				rows(s, "SELECT 1 FROM groups WHERE id = ? AND invite_token != ?", s.tm.gid, s.invite)(t)
 			}},
 		{route: "/groups/:id/rename", who: "owner", path: group("/rename"), form: url.Values{"name": {"Team Phoenix — renamed"}},
-			check: func(t *testing.T, s *keptSite) { rows(s, "SELECT 1 FROM groups WHERE name = 'Team Phoenix — renamed'")(t) }},
+			check: func(t *testing.T, s *keptSite) {
+				rows(s, "SELECT 1 FROM groups WHERE name = 'Team Phoenix — renamed'")(t)
+			}},
 		{route: "/groups/:id/transfer", who: "owner", path: group("/transfer"),
 			formOf: func(s *keptSite) url.Values { return url.Values{"user": {fmt.Sprint(uid(s, "Mia"))}} },
 			check: func(t *testing.T, s *keptSite) {
@@ -122,7 +124,9 @@ func keptRoutes() []keptRoute {
 				rows(s, "SELECT 1 FROM estimates WHERE issue_id = ? AND user_id = ?", s.iid, uid(s, "Mia"))(t)
 			}},
 		{route: "/issues/:id/reveal", who: "owner", prep: votes, path: issue("/reveal"), form: url.Values{"confirmed": {"1"}},
-			check: func(t *testing.T, s *keptSite) { rows(s, "SELECT 1 FROM issues WHERE id = ? AND state = 'revealed'", s.iid)(t) }},
+			check: func(t *testing.T, s *keptSite) {
+				rows(s, "SELECT 1 FROM issues WHERE id = ? AND state = 'revealed'", s.iid)(t)
+			}},
 		{route: "/issues/:id/accept", who: "owner", prep: revealed, path: issue("/accept"), form: url.Values{"final": {"8"}},
 			check: func(t *testing.T, s *keptSite) {
 				rows(s, "SELECT 1 FROM issues WHERE id = ? AND state = 'accepted' AND final_estimate = 8", s.iid)(t)
@@ -140,7 +144,9 @@ func keptRoutes() []keptRoute {
 				rows(s, "SELECT 1 FROM issues WHERE id = ? AND key = 'PHX-12-b' AND description = 'Edited while signed out'", s.iid)(t)
 			}},
 		{route: "/issues/:id/delete", who: "owner", path: issue("/delete"),
-			check: func(t *testing.T, s *keptSite) { rows(s, "SELECT COUNT(*) FROM issues WHERE id = ? HAVING COUNT(*) = 0", s.iid)(t) }},
+			check: func(t *testing.T, s *keptSite) {
+				rows(s, "SELECT COUNT(*) FROM issues WHERE id = ? HAVING COUNT(*) = 0", s.iid)(t)
+			}},
 		{route: "/account/signin-link", who: "owner", path: func(*keptSite) string { return "/account/signin-link" },
 			check: func(t *testing.T, s *keptSite) {
 				if ok, _ := s.ta.st.HasSigninToken(tctx, uid(s, keptOwner)); !ok {
@@ -148,7 +154,9 @@ func keptRoutes() []keptRoute {
 				}
 			}},
 		{route: "/account/forget-browser", who: "owner", path: func(*keptSite) string { return "/account/forget-browser" },
-			check: func(t *testing.T, s *keptSite) { rows(s, "SELECT COUNT(*) FROM browser_keys WHERE user_id = ? HAVING COUNT(*) = 0", uid(s, keptOwner))(t) }},
+			check: func(t *testing.T, s *keptSite) {
+				rows(s, "SELECT COUNT(*) FROM browser_keys WHERE user_id = ? HAVING COUNT(*) = 0", uid(s, keptOwner))(t)
+			}},
 		{route: "/account/browsers/:id/revoke", who: "owner",
 			path: func(s *keptSite) string {
 				bs, err := s.ta.st.UserBrowsers(tctx, uid(s, keptOwner), "")
@@ -157,7 +165,9 @@ func keptRoutes() []keptRoute {
 				}
 				return fmt.Sprintf("/account/browsers/%d/revoke", bs[0].ID)
 			},
-			check: func(t *testing.T, s *keptSite) { rows(s, "SELECT COUNT(*) FROM browser_keys WHERE user_id = ? HAVING COUNT(*) = 0", uid(s, keptOwner))(t) }},
+			check: func(t *testing.T, s *keptSite) {
+				rows(s, "SELECT COUNT(*) FROM browser_keys WHERE user_id = ? HAVING COUNT(*) = 0", uid(s, keptOwner))(t)
+			}},
 	}
 }
 
