@@ -733,13 +733,20 @@ func (s *Store) Accept(ctx context.Context, issueID int64, by User, final int) e
 		return ErrInvalid
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		var groupID int64
-		err := tx.QueryRowContext(ctx, "SELECT group_id FROM issues WHERE id = ?", issueID).Scan(&groupID)
+		var (
+			groupID int64
+			state   string
+			was     sql.NullInt64
+		)
+		err := tx.QueryRowContext(ctx, "SELECT group_id, state, final_estimate FROM issues WHERE id = ?"+s.rowLock("issues"), issueID).Scan(&groupID, &state, &was)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
+		}
+		if state == string(StateAccepted) && was.Valid && was.Int64 == int64(final) {
+			return nil // accepted already with this value (a double click): nothing new
 		}
 		res, err := tx.ExecContext(ctx, "UPDATE issues SET state = 'accepted', final_estimate = ? WHERE id = ? AND state IN ('revealed', 'accepted')", final, issueID)
 		if err != nil {
