@@ -43,7 +43,7 @@ func issueOf(c *gin.Context) (store.Issue, store.Group, store.Role) {
 }
 
 var (
-	errNotRevealed     = newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
+	errNotRevealed = newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
 )
 
 // errTooFewVotes: with one vote, the result would be that person's value.
