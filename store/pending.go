@@ -202,6 +202,7 @@ func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration
 			{"DELETE FROM pending_forms WHERE expires_at <= ?", []any{now.Add(-time.Hour).Unix()}},
 			{"UPDATE pending_forms SET body = " + s.noBytes() + " WHERE expires_at <= ? AND length(body) > 0", []any{now.Unix()}},
 			{"DELETE FROM browser_keys WHERE last_used_at <= ?", []any{now.Add(-keyAge).Unix()}},
+			{"DELETE FROM once_tokens WHERE created_at <= ?", []any{now.Add(-onceTTL).Unix()}},
 		} {
 			res, err := tx.ExecContext(ctx, q.sql, q.args...)
 			if err != nil {
