@@ -217,24 +217,33 @@ func (a *App) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
 }
 
 // completeSignIn makes the session the user's under a new id, records it, and
-// either replays the kept form or goes on to next.
+// goes on to next, or, when a kept form waits, to the page that shows it: a
+// kept form is sent only with the signed-in person's own click (it may have
+// been kept by someone who planted this session in the browser).
 func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, browserKey, how, next, kept string) {
-	if kept == "" {
-		// The notice goes out with the sign-in's own save of the session: one
-		// write instead of two.
-		s, _ := session(c)
-		s.Set(noticeKey, "Signed in as "+u.Nickname+".")
-		s.Delete(noticeErrKey)
-	}
+	// The notice goes out with the sign-in's own save of the session: one
+	// write instead of two.
+	s, _ := session(c)
+	s.Set(noticeKey, "Signed in as "+u.Nickname+".")
+	s.Delete(noticeErrKey)
 	if err := a.startSession(c, u, remember, browserKey, how); err != nil {
 		a.fail(c, err)
 		return
 	}
-	if kept != "" {
-		a.replay(c, kept, next)
+	if kept == "" {
+		redirect(c, next)
 		return
 	}
-	redirect(c, next)
+	// A kept form that cannot be sent (expired, used, foreign, unknown) says
+	// why on next.
+	ref, ok := a.checkKept(c, kept)
+	switch {
+	case !ok:
+	case ref == "":
+		redirect(c, next)
+	default:
+		redirect(c, views.KeptPath(ref, next))
+	}
 }
 
 // schemeKey holds, in the session, how it was signed in (for the account page).

@@ -20,6 +20,7 @@ import (
 	"estimator/handlers/live"
 	"estimator/handlers/metrics"
 	"estimator/store"
+	"estimator/views"
 )
 
 // Config is the web layer's configuration; main fills it from flags and env.
@@ -265,12 +266,13 @@ func (a *App) routes() *gin.Engine {
 	r.GET("/healthz", a.health)
 	r.GET("/assets/*file", a.assets.serve)
 
-	// Signed-in routes are in auth: anyone else is sent to sign in. A
-	// replayable route keeps a signed-out POST and sends it again after
-	// sign-in, so it sits beside auth with replayable in its own chain.
+	// Signed-in routes are in auth: anyone else is sent to sign in, and a
+	// signed-out POST (any form that changes something) is kept, to be sent
+	// after sign-in once the person confirms it (kept.go). Only signing out
+	// and the kept form's own page are not kept: signed out already, there is
+	// nothing to sign out of, and a kept form is not kept again.
 	login := a.requireLogin(false)
-	replayable := a.requireLogin(true)
-	auth := r.Group("", login)
+	auth := r.Group("", a.requireLogin(true))
 
 	r.GET("/", a.home)
 	r.GET("/login", a.loginPage)
@@ -283,21 +285,23 @@ func (a *App) routes() *gin.Engine {
 	auth.GET("/account", a.account)
 	auth.POST("/account/signin-link", a.replaceSigninLink)
 	auth.POST("/account/forget-browser", a.forgetBrowser)
-	auth.POST("/account/signout-everywhere", a.signOutEverywhere)
+	r.POST("/account/signout-everywhere", login, a.signOutEverywhere)
 	auth.POST("/account/browsers/:id/revoke", a.revokeBrowser)
 	auth.GET("/confirm-logout", a.logoutPage)
-	auth.POST("/confirm-logout", a.logoutPost)
+	r.POST("/confirm-logout", login, a.logoutPost)
+	r.GET(views.PathKept, login, a.keptPage)
+	r.POST(views.PathKept, login, a.keptPost)
 
-	r.POST("/creategroup", replayable, a.createGroup)
+	auth.POST("/creategroup", a.createGroup)
 	auth.GET("/join/:token", a.joinPage)
-	r.POST("/join/:token", replayable, a.joinPost)
+	auth.POST("/join/:token", a.joinPost)
 
 	// A group's routes: members, and those only its owner may use.
 	member, owner := a.groupAccess(false), a.groupAccess(true)
 	group := auth.Group("/groups/:id", member)
 	owned := auth.Group("/groups/:id", owner)
 	group.GET("", a.groupPage)
-	r.POST("/groups/:id/issues", replayable, owner, a.addIssue)
+	owned.POST("/issues", a.addIssue)
 	owned.POST("/invite", a.replaceInvite)
 	owned.POST("/rename", a.renameGroup)
 	// Each irreversible POST has a GET at the same address that asks first:
@@ -323,7 +327,7 @@ func (a *App) routes() *gin.Engine {
 	ownedIssue := auth.Group("/issues/:id", iowner)
 	issue.GET("", a.issueStatus)
 	issue.GET("/estimate", a.estimatePage)
-	r.POST("/issues/:id/estimate", replayable, imember, a.estimatePost)
+	issue.POST("/estimate", a.estimatePost)
 	ownedIssue.POST("/reveal", a.reveal)
 	ownedIssue.POST("/accept", a.accept)
 	ownedIssue.POST("/revote", a.revote)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -56,6 +57,7 @@ type importForm struct {
 	rows      string
 	fromFile  bool
 	confirmed bool
+	once      string
 }
 
 // readImportForm decodes the import request: URL-encoded (rows) or multipart
@@ -78,6 +80,7 @@ func readImportForm(c *gin.Context) (importForm, string, error) {
 		mf := c.Request.MultipartForm
 		f.rows = first(mf.Value["rows"])
 		f.confirmed = first(mf.Value["confirmed"]) == "1"
+		f.once = first(mf.Value["once"])
 		// A form whose file input was left empty still sends an empty part.
 		if fhs := mf.File["file"]; len(fhs) > 0 && (fhs[0].Filename != "" || fhs[0].Size > 0) {
 			file = fhs[0]
@@ -87,7 +90,7 @@ func readImportForm(c *gin.Context) (importForm, string, error) {
 		if err != nil {
 			return f, "", err
 		}
-		f.rows, f.confirmed = form.Get("rows"), form.Get("confirmed") == "1"
+		f.rows, f.confirmed, f.once = form.Get("rows"), form.Get("confirmed") == "1", form.Get("once")
 	}
 	if len(f.rows) > importRowsMax {
 		return f, "", errImportRowsTooLarge
@@ -158,8 +161,14 @@ func (a *App) importIssues(c *gin.Context) {
 		err = a.st.CheckImport(ctx, g.ID, rows)
 	}
 	if err == nil && f.confirmed {
+		once, oerr := readOnce(url.Values{"once": {f.once}}, strconv.FormatInt(g.ID, 10), f.rows)
+		if oerr != nil {
+			a.fail(c, oerr)
+			return
+		}
+		// Confirmed twice (a double click): added once, answered alike.
 		var n int
-		if n, err = a.st.ImportIssues(ctx, g.ID, rows); err == nil {
+		if n, _, err = a.st.ImportIssuesOnce(ctx, currentUser(c).ID, g.ID, rows, once); err == nil {
 			a.hub.groupChanged(g.ID)
 			a.doneRedirect(c, importedNotice(n), views.GroupPath(g.ID))
 			return
@@ -181,7 +190,7 @@ func (a *App) importIssues(c *gin.Context) {
 		a.fail(c, err)
 		return
 	default:
-		a.page(c, http.StatusOK, views.ImportPreviewPage(views.ImportPreview{Group: g, Rows: rows, Carry: importCarry(rows)}))
+		a.page(c, http.StatusOK, views.ImportPreviewPage(views.ImportPreview{Group: g, Rows: rows, Carry: importCarry(rows), Once: store.NewToken()}))
 		return
 	}
 	a.page(c, http.StatusUnprocessableEntity, views.ImportPage(g, again))

@@ -43,8 +43,7 @@ func issueOf(c *gin.Context) (store.Issue, store.Group, store.Role) {
 }
 
 var (
-	errAlreadyRevealed = newError(http.StatusConflict, "Already revealed", "This issue’s result has already been revealed.")
-	errNotRevealed     = newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
+	errNotRevealed = newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
 )
 
 // errTooFewVotes: with one vote, the result would be that person's value.
@@ -228,8 +227,11 @@ func (a *App) reveal(c *gin.Context) {
 		return
 	}
 	is, g, role := issueOf(c)
+	revealed := "The result of " + is.Key + " is revealed."
 	if is.State != store.StateOpen {
-		a.fail(c, errAlreadyRevealed.withLink(views.IssuePath(is.ID), "See the result"))
+		// A second reveal (a double click, a retry, the timer first) answers
+		// like the first: the result, no error.
+		a.afterOwnerAction(c, is.ID, role, revealed)
 		return
 	}
 	// Without JavaScript there is no confirm dialog: ask on a page first when not
@@ -256,7 +258,8 @@ func (a *App) reveal(c *gin.Context) {
 	_, err = a.st.Reveal(ctx, is.ID, currentUser(c))
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
-		a.fail(c, errAlreadyRevealed.withLink(views.IssuePath(is.ID), "See the result"))
+		// Revealed meanwhile (the other click of a double click): the same answer.
+		a.afterOwnerAction(c, is.ID, role, revealed)
 		return
 	case errors.Is(err, store.ErrTooFewVotes):
 		a.fail(c, errTooFewVotes.withLink(views.IssuePath(is.ID), "Back to the issue"))
@@ -269,7 +272,7 @@ func (a *App) reveal(c *gin.Context) {
 	if !told {
 		a.roomChanged(is.ID, g.ID)
 	}
-	a.afterOwnerAction(c, is.ID, role, "The result of "+is.Key+" is revealed.")
+	a.afterOwnerAction(c, is.ID, role, revealed)
 }
 
 // afterOwnerAction answers an owner's change in the room: the fresh live panel

@@ -489,6 +489,7 @@ func TestOIDCKeptFormReplay(t *testing.T) {
 				res = c.post("/login/choose", url.Values{"choice": {choice}, "nickname": {tc.choose}})
 			}
 			res.wantStatus(http.StatusSeeOther)
+			res = sendKept(t, c, res).wantStatus(http.StatusSeeOther)
 			gid := groupIDFrom(t, res.location())
 			page := c.get(res.location()).wantStatus(http.StatusOK)
 			if !strings.Contains(page.text("notice"), "Signed in as") {

@@ -105,6 +105,30 @@ func (s *Store) TakeForm(ctx context.Context, ref string, sessionID int64) (Pend
 	return f, nil
 }
 
+// PeekForm reads the kept form named by ref for the session without using
+// it, for the page that shows what it would send; errors as TakeForm's.
+func (s *Store) PeekForm(ctx context.Context, ref string, sessionID int64) (PendingForm, error) {
+	var f PendingForm
+	if ref == "" {
+		return f, ErrNotFound
+	}
+	row, err := s.queryRow(ctx, `SELECT id, session_id, method, path, body, created_at, expires_at, used_at
+		FROM pending_forms WHERE ref_hash = ?`, HashToken(ref))
+	if err != nil {
+		return f, err
+	}
+	var (
+		created, expires int64
+		used             sql.NullInt64
+	)
+	err = row.Scan(&f.ID, &f.SessionID, &f.Method, &f.Path, &f.Body, &created, &expires, &used)
+	if err := replayable(err, f.SessionID, sessionID, used, expires, s.unix()); err != nil {
+		return PendingForm{}, wrap(err)
+	}
+	f.CreatedAt = time.Unix(created, 0)
+	return f, nil
+}
+
 // KeptFormsRoom reports whether a kept form of n bytes would fit under the cap
 // now; KeepForm checks again when it stores one.
 func (s *Store) KeptFormsRoom(ctx context.Context, n int) (bool, error) {
@@ -182,6 +206,7 @@ func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration
 			{"DELETE FROM pending_forms WHERE expires_at <= ?", []any{now.Add(-time.Hour).Unix()}},
 			{"UPDATE pending_forms SET body = " + s.noBytes() + " WHERE expires_at <= ? AND length(body) > 0", []any{now.Unix()}},
 			{"DELETE FROM browser_keys WHERE last_used_at <= ?", []any{now.Add(-keyAge).Unix()}},
+			{"DELETE FROM once_tokens WHERE created_at <= ?", []any{now.Add(-onceTTL).Unix()}},
 		} {
 			res, err := tx.ExecContext(ctx, q.sql, q.args...)
 			if err != nil {

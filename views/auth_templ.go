@@ -20,8 +20,8 @@ type LoginForm struct {
 	Nickname string
 	Remember bool
 	Next     string
-	// Kept is the reference of a kept form waiting for this sign-in, replayed
-	// after it; "" when none waits.
+	// Kept is the reference of a kept form waiting for this sign-in, shown
+	// after it to be sent with a click; "" when none waits.
 	Kept   string
 	Errors FieldErrors
 	// Provider labels the identity provider's button; empty: no provider.
@@ -129,7 +129,7 @@ func LoginPage(f LoginForm) templ.Component {
 						}()
 					}
 					ctx = templ.InitializeContext(ctx)
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "You were signed out. Sign in and what you just submitted will be sent — nothing you typed is lost.")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "You were signed out. Sign in, and you will see what you just submitted and send it with one click — nothing you typed is lost.")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -215,7 +215,7 @@ func LoginFormFragment(f LoginForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "\" hx-target=\"this\" hx-swap=\"outerHTML\" data-testid=\"login-form\"><input type=\"hidden\" name=\"next\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "\" hx-target=\"this\" hx-swap=\"outerHTML\" hx-disable=\"find button\" data-testid=\"login-form\"><input type=\"hidden\" name=\"next\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
