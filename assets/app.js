@@ -3,13 +3,23 @@
 // session ended goes to the sign-in page; the group moving to another issue
 // takes every room there), times in the viewer's own zone, telling live pages
 // apart from what a page without script says, keys 1–9 for the cards, the
-// countdown, and fetching the cards again when the round they belong to changes.
+// countdown, fetching the cards again when the round they belong to changes, and
+// disabling a plain form's buttons once it is sent.
 (function () {
   "use strict";
 
-  var localTime = window.Intl && new Intl.DateTimeFormat(undefined, {
-    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  // The server's one format for a moment, "6 Dec 2026, 19:35 UTC", in the
+  // viewer's zone ("7 Dec 2026, 04:35 GMT+9"): the same shape on every page.
+  var timeParts = window.Intl && new Intl.DateTimeFormat("en-GB", {
+    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short"
   });
+  var localTime = timeParts && timeParts.formatToParts && {
+    format: function (d) {
+      var p = {};
+      timeParts.formatToParts(d).forEach(function (part) { p[part.type] = part.value; });
+      return p.day + " " + p.month + " " + p.year + ", " + p.hour + ":" + p.minute + " " + p.timeZoneName;
+    }
+  };
 
   // Pages say "this page updates by itself" only when it does: with script.
   // Server times are written in UTC; here they are shown in local time, with
@@ -53,6 +63,27 @@
       field.select();
       try { if (document.execCommand("copy")) done(); } catch (e) { /* selected for manual copy */ }
     }
+  });
+
+  // A plain form (one htmx does not send) disables its buttons once sent, as
+  // htmx forms do while in flight (hx-disable): a second click would send it
+  // again. Disabled just after the submit, so the pressed button's value still
+  // goes; back to the page from the browser's cache, they work again.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (evt.defaultPrevented || form.method !== "post" || form.hasAttribute("hx-post")) return;
+    setTimeout(function () {
+      form.querySelectorAll("button:not([disabled])").forEach(function (b) {
+        b.disabled = true;
+        b.setAttribute("data-sent", "");
+      });
+    }, 0);
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("button[data-sent]").forEach(function (b) {
+      b.disabled = false;
+      b.removeAttribute("data-sent");
+    });
   });
 
   // Named SSE events are dispatched as DOM events on the connected element.

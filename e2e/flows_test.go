@@ -35,6 +35,18 @@ func (tb *tab) submitLogin(nick string) {
 	tb.click(loginSubmit)
 }
 
+// confirmKept is the page after a sign-in with a kept form: it says what the
+// form would send (want in it), and "Send it" sends it.
+func (tb *tab) confirmKept(want string) {
+	tb.t.Helper()
+	tb.waitPath("/kept")
+	tb.waitVisible(testID("kept-what"))
+	if got := tb.text(testID("kept-what")); !strings.Contains(got, want) {
+		tb.t.Errorf("the kept form's page says %q, want it to name %q", got, want)
+	}
+	tb.click(testID("kept-send"))
+}
+
 // createGroup creates a group from "/" and returns its page's path. With
 // JavaScript, htmx swaps the new group into My Groups.
 func (tb *tab) createGroup(name string) string {
@@ -144,7 +156,8 @@ func TestSignIn(t *testing.T) {
 
 // Acceptance (the signature): a form sent with htmx after the session ended
 // elsewhere is kept; the browser is sent to sign in (HX-Redirect) and, once the
-// nickname is accepted, the form is replayed and the browser lands on its result.
+// nickname is accepted and the person confirms what was kept (a kept form never
+// acts by itself), the form is replayed and the browser lands on its result.
 func TestReplayAfterSignOutWithHTMX(t *testing.T) {
 	e := newEnv(t)
 	tabA := e.person("Ann, tab A")
@@ -178,6 +191,7 @@ func TestReplayAfterSignOutWithHTMX(t *testing.T) {
 	}
 
 	tabA.submitLogin("Ann")
+	tabA.confirmKept(name)
 	tabA.waitPath("/groups/*")
 	tabA.waitText(testID("group-name"), name, stepTimeout)
 	if got := tabA.text(testID("group-name")); got != name {
@@ -199,7 +213,8 @@ func TestReplayAfterSignOutWithHTMX(t *testing.T) {
 }
 
 // Acceptance: the same replay with JavaScript off: a plain form POST is kept and
-// answered 303 to the sign-in page; signing in lands on the new group's page.
+// answered 303 to the sign-in page; signing in and confirming lands on the new
+// group's page.
 func TestReplayAfterSignOutWithoutJavaScript(t *testing.T) {
 	e := newEnv(t)
 	tabA := e.person("Bea, tab A (no JavaScript)")
@@ -232,6 +247,7 @@ func TestReplayAfterSignOutWithoutJavaScript(t *testing.T) {
 	}
 
 	tabA.submitLogin("Bea")
+	tabA.confirmKept(name)
 	tabA.waitPath("/groups/*")
 	tabA.waitText(testID("group-name"), name, stepTimeout)
 	tabA.waitText(testID("notice"), name, stepTimeout)

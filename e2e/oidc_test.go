@@ -90,6 +90,7 @@ func TestSignInThroughProvider(t *testing.T) {
 		t.Fatalf("sign-in page %s carries no kept form", u)
 	}
 	sam.click(testID("oidc-signin"))
+	sam.confirmKept("Join the group")
 	sam.waitPath(groupPath)
 	sam.waitText(testID("group-name"), group, stepTimeout)
 	sam.waitText(testID("notice"), "Signed in as Sam", stepTimeout)

@@ -55,6 +55,8 @@ func (v variant) phone() bool { return v.width < 600 }
 // show, with the paths of what they made.
 type site struct {
 	anon, anonNoJS, fresh, owner, ownerNoJS, member, memberNoJS, outsider *tab
+	// keeper pressed Join while signed out, then signed in.
+	keeper *tab
 
 	solo, team, invite       string
 	open, revealed, accepted string
@@ -117,6 +119,25 @@ var pageStates = []pageState{
 	}, testID("key-error")},
 	{"group, member", func(s *site) *tab { return s.member }, at(func(s *site) string { return s.team }), testID("leave-group")},
 	{"join confirmation", func(s *site) *tab { return s.outsider }, at(func(s *site) string { return s.invite }), testID("join-confirm")},
+	{"after sign-in, the form kept before it", func(s *site) *tab { return s.keeper }, func(s *site, tb *tab) {
+		// An issue added from a page left open when the session ended: after
+		// the sign-in, the page says what the kept form would send and waits
+		// for the click.
+		tb.signIn("Kim")
+		group := tb.createGroup("Kim’s backlog")
+		tb.open("/confirm-logout")
+		tb.click(testID("signout-confirm"))
+		tb.waitVisible(testID("nav-signin"))
+		tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+			const f = Object.assign(document.createElement("form"), {method: "post", action: %q});
+			f.append(Object.assign(document.createElement("input"), {name: "key", value: "SHOP-1234-checkout-v2"}));
+			f.append(Object.assign(document.createElement("input"), {name: "description", value: "As a returning customer I pay with my saved card in one step; see https://wiki.example.com/payments/saved-cards/one-step-checkout-requirements-2026"}));
+			document.body.append(f);
+			f.submit();
+		})()`, group+"/issues")))
+		tb.waitVisible(testID("kept-notice"))
+		tb.submitLogin("Kim")
+	}, testID("kept-send")},
 	{"issue, open", func(s *site) *tab { return s.owner }, at(func(s *site) string { return s.open }), testID("reveal")},
 	{"issue, open, member", func(s *site) *tab { return s.member }, at(func(s *site) string { return s.open }), testID("cards")},
 	{"room, spectator", func(s *site) *tab { return s.spectator }, at(func(s *site) string { return s.open }), testID("spectating")},
@@ -220,6 +241,7 @@ func buildSite(e *env) *site {
 	s.memberNoJS.javaScriptOff()
 	s.fresh = e.person("Zed (no group)")
 	s.fresh.signIn("Zed")
+	s.keeper = e.person("Kim (kept form)")
 	s.outsider = e.person("Cy (invited)")
 	s.outsider.signIn("Cy")
 	return s
@@ -283,7 +305,7 @@ func TestEveryPage(t *testing.T) {
 			tb.scripts(false)
 		}
 	}
-	for _, tb := range []*tab{s.anon, s.anonNoJS, s.fresh, s.owner, s.ownerNoJS, s.member, s.memberNoJS, s.outsider} {
+	for _, tb := range []*tab{s.anon, s.anonNoJS, s.fresh, s.owner, s.ownerNoJS, s.member, s.memberNoJS, s.outsider, s.keeper} {
 		tb.noPageErrors()
 	}
 }

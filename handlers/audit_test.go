@@ -39,8 +39,8 @@ func TestAuditTrail(t *testing.T) {
 
 	// The new owner sees the group's trail.
 	page := member.get(fmt.Sprintf("/groups/%d", g.ID)).wantStatus(http.StatusOK)
-	trail := strings.Join(page.texts("activity"), "\n")
-	for _, want := range []string{"revealed AUD-1", "accepted AUD-1 (final 55)", "handed over ownership (Olga → Milo)"} {
+	trail := strings.Join(page.texts("activity-text"), "\n")
+	for _, want := range []string{"Olga revealed round 1 of AUD-1 (2 votes)", "Olga accepted 55 as the final estimate of AUD-1", "Olga made Milo the owner"} {
 		if !strings.Contains(trail, want) {
 			t.Errorf("group activity lacks %q:\n%s", want, trail)
 		}
@@ -51,7 +51,7 @@ func TestAuditTrail(t *testing.T) {
 		}
 	}
 	// The member's own account shows their sign-in.
-	if acc := strings.Join(member.get("/account").texts("activity"), "\n"); !strings.Contains(acc, "signed in") {
+	if acc := strings.Join(member.get("/account").texts("activity-text"), "\n"); !strings.Contains(acc, "Milo signed in by typing the nickname") {
 		t.Errorf("account activity lacks the sign-in:\n%s", acc)
 	}
 	// Everything is in the events table, and no line carries a value.

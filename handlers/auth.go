@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -33,24 +33,36 @@ func readForm(c *gin.Context) (url.Values, error) {
 	return c.Request.PostForm, nil
 }
 
-// browserKey is this browser's key for a sign-in: the one in its cookie when
-// the server issued it and it is still live, else a fresh one (set as a cookie).
-// A key planted in the cookie (never issued, or revoked) is never adopted, or
-// whoever planted it could sign in later as the person signing in now.
-func (a *App) browserKey(c *gin.Context) (string, error) {
-	if k := a.existingBrowserKey(c); k != "" {
-		live, err := a.st.BrowserKeyLive(c.Request.Context(), k)
-		if err != nil {
-			return "", err
-		}
-		if live {
-			return k, nil
-		}
-	}
-	k := store.NewToken()
+// useBrowserKey makes k this browser's key (the cookie, and later reads in
+// this request: a replay) after a sign-in gave it a fresh one.
+func (a *App) useBrowserKey(c *gin.Context, k string) {
 	a.setBrowserKey(c, k, int(a.cfg.BrowserKeyMaxAge.Seconds()))
-	// Later reads in this request (a replay) see the new key.
 	replaceCookie(c.Request, a.sessions.keyCookie, k)
+}
+
+// renewBrowserKey gives a browser that signed in as u (not by typing a
+// nickname: SignInNickname does that in its own transaction) a key nobody else
+// has seen: the nicknames its old key served move to the new one, and with tie
+// u is tied to it. It returns the new key when u is tied to it, else "". A key
+// planted in the cookie (another person's, live or not) thus never signs in as
+// u afterwards.
+func (a *App) renewBrowserKey(c *gin.Context, u store.User, tie bool) (string, error) {
+	old := a.existingBrowserKey(c)
+	k := store.NewToken()
+	n, err := a.st.RenewBrowserKey(c.Request.Context(), u.ID, old, k, tie)
+	switch {
+	case err != nil:
+		return "", err
+	case n > 0:
+		a.useBrowserKey(c, k)
+	case old != "":
+		// It served nobody: nothing to keep.
+		a.setBrowserKey(c, "", -1)
+		replaceCookie(c.Request, a.sessions.keyCookie, "")
+	}
+	if !tie {
+		return "", nil
+	}
 	return k, nil
 }
 
@@ -92,7 +104,7 @@ func (a *App) rateLimited(c *gin.Context) bool {
 }
 
 func (a *App) loginPage(c *gin.Context) {
-	next := safeNext(c.Query("next"))
+	next := afterSignIn(c.Query("next"))
 	kept := c.Query("kept")
 	if currentUser(c).IsAuthenticated() && kept == "" {
 		redirect(c, next)
@@ -115,7 +127,36 @@ func (a *App) loginPage(c *gin.Context) {
 			return
 		}
 	}
+	if !a.withInvite(c, &f) {
+		return
+	}
 	a.page(c, http.StatusOK, views.LoginPage(f))
+}
+
+// withInvite names the group and its owner on a sign-in that continues to an
+// invite link (next is /join/{token}), so a person opening an invite while
+// signed out reads what they are signing in for. An invite that does not work
+// (replaced, gone) names nothing: the join page says so after the sign-in. It
+// reports whether it went through (else it failed c).
+func (a *App) withInvite(c *gin.Context, f *views.LoginForm) bool {
+	rest, ok := strings.CutPrefix(f.Next, "/join/")
+	if !ok {
+		return true
+	}
+	token, err := url.PathUnescape(strings.SplitN(rest, "?", 2)[0])
+	if err != nil || token == "" {
+		return true
+	}
+	inv, err := a.st.InviteByToken(c.Request.Context(), token)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return true
+	case err != nil:
+		a.fail(c, err)
+		return false
+	}
+	f.Invite = &inv
+	return true
 }
 
 func (a *App) loginPost(c *gin.Context) {
@@ -143,12 +184,10 @@ func (a *App) loginPost(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	key, err := a.browserKey(c)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	u, _, err := a.st.ClaimNickname(ctx, nick, key)
+	// The key in the cookie is only the proof for a taken nickname; whatever
+	// it was, the browser leaves with a fresh one (and nothing on a refusal).
+	key := store.NewToken()
+	u, _, err := a.st.SignInNickname(ctx, nick, a.existingBrowserKey(c), key)
 	switch {
 	case errors.Is(err, store.ErrNicknameTaken):
 		f.Errors["nickname"] = nicknameTakenMessage(nick)
@@ -162,10 +201,14 @@ func (a *App) loginPost(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	a.useBrowserKey(c, key)
 	a.completeSignIn(c, u, f.Remember, key, "nickname", f.Next, f.Kept)
 }
 
 func (a *App) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
+	if !a.withInvite(c, &f) {
+		return
+	}
 	if wantsFragment(c) {
 		a.fragment(c, status, views.LoginFormFragment(f))
 		return
@@ -174,24 +217,33 @@ func (a *App) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
 }
 
 // completeSignIn makes the session the user's under a new id, records it, and
-// either replays the kept form or goes on to next.
+// goes on to next, or, when a kept form waits, to the page that shows it: a
+// kept form is sent only with the signed-in person's own click (it may have
+// been kept by someone who planted this session in the browser).
 func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, browserKey, how, next, kept string) {
-	if kept == "" {
-		// The notice goes out with the sign-in's own save of the session: one
-		// write instead of two.
-		s, _ := session(c)
-		s.Set(noticeKey, "Signed in as "+u.Nickname+".")
-		s.Delete(noticeErrKey)
-	}
+	// The notice goes out with the sign-in's own save of the session: one
+	// write instead of two.
+	s, _ := session(c)
+	s.Set(noticeKey, "Signed in as "+u.Nickname+".")
+	s.Delete(noticeErrKey)
 	if err := a.startSession(c, u, remember, browserKey, how); err != nil {
 		a.fail(c, err)
 		return
 	}
-	if kept != "" {
-		a.replay(c, kept, next)
+	if kept == "" {
+		redirect(c, next)
 		return
 	}
-	redirect(c, next)
+	// A kept form that cannot be sent (expired, used, foreign, unknown) says
+	// why on next.
+	ref, ok := a.checkKept(c, kept)
+	switch {
+	case !ok:
+	case ref == "":
+		redirect(c, next)
+	default:
+		redirect(c, views.KeptPath(ref, next))
+	}
 }
 
 // schemeKey holds, in the session, how it was signed in (for the account page).
@@ -212,7 +264,18 @@ func (a *App) startSession(c *gin.Context, u store.User, remember bool, browserK
 	return nil
 }
 
+// errLinksOff: with guests off every way in goes through the configured
+// scheme, and a personal sign-in link (which works with the provider down)
+// would be a way around it.
+var errLinksOff = newError(http.StatusForbidden, "Sign-in links are off",
+	"Personal sign-in links are turned off here: sign in with your organisation’s account. Nobody was signed in.").
+	withLink(views.PathLogin, "Sign in")
+
 func (a *App) signinLinkPage(c *gin.Context) {
+	if !a.guestsWelcome() {
+		a.fail(c, errLinksOff)
+		return
+	}
 	u, err := a.st.UserBySigninToken(c.Request.Context(), c.Param("token"))
 	if err != nil {
 		a.fail(c, signinLinkError(err))
@@ -229,6 +292,10 @@ func signinLinkError(err error) error {
 }
 
 func (a *App) signinLinkPost(c *gin.Context) {
+	if !a.guestsWelcome() {
+		a.fail(c, errLinksOff)
+		return
+	}
 	if a.rateLimited(c) {
 		return
 	}
@@ -247,12 +314,8 @@ func (a *App) signinLinkPost(c *gin.Context) {
 		a.fail(c, newError(http.StatusForbidden, "Deactivated", nicknameDeactivatedMessage))
 		return
 	}
-	key, err := a.browserKey(c)
+	key, err := a.renewBrowserKey(c, u, true)
 	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	if err := a.st.LinkBrowser(ctx, u.ID, key); err != nil {
 		a.fail(c, err)
 		return
 	}
@@ -279,11 +342,13 @@ func (a *App) account(c *gin.Context) {
 func (a *App) renderAccount(c *gin.Context, newToken string) {
 	ctx := c.Request.Context()
 	u := currentUser(c)
-	v := views.AccountView{}
+	v := views.AccountView{GuestsOff: !a.guestsWelcome()}
 	var err error
-	if v.HasLink, err = a.st.HasSigninToken(ctx, u.ID); err != nil {
-		a.fail(c, err)
-		return
+	if !v.GuestsOff {
+		if v.HasLink, err = a.st.HasSigninToken(ctx, u.ID); err != nil {
+			a.fail(c, err)
+			return
+		}
 	}
 	if newToken != "" {
 		v.NewLink = a.baseURL(c) + views.SigninLinkPath(newToken)
@@ -296,7 +361,7 @@ func (a *App) renderAccount(c *gin.Context, newToken string) {
 	for _, b := range browsers {
 		v.BrowserKnown = v.BrowserKnown || b.This
 		v.Browsers = append(v.Browsers, views.BrowserLine{
-			ID: b.ID, FirstUsed: dateTime(b.FirstUsed), LastUsed: dateTime(b.LastUsed), This: b.This})
+			ID: b.ID, FirstUsed: b.FirstUsed, LastUsed: b.LastUsed, This: b.This})
 	}
 	events, err := a.st.UserEvents(ctx, u.ID, 10)
 	if err != nil {
@@ -314,6 +379,10 @@ func (a *App) renderAccount(c *gin.Context, newToken string) {
 // and a reload shows it no more (nor sends the form again). The token waits in
 // the server-side session for that one page only.
 func (a *App) replaceSigninLink(c *gin.Context) {
+	if !a.guestsWelcome() {
+		a.fail(c, errLinksOff)
+		return
+	}
 	tok, err := a.st.ReplaceSigninToken(c.Request.Context(), currentUser(c).ID)
 	if err != nil {
 		a.fail(c, err)
@@ -327,25 +396,38 @@ func (a *App) replaceSigninLink(c *gin.Context) {
 // forgetBrowser revokes this browser's key for the user: typing the nickname
 // here no longer signs in. This session goes on until the person signs out.
 func (a *App) forgetBrowser(c *gin.Context) {
-	u := currentUser(c)
-	if k := a.existingBrowserKey(c); k != "" {
-		id, err := a.st.BrowserID(c.Request.Context(), u.ID, k)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			a.fail(c, err)
-			return
-		default:
-			if !a.revoke(c, u, id) {
-				return
-			}
-		}
+	if !a.forgetThisBrowser(c, currentUser(c)) {
+		return
 	}
 	if err := setNotice(c, "This browser no longer remembers your nickname. Keep your personal sign-in link to come back."); err != nil {
 		a.fail(c, err)
 		return
 	}
 	redirect(c, views.PathAccount)
+}
+
+// forgetThisBrowser revokes this browser's key for u, if it holds one. It
+// reports whether it went through (else it failed c).
+func (a *App) forgetThisBrowser(c *gin.Context, u store.User) bool {
+	id, known, err := a.thisBrowser(c, u)
+	if err != nil {
+		a.fail(c, err)
+		return false
+	}
+	return !known || a.revoke(c, u, id)
+}
+
+// thisBrowser is the id of this browser's key for u, and whether it holds one.
+func (a *App) thisBrowser(c *gin.Context, u store.User) (int64, bool, error) {
+	k := a.existingBrowserKey(c)
+	if k == "" {
+		return 0, false, nil
+	}
+	id, err := a.st.BrowserID(c.Request.Context(), u.ID, k)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
 }
 
 // revokeBrowser revokes one of the user's browsers (a lost or stolen device):
@@ -415,11 +497,29 @@ func (a *App) signOutEverywhere(c *gin.Context) {
 }
 
 func (a *App) logoutPage(c *gin.Context) {
-	a.page(c, http.StatusOK, views.LogoutPage())
+	_, known, err := a.thisBrowser(c, currentUser(c))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	s, _ := session(c)
+	how, _ := s.Get(schemeKey).(string)
+	a.page(c, http.StatusOK, views.LogoutPage(views.LogoutView{BrowserKnown: known, SignedInWith: how}))
 }
 
+// logoutPost signs out; with forget=1 this browser forgets the nickname first
+// (a shared computer), as "Forget this browser" on the account page does.
 func (a *App) logoutPost(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
 	u := currentUser(c)
+	forget := form.Get("forget") == "1"
+	if forget && !a.forgetThisBrowser(c, u) {
+		return
+	}
 	id, err := signOut(c)
 	if err != nil {
 		a.fail(c, err)
@@ -430,40 +530,9 @@ func (a *App) logoutPost(c *gin.Context) {
 		a.log.Warn("audit failed", "err", err)
 	}
 	// The notice rides in a fresh, anonymous session: the signed-in one is gone.
-	a.doneRedirect(c, "You are signed out.", views.PathHome)
-}
-
-var actionText = map[string]string{
-	store.ActSignIn:          "signed in",
-	store.ActSignOut:         "signed out",
-	store.ActSignOutAll:      "signed out everywhere",
-	store.ActBrowserRevoked:  "revoked a browser",
-	store.ActOwnershipChange: "handed over ownership",
-	store.ActReveal:          "revealed",
-	store.ActAccept:          "accepted",
-	store.ActRevote:          "started a new round of",
-	"user.deactivated":       "was deactivated",
-	"user.activated":         "was activated",
-	"member.removed":         "removed a member:",
-	"member.left":            "left the group",
-}
-
-func activityLines(events []store.AuditEvent) []views.ActivityLine {
-	out := make([]views.ActivityLine, 0, len(events))
-	for _, e := range events {
-		what := actionText[e.Action]
-		if what == "" {
-			what = e.Action
-		}
-		if e.IssueKey != "" {
-			what += " " + e.IssueKey
-		}
-		if e.Detail != "" {
-			what += " (" + e.Detail + ")"
-		}
-		out = append(out, views.ActivityLine{At: e.At, Who: e.Nickname, What: what})
+	notice := "You are signed out."
+	if forget {
+		notice = "You are signed out, and this browser no longer remembers your nickname."
 	}
-	return out
+	a.doneRedirect(c, notice, views.PathHome)
 }
-
-func dateTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

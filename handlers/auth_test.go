@@ -632,7 +632,7 @@ func TestAccountActivityNamesIssueAndZone(t *testing.T) {
 		t.Fatal("no activity table")
 	}
 	text := textOf(table[0])
-	for _, want := range []string{"revealed SHOP-12", "started a new round of SHOP-12"} {
+	for _, want := range []string{"Olga revealed round 1 of SHOP-12 (2 votes)", "Olga started round 2 of SHOP-12"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("activity %q lacks %q", text, want)
 		}

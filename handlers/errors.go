@@ -18,6 +18,15 @@ type httpError struct {
 	msg    string
 	// back is a link offered on the error page.
 	back, backLabel string
+	// anonCap: a row for a visitor who is not signed in was refused (a cap).
+	anonCap bool
+}
+
+// isAnonCap reports a refusal to store a row for a visitor who is not signed
+// in (over a per-address or total cap): nothing was stored.
+func isAnonCap(err error) bool {
+	var he *httpError
+	return errors.As(err, &he) && he.anonCap
 }
 
 func (e *httpError) Error() string { return e.msg }

@@ -135,3 +135,55 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestHealthzFollowsAHealedDatabaseWithinASecond: once the database takes
+// writes again, /healthz says so within a second (it said 503 for seconds
+// after writes already worked); while it does not, /healthz says 503 even
+// though a small write may still fit (a full disk).
+func TestHealthzFollowsAHealedDatabaseWithinASecond(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name         string
+		inject, heal func(t *testing.T, ta *testApp)
+	}{
+		{
+			name:   "read-only database",
+			inject: func(t *testing.T, ta *testApp) { must(t, ta.st.SetReadOnly(ctx, true)) },
+			heal:   func(t *testing.T, ta *testApp) { must(t, ta.st.SetReadOnly(ctx, false)) },
+		},
+		{
+			name: "disk full",
+			inject: func(t *testing.T, ta *testApp) {
+				n, err := ta.st.PageCount(ctx)
+				must(t, err)
+				must(t, ta.st.SetMaxPages(ctx, n))
+			},
+			heal: func(t *testing.T, ta *testApp) { must(t, ta.st.SetMaxPages(ctx, 0)) },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ta := newTestApp(t)
+			c := ta.client()
+			c.login("Hale Okonkwo-Lindqvist 32 chars")
+			c.get("/healthz").wantStatus(http.StatusOK)
+			tc.inject(t, ta)
+			name := strings.Repeat("Backend ", 10)[:80]
+			for i := 0; i < 500 && c.post("/creategroup", url.Values{"name": {name}}).status == http.StatusSeeOther; i++ {
+			}
+			for range 3 {
+				ta.clock.Advance(time.Second) // probes again: the fault holds
+				if got := c.get("/healthz").status; got != http.StatusServiceUnavailable {
+					t.Fatalf("/healthz during the fault: %d", got)
+				}
+			}
+			tc.heal(t, ta)
+			c.post("/creategroup", url.Values{"name": {"After the fault"}}).wantStatus(http.StatusSeeOther)
+			ta.clock.Advance(time.Second)
+			if got := c.get("/healthz").status; got != http.StatusOK {
+				t.Fatalf("/healthz a second after writes work again: %d", got)
+			}
+		})
+	}
+}

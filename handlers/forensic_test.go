@@ -185,7 +185,7 @@ func forensicRound(t *testing.T, by string) {
 			v.c.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
 			r := v.c.estimate(issue, card(v)).wantStatus(http.StatusSeeOther)
 			_, ref, _ := loginTarget(t, r.location())
-			v.c.post("/login", url.Values{"nickname": {"Vera"}, "kept": {ref}}).wantRedirect(room)
+			sendKept(t, v.c, v.c.post("/login", url.Values{"nickname": {"Vera"}, "kept": {ref}})).wantRedirect(room)
 			continue
 		}
 		if i == len(votes)-1 {

@@ -18,7 +18,7 @@ func decodeLogin(v url.Values) (f views.LoginForm, nickname string) {
 	f = views.LoginForm{
 		Nickname: v.Get("nickname"),
 		Remember: v.Get("remember") != "",
-		Next:     safeNext(v.Get("next")),
+		Next:     afterSignIn(v.Get("next")),
 		Kept:     v.Get("kept"),
 		Errors:   views.FieldErrors{},
 	}
@@ -72,12 +72,13 @@ func decodeVote(v url.Values) (vote store.Vote, typed string, errs views.FieldEr
 // refuses it: the deck is known there).
 const notOnDeckMessage = "Pick one of the cards: this deck has no free numbers."
 
-// decodeFinal reads the final estimate an owner accepts.
-func decodeFinal(v url.Values) (views.FinalForm, int) {
+// decodeFinal reads the final estimate an owner accepts for a round's result:
+// a label of its deck on a deck of labels, a whole number 1–100 otherwise.
+func decodeFinal(v url.Values, r store.Result) (views.FinalForm, int) {
 	f := views.FinalForm{Value: v.Get("final")}
-	final, msg := store.ParseEstimate(f.Value)
+	final, msg := r.ParseFinal(f.Value)
 	if msg != "" {
-		if strings.TrimSpace(f.Value) == "" {
+		if strings.TrimSpace(f.Value) == "" && !r.Labelled() {
 			msg = "Enter the final estimate: a whole number from 1 to 100."
 		}
 		f.Errors = views.FieldErrors{"final": msg}

@@ -67,10 +67,10 @@ func TestDecodeForms(t *testing.T) {
 	if _, ok := decodeRole(url.Values{"role": {"owner"}}); ok {
 		t.Error("role owner accepted")
 	}
-	if ff, v := decodeFinal(url.Values{"final": {"13"}}); v != 13 || len(ff.Errors) != 0 {
+	if ff, v := decodeFinal(url.Values{"final": {"13"}}, store.ComputeResult([]int{8, 13})); v != 13 || len(ff.Errors) != 0 {
 		t.Errorf("final: %+v %d", ff, v)
 	}
-	if ff, _ := decodeFinal(url.Values{"final": {" "}}); ff.Errors["final"] != "Enter the final estimate: a whole number from 1 to 100." || ff.Value != " " {
+	if ff, _ := decodeFinal(url.Values{"final": {" "}}, store.ComputeResult([]int{8, 13})); ff.Errors["final"] != "Enter the final estimate: a whole number from 1 to 100." || ff.Value != " " {
 		t.Errorf("blank final: %+v", ff)
 	}
 }

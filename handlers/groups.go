@@ -81,7 +81,7 @@ func (a *App) home(c *gin.Context) {
 	}
 	if p.Notice != "" {
 		// Shown once: not worth keeping.
-		a.renderWith(c, http.StatusOK, views.HomePage(groups, views.GroupForm{}), p)
+		a.renderWith(c, http.StatusOK, views.HomePage(groups, views.GroupForm{Once: groupsOnce(u.ID, groups)}), p)
 		return
 	}
 	in := newHomeInputs(p, groups)
@@ -89,7 +89,7 @@ func (a *App) home(c *gin.Context) {
 		writeRendered(c, http.StatusOK, r)
 		return
 	}
-	if r := a.renderKept(c, http.StatusOK, views.HomePage(groups, views.GroupForm{}), p); r != nil {
+	if r := a.renderKept(c, http.StatusOK, views.HomePage(groups, views.GroupForm{Once: groupsOnce(u.ID, groups)}), p); r != nil {
 		a.homes.put(u.ID, in, r)
 	}
 }
@@ -103,6 +103,8 @@ func (a *App) createGroup(c *gin.Context) {
 	u := currentUser(c)
 	ctx := c.Request.Context()
 	f, name := decodeGroup(form)
+	// Sent back with messages, the form keeps its once: nothing was made.
+	f.Once = form.Get("once")
 	if len(f.Errors) > 0 {
 		if wantsFragment(c) {
 			a.fragment(c, http.StatusUnprocessableEntity, views.CreateGroupForm(f))
@@ -116,7 +118,13 @@ func (a *App) createGroup(c *gin.Context) {
 		a.page(c, http.StatusUnprocessableEntity, views.HomePage(groups, f))
 		return
 	}
-	g, err := a.st.CreateGroup(ctx, u, name)
+	once, err := readOnce(form, views.PathCreateGroup, name)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	// Sent again (a double click): the group the first made, and the same answer.
+	g, _, err := a.st.CreateGroupOnce(ctx, u, name, once)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -128,7 +136,7 @@ func (a *App) createGroup(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
-		a.actionDone(c, views.CreateGroupDone(groups), notice)
+		a.actionDone(c, views.CreateGroupDone(groups, groupsOnce(u.ID, groups)), notice)
 		return
 	}
 	a.doneRedirect(c, notice, views.GroupPath(g.ID))
@@ -136,7 +144,9 @@ func (a *App) createGroup(c *gin.Context) {
 
 // doneRedirect leaves a notice and sends the browser on (PRG).
 func (a *App) doneRedirect(c *gin.Context, notice, target string) {
-	if err := setNotice(c, notice); err != nil {
+	// A visitor who is not signed in, over the cap of their rows: on without
+	// the notice (it would need a session row).
+	if err := setNotice(c, notice); err != nil && !isAnonCap(err) {
 		a.fail(c, err)
 		return
 	}
@@ -174,6 +184,9 @@ func (a *App) renderGroupWith(c *gin.Context, status int, v views.GroupView) {
 	if v.Issues, err = a.st.GroupIssues(ctx, g.ID); err != nil {
 		a.fail(c, err)
 		return
+	}
+	if v.IssueForm.Once == "" {
+		v.IssueForm.Once = issuesOnce(currentUser(c).ID, g.ID, v.Issues)
 	}
 	if role == store.RoleOwner {
 		events, err := a.st.GroupEvents(ctx, g.ID, 10)
@@ -240,9 +253,17 @@ func (a *App) addIssue(c *gin.Context) {
 	g, role := groupOf(c)
 	ctx := c.Request.Context()
 	f, in := decodeIssue(form)
+	f.Once = form.Get("once")
 	var is store.Issue
 	if len(f.Errors) == 0 {
-		is, err = a.st.CreateIssue(ctx, g.ID, in)
+		once, err := readOnce(form, strconv.FormatInt(g.ID, 10), in.Key, in.Description)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		// Sent again (a double click): the issue the first added, and the
+		// same answer, not "this key is taken".
+		is, _, err = a.st.CreateIssueOnce(ctx, currentUser(c).ID, g.ID, in, once)
 		if errors.Is(err, store.ErrKeyTaken) {
 			f.Errors["key"] = issueKeyTakenMessage(in.Key)
 		} else if err != nil {
@@ -266,7 +287,7 @@ func (a *App) addIssue(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
-		a.actionDone(c, views.AddIssueDone(g.ID, issues), notice)
+		a.actionDone(c, views.AddIssueDone(g.ID, issues, issuesOnce(currentUser(c).ID, g.ID, issues)), notice)
 		return
 	}
 	a.doneRedirect(c, notice, views.GroupPath(g.ID))

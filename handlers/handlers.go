@@ -20,6 +20,7 @@ import (
 	"estimator/handlers/live"
 	"estimator/handlers/metrics"
 	"estimator/store"
+	"estimator/views"
 )
 
 // Config is the web layer's configuration; main fills it from flags and env.
@@ -132,6 +133,7 @@ type App struct {
 
 	closeOnce sync.Once
 	stop      chan struct{}
+	ready     readiness
 }
 
 // New builds the app with every route.
@@ -158,7 +160,7 @@ func New(d Deps) (*App, error) {
 		cop:     http.NewCrossOriginProtection(),
 		stop:    make(chan struct{}),
 	}
-	a.sessions = newSessionStore(d.Store, d.Config)
+	a.sessions = newSessionStore(d.Store, d.Config, a.keeps)
 	if d.Config.OIDC.Issuer != "" {
 		a.oidc = newOIDCClient(d.Config.OIDC, d.Config.BaseURL)
 	}
@@ -249,6 +251,9 @@ func (a *App) routes() *gin.Engine {
 	// measure the other paths against it; /healthz is the real health check.
 	r.GET("/livez", a.livez)
 	r.HEAD("/livez", a.livez)
+	// The readiness probe likewise (ready.go).
+	r.GET("/readyz", a.readyz)
+	r.HEAD("/readyz", a.readyz)
 
 	r.Use(a.readHTMX, a.observeRequests, a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
 		a.freshReads, sessions.Sessions(a.sessions.cookieName, a.sessions), a.loadUser)
@@ -261,12 +266,13 @@ func (a *App) routes() *gin.Engine {
 	r.GET("/healthz", a.health)
 	r.GET("/assets/*file", a.assets.serve)
 
-	// Signed-in routes are in auth: anyone else is sent to sign in. A
-	// replayable route keeps a signed-out POST and sends it again after
-	// sign-in, so it sits beside auth with replayable in its own chain.
+	// Signed-in routes are in auth: anyone else is sent to sign in, and a
+	// signed-out POST (any form that changes something) is kept, to be sent
+	// after sign-in once the person confirms it (kept.go). Only signing out
+	// and the kept form's own page are not kept: signed out already, there is
+	// nothing to sign out of, and a kept form is not kept again.
 	login := a.requireLogin(false)
-	replayable := a.requireLogin(true)
-	auth := r.Group("", login)
+	auth := r.Group("", a.requireLogin(true))
 
 	r.GET("/", a.home)
 	r.GET("/login", a.loginPage)
@@ -279,21 +285,23 @@ func (a *App) routes() *gin.Engine {
 	auth.GET("/account", a.account)
 	auth.POST("/account/signin-link", a.replaceSigninLink)
 	auth.POST("/account/forget-browser", a.forgetBrowser)
-	auth.POST("/account/signout-everywhere", a.signOutEverywhere)
+	r.POST("/account/signout-everywhere", login, a.signOutEverywhere)
 	auth.POST("/account/browsers/:id/revoke", a.revokeBrowser)
 	auth.GET("/confirm-logout", a.logoutPage)
-	auth.POST("/confirm-logout", a.logoutPost)
+	r.POST("/confirm-logout", login, a.logoutPost)
+	r.GET(views.PathKept, login, a.keptPage)
+	r.POST(views.PathKept, login, a.keptPost)
 
-	r.POST("/creategroup", replayable, a.createGroup)
+	auth.POST("/creategroup", a.createGroup)
 	auth.GET("/join/:token", a.joinPage)
-	r.POST("/join/:token", replayable, a.joinPost)
+	auth.POST("/join/:token", a.joinPost)
 
 	// A group's routes: members, and those only its owner may use.
 	member, owner := a.groupAccess(false), a.groupAccess(true)
 	group := auth.Group("/groups/:id", member)
 	owned := auth.Group("/groups/:id", owner)
 	group.GET("", a.groupPage)
-	r.POST("/groups/:id/issues", replayable, owner, a.addIssue)
+	owned.POST("/issues", a.addIssue)
 	owned.POST("/invite", a.replaceInvite)
 	owned.POST("/rename", a.renameGroup)
 	// Each irreversible POST has a GET at the same address that asks first:
@@ -319,7 +327,7 @@ func (a *App) routes() *gin.Engine {
 	ownedIssue := auth.Group("/issues/:id", iowner)
 	issue.GET("", a.issueStatus)
 	issue.GET("/estimate", a.estimatePage)
-	r.POST("/issues/:id/estimate", replayable, imember, a.estimatePost)
+	issue.POST("/estimate", a.estimatePost)
 	ownedIssue.POST("/reveal", a.reveal)
 	ownedIssue.POST("/accept", a.accept)
 	ownedIssue.POST("/revote", a.revote)
@@ -327,6 +335,7 @@ func (a *App) routes() *gin.Engine {
 	ownedIssue.POST("/timer", a.setTimer)
 	ownedIssue.GET("/edit", a.editIssuePage)
 	ownedIssue.POST("/edit", a.editIssue)
+	ownedIssue.GET("/delete", a.deleteIssuePage)
 	ownedIssue.POST("/delete", a.deleteIssue)
 	// The event streams do their own sign-in check: a stream must answer in SSE.
 	r.GET("/issues/:id/events", a.events)

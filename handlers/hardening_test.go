@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"estimator/store"
 )
@@ -51,12 +54,17 @@ func TestPlantedBrowserKeyIsNotAdopted(t *testing.T) {
 		victim.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
 		victim.login(nick)
 	}
-	// A live key is kept: the same browser signing in again gets no new one.
+	// A live key proves the nickname, and is then replaced: the same browser
+	// entry, with a new secret.
 	c := ta.signedIn("Yara")
 	key := c.browserKeyCookie()
+	before := c.browsers()
 	c.post("/confirm-logout", nil)
-	if r := c.post("/login", url.Values{"nickname": {"Yara"}}); rawSetCookie(r, name) != "" || c.browserKeyCookie() != key {
-		t.Fatal("a live key was replaced")
+	if r := c.post("/login", url.Values{"nickname": {"Yara"}}); rawSetCookie(r, name) == "" || c.browserKeyCookie() == key {
+		t.Fatal("signing in again left the browser its old key")
+	}
+	if after := c.browsers(); len(after) != 1 || len(before) != 1 || fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("browsers before %v, after signing in again %v: want the same one entry", before, after)
 	}
 	if n := ta.countRows("browser_keys", "key_hash = ?", store.HashToken(strings.Repeat("A", 43))); n != 0 {
 		t.Fatalf("the planted key is tied to %d nicknames", n)
@@ -114,7 +122,7 @@ func TestRevokeALostBrowser(t *testing.T) {
 		t.Fatalf("no single 'this browser': %v", list)
 	}
 	page := phone.get("/account")
-	if !strings.Contains(page.text("browsers"), "2026-11-30 09:00 UTC") {
+	if !strings.Contains(page.text("browsers"), "30 Nov 2026, 09:00 UTC") {
 		t.Fatalf("first and last use not shown: %q", page.text("browsers"))
 	}
 
@@ -200,12 +208,12 @@ func TestLookAlikeNicknames(t *testing.T) {
 	ta.signedIn("cop")
 	other := ta.client()
 	for _, tc := range []struct{ nick, want string }{
-		{"\u0396elda", "Greek and Latin"},    // Greek capital Zeta
-		{"Zeld\u0430", "Latin and Cyrillic"}, // Cyrillic a
-		{"ZeIda", "is taken"},                // capital I for l
-		{"Ze1da", "is taken"},                // digit one for l
-		{"\u0441\u043e\u0440", "is taken"},   // "сор", all Cyrillic
-		{"Zelda\ufe00", "is taken"},          // an invisible variation selector
+		{"\u0396elda", "Greek and Latin"},      // Greek capital Zeta
+		{"Zeld\u0430", "Latin and Cyrillic"},   // Cyrillic a
+		{"ZeIda", "is taken"},                  // capital I for l
+		{"Ze1da", "is taken"},                  // digit one for l
+		{"\u0441\u043e\u0440", "is taken"},     // "сор", all Cyrillic
+		{"Zelda\ufe00", "invisible character"}, // an invisible variation selector
 	} {
 		r := other.post("/login", url.Values{"nickname": {tc.nick}}).wantStatus(http.StatusUnprocessableEntity)
 		if msg := r.text("nickname-error"); !strings.Contains(msg, tc.want) {
@@ -341,5 +349,183 @@ func TestSignedOutVisitorsCannotFillTheDisk(t *testing.T) {
 	// The unknown reference is still explained on the page itself.
 	if r := ta.client().get("/login?kept=nope").wantStatus(http.StatusOK); !strings.Contains(r.text("notice"), "could not be found") {
 		t.Fatalf("notice %q", r.text("notice"))
+	}
+}
+
+// TestSigninFloodFromOneIPv6Slash64IsOneAddress: a client holding a /64 (as
+// every IPv6 client does) gets one sign-in budget, not one per address; so
+// does an IPv4 client writing its address as IPv6 (::ffff:a.b.c.d), and
+// starting OpenID Connect sign-ins (each stores a session row) counts too.
+func TestSigninFloodFromOneIPv6Slash64IsOneAddress(t *testing.T) {
+	t.Parallel()
+	const burst = 5
+	ta := newTestApp(t, func(c *Config) {
+		c.LoginBurst, c.LoginRate = burst, rate.Every(time.Hour)
+		c.TrustedProxies = []string{"192.0.2.1"}
+	})
+	flood := func(name string, addrs func(i int) string) {
+		t.Helper()
+		passed := 0
+		for i := range 50 {
+			r := ta.client().with("X-Forwarded-For", addrs(i)).post("/login", url.Values{"nickname": {fmt.Sprintf("%s %d", name, i)}})
+			switch r.status {
+			case http.StatusSeeOther:
+				passed++
+			case http.StatusTooManyRequests:
+			default:
+				r.wantStatus(http.StatusTooManyRequests)
+			}
+		}
+		if passed != burst {
+			t.Errorf("%s: %d of 50 sign-ins passed, want %d (one address's budget)", name, passed, burst)
+		}
+	}
+	flood("IPv6 slash 64", func(i int) string { return fmt.Sprintf("2001:db8:77:1:%x:%x::%x", i, i*7, i+1) })
+	flood("IPv4", func(int) string { return "198.51.100.9" })
+	// The same IPv4 client in its IPv6-mapped spellings shares that budget.
+	for _, addr := range []string{"::ffff:198.51.100.9", "::FFFF:c633:6409", "198.51.100.9"} {
+		ta.client().with("X-Forwarded-For", addr).post("/login", url.Values{"nickname": {"Mapped"}}).wantStatus(http.StatusTooManyRequests)
+	}
+	// Another /64 has its own budget.
+	ta.client().with("X-Forwarded-For", "2001:db8:77:2::1").post("/login", url.Values{"nickname": {"Neighbour"}}).wantStatus(http.StatusSeeOther)
+}
+
+// TestMalloryLiveBrowserKeyPlantedInVictimsBrowser: Mallory plants her own
+// live key K in the victim's browser (a shared kiosk, a cookie-injecting
+// subdomain). Whatever way the victim signs in there (a new nickname, a
+// nickname the browser already knew, a personal sign-in link, the provider),
+// the browser leaves with a key nobody else has seen, and K never signs in as
+// the victim. The Account page's list keeps one entry per browser.
+func TestMalloryLiveBrowserKeyPlantedInVictimsBrowser(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	ta := newTestApp(t, p.configure)
+	name := ta.app.sessions.keyCookie
+	victimNick := "Victoria Okonkwo-Lindqvist Jr."
+	plant := func(c *client, key string) { c.cookies[name] = &http.Cookie{Name: name, Value: key} }
+	mallories := 0
+	malloryKey := func() string {
+		mallories++
+		m := ta.client()
+		m.login(fmt.Sprintf("Mallory %d", mallories))
+		return m.browserKeyCookie()
+	}
+	cannotSignInAsVictim := func(how, key string) {
+		t.Helper()
+		attacker := ta.client()
+		plant(attacker, key)
+		r := attacker.post("/login", url.Values{"nickname": {victimNick}})
+		if r.status != http.StatusUnprocessableEntity || attacker.signedInAs() != "" {
+			t.Fatalf("%s: the planted key signed in as the victim: %d", how, r.status)
+		}
+	}
+
+	// A new nickname, typed in a browser holding Mallory's live key.
+	k := malloryKey()
+	victim := ta.client()
+	plant(victim, k)
+	victim.login(victimNick)
+	if victim.browserKeyCookie() == k {
+		t.Fatal("new nickname: the victim's browser kept Mallory's key")
+	}
+	cannotSignInAsVictim("new nickname", k)
+	if n := ta.countRows("browser_keys", "key_hash = ?", store.HashToken(k)); n != 0 {
+		t.Fatalf("Mallory's key still serves %d nicknames", n)
+	}
+
+	// The victim's own browser signs in again: a copy of its key taken before
+	// (or planted as Mallory's own key later) no longer works.
+	victim.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
+	copied := victim.browserKeyCookie()
+	victim.login(victimNick) // the nickname already belongs to this browser
+	cannotSignInAsVictim("signing in again", copied)
+	for range 4 {
+		victim.post("/confirm-logout", nil)
+		victim.login(victimNick)
+	}
+	if b := victim.browsers(); len(b) != 1 {
+		t.Fatalf("after six sign-ins from one browser the Account page lists %d browsers: %v", len(b), b)
+	}
+
+	// A personal sign-in link opened on a device holding Mallory's live key.
+	victim.post("/account/signin-link", nil).wantStatus(http.StatusSeeOther)
+	link, _ := url.Parse(attr(victim.get("/account").all("signin-link")[0], "value"))
+	k = malloryKey()
+	device := ta.client()
+	plant(device, k)
+	device.post(link.Path, nil).wantStatus(http.StatusSeeOther)
+	if device.signedInAs() != victimNick || device.browserKeyCookie() == k {
+		t.Fatalf("sign-in link: signed in as %q, key renewed %v", device.signedInAs(), device.browserKeyCookie() != k)
+	}
+	cannotSignInAsVictim("sign-in link", k)
+	device.post("/confirm-logout", nil)
+	device.login(victimNick) // the device now knows the nickname, with its own key
+
+	// The provider: a browser holding Mallory's live key leaves with another.
+	k = malloryKey()
+	sso := ta.client()
+	plant(sso, k)
+	p.next("sub-victoria", "Victoria")
+	sso.oidcSignIn(p, "").wantRedirect("/")
+	if sso.signedInAs() != "Victoria" || sso.browserKeyCookie() == k {
+		t.Fatalf("provider: signed in as %q, key renewed %v", sso.signedInAs(), sso.browserKeyCookie() != k)
+	}
+	attacker := ta.client()
+	plant(attacker, k)
+	attacker.post("/login", url.Values{"nickname": {"Victoria"}}).wantStatus(http.StatusUnprocessableEntity)
+}
+
+// TestEmptyAnonymousPostsCannotFillRows: cookieless empty-body POSTs from many
+// addresses took no bytes but a session and a kept form each, without bound
+// (200 addresses × 20 made 4,000 of each in 5.6 s). Rows are capped in total
+// (kept forms, and sessions nobody signed in to; per address as before), the
+// refusal is clear and stores nothing, and a session nobody signed in to is
+// gone 30 minutes after its last use.
+func TestEmptyAnonymousPostsCannotFillRows(t *testing.T) {
+	t.Parallel()
+	for _, caps := range []store.Options{{KeptFormsMax: 30}, {AnonymousSessionsMax: 25}} {
+		t.Run(fmt.Sprintf("forms %d sessions %d", caps.KeptFormsMax, caps.AnonymousSessionsMax), func(t *testing.T) {
+			t.Parallel()
+			want := max(caps.KeptFormsMax, caps.AnonymousSessionsMax) // the one set
+			ta := newTestAppWith(t, caps, func(c *Config) {
+				c.KeptFormsPerAddress, c.KeptFormsWindow = 0, 0 // the defaults: 20 in 15 minutes
+				c.TrustedProxies = []string{"192.0.2.1"}
+			})
+			member := ta.signedIn("Ngozi Adeyemi-Larsen")
+			refused := 0
+			for a := range 10 {
+				for range 20 {
+					r := ta.client().with("X-Forwarded-For", fmt.Sprintf("2001:db8:%x::1", a+1)).do(http.MethodPost, "/creategroup", nil, "")
+					switch r.status {
+					case http.StatusSeeOther:
+					case http.StatusServiceUnavailable:
+						refused++
+						if r.header.Get("Retry-After") == "" || !strings.Contains(r.text("error"), "Sign in first") {
+							t.Fatalf("over the cap: Retry-After %q, page %q", r.header.Get("Retry-After"), r.text("error"))
+						}
+					default:
+						r.wantStatus(http.StatusSeeOther)
+					}
+				}
+			}
+			forms, anon := ta.countRows("pending_forms", ""), ta.countRows("sessions", "user_id IS NULL")
+			if forms != want || anon != want || refused != 200-want {
+				t.Fatalf("200 empty POSTs: %d kept forms, %d anonymous sessions, %d refused; want %d, %d, %d", forms, anon, refused, want, want, 200-want)
+			}
+			// The signed-in member is not held back by any of it.
+			member.createGroup("Still working")
+
+			// Never signed in: gone 30 minutes after the last use; the member stays.
+			ta.clock.Advance(31 * time.Minute)
+			if _, err := ta.st.Purge(tctx, ta.app.cfg.Sessions, ta.app.cfg.BrowserKeyMaxAge); err != nil {
+				t.Fatal(err)
+			}
+			if n := ta.countRows("sessions", "user_id IS NULL"); n != 0 {
+				t.Fatalf("%d anonymous sessions left 31 minutes after their last use", n)
+			}
+			if !member.get("/").has("nav-signout") {
+				t.Fatal("the signed-in session went with them")
+			}
+		})
 	}
 }

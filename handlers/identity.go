@@ -96,6 +96,12 @@ func (a *App) signInIdentity(c *gin.Context, f identityFlow) {
 		a.fail(c, errDeactivated)
 		return
 	}
+	// A provider's user is tied to no browser key (typing the nickname never
+	// signs in past the provider), but the browser's key is renewed all the same.
+	if _, err := a.renewBrowserKey(c, u, false); err != nil {
+		a.fail(c, err)
+		return
+	}
 	a.completeSignIn(c, u, f.remember, "", how, f.next, f.kept)
 }
 
@@ -104,6 +110,11 @@ var errDeactivated = newError(http.StatusForbidden, "Deactivated", "This account
 // askNickname parks the verified identity with the browser session and shows
 // the page where the person picks a nickname. Nobody is signed in yet.
 func (a *App) askNickname(c *gin.Context, f identityFlow, how, msg string) {
+	// Vouched for by the provider or the proxy, not a stranger: the session
+	// counts against the total cap only (an office behind one address may all
+	// need to choose a nickname at once).
+	_, st := session(c)
+	st.counted = true
 	sid, err := ensureSession(c)
 	if err != nil {
 		a.fail(c, err)
@@ -198,6 +209,10 @@ func (a *App) chooseNickname(c *gin.Context) {
 	if flow.Issuer == store.HeaderIssuer {
 		s, _ := session(c)
 		s.Set(headerSubjectKey, flow.Subject)
+	}
+	if _, err := a.renewBrowserKey(c, u, false); err != nil {
+		a.fail(c, err)
+		return
 	}
 	a.completeSignIn(c, u, flow.Remember, "", how, flow.Next, flow.Kept)
 }

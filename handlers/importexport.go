@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -56,6 +57,7 @@ type importForm struct {
 	rows      string
 	fromFile  bool
 	confirmed bool
+	once      string
 }
 
 // readImportForm decodes the import request: URL-encoded (rows) or multipart
@@ -78,6 +80,7 @@ func readImportForm(c *gin.Context) (importForm, string, error) {
 		mf := c.Request.MultipartForm
 		f.rows = first(mf.Value["rows"])
 		f.confirmed = first(mf.Value["confirmed"]) == "1"
+		f.once = first(mf.Value["once"])
 		// A form whose file input was left empty still sends an empty part.
 		if fhs := mf.File["file"]; len(fhs) > 0 && (fhs[0].Filename != "" || fhs[0].Size > 0) {
 			file = fhs[0]
@@ -87,7 +90,7 @@ func readImportForm(c *gin.Context) (importForm, string, error) {
 		if err != nil {
 			return f, "", err
 		}
-		f.rows, f.confirmed = form.Get("rows"), form.Get("confirmed") == "1"
+		f.rows, f.confirmed, f.once = form.Get("rows"), form.Get("confirmed") == "1", form.Get("once")
 	}
 	if len(f.rows) > importRowsMax {
 		return f, "", errImportRowsTooLarge
@@ -158,8 +161,14 @@ func (a *App) importIssues(c *gin.Context) {
 		err = a.st.CheckImport(ctx, g.ID, rows)
 	}
 	if err == nil && f.confirmed {
+		once, oerr := readOnce(url.Values{"once": {f.once}}, strconv.FormatInt(g.ID, 10), f.rows)
+		if oerr != nil {
+			a.fail(c, oerr)
+			return
+		}
+		// Confirmed twice (a double click): added once, answered alike.
 		var n int
-		if n, err = a.st.ImportIssues(ctx, g.ID, rows); err == nil {
+		if n, _, err = a.st.ImportIssuesOnce(ctx, currentUser(c).ID, g.ID, rows, once); err == nil {
 			a.hub.groupChanged(g.ID)
 			a.doneRedirect(c, importedNotice(n), views.GroupPath(g.ID))
 			return
@@ -181,7 +190,7 @@ func (a *App) importIssues(c *gin.Context) {
 		a.fail(c, err)
 		return
 	default:
-		a.page(c, http.StatusOK, views.ImportPreviewPage(views.ImportPreview{Group: g, Rows: rows, Carry: importCarry(rows)}))
+		a.page(c, http.StatusOK, views.ImportPreviewPage(views.ImportPreview{Group: g, Rows: rows, Carry: importCarry(rows), Once: store.NewToken()}))
 		return
 	}
 	a.page(c, http.StatusUnprocessableEntity, views.ImportPage(g, again))
@@ -277,7 +286,10 @@ func exportFilename(g store.Group, ext string) string {
 
 // exportColumns are the CSV's fixed columns; then four per round number, up to
 // the highest round any issue has: round_N_votes, round_N_average,
-// round_N_median, round_N_distribution.
+// round_N_median, round_N_distribution. The columns stay as they are whatever
+// the deck: on a deck of labels final_estimate and the distribution show the
+// labels, as everywhere a person reads them (the JSON keeps the numbers beside
+// them), while average and median stay the numbers the labels stand for.
 var exportColumns = []string{"key", "description", "state", "final_estimate", "rounds"}
 
 // encodeExportCSV writes one row per issue: UTF-8 with a BOM (so spreadsheets
@@ -304,7 +316,7 @@ func encodeExportCSV(issues []store.IssueRounds) ([]byte, error) {
 		row := make([]string, len(header))
 		row[0], row[1], row[2] = store.SpreadsheetSafe(is.Key), store.SpreadsheetSafe(is.Description), string(is.State)
 		if is.Final > 0 {
-			row[3] = strconv.Itoa(is.Final)
+			row[3] = finalLabel(is)
 		}
 		row[4] = strconv.Itoa(len(is.Rounds))
 		for _, r := range is.Rounds {
@@ -326,13 +338,23 @@ func encodeExportCSV(issues []store.IssueRounds) ([]byte, error) {
 // halves writes a median kept as twice its value with one decimal: 5 is "2.5".
 func halves(h int) string { return fmt.Sprintf("%d.%d", h/2, 5*(h%2)) }
 
+// finalLabel is the accepted final as its deck shows it (the deck of the round
+// it was accepted on).
+func finalLabel(is store.IssueRounds) string {
+	if n := len(is.Rounds); n > 0 {
+		return is.Rounds[n-1].Result.Label(is.Final)
+	}
+	return strconv.Itoa(is.Final)
+}
+
 // distribution is "value=count" for each value chosen, ascending, then the ?
 // and coffee cards when any were played: "3=2 5=1 ?=1" is two votes for 3, one
-// for 5 and one unsure. Not "3:2", which spreadsheets read as a time.
+// for 5 and one unsure; on a deck of labels "M=2 L=1 ?=1". Not "3:2", which
+// spreadsheets read as a time.
 func distribution(r store.Result) string {
 	parts := make([]string, 0, len(r.Counts)+2)
 	for _, vc := range r.Counts {
-		parts = append(parts, strconv.Itoa(vc.Value)+"="+strconv.Itoa(vc.Count))
+		parts = append(parts, r.Label(vc.Value)+"="+strconv.Itoa(vc.Count))
 	}
 	if r.Unsure > 0 {
 		parts = append(parts, store.CardUnsure+"="+strconv.Itoa(r.Unsure))
@@ -348,11 +370,14 @@ type exportDoc struct {
 	Issues []exportIssue `json:"issues"`
 }
 
+// exportIssue keeps final_estimate a number, as it always was; on a deck of
+// labels final_label is how people read it ("L").
 type exportIssue struct {
 	Key           string        `json:"key"`
 	Description   string        `json:"description"`
 	State         string        `json:"state"`
 	FinalEstimate *int          `json:"final_estimate"`
+	FinalLabel    string        `json:"final_label,omitempty"`
 	Rounds        []exportRound `json:"rounds"`
 }
 
@@ -369,9 +394,12 @@ type exportRound struct {
 	Coffee       int           `json:"coffee"`
 }
 
+// exportCount is how many chose a value; on a deck of labels, label names its
+// card ("M").
 type exportCount struct {
-	Value int `json:"value"`
-	Count int `json:"count"`
+	Value int    `json:"value"`
+	Label string `json:"label,omitempty"`
+	Count int    `json:"count"`
 }
 
 func encodeExportJSON(g store.Group, issues []store.IssueRounds) ([]byte, error) {
@@ -381,6 +409,9 @@ func encodeExportJSON(g store.Group, issues []store.IssueRounds) ([]byte, error)
 		if is.Final > 0 {
 			final := is.Final
 			e.FinalEstimate = &final
+			if n := len(is.Rounds); n > 0 && is.Rounds[n-1].Result.Labelled() {
+				e.FinalLabel = finalLabel(is)
+			}
 		}
 		for _, r := range is.Rounds {
 			er := exportRound{
@@ -395,7 +426,10 @@ func encodeExportJSON(g store.Group, issues []store.IssueRounds) ([]byte, error)
 				er.Average, er.Median = &average, &median
 			}
 			for j, vc := range r.Result.Counts {
-				er.Distribution[j] = exportCount{vc.Value, vc.Count}
+				er.Distribution[j] = exportCount{Value: vc.Value, Count: vc.Count}
+				if r.Result.Labelled() {
+					er.Distribution[j].Label = r.Result.Label(vc.Value)
+				}
 			}
 			e.Rounds = append(e.Rounds, er)
 		}

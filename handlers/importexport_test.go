@@ -354,11 +354,11 @@ func TestImportAccess(t *testing.T) {
 	stranger.plain().postMultipart(importPath(tm.gid), rows, nil).wantStatus(http.StatusNotFound)
 	stranger.plain().postMultipart(importPath(999999), rows, nil).wantStatus(http.StatusNotFound)
 
-	// Signed out: to the sign-in page, and nothing is kept to replay (import
-	// is not replayable; a kept form is URL-encoded only).
+	// Signed out with a file: refused with a message to sign in first, and
+	// nothing is kept (a file is not kept; pasted rows are, see kept_test.go).
 	anon := ta.client()
 	r := anon.plain().postMultipart(importPath(tm.gid), rows, map[string]string{"file": "key\nA-2\n"})
-	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/login") {
+	if r.status != http.StatusUnsupportedMediaType || !strings.Contains(r.body, "Sign in first") {
 		t.Fatalf("anonymous import: %d %q", r.status, r.location())
 	}
 	if n := ta.countRows("pending_forms", ""); n != 0 {

@@ -43,8 +43,7 @@ func issueOf(c *gin.Context) (store.Issue, store.Group, store.Role) {
 }
 
 var (
-	errAlreadyRevealed = newError(http.StatusConflict, "Already revealed", "This issue’s result has already been revealed.")
-	errNotRevealed     = newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
+	errNotRevealed = newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
 )
 
 // errTooFewVotes: with one number, alone or beside ? and coffee, the result
@@ -229,8 +228,11 @@ func (a *App) reveal(c *gin.Context) {
 		return
 	}
 	is, g, role := issueOf(c)
+	revealed := "The result of " + is.Key + " is revealed."
 	if is.State != store.StateOpen {
-		a.fail(c, errAlreadyRevealed.withLink(views.IssuePath(is.ID), "See the result"))
+		// A second reveal (a double click, a retry, the timer first) answers
+		// like the first: the result, no error.
+		a.afterOwnerAction(c, is.ID, role, revealed)
 		return
 	}
 	// Without JavaScript there is no confirm dialog: ask on a page first when not
@@ -257,7 +259,8 @@ func (a *App) reveal(c *gin.Context) {
 	_, err = a.st.Reveal(ctx, is.ID, currentUser(c))
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
-		a.fail(c, errAlreadyRevealed.withLink(views.IssuePath(is.ID), "See the result"))
+		// Revealed meanwhile (the other click of a double click): the same answer.
+		a.afterOwnerAction(c, is.ID, role, revealed)
 		return
 	case errors.Is(err, store.ErrTooFewVotes):
 		a.fail(c, errTooFewVotes.withLink(views.IssuePath(is.ID), "Back to the issue"))
@@ -270,7 +273,7 @@ func (a *App) reveal(c *gin.Context) {
 	if !told {
 		a.roomChanged(is.ID, g.ID)
 	}
-	a.afterOwnerAction(c, is.ID, role, "The result of "+is.Key+" is revealed.")
+	a.afterOwnerAction(c, is.ID, role, revealed)
 }
 
 // afterOwnerAction answers an owner's change in the room: the fresh live panel
@@ -295,7 +298,7 @@ func (a *App) accept(c *gin.Context) {
 		return
 	}
 	is, g, role := issueOf(c)
-	f, final := decodeFinal(form)
+	f, final := decodeFinal(form, is.Result)
 	// An open issue has no accept form to show a message in: 409 whatever was sent.
 	if is.State == store.StateOpen {
 		a.fail(c, errNotRevealed.withLink(views.IssuePath(is.ID), "Back to the issue"))
@@ -321,7 +324,7 @@ func (a *App) accept(c *gin.Context) {
 		return
 	}
 	a.roomChanged(is.ID, g.ID)
-	a.afterOwnerAction(c, is.ID, role, "The final estimate of "+is.Key+" is "+strconv.Itoa(final)+".")
+	a.afterOwnerAction(c, is.ID, role, "The final estimate of "+is.Key+" is "+is.Result.Label(final)+".")
 }
 
 func (a *App) revote(c *gin.Context) {
@@ -381,6 +384,16 @@ func (a *App) editIssue(c *gin.Context) {
 	}
 	a.roomChanged(is.ID, g.ID)
 	a.doneRedirect(c, "Issue “"+in.Key+"” was saved.", views.GroupPath(g.ID))
+}
+
+// deleteIssuePage asks before deleting (the page without JavaScript).
+func (a *App) deleteIssuePage(c *gin.Context) {
+	is, g, _ := issueOf(c)
+	if is.State != store.StateOpen {
+		a.fail(c, errNotEditable.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		return
+	}
+	a.page(c, http.StatusOK, views.IssueDeletePage(is, g))
 }
 
 func (a *App) deleteIssue(c *gin.Context) {

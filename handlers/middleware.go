@@ -130,6 +130,7 @@ func (a *App) loadUser(c *gin.Context) {
 		a.fail(c, st.err)
 		return
 	}
+	st.addr = c.ClientIP()
 	c.Set(userKey, st.user)
 	if st.user.IsAuthenticated() {
 		c.Header("Cache-Control", "no-store")
@@ -154,14 +155,16 @@ func newIPLimiter(r rate.Limit, burst int) *ipLimiter {
 	return &ipLimiter{r: r, burst: burst, m: map[string]*limiterEntry{}}
 }
 
-// allow reports whether ip may go on, or how long it should wait.
+// allow reports whether the client at ip may go on, or how long it should
+// wait. Every limit counts addressKey(ip): one IPv6 /64 is one address.
 func (l *ipLimiter) allow(ip string) (bool, time.Duration) {
+	key := addressKey(ip)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e := l.m[ip]
+	e := l.m[key]
 	if e == nil {
 		e = &limiterEntry{lim: rate.NewLimiter(l.r, l.burst)}
-		l.m[ip] = e
+		l.m[key] = e
 	}
 	e.seen = time.Now()
 	res := e.lim.Reserve()
@@ -173,11 +176,17 @@ func (l *ipLimiter) allow(ip string) (bool, time.Duration) {
 }
 
 // addressKey is the client address a per-address limit counts: an IPv6 client
-// usually holds a whole /64, so its addresses count as one.
+// usually holds a whole /64, so its addresses count as one; an IPv4 address
+// written as IPv6 (::ffff:192.0.2.1) is that IPv4 address, and a zone is
+// dropped.
 func addressKey(ip string) string {
 	addr, err := netip.ParseAddr(ip)
-	if err != nil || !addr.Is6() || addr.Is4In6() {
+	if err != nil {
 		return ip
+	}
+	addr = addr.Unmap().WithZone("")
+	if addr.Is4() {
+		return addr.String()
 	}
 	p, _ := addr.Prefix(64)
 	return p.String()

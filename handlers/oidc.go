@@ -127,6 +127,8 @@ func (a *App) oidcStart(c *gin.Context) {
 		a.fail(c, errBadRequest)
 		return
 	}
+	_, st := session(c)
+	st.counted = true // by the sign-in limiter above
 	sid, err := ensureSession(c)
 	if err != nil {
 		a.fail(c, err)
@@ -137,7 +139,7 @@ func (a *App) oidcStart(c *gin.Context) {
 		SessionID: sid,
 		Nonce:     store.NewToken(),
 		Verifier:  oauth2.GenerateVerifier(),
-		Next:      safeNext(c.Query("next")),
+		Next:      afterSignIn(c.Query("next")),
 		Kept:      kept,
 		Remember:  c.Query("remember") != "",
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
+	"golang.org/x/time/rate"
 
 	"estimator/assets"
 	"estimator/store"
@@ -487,6 +489,7 @@ func TestOIDCKeptFormReplay(t *testing.T) {
 				res = c.post("/login/choose", url.Values{"choice": {choice}, "nickname": {tc.choose}})
 			}
 			res.wantStatus(http.StatusSeeOther)
+			res = sendKept(t, c, res).wantStatus(http.StatusSeeOther)
 			gid := groupIDFrom(t, res.location())
 			page := c.get(res.location()).wantStatus(http.StatusOK)
 			if !strings.Contains(page.text("notice"), "Signed in as") {
@@ -572,4 +575,64 @@ func TestOIDCProviderUnreachable(t *testing.T) {
 	if lp := plain.client().get("/login"); lp.has("oidc-signin") {
 		t.Error("a provider button without a provider")
 	}
+}
+
+// TestOIDCStartFloodFromOneSlash64IsLimited: each GET /login/oidc stores a
+// session row (the flow is bound to it), so it spends the sign-in budget of its
+// address, and a /64 is one address.
+func TestOIDCStartFloodFromOneSlash64IsLimited(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	const burst = 5
+	ta := newTestApp(t, p.configure, func(c *Config) {
+		c.LoginBurst, c.LoginRate = burst, rate.Every(time.Hour)
+		c.TrustedProxies = []string{"192.0.2.1"}
+	})
+	started := 0
+	for i := range 50 {
+		r := ta.client().with("X-Forwarded-For", fmt.Sprintf("2001:db8:5:6:%x::%x", i, i+1)).get("/login/oidc")
+		switch r.status {
+		case http.StatusSeeOther:
+			started++
+		case http.StatusTooManyRequests:
+		default:
+			r.wantStatus(http.StatusTooManyRequests)
+		}
+	}
+	if started != burst || ta.countRows("sessions", "") != burst {
+		t.Fatalf("50 starts from one /64: %d started, %d session rows; want %d", started, ta.countRows("sessions", ""), burst)
+	}
+}
+
+// TestGuestsOffPersonalSigninLinkDoesNotGetAround: with --guests=false a
+// personal sign-in link (made while guests were on, or kept from before) would
+// sign in for 30 days with the provider down. It signs nobody in, and the
+// Account page offers none.
+func TestGuestsOffPersonalSigninLinkDoesNotGetAround(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	ta := newTestApp(t, p.configure, func(c *Config) { c.NoGuests = true })
+	owner := ta.client()
+	p.next("sub-zed", "Zed")
+	owner.oidcSignIn(p, "").wantRedirect("/")
+	tok, err := ta.st.ReplaceSigninToken(tctx, ta.user("Zed").ID) // a link from when guests were on
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	thief := ta.client()
+	thief.get("/signin/" + tok).wantStatus(http.StatusForbidden)
+	r := thief.post("/signin/"+tok, url.Values{"remember": {"1"}}).wantStatus(http.StatusForbidden)
+	if !strings.Contains(r.text("error"), "turned off") {
+		t.Fatalf("refusal says %q", r.text("error"))
+	}
+	if got := thief.signedInAs(); got != "" {
+		t.Fatalf("the link signed in as %q with guests off", got)
+	}
+
+	acct := owner.get("/account").wantStatus(http.StatusOK)
+	if acct.has("replace-link") || strings.Contains(acct.body, "sign-in link") {
+		t.Fatal("the Account page offers a personal sign-in link with guests off")
+	}
+	owner.post("/account/signin-link", nil).wantStatus(http.StatusForbidden)
 }

@@ -39,7 +39,7 @@ func (a *App) requireLogin(replayable bool) gin.HandlerFunc {
 		kept := ""
 		if c.Request.Method == http.MethodPost && replayable {
 			var err error
-			if kept, err = a.keepForm(c); err != nil {
+			if kept, err = a.keepForm(c, next); err != nil {
 				a.fail(c, err)
 				return
 			}
@@ -54,16 +54,16 @@ func (a *App) requireLogin(replayable bool) gin.HandlerFunc {
 func (a *App) loginNext(c *gin.Context) string {
 	if isHTMX(c) {
 		if p := currentPagePath(c); p != "" {
-			return p
+			return afterSignIn(p)
 		}
 		return "/"
 	}
 	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
-		return safeNext(c.Request.URL.RequestURI())
+		return afterSignIn(c.Request.URL.RequestURI())
 	}
 	// A plain POST: the page holding the form, when the browser says so.
 	if ref, err := url.Parse(c.GetHeader("Referer")); err == nil && ref.Host == c.Request.Host {
-		return safeNext(ref.RequestURI())
+		return afterSignIn(ref.RequestURI())
 	}
 	return "/"
 }
@@ -71,17 +71,30 @@ func (a *App) loginNext(c *gin.Context) string {
 // keepForm stores the request's URL-encoded form for this browser session and
 // returns the reference to it. Multipart and other bodies are refused (415); a
 // body over 64 KiB is refused (413) and nothing is kept.
-func (a *App) keepForm(c *gin.Context) (string, error) {
-	if ct := c.ContentType(); ct != "application/x-www-form-urlencoded" && c.Request.ContentLength != 0 {
-		return "", errMediaType
-	}
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, store.PendingFormMaxBytes+1))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return "", errTooLarge
+//
+// The import form is multipart (it takes a CSV file): pasted rows are kept as
+// a URL-encoded form, a file is refused with a message to sign in first.
+func (a *App) keepForm(c *gin.Context, next string) (string, error) {
+	var body []byte
+	switch ct := c.ContentType(); {
+	case ct == "multipart/form-data" && c.FullPath() == routeImport:
+		f, err := keptImportForm(c, next)
+		if err != nil {
+			return "", err
 		}
-		return "", errBadRequest
+		body = []byte(f.Encode())
+	case ct != "application/x-www-form-urlencoded" && c.Request.ContentLength != 0:
+		return "", errMediaType
+	default:
+		var err error
+		body, err = io.ReadAll(io.LimitReader(c.Request.Body, store.PendingFormMaxBytes+1))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return "", errTooLarge
+			}
+			return "", errBadRequest
+		}
 	}
 	if len(body) > store.PendingFormMaxBytes {
 		return "", errTooLarge
@@ -92,7 +105,7 @@ func (a *App) keepForm(c *gin.Context) (string, error) {
 	// Caps, before anything is stored (a session row included): per client
 	// address, and for everyone together.
 	ctx := c.Request.Context()
-	if ok, wait := a.keeps.allow(addressKey(c.ClientIP())); !ok {
+	if ok, wait := a.keeps.allow(c.ClientIP()); !ok {
 		return "", keptFormsTooMany(c, wait)
 	}
 	room, err := a.st.KeptFormsRoom(ctx, len(body))
@@ -104,6 +117,7 @@ func (a *App) keepForm(c *gin.Context) (string, error) {
 	}
 	_, st := session(c)
 	fresh := st.rec.ID == 0
+	st.counted = true // by a.keeps above: the form and its session are one
 	sid, err := ensureSession(c)
 	if err != nil {
 		return "", err
@@ -120,6 +134,27 @@ func (a *App) keepForm(c *gin.Context) (string, error) {
 	}
 	return ref, err
 }
+
+// keptImportForm reads a signed-out import (multipart): its fields, when no
+// file was chosen; a file is refused, since a file is not kept.
+func keptImportForm(c *gin.Context, next string) (url.Values, error) {
+	if err := c.Request.ParseMultipartForm(importBodyMax + 1); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge
+		}
+		return nil, errBadRequest
+	}
+	defer c.Request.MultipartForm.RemoveAll()
+	mf := c.Request.MultipartForm
+	if fhs := mf.File["file"]; len(fhs) > 0 && (fhs[0].Filename != "" || fhs[0].Size > 0) {
+		return nil, errUploadSignedOut.withLink(views.LoginPath(next, ""), "Sign in")
+	}
+	return url.Values(mf.Value), nil
+}
+
+var errUploadSignedOut = newError(http.StatusUnsupportedMediaType, "Sign in to upload a file",
+	"You were signed out, and a file cannot be kept for after the sign-in. Sign in first, then choose the file again. Nothing was imported.")
 
 func keptFormsTooMany(c *gin.Context, wait time.Duration) error {
 	c.Header("Retry-After", strconv.Itoa(max(int(math.Ceil(wait.Seconds())), 1)))

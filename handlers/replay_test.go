@@ -35,7 +35,8 @@ func TestProtectedEndpointsSendSignedOutVisitorsToSignIn(t *testing.T) {
 		{name: "GET group with query", method: "GET", target: "/groups/1?tab=issues&x=1", wantNext: "/groups/1?tab=issues&x=1"},
 		{name: "GET join link", method: "GET", target: "/join/AbCdEf_123-xyz", wantNext: "/join/AbCdEf_123-xyz"},
 		{name: "GET estimate page", method: "GET", target: "/issues/7/estimate", wantNext: "/issues/7/estimate"},
-		{name: "GET sign-out page", method: "GET", target: "/confirm-logout", wantNext: "/confirm-logout"},
+		// Never back to "Sign out?" after signing in (Back after a sign-out asks for it).
+		{name: "GET sign-out page", method: "GET", target: "/confirm-logout", wantNext: "/"},
 		{name: "POST creategroup, same-site referer", method: "POST", target: "/creategroup", referer: "http://example.com/?tab=mine", wantNext: "/?tab=mine", wantKept: true},
 		{name: "POST creategroup, no referer", method: "POST", target: "/creategroup", wantNext: "/", wantKept: true},
 		{name: "POST creategroup, foreign referer", method: "POST", target: "/creategroup", referer: "https://evil.example/groups/1", wantNext: "/", wantKept: true},
@@ -43,11 +44,13 @@ func TestProtectedEndpointsSendSignedOutVisitorsToSignIn(t *testing.T) {
 		{name: "POST join", method: "POST", target: "/join/AbCdEf_123-xyz", referer: "http://example.com/join/AbCdEf_123-xyz", wantNext: "/join/AbCdEf_123-xyz", wantKept: true},
 		{name: "POST add issue", method: "POST", target: "/groups/1/issues", referer: "http://example.com/groups/1", wantNext: "/groups/1", wantKept: true},
 		{name: "POST estimate", method: "POST", target: "/issues/1/estimate", referer: "http://example.com/issues/1/estimate", wantNext: "/issues/1/estimate", wantKept: true},
-		{name: "POST rename (not replayable)", method: "POST", target: "/groups/1/rename", referer: "http://example.com/groups/1", wantNext: "/groups/1"},
+		{name: "POST rename", method: "POST", target: "/groups/1/rename", referer: "http://example.com/groups/1", wantNext: "/groups/1", wantKept: true},
 		{name: "POST sign-out (not replayable)", method: "POST", target: "/confirm-logout", wantNext: "/"},
-		{name: "POST invite (not replayable)", method: "POST", target: "/groups/1/invite", wantNext: "/"},
-		{name: "POST reveal (not replayable)", method: "POST", target: "/issues/1/reveal", wantNext: "/"},
-		{name: "POST delete group (not replayable)", method: "POST", target: "/groups/1/delete", wantNext: "/"},
+		{name: "POST sign-out everywhere (not replayable)", method: "POST", target: "/account/signout-everywhere", wantNext: "/"},
+		{name: "POST the kept form's own page (not replayable)", method: "POST", target: "/kept", wantNext: "/"},
+		{name: "POST invite", method: "POST", target: "/groups/1/invite", wantNext: "/", wantKept: true},
+		{name: "POST reveal", method: "POST", target: "/issues/1/reveal", wantNext: "/", wantKept: true},
+		{name: "POST delete group", method: "POST", target: "/groups/1/delete", wantNext: "/", wantKept: true},
 		{name: "htmx GET account", method: "GET", target: "/account", htmx: "http://example.com/groups/3", wantNext: "/groups/3"},
 		{name: "htmx GET estimate, page with query", method: "GET", target: "/issues/2/estimate", htmx: "http://example.com/issues/2?x=1", wantNext: "/issues/2?x=1"},
 		{name: "htmx GET, foreign current URL", method: "GET", target: "/groups/1", htmx: "https://evil.example/groups/1", wantNext: "/"},
@@ -60,8 +63,8 @@ func TestProtectedEndpointsSendSignedOutVisitorsToSignIn(t *testing.T) {
 		{name: "htmx POST creategroup from a page with query", method: "POST", target: "/creategroup", htmx: "http://example.com/groups/7?x=1", wantNext: "/groups/7?x=1", wantKept: true},
 		{name: "htmx POST creategroup, hostile current URL", method: "POST", target: "/creategroup", htmx: "https://evil.example/", wantNext: "/", wantKept: true},
 		{name: "htmx POST estimate", method: "POST", target: "/issues/4/estimate", htmx: "http://example.com/issues/4/estimate", wantNext: "/issues/4/estimate", wantKept: true},
-		{name: "htmx POST rename (not replayable)", method: "POST", target: "/groups/1/rename", htmx: "http://example.com/groups/1", wantNext: "/groups/1"},
-		{name: "htmx POST sign-out (not replayable)", method: "POST", target: "/confirm-logout", htmx: "http://example.com/confirm-logout", wantNext: "/confirm-logout"},
+		{name: "htmx POST rename", method: "POST", target: "/groups/1/rename", htmx: "http://example.com/groups/1", wantNext: "/groups/1", wantKept: true},
+		{name: "htmx POST sign-out (not replayable)", method: "POST", target: "/confirm-logout", htmx: "http://example.com/confirm-logout", wantNext: "/"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ta.client()
@@ -141,6 +144,32 @@ func keepCreateGroup(t *testing.T, c *client, name string) string {
 	return ref
 }
 
+// sendKept follows the answer to a sign-in with a kept form to the page that
+// shows what the form would send, checks it says so, and presses "Send it":
+// the answer is the replayed action's.
+func sendKept(t testing.TB, c *client, signIn *response) *response {
+	t.Helper()
+	page := keptPage(t, c, signIn)
+	kept, _ := page.inputValue("kept-form", "kept")
+	next, _ := page.inputValue("kept-form", "next")
+	return c.plain().post(views.PathKept, url.Values{"kept": {kept}, "next": {next}, "do": {"send"}})
+}
+
+// keptPage follows the answer to a sign-in with a kept form to the page that
+// asks before sending it, and checks that it does ask.
+func keptPage(t testing.TB, c *client, signIn *response) *response {
+	t.Helper()
+	loc := signIn.location()
+	if u, err := url.Parse(loc); err != nil || u.Path != views.PathKept || signIn.status >= 400 {
+		t.Fatalf("sign-in with a kept form: status %d, went to %q, want the page that asks before sending it", signIn.status, loc)
+	}
+	page := c.plain().get(loc).wantStatus(http.StatusOK)
+	if page.text("kept-what") == "" || !page.has("kept-send") || !page.has("kept-discard") {
+		t.Fatalf("the kept form's page does not say what would be sent:\n%s", truncate(page.body, 1500))
+	}
+	return page
+}
+
 func groupsOf(t *testing.T, ta *testApp, nick string) []store.GroupSummary {
 	t.Helper()
 	gs, err := ta.st.UserGroups(tctx, ta.user(nick).ID)
@@ -169,16 +198,22 @@ func TestReplayCreateGroupAfterSignIn(t *testing.T) {
 			}
 			form := url.Values{"nickname": {"Ana"}, "next": {"/"}, "kept": {ref}}
 			r := signer.post("/login", form)
-			var loc string
 			if htmxSignIn {
 				if r.status != http.StatusOK || r.header.Get("HX-Redirect") == "" || r.header.Get("Location") != "" {
 					t.Fatalf("htmx sign-in: status %d HX-Redirect %q Location %q", r.status, r.header.Get("HX-Redirect"), r.header.Get("Location"))
 				}
-				loc = r.header.Get("HX-Redirect")
 			} else {
 				r.wantStatus(http.StatusSeeOther)
-				loc = r.header.Get("Location")
 			}
+			if gs := groupsOf(t, ta, "Ana"); len(gs) != 0 {
+				t.Fatalf("the kept form acted before its owner confirmed it: %d groups", len(gs))
+			}
+			kp := keptPage(t, c, r)
+			if got := kp.text("kept-what"); !strings.Contains(got, "Create the group “Team Rocket”") {
+				t.Errorf("the page says %q", got)
+			}
+			r = sendKept(t, c, r).wantStatus(http.StatusSeeOther)
+			loc := r.header.Get("Location")
 			gid := groupIDFrom(t, loc)
 			g, role, err := ta.st.GroupFor(tctx, gid, ta.user("Ana").ID)
 			if err != nil || role != store.RoleOwner || g.Name != "Team Rocket" {
@@ -252,7 +287,11 @@ func TestReplayThatFailsValidationShowsTheFilledForm(t *testing.T) {
 			if tc.htmx {
 				signer = c.htmxFrom("/login?kept=" + ref)
 			}
-			r := signer.post("/login", url.Values{"nickname": {"Bea"}, "kept": {ref}}).wantStatus(http.StatusUnprocessableEntity)
+			r := signer.post("/login", url.Values{"nickname": {"Bea"}, "kept": {ref}})
+			if tc.htmx && (r.header.Get("HX-Redirect") == "" || r.header.Get("HX-Retarget") != "") {
+				t.Errorf("htmx sign-in: HX-Redirect %q HX-Retarget %q", r.header.Get("HX-Redirect"), r.header.Get("HX-Retarget"))
+			}
+			r = sendKept(t, c, r).wantStatus(http.StatusUnprocessableEntity)
 			if r.has("error") {
 				t.Fatalf("an error page instead of the form: %s", r.text("error"))
 			}
@@ -268,11 +307,6 @@ func TestReplayThatFailsValidationShowsTheFilledForm(t *testing.T) {
 			}
 			if r.text("nav-signout") != "Sign out Bea" {
 				t.Errorf("answer not rendered as the signed-in user: nav %q", r.text("nav-signout"))
-			}
-			if tc.htmx {
-				if r.header.Get("HX-Retarget") != "body" || r.header.Get("HX-Redirect") != "" {
-					t.Errorf("htmx: HX-Retarget %q HX-Redirect %q", r.header.Get("HX-Retarget"), r.header.Get("HX-Redirect"))
-				}
 			}
 			if gs := groupsOf(t, ta, "Bea"); len(gs) != 0 {
 				t.Fatalf("an invalid replay made %d groups", len(gs))
@@ -297,6 +331,11 @@ func TestReplayGoesThroughPermissionChecks(t *testing.T) {
 	r := x.post(addIssue, url.Values{"key": {"HACK-1"}}).wantStatus(http.StatusSeeOther)
 	_, ref, _ := loginTarget(t, r.location())
 	r = x.post("/login", url.Values{"nickname": {"Xavier"}, "kept": {ref}})
+	// The page that asks names no group the person cannot see.
+	if kp := keptPage(t, x, r); strings.Contains(kp.body, "Owned by Olga") || !strings.Contains(kp.text("kept-what"), "a group you are not in") {
+		t.Fatalf("the kept form's page for a non-member says %q", kp.text("kept-what"))
+	}
+	r = sendKept(t, x, r)
 	if r.status != http.StatusNotFound {
 		t.Fatalf("non-member replay: status %d, want 404", r.status)
 	}
@@ -308,7 +347,7 @@ func TestReplayGoesThroughPermissionChecks(t *testing.T) {
 	mia.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
 	r = mia.post(addIssue, url.Values{"key": {"HACK-2"}}).wantStatus(http.StatusSeeOther)
 	_, ref, _ = loginTarget(t, r.location())
-	r = mia.post("/login", url.Values{"nickname": {"Mia"}, "kept": {ref}})
+	r = sendKept(t, mia, mia.post("/login", url.Values{"nickname": {"Mia"}, "kept": {ref}}))
 	if r.status != http.StatusForbidden {
 		t.Fatalf("member replay of an owner action: status %d, want 403", r.status)
 	}
@@ -324,7 +363,7 @@ func TestReplayGoesThroughPermissionChecks(t *testing.T) {
 	tm.owner.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
 	r = tm.owner.post(addIssue, url.Values{"key": {"REAL-1"}, "description": {"kept while signed out"}}).wantStatus(http.StatusSeeOther)
 	_, ref, _ = loginTarget(t, r.location())
-	r = tm.owner.post("/login", url.Values{"nickname": {"Olga"}, "kept": {ref}}).wantRedirect(fmt.Sprintf("/groups/%d", tm.gid))
+	r = sendKept(t, tm.owner, tm.owner.post("/login", url.Values{"nickname": {"Olga"}, "kept": {ref}})).wantRedirect(fmt.Sprintf("/groups/%d", tm.gid))
 	page := tm.owner.get(r.location()).wantStatus(http.StatusOK)
 	page.wantNotice("Issue “REAL-1” was added.")
 	if got := page.texts("issue-link"); len(got) != 1 || got[0] != "REAL-1" {
@@ -344,7 +383,7 @@ func TestReplayOfJoinAndEstimate(t *testing.T) {
 	c := ta.client()
 	r := c.post("/join/"+tok, nil).wantStatus(http.StatusSeeOther)
 	next, ref, _ := loginTarget(t, r.location())
-	r = c.post("/login", url.Values{"nickname": {"Jana"}, "next": {next}, "kept": {ref}}).wantRedirect(fmt.Sprintf("/groups/%d", tm.gid))
+	r = sendKept(t, c, c.post("/login", url.Values{"nickname": {"Jana"}, "next": {next}, "kept": {ref}})).wantRedirect(fmt.Sprintf("/groups/%d", tm.gid))
 	c.get(r.location()).wantStatus(http.StatusOK).wantNotice("You joined “Joinable”.")
 	if _, role, _ := ta.st.GroupFor(tctx, tm.gid, ta.user("Jana").ID); role != store.RoleMember {
 		t.Fatalf("Jana's role %q after the replayed join", role)
@@ -359,7 +398,10 @@ func TestReplayOfJoinAndEstimate(t *testing.T) {
 		t.Fatalf("next %q", next)
 	}
 	r = c.htmxFrom(r.header.Get("HX-Redirect")).post("/login", url.Values{"nickname": {"Jana"}, "next": {next}, "kept": {ref}})
-	r.wantHXRedirect(fmt.Sprintf("/issues/%d", iid))
+	if kp := keptPage(t, c, r); !strings.Contains(kp.text("kept-what"), "Vote on J-1") || !strings.Contains(kp.text("kept-fields"), "8") {
+		t.Fatalf("the kept vote's page says %q %q", kp.text("kept-what"), kp.text("kept-fields"))
+	}
+	r = sendKept(t, c, r).wantRedirect(fmt.Sprintf("/issues/%d", iid))
 	est := c.get(r.location()).wantStatus(http.StatusOK)
 	est.wantNotice("Your estimate for J-1 is saved")
 	if got := est.text("own-value"); got != "8" {
@@ -456,7 +498,7 @@ func TestKeptFormReferenceRules(t *testing.T) {
 		c := ta.client()
 		ref := keepCreateGroup(t, c, "Just in time")
 		ta.clock.Advance(store.PendingFormTTL - time.Second)
-		r := signInWith(c, "Tim", ref).wantStatus(http.StatusSeeOther)
+		r := sendKept(t, c, signInWith(c, "Tim", ref)).wantStatus(http.StatusSeeOther)
 		groupIDFrom(t, r.location())
 	})
 
@@ -468,7 +510,7 @@ func TestKeptFormReferenceRules(t *testing.T) {
 		keepCreateGroup(t, b, "B's own") // b has a session of its own
 		expectNothing(t, ta, b, signInWith(b, "Bob", ref), "Bob", "another browser session")
 		// The attempt from elsewhere did not use it up.
-		r := signInWith(a, "Ann", ref).wantStatus(http.StatusSeeOther)
+		r := sendKept(t, a, signInWith(a, "Ann", ref)).wantStatus(http.StatusSeeOther)
 		gid := groupIDFrom(t, r.location())
 		if _, role, _ := ta.st.GroupFor(tctx, gid, ta.user("Ann").ID); role != store.RoleOwner {
 			t.Fatal("the owner of the reference could not use it after a foreign attempt")
@@ -491,7 +533,7 @@ func TestKeptFormReferenceRules(t *testing.T) {
 		ta := newTestApp(t)
 		c := ta.client()
 		ref := keepCreateGroup(t, c, "Once")
-		signInWith(c, "Olli", ref).wantStatus(http.StatusSeeOther)
+		sendKept(t, c, signInWith(c, "Olli", ref)).wantStatus(http.StatusSeeOther)
 		c.get("/") // read the first notice
 		signInWith(c, "Olli", ref).wantRedirect("/account")
 		page := c.get("/account")
@@ -701,13 +743,16 @@ func TestRedirectTargetsNeverLeaveTheSite(t *testing.T) {
 		}
 	}
 	// A replay whose next is hostile still lands on the site.
-	for _, h := range hostileTargets[:12] {
+	for i, h := range hostileTargets[:12] {
 		b := ta.client()
+		nick := fmt.Sprintf("Rhea %d", i)
 		ref := keepCreateGroup(t, b, "Replayed")
-		r := b.post("/login", url.Values{"nickname": {"Rhea"}, "next": {h}, "kept": {store.NewToken()}})
+		r := b.post("/login", url.Values{"nickname": {nick}, "next": {h}, "kept": {store.NewToken()}})
 		checkOnSite(t, fmt.Sprintf("unknown ref, next %q", h), r.location())
-		r = b.post("/login", url.Values{"nickname": {"Rhea"}, "next": {h}, "kept": {ref}})
+		r = b.post("/login", url.Values{"nickname": {nick}, "next": {h}, "kept": {ref}})
 		checkOnSite(t, fmt.Sprintf("replay, next %q", h), r.location())
+		r = sendKept(t, b, r)
+		checkOnSite(t, fmt.Sprintf("replay sent, next %q", h), r.location())
 		b.post("/confirm-logout", nil)
 	}
 }
@@ -731,4 +776,70 @@ func FuzzRedirectTargets(f *testing.F) {
 		signed.ta = &local
 		driveRedirectTargets(t, &local, &signed, "Fuzzy", h)
 	})
+}
+
+// Issue "Trust, round three", 4: an attacker keeps a Join of their own group in
+// an anonymous session, plants that session in the victim's browser, and the
+// victim's sign-in runs the attacker's form as the victim. A kept form never
+// acts on the account by itself: the person sees what it would send and
+// decides.
+func TestPlantedAnonymousSessionDoesNotReplayThePlantersFormAsTheVictim(t *testing.T) {
+	t.Parallel()
+	for _, htmxSignIn := range []bool{false, true} {
+		t.Run(fmt.Sprintf("htmx sign-in %v", htmxSignIn), func(t *testing.T) {
+			t.Parallel()
+			ta := newTestApp(t)
+			trap := ta.team("Team Phoenix", "Mallory-the-Planter_2026.xyzXYZ")
+			tok := ta.inviteToken(trap.gid)
+
+			// The attacker, signed out, presses Join on their own invite.
+			attacker := ta.client()
+			r := attacker.post("/join/"+tok, nil).wantStatus(http.StatusSeeOther)
+			next, ref, ok := loginTarget(t, r.location())
+			if !ok {
+				t.Fatal("the join was not kept")
+			}
+			// ...and plants that session in the victim's browser, then sends the
+			// victim the sign-in link.
+			victim := ta.client()
+			name := ta.app.sessions.cookieName
+			victim.cookies[name] = attacker.cookies[name]
+			signer := victim
+			if htmxSignIn {
+				signer = victim.htmxFrom(views.LoginPath(next, ref))
+			}
+			r = signer.post("/login", url.Values{"nickname": {"Victoria Long-Nickname 32 chars"}, "next": {next}, "kept": {ref}})
+			if r.status >= 400 {
+				t.Fatalf("sign-in: status %d", r.status)
+			}
+			victimUser := ta.user("Victoria Long-Nickname 32 chars")
+			if _, role, _ := ta.st.GroupFor(tctx, trap.gid, victimUser.ID); role != store.RoleNone {
+				t.Fatalf("the planted form joined the victim to the attacker's group (role %q)", role)
+			}
+			// The victim is asked, and sees what the form would do.
+			kp := keptPage(t, victim, r)
+			if got := kp.text("kept-what"); !strings.Contains(got, "Join the group “Team Phoenix”") {
+				t.Errorf("the page says %q", got)
+			}
+			if _, role, _ := ta.st.GroupFor(tctx, trap.gid, victimUser.ID); role != store.RoleNone {
+				t.Fatal("showing the kept form joined the group")
+			}
+			// The send button is a POST like any other: a cross-site one is refused.
+			kept, _ := kp.inputValue("kept-form", "kept")
+			victim.with("Sec-Fetch-Site", "cross-site").post(views.PathKept, url.Values{"kept": {kept}, "do": {"send"}}).wantStatus(http.StatusForbidden)
+			// The victim discards it: nothing joins, and it cannot be sent later.
+			r = victim.post(views.PathKept, url.Values{"kept": {kept}, "next": {next}, "do": {"discard"}}).wantStatus(http.StatusSeeOther)
+			victim.get(r.location()).wantNotice("Discarded")
+			r = victim.post(views.PathKept, url.Values{"kept": {kept}, "next": {next}, "do": {"send"}}).wantStatus(http.StatusSeeOther)
+			if got := victim.get(r.location()).text("notice"); !strings.Contains(got, "already submitted") {
+				t.Errorf("sending a discarded form: notice %q", got)
+			}
+			if _, role, _ := ta.st.GroupFor(tctx, trap.gid, victimUser.ID); role != store.RoleNone {
+				t.Fatalf("the victim is in the attacker's group after discarding (role %q)", role)
+			}
+			if n := ta.countRows("memberships", "group_id = ?", trap.gid); n != 1 {
+				t.Fatalf("%d members in the trap group, want the owner alone", n)
+			}
+		})
+	}
 }

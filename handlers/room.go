@@ -68,9 +68,11 @@ func (a *App) setTimer(c *gin.Context) {
 		return
 	}
 	a.roomChanged(is.ID, g.ID)
-	notice := "The timer of " + is.Key + " is stopped."
+	// Said in the past: the notice stays on the page while the countdown runs
+	// out, and must still be true beside "Time is up".
+	notice := "You stopped the timer of " + is.Key + "."
 	if seconds > 0 {
-		notice = "The timer of " + is.Key + " runs for " + strconv.Itoa(seconds) + " seconds."
+		notice = "You started a timer of " + duration(seconds) + " on " + is.Key + "."
 	}
 	a.afterOwnerAction(c, is.ID, role, notice)
 }

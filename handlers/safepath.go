@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode"
+
+	"estimator/views"
 )
 
 // maxPathLen bounds what is accepted as a redirect target.
@@ -64,4 +66,15 @@ func safeNext(p string) string {
 		return s
 	}
 	return "/"
+}
+
+// afterSignIn is where a sign-in may lead: safeNext, but never the sign-out
+// page. Back after signing out asks for it again, and a person who has just
+// signed in does not want to be asked whether to sign out.
+func afterSignIn(p string) string {
+	p = safeNext(p)
+	if u, err := url.Parse(p); err == nil && strings.TrimSuffix(u.Path, "/") == views.PathLogout {
+		return "/"
+	}
+	return p
 }

@@ -4,8 +4,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-contrib/sessions"
 	gsessions "github.com/gorilla/sessions"
@@ -22,10 +24,13 @@ type sessionStore struct {
 	secure     bool
 	cookieName string
 	keyCookie  string // the browser key, a separate long-lived cookie
+	// anon limits the rows stored for visitors who are not signed in, per
+	// client address: their sessions here, their kept forms (replay.go).
+	anon *ipLimiter
 }
 
-func newSessionStore(st *store.Store, cfg Config) *sessionStore {
-	s := &sessionStore{st: st, policy: cfg.Sessions, secure: cfg.SecureCookies,
+func newSessionStore(st *store.Store, cfg Config, anon *ipLimiter) *sessionStore {
+	s := &sessionStore{st: st, policy: cfg.Sessions, secure: cfg.SecureCookies, anon: anon,
 		cookieName: "estimator_session", keyCookie: "estimator_browser"}
 	if cfg.SecureCookies {
 		s.cookieName, s.keyCookie = "__Host-"+s.cookieName, "__Host-"+s.keyCookie
@@ -48,6 +53,11 @@ type sessState struct {
 	destroy bool
 	// err is a failed load: the session must not be written over.
 	err error
+	// addr is the client's address (loadUser); counted, that a limit of its
+	// own already counted this request (a kept form, a provider sign-in), so
+	// the anonymous session it needs is not counted twice.
+	addr    string
+	counted bool
 }
 
 type stateKey struct{}
@@ -142,7 +152,17 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *gsessi
 			return nil
 		}
 	}
+	if st.rec.UserID == 0 && !st.counted && st.addr != "" {
+		// A visitor who is not signed in stores a row: counted per address.
+		if ok, wait := s.anon.allow(st.addr); !ok {
+			return anonTooMany(w.Header(), wait)
+		}
+	}
 	rec, tok, err := s.st.CreateSessionFrom(ctx, st.rec, s.policy)
+	if errors.Is(err, store.ErrAnonymousFull) {
+		w.Header().Set("Retry-After", "60")
+		return errAnonFull
+	}
 	if err != nil {
 		return err
 	}
@@ -204,3 +224,17 @@ func wellFormedToken(tok string) bool {
 	_, err := base64.RawURLEncoding.DecodeString(tok)
 	return err == nil
 }
+
+// anonTooMany: one address stored its share of rows while signed out.
+func anonTooMany(h http.Header, wait time.Duration) error {
+	h.Set("Retry-After", strconv.Itoa(max(int(math.Ceil(wait.Seconds())), 1)))
+	e := newError(http.StatusTooManyRequests, "Too many requests while signed out",
+		"Many requests came from your address while signed out, so this one was not kept. Sign in first and try again, or wait a few minutes.")
+	e.anonCap = true
+	return e
+}
+
+// errAnonFull: everyone's rows of visitors who are not signed in are at their
+// cap; nothing more is stored until some expire.
+var errAnonFull = &httpError{status: http.StatusServiceUnavailable, title: "Busy", anonCap: true,
+	msg: "The server is holding as much as it can for people who are not signed in, so nothing was kept. Sign in first and try again."}

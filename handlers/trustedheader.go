@@ -124,6 +124,10 @@ func (a *App) trustedUser(c *gin.Context) {
 		return
 	}
 	s.Set(headerSubjectKey, subject)
+	if _, err := a.renewBrowserKey(c, u, false); err != nil {
+		a.fail(c, err)
+		return
+	}
 	if err := a.startSession(c, u, false, "", schemeHeader); err != nil {
 		a.fail(c, err)
 		return

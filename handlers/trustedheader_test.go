@@ -125,3 +125,41 @@ func TestTrustedHeaderFromElsewhereIsIgnored(t *testing.T) {
 		t.Error("not logged at warn level")
 	}
 }
+
+// TestTrustedHeaderSigninRenewsAPlantedLiveKey: the proxy signs carol in on a
+// browser holding Mallory's live key; the browser leaves with another key, and
+// Mallory's no longer serves anything there.
+func TestTrustedHeaderSigninRenewsAPlantedLiveKey(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t, proxyConfig("192.0.2.0/24"))
+	name := ta.app.sessions.keyCookie
+	m := ta.client()
+	m.login("Mallory")
+	k := m.browserKeyCookie()
+	carol := ta.client()
+	carol.cookies[name] = &http.Cookie{Name: name, Value: k}
+	carol = carol.with("X-Forwarded-User", "carol")
+	if got := carol.signedInAs(); got != "carol" || carol.browserKeyCookie() == k {
+		t.Fatalf("signed in as %q; key renewed %v", got, carol.browserKeyCookie() != k)
+	}
+	if n := ta.countRows("browser_keys", "key_hash = ?", store.HashToken(k)); n != 0 {
+		t.Fatalf("the planted key still serves %d nicknames", n)
+	}
+}
+
+// TestTrustedHeaderOfficeChoosingNicknamesIsNotLimited: the proxy vouches for
+// 30 colleagues behind one address whose names are taken here; each is asked
+// for a nickname (a session row each), past the signed-out per-address cap.
+func TestTrustedHeaderOfficeChoosingNicknamesIsNotLimited(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t, proxyConfig("192.0.2.0/24"), func(c *Config) { c.KeptFormsPerAddress, c.KeptFormsWindow = 0, 0 })
+	for i := range 30 {
+		ta.client().login(fmt.Sprintf("colleague-%02d", i)) // guests took the names first
+	}
+	for i := range 30 {
+		r := ta.client().with("X-Forwarded-User", fmt.Sprintf("colleague-%02d", i)).get("/").wantStatus(http.StatusOK)
+		if !strings.Contains(r.body, "already used here") {
+			t.Fatalf("colleague %d was not asked for a nickname: %s", i, truncate(r.body, 300))
+		}
+	}
+}

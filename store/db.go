@@ -59,6 +59,12 @@ type Options struct {
 	// KeptFormsMaxBytes caps the bodies of all kept forms together (default
 	// 64 MiB): people who are not signed in cannot fill the disk.
 	KeptFormsMaxBytes int64
+	// KeptFormsMax caps the number of kept forms together (default 2,000):
+	// empty forms take rows, if not bytes.
+	KeptFormsMax int
+	// AnonymousSessionsMax caps the sessions nobody signed in to (default
+	// 10,000): each holds a kept form or a provider sign-in under way.
+	AnonymousSessionsMax int
 	// MaxConns is the PostgreSQL pool size of this instance (default 16);
 	// reads and writes share it. SQLite ignores it.
 	MaxConns int
@@ -79,9 +85,12 @@ type Store struct {
 	readConns int
 	now       func() time.Time
 	path      string
-	// keptMax caps the bytes of all kept forms (Options.KeptFormsMaxBytes).
-	keptMax int64
-	stmts   sync.Map // query text + pool -> *sql.Stmt
+	// keptMax caps the bytes of all kept forms (Options.KeptFormsMaxBytes),
+	// keptRows their number, anonMax the sessions nobody signed in to.
+	keptMax  int64
+	keptRows int
+	anonMax  int
+	stmts    sync.Map // query text + pool -> *sql.Stmt
 	// fault is the last write that failed for reasons outside the caller's
 	// control; probe caches Ping's write probe.
 	fault atomic.Pointer[outcome]
@@ -149,6 +158,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.KeptFormsMaxBytes == 0 {
 		opts.KeptFormsMaxBytes = 64 << 20
 	}
+	if opts.KeptFormsMax == 0 {
+		opts.KeptFormsMax = 2000
+	}
+	if opts.AnonymousSessionsMax == 0 {
+		opts.AnonymousSessionsMax = 10000
+	}
 	if opts.MaxConns == 0 {
 		opts.MaxConns = 16
 	}
@@ -160,7 +175,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		s := &Store{w: db, r: db, pg: true, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes}
+		s := &Store{w: db, r: db, pg: true, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes,
+			keptRows: opts.KeptFormsMax, anonMax: opts.AnonymousSessionsMax}
 		if err := s.migrate(ctx); err != nil {
 			db.Close()
 			return nil, err
@@ -186,7 +202,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes, busyTimeout: opts.BusyTimeout}
+	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes, keptRows: opts.KeptFormsMax,
+		anonMax: opts.AnonymousSessionsMax, busyTimeout: opts.BusyTimeout}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -261,10 +278,10 @@ var ErrSQLiteOnly = errors.New("an SQLite setting: on PostgreSQL the server's ow
 
 func (s *Store) unix() int64 { return s.now().Unix() }
 
-// faultWindow is how long a failed write keeps /healthz failing after it. A
-// small write may still succeed on a full disk, so successes do not end it early:
-// health is red while writes keep failing, and green again this long after the
-// last failure.
+// faultWindow is how long a failed write keeps /healthz failing after it,
+// unless a write probe succeeds after it. A small write may still succeed on a
+// full disk, so the successes of other writes do not end it: the probe's own
+// write needs new pages.
 const faultWindow = 10 * time.Second
 
 // probeEvery bounds how often Ping takes the write lock for its probe.
@@ -280,20 +297,24 @@ type outcome struct {
 // writes are failing (read-only file, full disk, a lock held elsewhere) and
 // recovers by itself once they succeed again. The write probe runs at most once a
 // second, so health checks stay cheap under load.
+//
+// It follows the truth within probeEvery: a write that failed after the last
+// probe makes it fail, and the next probe (at most a second later) that
+// succeeds makes it pass again, whenever the failure was.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return wrap(err)
 	}
-	if f := s.fault.Load(); f != nil && s.now().Sub(f.at) < faultWindow {
+	p := s.probe.Load()
+	if now := s.now(); p == nil || now.Sub(p.at) >= probeEvery {
+		p = &outcome{at: now, err: s.probeWrite(ctx)}
+		s.probe.Store(p)
+	}
+	if f := s.fault.Load(); f != nil && s.now().Sub(f.at) < faultWindow && !p.at.After(f.at) {
 		return f.err
 	}
-	if p := s.probe.Load(); p != nil && s.now().Sub(p.at) < probeEvery {
-		return p.err
-	}
-	err := s.probeWrite(ctx)
-	s.probe.Store(&outcome{at: s.now(), err: err})
-	return err
+	return p.err
 }
 
 // probeWrite runs a real, rolled-back write: it needs the write lock and a
@@ -313,6 +334,16 @@ func (s *Store) probeOnce(ctx context.Context) error {
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (-1, 0)"); err != nil {
 		return wrap(err)
+	}
+	if !s.pg {
+		// New pages, as real writes need: on a full disk this fails though
+		// the row above fitted in a page that had room.
+		if _, err := tx.ExecContext(ctx, "CREATE TABLE write_probe (b BLOB)"); err != nil {
+			return wrap(err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO write_probe VALUES (zeroblob(16384))"); err != nil {
+			return wrap(err)
+		}
 	}
 	return nil
 }

@@ -96,6 +96,29 @@ func (d Deck) Label(v int) string {
 	return strconv.Itoa(v)
 }
 
+// Labels are the deck's labels in order, e.g. "XS, S, M, L, XL, XXL" ("" for
+// a deck of numbers): what a message lists as the valid choices.
+func (d Deck) Labels() string { return strings.Join(d.labels(), ", ") }
+
+// ParseFinal reads a final estimate typed or chosen by the owner: on a deck of
+// labels one of its labels (any case, surrounding spaces allowed), which stands
+// for its number; on a numeric deck a whole number 1–100 (see ParseEstimate).
+func (d Deck) ParseFinal(raw string) (int, string) {
+	if d.Numeric() {
+		return ParseEstimate(raw)
+	}
+	s := strings.TrimSpace(raw)
+	for i, l := range d.labels() {
+		if strings.EqualFold(s, l) && i < d.n {
+			return d.cards[i], ""
+		}
+	}
+	if s == "" {
+		return 0, "Choose the final estimate: " + d.Labels() + "."
+	}
+	return 0, "“" + clip(s, 12) + "” is not a card of this deck: choose one of " + d.Labels() + "."
+}
+
 // Allows reports whether v may be voted with this deck: any whole number 1–100
 // on a numeric deck, only a card's number on a deck of labels.
 func (d Deck) Allows(v int) bool {

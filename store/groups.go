@@ -110,21 +110,39 @@ func newInviteToken() string { return NewToken()[:22] }
 
 // CreateGroup makes a group owned by owner.
 func (s *Store) CreateGroup(ctx context.Context, owner User, name string) (Group, error) {
+	g, _, err := s.CreateGroupOnce(ctx, owner, name, Once{})
+	return g, err
+}
+
+// CreateGroupOnce is CreateGroup for a form carrying once: sent again, it
+// makes nothing and returns the group the first made (made false; only its ID
+// and Name are set).
+func (s *Store) CreateGroupOnce(ctx context.Context, owner User, name string, once Once) (g Group, made bool, err error) {
 	name, msg := NormalizeGroupName(name)
 	if msg != "" {
-		return Group{}, fmt.Errorf("%w: %s", ErrInvalid, msg)
+		return Group{}, false, fmt.Errorf("%w: %s", ErrInvalid, msg)
 	}
 	now := s.unix()
-	g := Group{Name: name, InviteToken: newInviteToken(), CreatedAt: time.Unix(now, 0), Settings: DefaultSettings()}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		g = Group{Name: name, InviteToken: newInviteToken(), CreatedAt: time.Unix(now, 0), Settings: DefaultSettings()}
+		first, isFirst, err := claimOnce(ctx, tx, now, owner.ID, onceGroup, once, "SELECT 1 FROM groups WHERE id = ?")
+		if err != nil {
+			return err
+		}
+		if made = isFirst; !made {
+			g = Group{ID: first, Name: name}
+			return nil
+		}
 		if err := tx.QueryRowContext(ctx, "INSERT INTO groups (name, invite_token, created_at) VALUES (?, ?, ?) RETURNING id",
 			g.Name, g.InviteToken, now).Scan(&g.ID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO memberships (group_id, user_id, role, joined_at) VALUES (?, ?, 'owner', ?)", g.ID, owner.ID, now)
-		return err
+		if _, err := tx.ExecContext(ctx, "INSERT INTO memberships (group_id, user_id, role, joined_at) VALUES (?, ?, 'owner', ?)", g.ID, owner.ID, now); err != nil {
+			return err
+		}
+		return doneOnce(ctx, tx, owner.ID, once, g.ID)
 	})
-	return g, err
+	return g, made, err
 }
 
 // UserGroups lists the groups of a user with role, member count and open issues,

@@ -358,18 +358,35 @@ func (s *Store) CheckImport(ctx context.Context, groupID int64, rows []ImportRow
 // are checked again under the write lock (a key added since the preview is
 // refused with ImportErrors). It returns how many were added.
 func (s *Store) ImportIssues(ctx context.Context, groupID int64, rows []ImportRow) (int, error) {
+	n, _, err := s.ImportIssuesOnce(ctx, 0, groupID, rows, Once{})
+	return n, err
+}
+
+// ImportIssuesOnce is ImportIssues for a confirm form carrying once, sent by
+// userID: sent again, it adds nothing and returns how many the first added
+// (made false).
+func (s *Store) ImportIssuesOnce(ctx context.Context, userID, groupID int64, rows []ImportRow, once Once) (n int, made bool, err error) {
 	if len(rows) == 0 {
-		return 0, ErrNothingToImport
+		return 0, false, ErrNothingToImport
 	}
 	if len(rows) > ImportMaxRows {
-		return 0, ErrInvalid
+		return 0, false, ErrInvalid
 	}
 	sts, err := s.writerStmts(ctx, insertIssue)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	// A key added meanwhile on another instance: checked again.
 	err = s.txRecheck(ctx, func(tx *sql.Tx) error {
+		now := s.unix()
+		first, isFirst, err := claimOnce(ctx, tx, now, userID, onceImport, once, "")
+		if err != nil {
+			return err
+		}
+		if made = isFirst; !made {
+			n = int(first)
+			return nil
+		}
 		keys, err := groupKeys(ctx, tx, groupID)
 		if err != nil {
 			return err
@@ -379,18 +396,18 @@ func (s *Store) ImportIssues(ctx context.Context, groupID int64, rows []ImportRo
 			return errs
 		}
 		ins := tx.StmtContext(ctx, sts[0])
-		now := s.unix()
 		for _, row := range checked {
 			if _, err := ins.ExecContext(ctx, groupID, row.Key, NicknameKey(row.Key), row.Description, now); err != nil {
 				return err
 			}
 		}
-		return nil
+		n = len(rows)
+		return doneOnce(ctx, tx, userID, once, int64(n))
 	})
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	return len(rows), nil
+	return n, made, nil
 }
 
 const insertIssue = "INSERT INTO issues (group_id, key, key_fold, description, created_at) VALUES (?, ?, ?, ?, ?)"

@@ -176,6 +176,42 @@ func (s *Store) CreateIssue(ctx context.Context, groupID int64, in IssueInput) (
 	return Issue{ID: id, GroupID: groupID, Key: in.Key, Description: in.Description, State: StateOpen, Round: 1, CreatedAt: time.Unix(now, 0)}, nil
 }
 
+// CreateIssueOnce is CreateIssue for a form carrying once, sent by userID:
+// sent again, it adds nothing and returns the issue the first added (made
+// false).
+func (s *Store) CreateIssueOnce(ctx context.Context, userID, groupID int64, in IssueInput, once Once) (is Issue, made bool, err error) {
+	if once.Token == "" {
+		is, err = s.CreateIssue(ctx, groupID, in)
+		return is, err == nil, err
+	}
+	in, errs := ValidateIssue(in.Key, in.Description)
+	if len(errs) > 0 {
+		return Issue{}, false, ErrInvalid
+	}
+	now := s.unix()
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		is = Issue{GroupID: groupID, Key: in.Key, Description: in.Description, State: StateOpen, Round: 1, CreatedAt: time.Unix(now, 0)}
+		first, isFirst, err := claimOnce(ctx, tx, now, userID, onceIssue, once, "SELECT 1 FROM issues WHERE id = ?")
+		if err != nil {
+			return err
+		}
+		if made = isFirst; !made {
+			is.ID = first
+			return nil
+		}
+		err = tx.QueryRowContext(ctx, "INSERT INTO issues (group_id, key, key_fold, description, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+			groupID, in.Key, NicknameKey(in.Key), in.Description, now).Scan(&is.ID)
+		if err != nil {
+			return err
+		}
+		return doneOnce(ctx, tx, userID, once, is.ID)
+	})
+	if isUniqueViolation(err) {
+		return Issue{}, false, ErrKeyTaken
+	}
+	return is, made, err
+}
+
 // UpdateIssue changes an open issue's key and description.
 func (s *Store) UpdateIssue(ctx context.Context, issueID int64, in IssueInput) error {
 	in, errs := ValidateIssue(in.Key, in.Description)
@@ -317,11 +353,13 @@ func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error
 	if st.Rounds, err = s.Rounds(ctx, is.ID); err != nil {
 		return st, err
 	}
-	// The next open issue after this one, else the first open one before it.
+	// The next open issue after this one, else the first open one before it;
+	// never the one the group is on already (starting it would move nobody).
 	row, err := s.queryRow(ctx, `SELECT COALESCE(c.id, 0), COALESCE(c.key, ''), COALESCE(n.id, 0), COALESCE(n.key, '')
 		FROM groups g
 		LEFT JOIN issues c ON c.id = g.current_issue_id
 		LEFT JOIN issues n ON n.id = (SELECT x.id FROM issues x WHERE x.group_id = g.id AND x.state = 'open' AND x.id <> ?
+			AND x.id <> COALESCE(g.current_issue_id, 0)
 			ORDER BY x.id < ?, x.id LIMIT 1)
 		WHERE g.id = ?`, is.ID, is.ID, g.ID)
 	if err != nil {
@@ -739,13 +777,29 @@ func (s *Store) Accept(ctx context.Context, issueID int64, by User, final int) e
 		return ErrInvalid
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		var groupID int64
-		err := tx.QueryRowContext(ctx, "SELECT group_id FROM issues WHERE id = ?", issueID).Scan(&groupID)
+		var (
+			groupID int64
+			state   string
+			enc     string
+			was     sql.NullInt64
+		)
+		err := tx.QueryRowContext(ctx, "SELECT group_id, state, COALESCE(result, ''), final_estimate FROM issues WHERE id = ?"+s.rowLock("issues"), issueID).Scan(&groupID, &state, &enc, &was)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
+		}
+		if state == string(StateAccepted) && was.Valid && was.Int64 == int64(final) {
+			return nil // accepted already with this value (a double click): nothing new
+		}
+		r, err := decodeResult(enc)
+		if err != nil {
+			return err
+		}
+		// On a deck of labels the final is one of its cards: a label names it.
+		if r.Labelled() && !r.deck().Allows(final) {
+			return ErrInvalid
 		}
 		res, err := tx.ExecContext(ctx, "UPDATE issues SET state = 'accepted', final_estimate = ? WHERE id = ? AND state IN ('revealed', 'accepted')", final, issueID)
 		if err != nil {
@@ -754,7 +808,7 @@ func (s *Store) Accept(ctx context.Context, issueID int64, by User, final int) e
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotRevealed
 		}
-		return audit(ctx, tx, s.unix(), by, groupID, issueID, ActAccept, "final "+strconv.Itoa(final))
+		return audit(ctx, tx, s.unix(), by, groupID, issueID, ActAccept, "final "+r.Label(final))
 	})
 }
 

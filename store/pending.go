@@ -52,10 +52,11 @@ func (s *Store) KeepForm(ctx context.Context, sessionID int64, method, path stri
 			return err
 		}
 		var used int64
-		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(SUM(length(body)), 0) FROM pending_forms").Scan(&used); err != nil {
+		var rows int
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(SUM(length(body)), 0), COUNT(*) FROM pending_forms WHERE length(body) > 0 OR expires_at > ?", now.Unix()).Scan(&used, &rows); err != nil {
 			return err
 		}
-		if used+int64(len(body)) > s.keptMax {
+		if used+int64(len(body)) > s.keptMax || rows >= s.keptRows {
 			return ErrKeptFormsFull
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO pending_forms (ref_hash, session_id, method, path, body, created_at, expires_at)
@@ -104,18 +105,43 @@ func (s *Store) TakeForm(ctx context.Context, ref string, sessionID int64) (Pend
 	return f, nil
 }
 
+// PeekForm reads the kept form named by ref for the session without using
+// it, for the page that shows what it would send; errors as TakeForm's.
+func (s *Store) PeekForm(ctx context.Context, ref string, sessionID int64) (PendingForm, error) {
+	var f PendingForm
+	if ref == "" {
+		return f, ErrNotFound
+	}
+	row, err := s.queryRow(ctx, `SELECT id, session_id, method, path, body, created_at, expires_at, used_at
+		FROM pending_forms WHERE ref_hash = ?`, HashToken(ref))
+	if err != nil {
+		return f, err
+	}
+	var (
+		created, expires int64
+		used             sql.NullInt64
+	)
+	err = row.Scan(&f.ID, &f.SessionID, &f.Method, &f.Path, &f.Body, &created, &expires, &used)
+	if err := replayable(err, f.SessionID, sessionID, used, expires, s.unix()); err != nil {
+		return PendingForm{}, wrap(err)
+	}
+	f.CreatedAt = time.Unix(created, 0)
+	return f, nil
+}
+
 // KeptFormsRoom reports whether a kept form of n bytes would fit under the cap
 // now; KeepForm checks again when it stores one.
 func (s *Store) KeptFormsRoom(ctx context.Context, n int) (bool, error) {
-	row, err := s.queryRow(ctx, "SELECT COALESCE(SUM(length(body)), 0) FROM pending_forms WHERE expires_at > ?", s.unix())
+	row, err := s.queryRow(ctx, "SELECT COALESCE(SUM(length(body)), 0), COUNT(*) FROM pending_forms WHERE expires_at > ?", s.unix())
 	if err != nil {
 		return false, err
 	}
 	var used int64
-	if err := row.Scan(&used); err != nil {
+	var rows int
+	if err := row.Scan(&used, &rows); err != nil {
 		return false, wrap(err)
 	}
-	return used+int64(n) <= s.keptMax, nil
+	return used+int64(n) <= s.keptMax && rows < s.keptRows, nil
 }
 
 // CheckForm tells, without using it, whether ref names a form the session can
@@ -175,9 +201,12 @@ func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration
 		}{
 			// Idle 0 means no idle limit, as in LoadSession.
 			{"DELETE FROM sessions WHERE expires_at <= ? OR (remember = 0 AND CAST(? AS BIGINT) > 0 AND last_seen_at <= ?)", []any{now.Unix(), int64(p.Idle), now.Add(-p.Idle).Unix()}},
+			// Sessions nobody signed in to go after their own, shorter idle time.
+			{"DELETE FROM sessions WHERE user_id IS NULL AND remember = 0 AND CAST(? AS BIGINT) > 0 AND last_seen_at <= ?", []any{int64(p.idle(true)), now.Add(-p.idle(true)).Unix()}},
 			{"DELETE FROM pending_forms WHERE expires_at <= ?", []any{now.Add(-time.Hour).Unix()}},
 			{"UPDATE pending_forms SET body = " + s.noBytes() + " WHERE expires_at <= ? AND length(body) > 0", []any{now.Unix()}},
 			{"DELETE FROM browser_keys WHERE last_used_at <= ?", []any{now.Add(-keyAge).Unix()}},
+			{"DELETE FROM once_tokens WHERE created_at <= ?", []any{now.Add(-onceTTL).Unix()}},
 		} {
 			res, err := tx.ExecContext(ctx, q.sql, q.args...)
 			if err != nil {

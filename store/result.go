@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -240,6 +241,31 @@ func (r Result) Max() int {
 
 // Label is how a value shows on the round's deck.
 func (r Result) Label(v int) string { return r.deck().Label(v) }
+
+// Labelled reports whether the round's deck shows labels (T-shirt sizes)
+// rather than numbers: then a person reads labels only, never the numbers
+// they stand for.
+func (r Result) Labelled() bool { return !r.deck().Numeric() }
+
+// ParseFinal reads a final estimate for this round's deck (Deck.ParseFinal).
+func (r Result) ParseFinal(raw string) (int, string) { return r.deck().ParseFinal(raw) }
+
+// MedianLabel is the median as the deck shows it: the card when the median is
+// one ("M"), else the two middle votes ("M–L"), which a label deck cannot
+// average.
+func (r Result) MedianLabel() string {
+	n := r.Numeric()
+	if n <= 0 {
+		return ""
+	}
+	if h := r.MedianHalves(); h%2 == 0 && slices.Contains(r.deck().Cards(), h/2) {
+		return r.Label(h / 2)
+	}
+	if n%2 == 0 && r.kth(n/2-1) != r.kth(n/2) {
+		return r.Label(r.kth(n/2-1)) + "–" + r.Label(r.kth(n/2))
+	}
+	return r.Median()
+}
 
 // Bar is one bar of the chart.
 type Bar struct {

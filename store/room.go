@@ -224,8 +224,12 @@ func (s *Store) StartIssue(ctx context.Context, issueID int64, by User) (Issue, 
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE groups SET current_issue_id = ? WHERE id = ?", issueID, is.GroupID); err != nil {
+		res, err := tx.ExecContext(ctx, "UPDATE groups SET current_issue_id = ? WHERE id = ? AND (current_issue_id IS NULL OR current_issue_id <> ?)", issueID, is.GroupID, issueID)
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // the current issue already (a double click): nothing new
 		}
 		return audit(ctx, tx, s.unix(), by, is.GroupID, issueID, ActStart, "")
 	})

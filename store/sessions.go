@@ -31,10 +31,27 @@ type SessionPolicy struct {
 	Lifetime time.Duration
 	// Remember is the absolute lifetime of a "remember me" session.
 	Remember time.Duration
+	// Anonymous ends a session nobody signed in to (it holds a kept form, a
+	// provider sign-in under way, a notice) not used for this long; 0: Idle.
+	Anonymous time.Duration
 }
 
-// DefaultSessionPolicy: 12 hours idle, 7 days at most, 30 days when remembered.
-var DefaultSessionPolicy = SessionPolicy{Idle: 12 * time.Hour, Lifetime: 7 * 24 * time.Hour, Remember: 30 * 24 * time.Hour}
+// DefaultSessionPolicy: 12 hours idle, 7 days at most, 30 days when
+// remembered; 30 minutes idle for a session nobody signed in to.
+var DefaultSessionPolicy = SessionPolicy{Idle: 12 * time.Hour, Lifetime: 7 * 24 * time.Hour, Remember: 30 * 24 * time.Hour,
+	Anonymous: 30 * time.Minute}
+
+// ErrAnonymousFull: the sessions nobody signed in to are at their cap
+// (Options.AnonymousSessionsMax); no more is stored until some expire.
+var ErrAnonymousFull = errors.New("no room for more sessions of visitors who are not signed in")
+
+// idle is how long a session may go unused: anonymous, one nobody signed in to.
+func (p SessionPolicy) idle(anonymous bool) time.Duration {
+	if anonymous && p.Anonymous > 0 {
+		return p.Anonymous
+	}
+	return p.Idle
+}
 
 // touchEvery limits last_seen_at writes: idle time is measured to this precision.
 const touchEvery = time.Minute
@@ -65,7 +82,7 @@ func (s *Store) LoadSession(ctx context.Context, token string, p SessionPolicy) 
 	ss := r.ss
 	ss.Data = slices.Clone(r.ss.Data)
 	now := s.now()
-	if !now.Before(ss.ExpiresAt) || (!ss.Remember && p.Idle > 0 && now.Sub(ss.LastSeenAt) >= p.Idle) {
+	if idle := p.idle(r.anonymous); !now.Before(ss.ExpiresAt) || (!ss.Remember && idle > 0 && now.Sub(ss.LastSeenAt) >= idle) {
 		// Expired either way; if the row cannot be removed now, Purge will.
 		s.exec(ctx, "DELETE FROM sessions WHERE id = ?", ss.ID)
 		return Session{}, Anonymous, ErrNotFound
@@ -90,10 +107,12 @@ func (s *Store) LoadSession(ctx context.Context, token string, p SessionPolicy) 
 type sessionRow struct {
 	ss   Session
 	user User // zero ID: no user
+	// anonymous: nobody signed in to it (no user_id).
+	anonymous bool
 }
 
 func (s *Store) sessionRow(ctx context.Context, tokenHash []byte) (sessionRow, error) {
-	row, err := s.queryRow(ctx, `SELECT s.id, s.remember, s.data, s.created_at, s.last_seen_at, s.expires_at,
+	row, err := s.queryRow(ctx, `SELECT s.id, s.remember, s.data, s.created_at, s.last_seen_at, s.expires_at, s.user_id IS NULL,
 			u.id, u.nickname, u.active, u.created_at
 		FROM sessions s LEFT JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ?`, tokenHash)
@@ -107,7 +126,7 @@ func (s *Store) sessionRow(ctx context.Context, tokenHash []byte) (sessionRow, e
 		nick                   sql.NullString
 		active                 sql.NullBool
 	)
-	err = row.Scan(&r.ss.ID, &r.ss.Remember, &r.ss.Data, &created, &seen, &expires, &uid, &nick, &active, &ucreated)
+	err = row.Scan(&r.ss.ID, &r.ss.Remember, &r.ss.Data, &created, &seen, &expires, &r.anonymous, &uid, &nick, &active, &ucreated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sessionRow{}, ErrNotFound
 	}
@@ -132,9 +151,27 @@ func (s *Store) CreateSessionFrom(ctx context.Context, ss Session, p SessionPoli
 	tok := NewToken()
 	now := s.now()
 	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = now, now, now.Add(p.lifetime(ss.Remember))
-	id, err := s.insert(ctx, `INSERT INTO sessions (token_hash, user_id, remember, data, created_at, last_seen_at, expires_at, browser_key_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, `+browserKeyIDOf+`) RETURNING id`, HashToken(tok), nullID(ss.UserID), ss.Remember, ss.Data, now.Unix(), now.Unix(), ss.ExpiresAt.Unix(),
-		browserKeyHash(ss.BrowserKey), ss.UserID)
+	var id int64
+	var err error
+	if ss.UserID == 0 {
+		// Nobody signed in: stored only under the cap of such rows, counted in
+		// the same transaction (the writer's one at a time, on SQLite).
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM sessions WHERE user_id IS NULL LIMIT ?) a", s.anonMax).Scan(&n); err != nil {
+				return err
+			}
+			if n >= s.anonMax {
+				return ErrAnonymousFull
+			}
+			return tx.QueryRowContext(ctx, `INSERT INTO sessions (token_hash, user_id, remember, data, created_at, last_seen_at, expires_at)
+				VALUES (?, NULL, ?, ?, ?, ?, ?) RETURNING id`, HashToken(tok), ss.Remember, ss.Data, now.Unix(), now.Unix(), ss.ExpiresAt.Unix()).Scan(&id)
+		})
+	} else {
+		id, err = s.insert(ctx, `INSERT INTO sessions (token_hash, user_id, remember, data, created_at, last_seen_at, expires_at, browser_key_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, `+browserKeyIDOf+`) RETURNING id`, HashToken(tok), nullID(ss.UserID), ss.Remember, ss.Data, now.Unix(), now.Unix(), ss.ExpiresAt.Unix(),
+			browserKeyHash(ss.BrowserKey), ss.UserID)
+	}
 	if err != nil {
 		return Session{}, "", err
 	}

@@ -371,3 +371,51 @@ func TestPurgeWithoutIdleLimit(t *testing.T) {
 		t.Errorf("%d sessions past their lifetime survived the purge", n)
 	}
 }
+
+// TestAnonymousSessionsAreCappedAndShortLived: sessions nobody signed in to
+// stop at their cap (nothing stored past it; signed-in sessions unaffected),
+// and end 30 minutes after their last use, at load and at the purge.
+func TestAnonymousSessionsAreCappedAndShortLived(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newClock()
+	s := openStore(t, newDB(t, "anon.db"), Options{Now: clk.Now, AnonymousSessionsMax: 3})
+	p := DefaultSessionPolicy
+	var anon []string
+	for range 3 {
+		_, tok, err := s.CreateSession(ctx, 0, false, nil, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		anon = append(anon, tok)
+	}
+	if _, _, err := s.CreateSession(ctx, 0, false, []byte(`{"notice":"x"}`), p); !errors.Is(err, ErrAnonymousFull) {
+		t.Fatalf("a 4th anonymous session: %v, want ErrAnonymousFull", err)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM sessions WHERE user_id IS NULL"); n != 3 {
+		t.Fatalf("%d anonymous sessions stored, cap 3", n)
+	}
+	u := newUser(t, s, "Ngozi Adeyemi-Larsen")
+	_, member, err := s.CreateSession(ctx, u.ID, false, nil, p)
+	if err != nil {
+		t.Fatalf("a signed-in session with the anonymous ones at their cap: %v", err)
+	}
+	clk.Advance(29 * time.Minute)
+	if _, _, err := s.LoadSession(ctx, anon[0], p); err != nil {
+		t.Fatalf("an anonymous session used 29 minutes ago: %v", err)
+	}
+	clk.Advance(2 * time.Minute)
+	if _, _, err := s.LoadSession(ctx, anon[1], p); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("an anonymous session unused for 31 minutes: %v", err)
+	}
+	clk.Advance(29 * time.Minute)
+	if _, err := s.Purge(ctx, p, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM sessions WHERE user_id IS NULL"); n != 0 {
+		t.Fatalf("%d anonymous sessions after the purge", n)
+	}
+	if _, got, err := s.LoadSession(ctx, member, p); err != nil || got.ID != u.ID {
+		t.Fatalf("the signed-in session after an hour: %v, %v", got, err)
+	}
+}

@@ -61,18 +61,35 @@ func NormalizeNickname(raw string) (string, string) {
 		return "", "A nickname has at most 32 characters."
 	}
 	var prev rune
+	seen := false // a letter or a digit
 	for _, r := range nick {
+		if blankLetter(r) {
+			return "", fmt.Sprintf("The invisible character U+%04X", r) + " is not allowed in a nickname: use letters, digits, spaces, “-”, “_” or “.”."
+		}
 		// Combining marks belong to the letter before them (नमस्ते, ế).
 		mark := unicode.IsMark(r) && (unicode.IsLetter(prev) || unicode.IsMark(prev))
 		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || mark || r == ' ' || r == '-' || r == '_' || r == '.') {
 			return "", notAllowed(r) + " is not allowed in a nickname: use letters, digits, spaces, “-”, “_” or “.”."
 		}
+		seen = seen || unicode.IsLetter(r) || unicode.IsDigit(r)
 		prev = r
+	}
+	if !seen {
+		// "..", "- -", "_ _": nothing anyone could tell apart or read out.
+		return "", "A nickname needs at least one letter or digit."
 	}
 	if a, b := MixedScripts(nick); a != "" {
 		return "", "Use the letters of one script: this nickname mixes " + a + " and " + b + " letters, which can look alike."
 	}
 	return nick, ""
+}
+
+// blankLetter reports a code point that shows as nothing though Unicode calls it
+// a letter or a mark: the Hangul fillers (U+3164, U+115F, U+1160, U+FFA0) and
+// the other default-ignorable code points (U+034F, U+17B4), and the variation
+// selectors. A nickname made of them looks blank, or like another one.
+func blankLetter(r rune) bool {
+	return unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) || unicode.Is(unicode.Variation_Selector, r)
 }
 
 // notAllowed names a refused character so a person can find it: quoted when it
@@ -145,12 +162,34 @@ func (s *Store) UserByNickname(ctx context.Context, nick string) (User, error) {
 // belongs to it; otherwise ErrNicknameTaken. A deactivated user gets ErrInactive.
 // created reports whether a new user was made.
 func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u User, created bool, err error) {
+	return s.claimNickname(ctx, nick, browserKey, "")
+}
+
+// SignInNickname is ClaimNickname for a browser signing in: oldKey (the key
+// in its cookie, "" if none) is the proof for a taken nickname, and on success
+// the browser's key becomes newKey, in the same transaction: every nickname
+// oldKey served moves to newKey (the same browser entries, with a new secret),
+// the user is tied to newKey, and oldKey serves nobody any more. So a key that
+// someone else also holds (planted in this browser, copied from it) never signs
+// in as whoever signs in here.
+func (s *Store) SignInNickname(ctx context.Context, nick, oldKey, newKey string) (u User, created bool, err error) {
+	if newKey == "" {
+		return User{}, false, ErrInvalid
+	}
+	return s.claimNickname(ctx, nick, oldKey, newKey)
+}
+
+func (s *Store) claimNickname(ctx context.Context, nick, browserKey, newKey string) (u User, created bool, err error) {
 	nick, msg := NormalizeNickname(nick)
 	if msg != "" {
 		return User{}, false, fmt.Errorf("%w: %s", ErrInvalid, msg)
 	}
 	key := NicknameKey(nick)
 	kh := HashToken(browserKey)
+	tieTo := kh // the key the user is tied to at the end
+	if newKey != "" {
+		tieTo = HashToken(newKey)
+	}
 	now := s.unix()
 	// Every sign-in runs these, inside the writer's one transaction at a time:
 	// prepared once, not parsed again each time.
@@ -158,7 +197,8 @@ func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u U
 		"SELECT "+userCols+" FROM users WHERE nickname_key = ?",
 		"INSERT INTO users (nickname, nickname_key, nickname_skeleton, created_at) VALUES (?, ?, ?, ?) RETURNING id",
 		"INSERT INTO browser_keys (key_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
-		"UPDATE browser_keys SET last_used_at = ? WHERE key_hash = ? AND user_id = ?")
+		"UPDATE browser_keys SET last_used_at = ? WHERE key_hash = ? AND user_id = ?",
+		"UPDATE browser_keys SET key_hash = ? WHERE key_hash = ?")
 	if err != nil {
 		return User{}, false, err
 	}
@@ -172,7 +212,13 @@ func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u U
 			}
 			u = User{ID: id, Nickname: nick, Active: true, CreatedAt: time.Unix(now, 0)}
 			created = true
-			_, err = tx.StmtContext(ctx, sts[2]).ExecContext(ctx, kh, id, now, now)
+			if newKey != "" && browserKey != "" {
+				// The browser's other nicknames go with it to the new key.
+				if _, err := tx.StmtContext(ctx, sts[4]).ExecContext(ctx, tieTo, kh); err != nil {
+					return err
+				}
+			}
+			_, err = tx.StmtContext(ctx, sts[2]).ExecContext(ctx, tieTo, id, now, now)
 			return err
 		case err != nil:
 			return err
@@ -187,7 +233,11 @@ func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u U
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNicknameTaken
 		}
-		return nil
+		if newKey != "" {
+			// Proven: the browser's entries (this one included) take the new key.
+			_, err = tx.StmtContext(ctx, sts[4]).ExecContext(ctx, tieTo, kh)
+		}
+		return err
 	}
 	// Another instance may make this nickname's user between our read and our
 	// insert: then the second run finds it. A unique index that still refuses
@@ -202,6 +252,35 @@ func (s *Store) ClaimNickname(ctx context.Context, nick, browserKey string) (u U
 		return User{}, false, err
 	}
 	return u, created, nil
+}
+
+// RenewBrowserKey gives a browser that just signed in (by a personal link, a
+// provider, a proxy) a key nobody else has seen: every nickname oldKey served
+// moves to newKey (the same browser entries, with a new secret), and with tie
+// the user is tied to newKey too. oldKey then serves nobody. It returns how
+// many nicknames newKey serves (0: the browser needs no key).
+func (s *Store) RenewBrowserKey(ctx context.Context, userID int64, oldKey, newKey string, tie bool) (int, error) {
+	if newKey == "" {
+		return 0, ErrInvalid
+	}
+	nh := HashToken(newKey)
+	now := s.unix()
+	var n int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if oldKey != "" {
+			if _, err := tx.ExecContext(ctx, "UPDATE browser_keys SET key_hash = ? WHERE key_hash = ?", nh, HashToken(oldKey)); err != nil {
+				return err
+			}
+		}
+		if tie {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO browser_keys (key_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (key_hash, user_id) DO UPDATE SET last_used_at = excluded.last_used_at`, nh, userID, now, now); err != nil {
+				return err
+			}
+		}
+		return tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM browser_keys WHERE key_hash = ?", nh).Scan(&n)
+	})
+	return n, err
 }
 
 // LinkBrowser ties browserKey to the user, so the nickname can be typed again here.

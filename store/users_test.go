@@ -343,3 +343,52 @@ func TestLastNickname(t *testing.T) {
 	}
 	want(shared, "")
 }
+
+// TestSignInWithAnotherPersonsLiveKeyRenewsIt: a browser signing in with a
+// key someone else also holds (Mallory's own, planted) leaves with a new key;
+// the old one serves nobody, so it never signs in as the person who signed in
+// there; the browser's entries keep their ids (a new secret, not a new row).
+func TestSignInWithAnotherPersonsLiveKeyRenewsIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	planted, k1, k2, k3 := NewToken(), NewToken(), NewToken(), NewToken()
+	mallory, _, err := s.ClaimNickname(ctx, "Mallory", planted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim, created, err := s.SignInNickname(ctx, "Victoria Okonkwo-Lindqvist Jr.", planted, k1)
+	if err != nil || !created {
+		t.Fatalf("new nickname with a planted live key: %v, created %v", err, created)
+	}
+	if _, _, err := s.SignInNickname(ctx, victim.Nickname, planted, k2); !errors.Is(err, ErrNicknameTaken) {
+		t.Fatalf("the planted key signed in as the victim: %v", err)
+	}
+	for _, u := range []User{mallory, victim} {
+		if ok, _ := s.BrowserKnows(ctx, u.ID, k1); !ok {
+			t.Errorf("the browser's new key does not serve %s", u.Nickname)
+		}
+	}
+	if live, _ := s.BrowserKeyLive(ctx, planted); live {
+		t.Error("the planted key still serves a nickname")
+	}
+	before, _ := s.UserBrowsers(ctx, victim.ID, k1)
+	// The nickname the browser already holds: proven by k1, then k1 → k2.
+	if _, _, err := s.SignInNickname(ctx, victim.Nickname, k1, k2); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.SignInNickname(ctx, victim.Nickname, k1, k3); !errors.Is(err, ErrNicknameTaken) {
+		t.Fatalf("a key replaced at sign-in signed in again: %v", err)
+	}
+	// A personal link (or a provider) renews the key the same way.
+	if n, err := s.RenewBrowserKey(ctx, victim.ID, k2, k3, true); err != nil || n != 2 {
+		t.Fatalf("RenewBrowserKey = %d, %v; want the browser's 2 nicknames", n, err)
+	}
+	after, _ := s.UserBrowsers(ctx, victim.ID, k3)
+	if len(before) != 1 || len(after) != 1 || before[0].ID != after[0].ID || !after[0].This {
+		t.Fatalf("browser entries before %+v, after %+v: want the same one, this browser", before, after)
+	}
+	if n, err := s.RenewBrowserKey(ctx, victim.ID, NewToken(), NewToken(), false); err != nil || n != 0 {
+		t.Fatalf("renewing a key nobody issued, untied: %d, %v", n, err)
+	}
+}

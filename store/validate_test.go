@@ -119,6 +119,52 @@ func TestNormalizeNickname(t *testing.T) {
 	}
 }
 
+// Blank-looking nicknames ("ㅤㅤ", "..", "- -", invisible marks) are refused:
+// nobody can read them out or tell them apart. Real names with dots and
+// hyphens stay.
+func TestBlankLookingNicknamesAreRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		raw, want string // want "": refused
+	}{
+		{"\u3164\u3164", ""}, // Hangul filler (a "letter")
+		{"\u115f\u115f", ""}, // Hangul choseong filler
+		{"\u1160\u1160", ""}, // Hangul jungseong filler
+		{"\uffa0\uffa0", ""}, // half-width Hangul filler
+		{"Ana\u3164", ""},    // a filler behind a real name
+		{"\u2800\u2800", ""}, // Braille blank
+		{"Ana\u200bx", ""},   // zero-width space
+		{"Ana\u200ex", ""},   // left-to-right mark
+		{"Ana\u2060x", ""},   // word joiner
+		{"\ufeffAna", ""},    // byte order mark
+		{"Ana\u034f", ""},    // combining grapheme joiner (a "mark")
+		{"Ana\ufe0f", ""},    // variation selector
+		{"\u17b4\u17b4", ""}, // Khmer inherent vowel (invisible)
+		{"\u0301\u0301", ""}, // combining marks alone
+		{"..", ""},
+		{"--", ""},
+		{"__", ""},
+		{"_ _", ""},
+		{"- -", ""},
+		{". - _", ""},
+		{"Ann-Marie", "Ann-Marie"},
+		{"J.R.", "J.R."},
+		{"李小龍", "李小龍"},
+		{"R2", "R2"},
+		{"42", "42"},
+		{"-x-", "-x-"},
+		{"한글", "한글"},
+		{"Zoë Ann-Marie J.R. de la Fuente", "Zoë Ann-Marie J.R. de la Fuente"},
+		{strings.Repeat("Zoë", 10) + "J.", strings.Repeat("Zoë", 10) + "J."}, // 32 characters
+	}
+	for _, tt := range tests {
+		got, msg := NormalizeNickname(tt.raw)
+		if got != tt.want || (msg == "") != (tt.want != "") {
+			t.Errorf("NormalizeNickname(%+q) = %q, %q; want %q", tt.raw, got, msg, tt.want)
+		}
+	}
+}
+
 // The refusal names the character, so a person can find it in what they typed.
 func TestNormalizeNicknameNamesTheCharacter(t *testing.T) {
 	t.Parallel()
@@ -130,6 +176,8 @@ func TestNormalizeNicknameNamesTheCharacter(t *testing.T) {
 		{"a\u202eb", "The invisible character U+202E is not allowed"},
 		{"a\x07b", "The invisible character U+0007 is not allowed"},
 		{"\u0301ab", "A mark (U+0301) without a letter before it is not allowed"},
+		{"\u3164\u3164", "The invisible character U+3164 is not allowed"},
+		{"Ana\u034f", "The invisible character U+034F is not allowed"},
 	}
 	for _, tt := range tests {
 		_, msg := NormalizeNickname(tt.raw)
@@ -268,7 +316,7 @@ func FuzzParseEstimate(f *testing.F) {
 }
 
 func FuzzNormalizeNickname(f *testing.F) {
-	for _, s := range []string{"Ana", "  Ana   Maria ", "Ａｎａ", "Zoe\u0308", "a", strings.Repeat("x", 33), "a\x00b", "\xff\xfe", "名前", "Straße", "a\u2003\u0301b", "ǅ", "ﬁx"} {
+	for _, s := range []string{"Ana", "  Ana   Maria ", "Ａｎａ", "Zoe\u0308", "a", strings.Repeat("x", 33), "a\x00b", "\xff\xfe", "名前", "Straße", "a\u2003\u0301b", "ǅ", "ﬁx", "\u3164\u3164", "- -"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -296,6 +344,10 @@ func FuzzNormalizeNickname(f *testing.F) {
 				t.Fatalf("NormalizeNickname(%q) = %q, with %q", raw, nick, r)
 			}
 			prev = r
+		}
+		if !strings.ContainsFunc(nick, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) ||
+			strings.ContainsFunc(nick, func(r rune) bool { return unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) }) {
+			t.Fatalf("NormalizeNickname(%q) = %q, blank-looking", raw, nick)
 		}
 		again, msg2 := NormalizeNickname(nick)
 		if msg2 != "" || again != nick {

@@ -79,10 +79,13 @@ func TestHelp(t *testing.T) {
 			t.Errorf("--help lists -%s, which README's configuration table lacks", m[1])
 		}
 	}
-	for _, sub := range []string{"serve", "users deactivate NICKNAME", "users activate NICKNAME", "backup PATH", "seed"} {
+	for _, sub := range []string{"serve", "users deactivate NICKNAME", "users activate NICKNAME", "backup PATH", "seed", "healthcheck"} {
 		if !strings.Contains(help, "estimator [flags] "+sub) {
 			t.Errorf("--help does not show the subcommand %q", sub)
 		}
+	}
+	if !strings.Contains(help, "estimator --version") {
+		t.Error("--help does not show --version")
 	}
 
 	for _, arg := range []string{"--help", "-h"} {
@@ -122,7 +125,9 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{"trusted-user-header", "X-Env-User", "X-Flag-User", "X-Env-User", "X-Flag-User", "", func(c *config) string { return c.trustedUserHeader }},
 		{"guests", "false", "true", "false", "true", "true", func(c *config) string { return fmt.Sprint(c.guests) }},
 		{"dev-assets", "/env/assets", "/flag/assets", "/env/assets", "/flag/assets", "", func(c *config) string { return c.devAssets }},
-		{"shutdown-timeout", "3s", "4s", "3s", "4s", "10s", func(c *config) string { return c.shutdownTimeout.String() }},
+		{"log-format", "json", "text", "json", "text", "text", func(c *config) string { return c.logFormat }},
+		{"shutdown-timeout", "3s", "4s", "3s", "4s", "8s", func(c *config) string { return c.shutdownTimeout.String() }},
+		{"shutdown-delay", "5s", "2s", "5s", "2s", "0s", func(c *config) string { return c.shutdownDelay.String() }},
 		{"metrics-addr", "127.0.0.1:9100", "127.0.0.1:9101", "127.0.0.1:9100", "127.0.0.1:9101", "", func(c *config) string { return c.metricsAddr }},
 		{"signin-rate", "2/s", "120/min", "2/s", "120/min", "1/s", func(c *config) string { return c.signinRate }},
 		{"signin-burst", "80", "100", "80", "100", "60", func(c *config) string { return strconv.Itoa(c.signinBurst) }},
@@ -305,6 +310,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"backup", "a.db", "b.db"}, "estimator backup PATH"},
 		{[]string{"users"}, "users deactivate|activate NICKNAME"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
+		{[]string{"--log-format", "xml"}, "--log-format"},
+		{[]string{"--shutdown-delay", "-1s"}, "--shutdown-delay"},
+		{[]string{"--shutdown-timeout", "0s"}, "--shutdown-timeout"},
+		{[]string{"healthcheck", "now"}, "healthcheck takes no arguments"},
 		{[]string{"--no-such-flag"}, "no-such-flag"},
 		// Sign-in settings that cannot work.
 		{[]string{"--guests=false"}, "--guests=false would leave no way to sign in"},
@@ -343,6 +352,8 @@ func TestInvalidEnvironment(t *testing.T) {
 		"ESTIMATOR_SESSION_LIFETIME=a week",
 		"ESTIMATOR_REMEMBER_LIFETIME=30d",
 		"ESTIMATOR_SHUTDOWN_TIMEOUT=soon",
+		"ESTIMATOR_SHUTDOWN_DELAY=later",
+		"ESTIMATOR_LOG_FORMAT=xml",
 		"ESTIMATOR_GUESTS=nope",
 		"ESTIMATOR_SIGNIN_RATE=fast",
 		"ESTIMATOR_SIGNIN_BURST=many",

@@ -44,17 +44,18 @@ var errUsage = errors.New("usage")
 
 // config is everything flags and ESTIMATOR_* variables can set.
 type config struct {
-	addr, db, logLevel, baseURL, devAssets string
-	dbConns                                int
-	trustedProxies                         string
-	oidcIssuer, oidcClientID               string
-	oidcClientSecret, oidcName             string
-	trustedUserHeader                      string
-	guests                                 bool
-	secureCookies                          bool
-	idle, lifetime, remember               time.Duration
-	shutdownTimeout                        time.Duration
-	metricsAddr                            string
+	addr, db, logLevel, logFormat  string
+	baseURL, devAssets             string
+	dbConns                        int
+	trustedProxies                 string
+	oidcIssuer, oidcClientID       string
+	oidcClientSecret, oidcName     string
+	trustedUserHeader              string
+	guests                         bool
+	secureCookies                  bool
+	idle, lifetime, remember       time.Duration
+	shutdownTimeout, shutdownDelay time.Duration
+	metricsAddr                    string
 	// signinRate is "N/s", "N/min" or "N/h" (or N, per second); signinBurst
 	// is how many may come at once.
 	signinRate  string
@@ -102,6 +103,13 @@ Usage:
                                                  use pg_dump)
   estimator [flags] seed [--users N] [--groups N] [--issues N] [--members N] [--seed N]
                                                  fill the database with a demo data set (for load tests)
+  estimator [flags] healthcheck                  ask the server at --addr for GET /healthz: exit 0 when
+                                                 healthy, 1 otherwise (the container image's HEALTHCHECK)
+  estimator --version                            print the version, commit and Go release, and exit
+
+A graceful shutdown (SIGTERM or SIGINT) turns GET /readyz to 503, keeps serving for
+--shutdown-delay, closes the event streams and waits up to --shutdown-timeout for the
+requests in flight: with the defaults it ends within docker and podman stop's 10 s.
 
 Every flag can also be set by the environment variable shown; a flag wins over it.
 
@@ -167,6 +175,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.IntVar(&cfg.dbConns, "db-conns", envInt("ESTIMATOR_DB_CONNS", 16), "PostgreSQL connections of this instance, plus one for live updates; keep instances × (this + 1) under the server's max_connections (ESTIMATOR_DB_CONNS)")
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("ESTIMATOR_SECURE_COOKIES"), "the app is served over HTTPS: cookies are Secure with the __Host- prefix (ESTIMATOR_SECURE_COOKIES)")
 	fs.StringVar(&cfg.logLevel, "log-level", env("ESTIMATOR_LOG_LEVEL", "info"), "log level: debug, info, warn or error (ESTIMATOR_LOG_LEVEL)")
+	fs.StringVar(&cfg.logFormat, "log-format", env("ESTIMATOR_LOG_FORMAT", "text"), "log format: text (key=value) or json, one object a line (ESTIMATOR_LOG_FORMAT)")
 	fs.StringVar(&cfg.baseURL, "base-url", env("ESTIMATOR_BASE_URL", ""), "public URL for links people copy, e.g. https://estimate.example.com; default: from each request (ESTIMATOR_BASE_URL)")
 	fs.DurationVar(&cfg.idle, "idle-timeout", envDur("ESTIMATOR_IDLE_TIMEOUT", store.DefaultSessionPolicy.Idle), "sign out sessions unused this long (ESTIMATOR_IDLE_TIMEOUT)")
 	fs.DurationVar(&cfg.lifetime, "session-lifetime", envDur("ESTIMATOR_SESSION_LIFETIME", store.DefaultSessionPolicy.Lifetime), "absolute lifetime of a session (ESTIMATOR_SESSION_LIFETIME)")
@@ -179,7 +188,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.StringVar(&cfg.trustedUserHeader, "trusted-user-header", env("ESTIMATOR_TRUSTED_USER_HEADER", ""), "header in which a proxy of --trusted-proxies names the signed-in user, e.g. X-Forwarded-User; ignored from other addresses (ESTIMATOR_TRUSTED_USER_HEADER)")
 	fs.BoolVar(&cfg.guests, "guests", envBoolOr("ESTIMATOR_GUESTS", true), "let people sign in with a nickname alone; false needs --oidc-issuer or --trusted-user-header (ESTIMATOR_GUESTS)")
 	fs.StringVar(&cfg.devAssets, "dev-assets", env("ESTIMATOR_DEV_ASSETS", ""), "development: serve assets from this folder, uncached (ESTIMATOR_DEV_ASSETS)")
-	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", envDur("ESTIMATOR_SHUTDOWN_TIMEOUT", 10*time.Second), "how long a graceful shutdown waits for requests (ESTIMATOR_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", envDur("ESTIMATOR_SHUTDOWN_TIMEOUT", defaultShutdownTimeout), "how long a graceful shutdown waits for the requests in flight, after closing the event streams (ESTIMATOR_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&cfg.shutdownDelay, "shutdown-delay", envDur("ESTIMATOR_SHUTDOWN_DELAY", 0), "on SIGTERM, keep serving this long with GET /readyz at 503 before draining, so a load balancer stops sending traffic first, e.g. 5s on Kubernetes; delay + timeout must stay within the platform's grace period (ESTIMATOR_SHUTDOWN_DELAY)")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", env("ESTIMATOR_METRICS_ADDR", ""), "serve Prometheus metrics (GET /metrics) on this separate address, e.g. 127.0.0.1:9100; off when empty (ESTIMATOR_METRICS_ADDR)")
 	fs.StringVar(&cfg.signinRate, "signin-rate", env("ESTIMATOR_SIGNIN_RATE", defaultSigninRate), "sign-in attempts per client address once the burst is used: N/s, N/min or N/h (ESTIMATOR_SIGNIN_RATE)")
 	fs.IntVar(&cfg.signinBurst, "signin-burst", envInt("ESTIMATOR_SIGNIN_BURST", defaultSigninBurst), "sign-in attempts one client address may make at once, e.g. an office behind one address (ESTIMATOR_SIGNIN_BURST)")
@@ -200,6 +210,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, usage(err)
+	}
+	if cfg.logFormat != "text" && cfg.logFormat != "json" {
+		return nil, nil, usage(fmt.Errorf("--log-format (ESTIMATOR_LOG_FORMAT) %q: use text or json", cfg.logFormat))
+	}
+	if cfg.shutdownTimeout <= 0 || cfg.shutdownDelay < 0 {
+		return nil, nil, usage(fmt.Errorf("--shutdown-timeout %v, --shutdown-delay %v: want a positive timeout and a delay of 0 or more", cfg.shutdownTimeout, cfg.shutdownDelay))
 	}
 	if cfg.dbConns < 1 {
 		return nil, nil, usage(fmt.Errorf("--db-conns %d: want at least 1", cfg.dbConns))
@@ -227,11 +243,15 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if isVersionRequest(args) {
+		fmt.Fprint(stdout, versionText())
+		return nil
+	}
 	cfg, rest, err := parseFlags(args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(cfg.logLevel, stderr)
+	logger, err := newLogger(cfg.logLevel, cfg.logFormat, stderr)
 	if err != nil {
 		return err
 	}
@@ -254,17 +274,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return backup(ctx, cfg, rest[0], stdout)
 	case "seed":
 		return seedCmd(ctx, cfg, rest, stdout)
+	case "healthcheck":
+		if len(rest) > 0 {
+			return fmt.Errorf("%w: healthcheck takes no arguments", errUsage)
+		}
+		return healthcheck(ctx, cfg, stdout)
 	default:
 		return fmt.Errorf("%w: unknown command %q (see --help)", errUsage, cmd)
 	}
-}
-
-func newLogger(level string, w io.Writer) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("%w: --log-level %q: use debug, info, warn or error", errUsage, level)
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
 func openStore(ctx context.Context, cfg *config) (*store.Store, error) {
@@ -353,7 +370,7 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		return fmt.Errorf("--metrics-addr: %w", err)
 	}
 	go app.RunMaintenance(ctx, 10*time.Minute)
-	logger.Info("serving", "addr", ln.Addr().String(), "db", store.Redact(cfg.db), "sign-in", signinSchemes(hcfg))
+	logger.Info("serving", "addr", ln.Addr().String(), "db", store.Redact(cfg.db), "sign-in", signinSchemes(hcfg), "commit", buildRevision())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -361,14 +378,38 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
+	// A second signal ends the process at once.
+	stop()
+	return shutdown(srv, app, stopMetrics, errc, cfg, logger)
+}
+
+// defaultShutdownTimeout keeps a graceful shutdown (with no --shutdown-delay)
+// within docker and podman stop's 10 s before SIGKILL, with room for closing
+// the database; Kubernetes' default grace period is 30 s.
+const defaultShutdownTimeout = 8 * time.Second
+
+// shutdown drains the server: /readyz turns 503 at once, the server keeps
+// serving for --shutdown-delay (a load balancer stops sending traffic
+// meanwhile), then every event stream is closed (an open stream must not hold
+// the shutdown up) and the requests in flight get up to --shutdown-timeout.
+func shutdown(srv *http.Server, app *handlers.App, stopMetrics func(context.Context) error, errc <-chan error, cfg *config, logger *slog.Logger) error {
+	start := time.Now()
+	app.Drain()
+	logger.Info("shutting down", "delay", cfg.shutdownDelay.String(), "timeout", cfg.shutdownTimeout.String())
+	if cfg.shutdownDelay > 0 {
+		select {
+		case <-time.After(cfg.shutdownDelay):
+		case err := <-errc:
+			return err
+		}
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	app.Close()
 	if err := errors.Join(srv.Shutdown(sctx), stopMetrics(sctx)); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	logger.Info("stopped")
+	logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
 

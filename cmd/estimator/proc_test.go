@@ -108,7 +108,8 @@ type procLog struct {
 
 const procLogTail = 200
 
-var servingAddr = regexp.MustCompile(`msg=serving addr=(\S+)`)
+// The start-up line, as text or as JSON (--log-format json).
+var servingAddr = regexp.MustCompile(`msg=serving addr=(\S+)|"msg":"serving","addr":"([^"]+)"`)
 
 func (l *procLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
@@ -126,7 +127,7 @@ func (l *procLog) Write(p []byte) (int, error) {
 		}
 		if m := servingAddr.FindStringSubmatch(line); m != nil && !l.sent {
 			l.sent = true
-			l.addr <- m[1]
+			l.addr <- m[1] + m[2]
 		}
 		l.tail = append(l.tail, line)
 		if len(l.tail) > procLogTail {

@@ -359,7 +359,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("exit %v after SIGTERM, want 0:\n%s", srv.state, srv.stderr)
 	}
 	if took > 3*time.Second {
-		t.Errorf("shutdown took %v with a stream open; want prompt (the timeout is 10s)", took)
+		t.Errorf("shutdown took %v with a stream open; want prompt (the bound is docker and podman stop's 10s)", took)
 	}
 	select {
 	case <-ended:

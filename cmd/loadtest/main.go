@@ -593,7 +593,10 @@ func prepare(ctx context.Context, srv *server, dbPath string, o options) (*world
 		}
 		w.fanSessions = append(w.fanSessions, ck)
 		for len(w.fanSessions)*16 < o.subscribers {
-			ck, _, err := w.login("load-watcher", key)
+			// Each sign-in leaves the browser a new key: the next one proves
+			// the nickname with it.
+			ck, k, err := w.login("load-watcher", key)
+			key = k
 			if err != nil {
 				return nil, err
 			}

@@ -1,0 +1,235 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"estimator/store"
+	"estimator/views"
+)
+
+// A kept form never acts on an account by itself. Whoever sent it from this
+// browser session before the sign-in cannot be told from the person signing
+// in: a session (and the form kept in it) can be planted in a browser by
+// someone else, so that the victim's sign-in would run the planter's form
+// (join the planter's group) as the victim. After the sign-in the person sees
+// what the form would send and sends it with one click, or discards it.
+
+// keptPage shows the kept form named by ?kept= to the person who just signed
+// in. A form that cannot be sent (used, expired, foreign, unknown) leaves a
+// message and goes on to next: refreshing the page after sending never sends
+// it twice.
+func (a *App) keptPage(c *gin.Context) {
+	kept, next := c.Query("kept"), safeNext(c.Query("next"))
+	_, st := session(c)
+	f, err := a.st.PeekForm(c.Request.Context(), kept, st.rec.ID)
+	if err != nil {
+		a.keptRefused(c, err, next)
+		return
+	}
+	v := a.describeKept(c, f)
+	v.Kept, v.Next = kept, next
+	a.page(c, http.StatusOK, views.KeptConfirmPage(v))
+}
+
+// keptPost sends the kept form (do=send), as the signed-in user through the
+// whole router, or discards it (do=discard). Either uses it up.
+func (a *App) keptPost(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	kept, next := form.Get("kept"), safeNext(form.Get("next"))
+	switch form.Get("do") {
+	case "send":
+		a.replay(c, kept, next)
+	case "discard":
+		_, st := session(c)
+		if _, err := a.st.TakeForm(c.Request.Context(), kept, st.rec.ID); err != nil {
+			a.keptRefused(c, err, next)
+			return
+		}
+		a.doneRedirect(c, "Discarded: what was sent before the sign-in was not sent.", next)
+	default:
+		a.fail(c, newError(http.StatusBadRequest, "Bad request", "Choose to send the form or to discard it.").withLink(views.KeptPath(kept, next), "Back"))
+	}
+}
+
+// keptRefused answers a kept form that cannot be sent: why, then next.
+func (a *App) keptRefused(c *gin.Context, err error, next string) {
+	if errors.Is(err, store.ErrUnavailable) {
+		a.fail(c, err)
+		return
+	}
+	if err := setErrorNotice(c, keptFormMessage(err)); err != nil {
+		a.fail(c, err)
+		return
+	}
+	redirect(c, next)
+}
+
+// keptLabels names the fields a kept form shows, in the order shown; fields
+// not named here (once, confirmed, next) are not shown.
+var keptLabels = []struct{ name, label string }{
+	{"name", "Name"},
+	{"key", "Key"},
+	{"description", "Description"},
+	{"estimate", "Your estimate"},
+	{"final", "Final estimate"},
+	{"seconds", "Seconds"},
+	{"deck", "Deck"},
+	{"cards", "Cards"},
+	{"auto_reveal", "Reveal when everyone has voted"},
+	{"timer", "Default timer (seconds)"},
+	{"role", "Seat"},
+	{"rows", "Rows"},
+}
+
+// keptValueMax bounds a value shown on the page; the form sends it whole.
+const keptValueMax = 2000
+
+// describeKept says in words what a kept form would do. Names of groups and
+// issues are shown only to their members (an invite's group to anyone holding
+// the invite, as its join page does): the form may name something this person
+// cannot see.
+func (a *App) describeKept(c *gin.Context, f store.PendingForm) views.KeptView {
+	ctx := c.Request.Context()
+	uid := currentUser(c).ID
+	form, _ := url.ParseQuery(string(f.Body))
+	v := views.KeptView{}
+	for _, l := range keptLabels {
+		val := form.Get(l.name)
+		if strings.TrimSpace(val) == "" {
+			continue
+		}
+		if l.name == "auto_reveal" {
+			val = "yes"
+		}
+		if len(val) > keptValueMax {
+			val = val[:keptValueMax] + "…"
+		}
+		v.Fields = append(v.Fields, views.KeptField{Label: l.label, Value: val, Long: l.name == "rows" || l.name == "description"})
+	}
+	parts := strings.Split(strings.Trim(f.Path, "/"), "/")
+	group := func(s string) (store.Group, bool) {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return store.Group{}, false
+		}
+		g, role, err := a.st.GroupFor(ctx, id, uid)
+		return g, err == nil && role != store.RoleNone
+	}
+	groupName := func(s string) string {
+		if g, ok := group(s); ok {
+			return "“" + g.Name + "”"
+		}
+		return "a group you are not in"
+	}
+	issueName := func(s string) string {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err == nil {
+			if is, _, role, err := a.st.IssueFor(ctx, id, uid); err == nil && role != store.RoleNone {
+				return is.Key
+			}
+		}
+		return "an issue of a group you are not in"
+	}
+	at := func(i int) string {
+		if i < len(parts) {
+			return parts[i]
+		}
+		return ""
+	}
+	switch {
+	case f.Path == views.PathCreateGroup:
+		v.What = "Create the group “" + form.Get("name") + "”"
+		v.Fields = nil
+	case at(0) == "join" && len(parts) == 2:
+		v.What = "Join a group (its invite link no longer works)"
+		if inv, err := a.st.InviteByToken(ctx, at(1)); err == nil {
+			v.What = "Join the group “" + inv.Name + "” (owner " + inv.Owner + ")"
+		}
+	case at(0) == "groups" && len(parts) >= 3:
+		g := groupName(at(1))
+		switch at(2) {
+		case "issues":
+			v.What = "Add an issue to " + g
+		case "rename":
+			v.What = "Rename " + g + " to “" + form.Get("name") + "”"
+			v.Fields = nil
+		case "settings":
+			v.What = "Change the settings of " + g
+		case "import":
+			v.What = "Import issues into " + g
+			if form.Get("confirmed") == "1" {
+				v.What = "Import the checked issues into " + g
+			}
+		case "invite":
+			v.What = "Replace the invite link of " + g
+		case "transfer":
+			v.What, v.Danger = "Make another member the owner of "+g, true
+			if gr, ok := group(at(1)); ok {
+				if ms, err := a.st.Members(ctx, gr.ID); err == nil {
+					for _, m := range ms {
+						if strconv.FormatInt(m.UserID, 10) == form.Get("user") {
+							v.What = "Make " + m.Nickname + " the owner of " + g
+						}
+					}
+				}
+			}
+		case "members":
+			v.What, v.Danger = "Remove a member from "+g, true
+		case "leave":
+			v.What, v.Danger = "Leave "+g, true
+		case "delete":
+			v.What, v.Danger = "Delete the group "+g+", its issues and results", true
+		case "role":
+			v.What = "Change your seat in " + g
+		default:
+			v.What = "Change " + g
+		}
+	case at(0) == "issues" && len(parts) >= 3:
+		is := issueName(at(1))
+		switch at(2) {
+		case "estimate":
+			v.What = "Vote on " + is
+		case "reveal":
+			v.What = "Reveal the result of " + is
+		case "accept":
+			v.What = "Accept the final estimate of " + is
+		case "revote":
+			v.What = "Start a new round of " + is
+		case "start":
+			v.What = "Make " + is + " the issue the group estimates now"
+		case "timer":
+			v.What = "Start the timer of " + is
+			if form.Get("seconds") == "0" {
+				v.What, v.Fields = "Stop the timer of "+is, nil
+			}
+		case "edit":
+			v.What = "Change " + is
+		case "delete":
+			v.What, v.Danger = "Delete "+is, true
+		default:
+			v.What = "Change " + is
+		}
+	case at(0) == "account":
+		switch at(1) {
+		case "signin-link":
+			v.What = "Replace your personal sign-in link"
+		case "forget-browser":
+			v.What = "Make this browser forget your nickname"
+		default:
+			v.What = "Revoke one of your browsers"
+		}
+	default:
+		v.What = "Send a form to " + f.Path
+	}
+	return v
+}
