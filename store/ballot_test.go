@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestVotesMigrateIntoBallots: migration 0009 moves the per-person estimates
+// TestVotesMigrateIntoBallots: migration 0010 moves the per-person estimates
 // rows of a database into ballots: an open round's cards, and who took part in
 // a revealed one (without cards), in user-id order; then the old table goes.
 func TestVotesMigrateIntoBallots(t *testing.T) {
@@ -19,7 +19,7 @@ func TestVotesMigrateIntoBallots(t *testing.T) {
 	owner, a, b := newUser(t, s, "Owner"), newUser(t, s, "Ann"), newUser(t, s, "Bob")
 	g := newGroup(t, s, owner, "Team", a, b)
 	open, revealed := newIssue(t, s, g.ID, "OPEN-1"), newIssue(t, s, g.ID, "DONE-1")
-	// Back to the state before 0009, with rows written then.
+	// Back to the state before 0010, with rows written then.
 	old := `CREATE TABLE estimates (
 		issue_id INTEGER NOT NULL REFERENCES issues (id) ON DELETE CASCADE,
 		user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -32,7 +32,7 @@ func TestVotesMigrateIntoBallots(t *testing.T) {
 			value INTEGER, updated_at BIGINT NOT NULL, special TEXT,
 			PRIMARY KEY (issue_id, user_id))`
 	}
-	for _, q := range []string{"DROP TABLE ballots", old, "DELETE FROM schema_migrations WHERE version = 9"} {
+	for _, q := range []string{"DROP TABLE ballots", old, "DELETE FROM schema_migrations WHERE version = 10"} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

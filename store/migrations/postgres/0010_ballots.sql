@@ -1,4 +1,4 @@
--- The PostgreSQL twin of 0009_ballots.sql: a round's votes in one row per
+-- The PostgreSQL twin of 0010_ballots.sql: a round's votes in one row per
 -- issue, slots sorted by user id (see store/ballot.go).
 CREATE TABLE ballots (
     issue_id BIGINT PRIMARY KEY REFERENCES issues (id) ON DELETE CASCADE,
