@@ -323,6 +323,10 @@ func TestRoomWithoutJavaScript(t *testing.T) {
 	ola.join(link, "Ola", group)
 	ola.click(testID("seat-spectator"))
 	ola.waitText(testID("notice"), "spectator", stepTimeout)
+	// A round needs 2 numbers beside the owner's coffee.
+	pia := e.person("Pia (no JavaScript)")
+	pia.javaScriptOff()
+	pia.join(link, "Pia", group)
 
 	owner.open(groupPath)
 	owner.click(rowOf("PLAIN-1", "start-issue"))
@@ -346,8 +350,11 @@ func TestRoomWithoutJavaScript(t *testing.T) {
 	if got := nia.pressedCards(); !slices.Equal(got, []string{"card-8"}) {
 		t.Errorf("after the plain vote, pressed cards %q", got)
 	}
+	pia.open(first)
+	pia.click(testID("card-3"))
+	pia.waitPath(first)
 	owner.click(testID("card-coffee"))
-	owner.waitText(testID("voted-count"), "2 of 2 voted", stepTimeout)
+	owner.waitText(testID("voted-count"), "3 of 3 voted", stepTimeout)
 
 	// The timer: the page shows it; the server reveals when it ends.
 	owner.typeInto("#timer-seconds", "2")

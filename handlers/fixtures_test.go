@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -36,6 +37,60 @@ func (ta *testApp) countRows(table, where string, args ...any) int {
 	var n int
 	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
 		ta.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// ballots reads every round's ballot (store/ballot.go: 9-byte slots, an
+// 8-byte big-endian user id and a card byte, 0 once revealed): issue -> user
+// -> card.
+func (ta *testApp) ballots() map[int64]map[int64]byte {
+	ta.t.Helper()
+	db, err := sql.Open("sqlite", store.DSN(ta.st.Path(), 5*time.Second, true))
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT issue_id, votes FROM ballots")
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[int64]map[int64]byte{}
+	for rows.Next() {
+		var id int64
+		var b []byte
+		if err := rows.Scan(&id, &b); err != nil {
+			ta.t.Fatal(err)
+		}
+		out[id] = map[int64]byte{}
+		for i := 0; i+9 <= len(b); i += 9 {
+			out[id][int64(binary.BigEndian.Uint64(b[i:]))] = b[i+8]
+		}
+	}
+	return out
+}
+
+// cardsKept counts the slots that hold a card, on the issues keep selects.
+func (ta *testApp) cardsKept(keep func(issueID int64) bool) int {
+	n := 0
+	for id, slots := range ta.ballots() {
+		for _, c := range slots {
+			if c != 0 && keep(id) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// votesOf counts the ballots holding a slot of userID.
+func (ta *testApp) votesOf(userID int64) int {
+	n := 0
+	for _, slots := range ta.ballots() {
+		if _, ok := slots[userID]; ok {
+			n++
+		}
 	}
 	return n
 }

@@ -46,9 +46,10 @@ var (
 	errNotRevealed = newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
 )
 
-// errTooFewVotes: with one vote, the result would be that person's value.
+// errTooFewVotes: with one number, alone or beside ? and coffee, the result
+// would be that person's value.
 var errTooFewVotes = newError(http.StatusConflict, "Not enough votes",
-	"A round is revealed with at least 2 votes: with one, the result would show that person’s value. The round stays open.")
+	"A round is revealed with at least 2 votes that are numbers (? and coffee do not count): with one, the result would show that person’s value. The round stays open.")
 
 var errClosed = newError(http.StatusConflict, "Estimates are closed",
 	"The result of this issue has been revealed, so estimates can no longer be given or changed.")

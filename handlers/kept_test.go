@@ -121,7 +121,9 @@ func keptRoutes() []keptRoute {
 			}},
 		{route: "/issues/:id/estimate", who: "mia", path: issue("/estimate"), form: url.Values{"estimate": {"13"}},
 			check: func(t *testing.T, s *keptSite) {
-				rows(s, "SELECT 1 FROM estimates WHERE issue_id = ? AND user_id = ?", s.iid, uid(s, "Mia"))(t)
+				if card, ok := s.ta.ballots()[s.iid][uid(s, "Mia")]; !ok || card != 13 {
+					t.Errorf("Mia's kept vote: in the ballot %v, card %d", ok, card)
+				}
 			}},
 		{route: "/issues/:id/reveal", who: "owner", prep: votes, path: issue("/reveal"), form: url.Values{"confirmed": {"1"}},
 			check: func(t *testing.T, s *keptSite) {

@@ -234,7 +234,7 @@ func TestMetricsCountEveryVoteAndReveal(t *testing.T) {
 	owner.estimate(auto, "3").wantStatus(http.StatusSeeOther)
 	max.estimate(auto, "?").wantStatus(http.StatusSeeOther)
 	max.estimate(auto, "??").wantStatus(http.StatusUnprocessableEntity)
-	nina.estimate(auto, "coffee").wantStatus(http.StatusSeeOther) // the last vote reveals
+	nina.estimate(auto, "5").wantStatus(http.StatusSeeOther) // the last vote reveals (2 numbers)
 	nina.estimate(auto, "5").wantStatus(http.StatusConflict)
 	want("after auto-reveal", 3, 1)
 

@@ -54,6 +54,59 @@ func TestRevealNeedsAtLeastTwoVotes(t *testing.T) {
 	}
 }
 
+// TestOneNumberBesideAQuestionMarkStaysSecret: the owner votes ?, a member 2;
+// a reveal would read "Consensus: every number is 2", the member's vote. A
+// round needs 2 numbers: by hand the owner is told why (409), and
+// auto-reveal and the timer leave the round open.
+func TestOneNumberBesideAQuestionMarkStaysSecret(t *testing.T) {
+	t.Parallel()
+	for _, by := range []string{"owner", "auto-reveal", "timer"} {
+		t.Run(by, func(t *testing.T) {
+			t.Parallel()
+			ta := newTestApp(t)
+			tm := ta.team("Pair with a question", "Olga", "Mia")
+			if by == "auto-reveal" {
+				tm.owner.plain().post(fmt.Sprintf("/groups/%d/settings", tm.gid), url.Values{"deck": {"fibonacci"}, "auto_reveal": {"1"}, "timer": {"0"}}).wantStatus(http.StatusSeeOther)
+			}
+			iid := tm.owner.addIssue(tm.gid, "ASK-1", "")
+			p := fmt.Sprintf("/issues/%d", iid)
+			if by == "timer" {
+				tm.owner.plain().post(p+"/timer", url.Values{"seconds": {"60"}}).wantRedirect(p)
+			}
+			tm.owner.estimate(iid, "?").wantStatus(http.StatusSeeOther)
+			tm.members[0].estimate(iid, "2").wantStatus(http.StatusSeeOther)
+			switch by {
+			case "owner":
+				for _, c := range []*client{tm.owner.plain(), tm.owner.htmxFrom(p)} {
+					r := c.post(p+"/reveal", url.Values{"confirmed": {"1"}})
+					if r.status != http.StatusConflict || !strings.Contains(r.body, "? and coffee do not count") {
+						t.Errorf("reveal of ? and 2 (htmx %v): status %d, body %q", c.htmx, r.status, truncate(r.body, 300))
+					}
+				}
+			case "timer":
+				ta.clock.Advance(time.Hour)
+				waitFor(t, 5*time.Second, "the timer to end", func() bool {
+					is, _, _, err := ta.st.IssueFor(tctx, iid, 0)
+					return err == nil && (is.TimeUp || is.State != store.StateOpen)
+				})
+			}
+			page := tm.owner.get(p).wantStatus(http.StatusOK)
+			if page.text("state") != "open" || page.has("result") || strings.Contains(page.body, "every number is") {
+				t.Errorf("after ? and 2 by %s the room shows %q, result %v", by, page.text("state"), page.has("result"))
+			}
+			if by == "timer" && !page.has("time-up") {
+				t.Error("the timer ended and the room does not say time is up")
+			}
+			if n := ta.countRows("issue_rounds", "issue_id = ?", iid); n != 0 {
+				t.Errorf("%d rounds stored", n)
+			}
+			if v, _ := ta.st.OwnEstimate(tctx, iid, ta.user("Mia").ID); v.Value != 2 {
+				t.Errorf("the vote was lost: %+v", v)
+			}
+		})
+	}
+}
+
 // until reads events until one satisfies ok, or fails after within.
 func (s *stream) until(within time.Duration, what string, ok func(sse) bool) sse {
 	s.t.Helper()
@@ -306,7 +359,7 @@ func TestVotingInTheRoom(t *testing.T) {
 			}
 		}
 	}
-	if n := rt.ta.countRows("estimates", "user_id = ?", rt.ta.user("Bo").ID); n != 0 {
+	if n := rt.ta.votesOf(rt.ta.user("Bo").ID); n != 0 {
 		t.Errorf("a spectator has %d estimates", n)
 	}
 	watch := bo.get(room)
@@ -346,7 +399,7 @@ func TestSeat(t *testing.T) {
 
 	// From the room, back to the room; the vote of a new spectator goes.
 	cyd.with("Referer", "http://example.com"+room).post(rolePath, url.Values{"role": {"spectator"}}).wantRedirect(room)
-	if n := rt.ta.countRows("estimates", "user_id = ?", rt.ta.user("Cyd").ID); n != 0 {
+	if n := rt.ta.votesOf(rt.ta.user("Cyd").ID); n != 0 {
 		t.Errorf("the spectator's vote stayed: %d rows", n)
 	}
 	// From htmx, to the page it came from; from elsewhere, the group page.
@@ -703,7 +756,7 @@ func TestRoomNeverPairsANameWithAValue(t *testing.T) {
 
 	// The rounds table and the rest of the database: no value of a closed round
 	// next to a person, no special card either.
-	if n := rt.ta.countRows("estimates", "(value IS NOT NULL OR special IS NOT NULL) AND issue_id <> ?", iid); n != 0 {
+	if n := rt.ta.cardsKept(func(id int64) bool { return id != int64(iid) }); n != 0 {
 		t.Errorf("%d per-person values outside the open round", n)
 	}
 	logs := rt.ta.logs.String()

@@ -97,8 +97,10 @@ type Store struct {
 	probe atomic.Pointer[outcome]
 	// scrubDue: a reveal's checkpoint did not finish; Purge tries again.
 	scrubDue atomic.Bool
-	// scrub lets the reveals of a busy moment share their checkpoints.
+	// scrub lets the reveals of a busy moment share their checkpoints; mark
+	// is the durable marker of a scrub due (scrubmark.go).
 	scrub       scrubQueue
+	mark        scrubMark
 	checkpoints atomic.Int64 // run after reveals, for tests
 	// ck is the checkpointer's connection (SQLite): it copies the WAL into
 	// the file without holding the writer.
@@ -179,6 +181,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			db.Close()
 			return nil, err
 		}
+		if err := s.finishScrub(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
 		if err := s.fillSkeletons(ctx); err != nil && !errors.Is(err, ErrUnavailable) {
 			db.Close()
 			return nil, err
@@ -199,6 +205,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes, keptRows: opts.KeptFormsMax,
 		anonMax: opts.AnonymousSessionsMax, busyTimeout: opts.BusyTimeout}
 	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	// A reveal's scrub that a crash left undone is finished before the store
+	// serves.
+	if err := s.finishScrub(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -251,7 +263,7 @@ func (s *Store) Close() error {
 	if s.ck != nil {
 		cerr = s.ck.Close()
 	}
-	return errors.Join(s.r.Close(), s.w.Close(), gerr, cerr)
+	return errors.Join(s.r.Close(), s.w.Close(), gerr, cerr, s.closeMark())
 }
 
 // Now is the store's clock.

@@ -326,6 +326,11 @@ func (s *Store) LeaveGroup(ctx context.Context, groupID int64, u User) ([]int64,
 func (s *Store) dropMember(ctx context.Context, groupID, userID int64, by User, action string) ([]int64, error) {
 	var issues []int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// The open issues first (their ballots change below), then the
+		// membership: the order of a vote and of SetSeat.
+		if err := s.lockIssues(ctx, tx, "group_id = ? AND state = 'open'", groupID); err != nil {
+			return err
+		}
 		var role Role
 		var nick string
 		err := tx.QueryRowContext(ctx, `SELECT m.role, u.nickname FROM memberships m JOIN users u ON u.id = m.user_id
@@ -339,21 +344,8 @@ func (s *Store) dropMember(ctx context.Context, groupID, userID int64, by User, 
 		if role == RoleOwner {
 			return ErrOwnerCannotLeave
 		}
-		rows, err := tx.QueryContext(ctx, `DELETE FROM estimates WHERE user_id = ? AND issue_id IN
-			(SELECT id FROM issues WHERE group_id = ? AND state = 'open') RETURNING issue_id`, userID, groupID)
+		issues, err = dropVoter(ctx, tx, userID, "SELECT id FROM issues WHERE group_id = ? AND state = 'open'", groupID)
 		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			issues = append(issues, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM memberships WHERE group_id = ? AND user_id = ?", groupID, userID); err != nil {

@@ -97,3 +97,73 @@ func count(t testing.TB, s *Store, query string, args ...any) int {
 	}
 	return n
 }
+
+// slots reads an issue's ballot: each voter's card (cardNone once revealed).
+func slots(t testing.TB, s *Store, issueID int64) map[int64]slotCard {
+	t.Helper()
+	out := map[int64]slotCard{}
+	rows, err := s.r.Query("SELECT votes FROM ballots WHERE issue_id = ?", issueID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		b := ballot(raw)
+		for i := range b.len() {
+			out[b.user(i)] = b.card(i)
+		}
+	}
+	return out
+}
+
+// withCards counts the slots of an issue's ballot that still hold a card
+// (issueID 0: of every ballot).
+func withCards(t testing.TB, s *Store, issueID int64) int {
+	t.Helper()
+	n := 0
+	for _, id := range ballotIssues(t, s) {
+		if issueID != 0 && id != issueID {
+			continue
+		}
+		for _, c := range slots(t, s, id) {
+			if c != cardNone {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// ballotsOf counts the ballots that hold a slot of userID.
+func ballotsOf(t testing.TB, s *Store, userID int64) int {
+	t.Helper()
+	n := 0
+	for _, id := range ballotIssues(t, s) {
+		if _, ok := slots(t, s, id)[userID]; ok {
+			n++
+		}
+	}
+	return n
+}
+
+func ballotIssues(t testing.TB, s *Store) []int64 {
+	t.Helper()
+	rows, err := s.r.Query("SELECT issue_id FROM ballots ORDER BY issue_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}

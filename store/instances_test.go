@@ -158,7 +158,7 @@ func TestInstancesRevealOnce(t *testing.T) {
 		if stored.Result.Votes != want {
 			t.Errorf("round %d: result counts %d votes, %d were acknowledged", round, stored.Result.Votes, want)
 		}
-		if n := count(t, a, "SELECT COUNT(*) FROM estimates WHERE issue_id = ? AND value IS NOT NULL", is.ID); n != 0 {
+		if n := withCards(t, a, is.ID); n != 0 {
 			t.Errorf("round %d: %d values stored after the reveal", round, n)
 		}
 	}
@@ -298,7 +298,7 @@ func TestInstancesVoteRacingRemoval(t *testing.T) {
 		if voteErr != nil && !errors.Is(voteErr, ErrNotMember) {
 			t.Fatalf("vote: %v", voteErr)
 		}
-		if n := count(t, a, "SELECT COUNT(*) FROM estimates WHERE user_id = ?", m.ID); n != 0 {
+		if n := ballotsOf(t, a, m.ID); n != 0 {
 			t.Fatalf("round %d: %d estimates left of a removed member (vote: %v)", i, n, voteErr)
 		}
 	}

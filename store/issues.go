@@ -285,7 +285,7 @@ func (s *Store) issueFor(ctx context.Context, issueID, userID int64) (Issue, Gro
 
 // GroupIssues lists a group's issues, oldest first, with how many have voted.
 func (s *Store) GroupIssues(ctx context.Context, groupID int64) ([]IssueSummary, error) {
-	rows, err := s.query(ctx, `SELECT `+issueCols+`, (SELECT COUNT(*) FROM estimates e WHERE e.issue_id = i.id)
+	rows, err := s.query(ctx, `SELECT `+issueCols+`, COALESCE((SELECT length(b.votes) FROM ballots b WHERE b.issue_id = i.id), 0) / 9
 		FROM issues i WHERE i.group_id = ? ORDER BY i.id`, groupID)
 	if err != nil {
 		return nil, err
@@ -375,20 +375,26 @@ func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error
 // never what. A caller that has just loaded the issue (IssueFor) needs only this
 // part of IssueStatus.
 func (s *Store) Voters(ctx context.Context, issueID, groupID int64) ([]Voter, error) {
-	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, m.seat, e.user_id IS NOT NULL
+	// One statement: the ballot (one subquery, run once) comes with every row.
+	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, m.seat, (SELECT b.votes FROM ballots b WHERE b.issue_id = ?)
 		FROM memberships m JOIN users u ON u.id = m.user_id
-		LEFT JOIN estimates e ON e.issue_id = ? AND e.user_id = m.user_id
 		WHERE m.group_id = ? ORDER BY u.nickname_key, u.id`, issueID, groupID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var voters []Voter
+	var b ballot
 	for rows.Next() {
 		var v Voter
-		if err := rows.Scan(&v.UserID, &v.Nickname, &v.Role, &v.Seat, &v.Voted); err != nil {
+		var raw []byte
+		if err := rows.Scan(&v.UserID, &v.Nickname, &v.Role, &v.Seat, &raw); err != nil {
 			return nil, wrap(err)
 		}
+		if b == nil && raw != nil {
+			b = ballot(raw)
+		}
+		v.Voted = b.has(v.UserID)
 		voters = append(voters, v)
 	}
 	return voters, wrap(rows.Err())
@@ -397,18 +403,23 @@ func (s *Store) Voters(ctx context.Context, issueID, groupID int64) ([]Voter, er
 // OwnEstimate is the caller's own current vote on an open issue (the zero Vote
 // if none).
 func (s *Store) OwnEstimate(ctx context.Context, issueID, userID int64) (Vote, error) {
-	row, err := s.queryRow(ctx, "SELECT COALESCE(value, 0), COALESCE(special, '') FROM estimates WHERE issue_id = ? AND user_id = ?", issueID, userID)
+	row, err := s.queryRow(ctx, "SELECT votes FROM ballots WHERE issue_id = ?", issueID)
 	if err != nil {
 		return Vote{}, err
 	}
-	var v Vote
-	if err := row.Scan(&v.Value, &v.Special); err != nil {
+	var raw []byte
+	if err := row.Scan(&raw); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Vote{}, nil
 		}
 		return Vote{}, wrap(err)
 	}
-	return v, nil
+	b := ballot(raw)
+	i, ok := b.index(userID)
+	if !ok || b.card(i) == cardNone {
+		return Vote{}, nil
+	}
+	return b.card(i).vote(), nil
 }
 
 // Estimate records or changes the vote of userID (a voter of the issue's group)
@@ -457,15 +468,13 @@ func (s *Store) Estimate(ctx context.Context, issueID, userID int64, v Vote) (re
 		case v.Special == "" && !deck.Allows(v.Value):
 			return ErrNotOnDeck
 		}
-		var value, special any
-		if v.Special != "" {
-			special = v.Special
-		} else {
-			value = v.Value
+		// The issue's lock (lockIssues; SQLite's one writer) keeps the
+		// ballot's read and write together: parallel votes are never lost.
+		b, err := loadBallot(ctx, tx, issueID)
+		if err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO estimates (issue_id, user_id, value, special, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (issue_id, user_id) DO UPDATE SET value = excluded.value, special = excluded.special, updated_at = excluded.updated_at`,
-			issueID, userID, value, special, s.unix()); err != nil {
+		if err := saveBallot(ctx, tx, issueID, b.set(userID, cardOf(v))); err != nil {
 			return err
 		}
 		revealed, err = s.autoRevealTx(ctx, tx, issueID)
@@ -524,11 +533,23 @@ func WithCommitted(ctx context.Context, fn func()) context.Context {
 	return context.WithValue(ctx, committedKey{}, fn)
 }
 
+// numeric counts the votes that are numbers (not ? nor coffee).
+func numeric(votes []Vote) int {
+	n := 0
+	for _, v := range votes {
+		if v.Special == "" {
+			n++
+		}
+	}
+	return n
+}
+
 // revealTx is the one reveal, whoever asks for it (the owner, auto-reveal, the
-// timer): with at least MinRevealVotes votes, the round's anonymous result is
-// kept on the issue and in its rounds, and every per-person fact of the round is
-// forgotten (forgetVotes). With fewer votes it is ErrTooFewVotes and nothing
-// changes: one vote revealed would be that person's value.
+// timer, a seat change): with at least MinRevealVotes numeric votes, the
+// round's anonymous result is kept on the issue and in its rounds, and every
+// per-person fact of the round is forgotten (forgetVotes). With fewer it is
+// ErrTooFewVotes and nothing changes: one number revealed, alone or beside ?
+// and coffee, would be that person's value.
 func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User, cause RevealCause) (Issue, error) {
 	if err := s.lockIssues(ctx, tx, "id = ?", issueID); err != nil {
 		return Issue{}, err
@@ -548,26 +569,16 @@ func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User
 	if err != nil {
 		return Issue{}, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT COALESCE(value, 0), COALESCE(special, '') FROM estimates
-		WHERE issue_id = ? AND (value IS NOT NULL OR special IS NOT NULL)`, issueID)
+	b, err := loadBallot(ctx, tx, issueID)
 	if err != nil {
 		return Issue{}, err
 	}
-	var votes []Vote
-	for rows.Next() {
-		var v Vote
-		if err := rows.Scan(&v.Value, &v.Special); err != nil {
-			rows.Close()
-			return Issue{}, err
-		}
-		votes = append(votes, v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return Issue{}, err
-	}
-	if len(votes) < MinRevealVotes {
+	votes := b.votes()
+	if numeric(votes) < MinRevealVotes {
 		return Issue{}, ErrTooFewVotes
+	}
+	if err := s.markScrubDue(ctx, tx, issueID); err != nil {
+		return Issue{}, err
 	}
 	is.Result = Tally(deck, votes)
 	is.State = StateRevealed
@@ -579,7 +590,7 @@ func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User
 	if _, err := tx.ExecContext(ctx, "INSERT INTO issue_rounds (issue_id, round, result) VALUES (?, ?, ?)", issueID, is.Round, enc); err != nil {
 		return Issue{}, err
 	}
-	if err := forgetVotes(ctx, tx, issueID, s.unix()); err != nil {
+	if err := forgetVotes(ctx, tx, issueID, b); err != nil {
 		return Issue{}, err
 	}
 	detail := fmt.Sprintf("round %d, %d votes", is.Round, is.Result.Votes)
@@ -590,13 +601,13 @@ func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User
 }
 
 // forgetVotes runs in the reveal's transaction, after the anonymous result is
-// kept in the round: nothing stored may still tie a value, a card, or the time
-// of a vote to a person. The values and special cards go, every estimate of the
-// issue gets the reveal's time (so the rows still say who took part, not when
-// each voted), and the forms kept for the issue's estimate from signed-out
-// browsers (a vote waiting for its sign-in) are deleted.
-func forgetVotes(ctx context.Context, tx *sql.Tx, issueID, now int64) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE estimates SET value = NULL, special = NULL, updated_at = ? WHERE issue_id = ?", now, issueID); err != nil {
+// kept in the round: nothing stored may still tie a value, a card, the order or
+// the time of a vote to a person. The ballot is overwritten in place with its
+// cards dropped (its slots, in user-id order, still say who took part), and the
+// forms kept for the issue's estimate from signed-out browsers (a vote waiting
+// for its sign-in) are deleted.
+func forgetVotes(ctx context.Context, tx *sql.Tx, issueID int64, b ballot) error {
+	if err := saveBallot(ctx, tx, issueID, b.revealed()); err != nil {
 		return err
 	}
 	// The path the estimate form posts to (views.IssueEstimatePath).
@@ -608,14 +619,15 @@ func forgetVotes(ctx context.Context, tx *sql.Tx, issueID, now int64) error {
 // pages as they were before (with the values), so it is checkpointed into the
 // database file, whose overwritten and freed content secure_delete has zeroed,
 // and truncated. A checkpoint that cannot finish now (a read holding an old
-// snapshot past the busy timeout, a full disk) is tried again by the next Purge;
-// the reveal stands either way.
+// snapshot past the busy timeout, a full disk) is tried again by the next Purge,
+// and, should the process die first, by the next Open (the reveal wrote down
+// that a scrub is due: scrubmark.go); the reveal stands either way.
 //
 // On PostgreSQL the values are gone from the tables at the reveal's commit just
 // the same, but the server keeps their old row versions until a vacuum, and its
 // write-ahead log (and any archive or replica of it) until it is recycled: the
-// next Purge vacuums the two tables that held values, and the rest is the
-// operator's (see the README).
+// next Purge (or Open, after a crash) vacuums the tables that held values, and
+// the rest is the operator's (see the README).
 //
 // A checkpoint holds the writer, so the reveals committed while one runs share
 // the next instead of queueing one each behind it (at 500 live rooms a planning
@@ -751,18 +763,12 @@ func (s *Store) checkpointOnce(ctx context.Context) (busy bool, err error) {
 	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY {
 		return true, nil
 	}
-	return blocked != 0, err
-}
-
-// vacuumValues frees the dead row versions that held values or kept forms on
-// PostgreSQL (VACUUM runs outside a transaction; SKIP_LOCKED leaves a table
-// another vacuum holds for the next Purge).
-func (s *Store) vacuumValues(ctx context.Context) error {
-	_, err := s.w.ExecContext(ctx, "VACUUM (SKIP_LOCKED) estimates, pending_forms")
-	if err == nil {
-		s.scrubDue.Store(false)
+	if err == nil && blocked == 0 {
+		// Still on the writer's connection: every reveal committed so far is
+		// scrubbed, and none commits before the marker is gone.
+		s.scrubMarkDone()
 	}
-	return wrap(err)
+	return blocked != 0, err
 }
 
 // Accept stores the final estimate of a revealed (or already accepted) issue.
@@ -823,7 +829,7 @@ func (s *Store) Revote(ctx context.Context, issueID int64, by User) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM estimates WHERE issue_id = ?", issueID); err != nil {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM ballots WHERE issue_id = ?", issueID); err != nil {
 			return err
 		}
 		return audit(ctx, tx, s.unix(), by, groupID, issueID, ActRevote, "round "+strconv.Itoa(round))

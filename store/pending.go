@@ -220,7 +220,7 @@ func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration
 	if err == nil && s.scrubDue.Load() {
 		err = s.scrubFiles(ctx)
 		if s.pg {
-			err = s.vacuumValues(ctx)
+			err = s.vacuumValues(ctx, true)
 		}
 	}
 	return total, err

@@ -19,7 +19,8 @@ var (
 	ErrNotOnDeck = errors.New("not a card of the deck")
 )
 
-// MinRevealVotes is the fewest votes a round is revealed with.
+// MinRevealVotes is the fewest numeric votes (? and coffee do not count) a
+// round is revealed with.
 const MinRevealVotes = 2
 
 // Seat is how a member takes part in the room.
@@ -134,8 +135,7 @@ func (s *Store) SetSeat(ctx context.Context, groupID, userID int64, seat Seat) (
 			return ErrNotMember
 		}
 		if seat == SeatSpectator {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM estimates WHERE user_id = ? AND issue_id IN
-				(SELECT id FROM issues WHERE group_id = ? AND state = 'open')`, userID, groupID); err != nil {
+			if _, err := dropVoter(ctx, tx, userID, "SELECT id FROM issues WHERE group_id = ? AND state = 'open'", groupID); err != nil {
 				return err
 			}
 		}
@@ -180,6 +180,8 @@ func openIssues(ctx context.Context, tx *sql.Tx, groupID int64) ([]int64, error)
 
 // autoRevealTx reveals an open issue when its group has auto-reveal on, every
 // voter has voted and there are enough votes; otherwise it changes nothing.
+// An open round's ballot holds the votes of the group's voters only (a
+// spectator's, a leaver's and a deleted user's slots are dropped with them).
 func (s *Store) autoRevealTx(ctx context.Context, tx *sql.Tx, issueID int64) (bool, error) {
 	if err := s.lockIssues(ctx, tx, "id = ?", issueID); err != nil {
 		return false, err
@@ -188,8 +190,7 @@ func (s *Store) autoRevealTx(ctx context.Context, tx *sql.Tx, issueID int64) (bo
 	var voters, voted int
 	err := tx.QueryRowContext(ctx, `SELECT g.auto_reveal,
 			(SELECT COUNT(*) FROM memberships m WHERE m.group_id = g.id AND m.seat = 'voter'),
-			(SELECT COUNT(*) FROM estimates e JOIN memberships m ON m.group_id = g.id AND m.user_id = e.user_id AND m.seat = 'voter'
-				WHERE e.issue_id = i.id AND (e.value IS NOT NULL OR e.special IS NOT NULL))
+			COALESCE((SELECT length(b.votes) FROM ballots b WHERE b.issue_id = i.id), 0) / 9
 		FROM issues i JOIN groups g ON g.id = i.group_id WHERE i.id = ? AND i.state = 'open'`, issueID).Scan(&auto, &voters, &voted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -197,7 +198,10 @@ func (s *Store) autoRevealTx(ctx context.Context, tx *sql.Tx, issueID int64) (bo
 	if err != nil || !auto || voted < voters || voted < MinRevealVotes {
 		return false, err
 	}
-	if _, err := s.revealTx(ctx, tx, issueID, User{}, RevealByAuto); err != nil {
+	// Too few numbers among the votes (? and coffee): the round stays open.
+	if _, err := s.revealTx(ctx, tx, issueID, User{}, RevealByAuto); errors.Is(err, ErrTooFewVotes) {
+		return false, nil
+	} else if err != nil {
 		return false, err
 	}
 	return true, nil

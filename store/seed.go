@@ -85,15 +85,17 @@ func Seed(ctx context.Context, s *Store, spec SeedSpec) (SeedSummary, error) {
 				return err
 			}
 			sum.Issues++
+			var b ballot
 			for k, uid := range voters {
-				var v any = values[k]
+				card := byte(values[k])
 				if state != StateOpen {
-					v = nil
+					card = cardNone
 				}
-				if _, err := tx.ExecContext(ctx, "INSERT INTO estimates (issue_id, user_id, value, updated_at) VALUES (?, ?, ?, ?)", issueID, uid, v, now); err != nil {
-					return err
-				}
+				b = b.set(uid, card)
 				sum.Estimates++
+			}
+			if err := saveBallot(ctx, tx, issueID, b); err != nil {
+				return err
 			}
 		}
 		return nil

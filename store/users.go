@@ -516,8 +516,20 @@ func (s *Store) SetActive(ctx context.Context, nick string, active bool) (User, 
 // DeleteUser removes a user; their sessions become anonymous, their memberships
 // and unrevealed estimates go.
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
-	_, err := s.exec(ctx, "DELETE FROM users WHERE id = ?", id)
-	return err
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		// Their slots leave the ballots of their groups' issues (open:
+		// the vote goes; revealed: they took part no more), under the open
+		// issues' locks as a vote takes them.
+		const theirs = "SELECT i.id FROM issues i JOIN memberships m ON m.group_id = i.group_id WHERE m.user_id = ?"
+		if err := s.lockIssues(ctx, tx, "state = 'open' AND id IN ("+theirs+")", id); err != nil {
+			return err
+		}
+		if _, err := dropVoter(ctx, tx, id, theirs, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM users WHERE id = ?", id)
+		return err
+	})
 }
 
 // fillSkeletons stores the look-alike skeleton of users made before it was kept
