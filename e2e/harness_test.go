@@ -135,7 +135,8 @@ func newEnvOn(t *testing.T, timeout time.Duration, db string, configure ...func(
 	if db == "" {
 		db = filepath.Join(t.TempDir(), "e2e.db")
 	}
-	st, err := store.Open(context.Background(), db, store.Options{})
+	changes := new(store.Relay)
+	st, err := store.Open(context.Background(), db, store.Options{Changes: changes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,11 +164,12 @@ func newEnvOn(t *testing.T, timeout time.Duration, db string, configure ...func(
 		f(&cfg, "http://"+ln.Addr().String())
 	}
 	app, err := handlers.New(handlers.Deps{
-		Store:  st,
-		Assets: assets.FS,
-		Logger: logger,
-		Config: cfg,
-		Bus:    bus,
+		Store:   st,
+		Assets:  assets.FS,
+		Logger:  logger,
+		Config:  cfg,
+		Bus:     bus,
+		Changes: changes,
 	})
 	if err != nil {
 		ln.Close()

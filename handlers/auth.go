@@ -376,12 +376,11 @@ func (a *App) revokeBrowser(c *gin.Context) {
 // and serves nobody else. It reports whether it went through (else it failed c).
 func (a *App) revoke(c *gin.Context, u store.User, id int64) bool {
 	_, st := session(c)
-	rv, err := a.st.RevokeBrowser(c.Request.Context(), u.ID, id, st.rec.ID)
+	_, err := a.st.RevokeBrowser(c.Request.Context(), u.ID, id, st.rec.ID)
 	if err != nil {
 		a.fail(c, err)
 		return false
 	}
-	a.hub.closeSessions(rv.Sessions)
 	if k := a.existingBrowserKey(c); k != "" {
 		// This browser's own key, serving nobody else now: the cookie goes.
 		if live, err := a.st.BrowserKeyLive(c.Request.Context(), k); err == nil && !live {
@@ -403,7 +402,6 @@ func (a *App) signOutEverywhere(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.closeSessions(ids)
 	if _, err := signOut(c); err != nil {
 		a.fail(c, err)
 		return
@@ -420,12 +418,11 @@ func (a *App) logoutPage(c *gin.Context) {
 
 func (a *App) logoutPost(c *gin.Context) {
 	u := currentUser(c)
-	id, err := signOut(c)
+	_, err := signOut(c)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	a.hub.closeSessions([]int64{id})
 	if err := a.st.Audit(c.Request.Context(), u, 0, 0, store.ActSignOut, ""); err != nil {
 		a.log.Warn("audit failed", "err", err)
 	}

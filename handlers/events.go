@@ -69,11 +69,11 @@ func (a *App) groupEvents(c *gin.Context) {
 		a.fail(c, errNotFound)
 		return
 	}
-	a.stream(c, 0, g.ID)
+	a.stream(c, live.GroupPage, g.ID)
 }
 
-// stream subscribes the signed-in member to a topic (an issue, or 0 for the
-// group's page) and serves it. HEAD answers the headers a stream would get and
+// stream subscribes the signed-in member to a topic (an issue, or
+// live.GroupPage for the group's page) and serves it. HEAD answers the headers a stream would get and
 // opens nothing: no subscriber, no presence.
 func (a *App) stream(c *gin.Context, issueID, groupID int64) {
 	if isHead(c) {
@@ -101,32 +101,16 @@ func (a *App) streamNavigate(c *gin.Context, target string) {
 	live.Navigate(c.Writer, safeNext(target))
 }
 
-// hub is the live-update broker as handlers speak of it: its topics are
-// issues' rooms, each belonging to the issue's group, and (topic 0) each
-// group's own page.
-type hub struct{ *live.Broker }
-
-func (h hub) issueChanged(issueID int64)           { h.TopicChanged(issueID) }
-func (h hub) issueDeleted(issueID int64)           { h.TopicDeleted(issueID) }
-func (h hub) groupPageChanged(groupID int64)       { h.GroupPageChanged(groupID) }
-func (h hub) groupMoved(groupID, issueID int64)    { h.GroupMoved(groupID, issueID) }
-func (h hub) groupChanged(groupID int64)           { h.GroupChanged(groupID) }
-func (h hub) groupDeleted(groupID int64)           { h.GroupDeleted(groupID) }
-func (h hub) memberLeft(groupID, userID int64)     { h.MemberLeft(groupID, userID) }
-func (h hub) closeSessions(ids []int64)            { h.SessionsEnded(ids) }
-func (h hub) present(issueID int64) map[int64]bool { return h.Present(issueID) }
-func (h hub) subscribers() int                     { return h.Subscribers() }
-
-// newHub builds the broker of the rooms and group pages: one topic per issue,
-// and one per group page, each rendered once per role. It is built from the
-// store and the session policy, not from App: the broker holds nothing of the
-// web layer.
-func newHub(st *store.Store, cfg Config, log *slog.Logger, bus live.Bus) hub {
+// newHub builds the broker of the rooms and group pages: one topic per issue
+// (its room), and one per group page (live.GroupPage), each rendered once per
+// role. It is built from the store and the session policy, not from App: the
+// broker holds nothing of the web layer.
+func newHub(st *store.Store, cfg Config, log *slog.Logger, bus live.Bus) *live.Broker {
 	room, group := statusFrames(st), groupFrames(st)
-	return hub{live.New(live.Config{
+	return live.New(live.Config{
 		Bus: bus,
 		Render: func(ctx context.Context, issueID, groupID int64, present map[int64]bool) (live.Frames, error) {
-			if issueID == 0 {
+			if issueID == live.GroupPage {
 				return group(ctx, groupID)
 			}
 			return room(ctx, issueID, present)
@@ -139,7 +123,7 @@ func newHub(st *store.Store, cfg Config, log *slog.Logger, bus live.Bus) hub {
 		MaxStreamsPerSession: cfg.MaxStreamsPerSession,
 		Heartbeat:            cfg.StreamHeartbeat,
 		Logger:               log,
-	})}
+	})
 }
 
 // roles are the audiences of a live page: it is rendered once for owners and

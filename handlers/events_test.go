@@ -415,7 +415,7 @@ func TestEventStreamHeartbeatAndShutdown(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("stream not ended by shutdown")
 	}
-	if n := ta.app.hub.subscribers(); n != 0 {
+	if n := ta.app.hub.Subscribers(); n != 0 {
 		t.Fatalf("%d subscribers after shutdown", n)
 	}
 }
@@ -502,11 +502,11 @@ func TestEventStreamFanOutTo500(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		runtime.GC()
-		if ta.app.hub.subscribers() == 0 && runtime.NumGoroutine() <= baseline+5 {
+		if ta.app.hub.Subscribers() == 0 && runtime.NumGoroutine() <= baseline+5 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after disconnect: %d subscribers, %d goroutines (baseline %d)", ta.app.hub.subscribers(), runtime.NumGoroutine(), baseline)
+			t.Fatalf("after disconnect: %d subscribers, %d goroutines (baseline %d)", ta.app.hub.Subscribers(), runtime.NumGoroutine(), baseline)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -541,10 +541,10 @@ func TestEventStreamHEADHoldsNothing(t *testing.T) {
 			}
 		}
 	}
-	if n := ta.app.hub.subscribers(); n != 0 {
+	if n := ta.app.hub.Subscribers(); n != 0 {
 		t.Fatalf("%d subscribers after HEAD requests, want 0", n)
 	}
-	if p := ta.app.hub.present(rd.issueID); len(p) != 0 {
+	if p := ta.app.hub.Present(rd.issueID); len(p) != 0 {
 		t.Fatalf("present after HEAD requests: %v", p)
 	}
 	if logs := ta.logs.String(); strings.Contains(logs, "panic") {
@@ -613,9 +613,9 @@ func TestEventStreamResetBeforeFirstByte(t *testing.T) {
 		s.conn.Close()
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for ta.app.hub.subscribers() != 0 {
+	for ta.app.hub.Subscribers() != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d subscribers left after resets", ta.app.hub.subscribers())
+			t.Fatalf("%d subscribers left after resets", ta.app.hub.Subscribers())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -227,7 +227,6 @@ func (a *App) joinPost(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.groupChanged(g.ID)
 	a.doneRedirect(c, replayNotice(c, "You joined “"+g.Name+"”."), views.GroupPath(g.ID))
 }
 
@@ -258,7 +257,6 @@ func (a *App) addIssue(c *gin.Context) {
 		a.renderGroup(c, http.StatusUnprocessableEntity, g, role, f, views.GroupForm{Name: g.Name})
 		return
 	}
-	a.hub.groupPageChanged(g.ID)
 	notice := replayNotice(c, "Issue “"+is.Key+"” was added.")
 	if wantsFragment(c) {
 		issues, err := a.st.GroupIssues(ctx, g.ID)
@@ -373,7 +371,6 @@ func (a *App) transferOwnership(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.groupChanged(g.ID)
 	a.doneRedirect(c, "You handed the group over; you are now a member.", views.GroupPath(g.ID))
 }
 
@@ -424,7 +421,6 @@ func (a *App) removeMember(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.memberLeft(g.ID, uid)
 	a.doneRedirect(c, "The member was removed.", views.GroupPath(g.ID))
 }
 
@@ -459,7 +455,6 @@ func (a *App) leaveGroup(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.memberLeft(g.ID, u.ID)
 	a.doneRedirect(c, "You left “"+g.Name+"”.", views.PathHome)
 }
 
@@ -484,6 +479,5 @@ func (a *App) deleteGroup(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.groupDeleted(g.ID)
 	a.doneRedirect(c, "The group “"+g.Name+"” was deleted.", views.PathHome)
 }

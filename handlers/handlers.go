@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -106,6 +107,9 @@ type Deps struct {
 	// Bus carries live-update notices between instances sharing a database;
 	// nil serves this instance alone.
 	Bus live.Bus
+	// Changes is the relay given to store.Open as Options.Changes: the app
+	// hears of every change the store commits through it.
+	Changes *store.Relay
 }
 
 // App is the web application: an http.Handler with the live-update hub.
@@ -116,7 +120,8 @@ type App struct {
 	log      *slog.Logger
 	assets   *assetServer
 	sessions *sessionStore
-	hub      hub
+	hub      *live.Broker
+	changes  *store.Relay
 	limiter  *ipLimiter
 	cop      *http.CrossOriginProtection
 	metrics  *metrics.Metrics
@@ -137,6 +142,9 @@ type App struct {
 // New builds the app with every route.
 func New(d Deps) (*App, error) {
 	d.Config.defaults()
+	if d.Changes == nil {
+		return nil, errors.New("handlers: Deps.Changes is required (the store.Relay given to store.Open)")
+	}
 	if err := d.Config.CheckSignin(); err != nil {
 		return nil, err
 	}
@@ -166,7 +174,9 @@ func New(d Deps) (*App, error) {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	a.hub = newHub(d.Store, d.Config, d.Logger, d.Bus)
-	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.subscribers() }})
+	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.Subscribers() }})
+	a.changes = d.Changes
+	a.changes.Listen(a.committed)
 	go a.runTimers()
 	a.engine = a.routes()
 	if err := a.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
@@ -209,6 +219,7 @@ func (w headWriter) Flush() {
 func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		close(a.stop)
+		a.changes.Listen(nil)
 		a.hub.Close()
 	})
 }

@@ -160,7 +160,6 @@ func (a *App) importIssues(c *gin.Context) {
 	if err == nil && f.confirmed {
 		var n int
 		if n, err = a.st.ImportIssues(ctx, g.ID, rows); err == nil {
-			a.hub.groupChanged(g.ID)
 			a.doneRedirect(c, importedNotice(n), views.GroupPath(g.ID))
 			return
 		}

@@ -60,7 +60,7 @@ func (a *App) statusView(c *gin.Context, issueID int64, role store.Role) (views.
 	if err != nil {
 		return views.StatusView{}, err
 	}
-	return views.StatusView{Status: st, Role: role, Present: a.hub.present(issueID), Now: a.st.Now()}, nil
+	return views.StatusView{Status: st, Role: role, Present: a.hub.Present(issueID), Now: a.st.Now()}, nil
 }
 
 // ownView is the viewer's own side of the room: their seat and vote.
@@ -78,7 +78,7 @@ func (a *App) issueStatus(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	v := views.StatusView{Status: st, Role: role, Present: a.hub.present(is.ID), Now: a.st.Now()}
+	v := views.StatusView{Status: st, Role: role, Present: a.hub.Present(is.ID), Now: a.st.Now()}
 	a.showStatus(c, http.StatusOK, v)
 }
 
@@ -163,13 +163,7 @@ func (a *App) estimatePost(c *gin.Context) {
 		retry(typed, errs)
 		return
 	}
-	// A vote that completes the round tells the room at the reveal's commit,
-	// before the files are scrubbed (store.WithCommitted).
-	told := false
-	revealed, err := a.st.Estimate(store.WithCommitted(ctx, func() {
-		told = true
-		a.roomChanged(is.ID, g.ID)
-	}), is.ID, u.ID, vote)
+	revealed, err := a.st.Estimate(ctx, is.ID, u.ID, vote)
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
 		a.fail(c, errClosed.withLink(views.IssuePath(is.ID), "See the result"))
@@ -188,12 +182,6 @@ func (a *App) estimatePost(c *gin.Context) {
 		return
 	}
 	a.metrics.Vote()
-	if revealed {
-		a.metrics.Reveal()
-	}
-	if !told {
-		a.roomChanged(is.ID, g.ID)
-	}
 	notice := "Your estimate for " + is.Key + " is saved. Only you can see it."
 	if revealed {
 		notice = "Your estimate for " + is.Key + " completed the round: the result is revealed."
@@ -214,20 +202,13 @@ func (a *App) estimatePost(c *gin.Context) {
 	a.doneRedirect(c, replayNotice(c, notice), views.IssuePath(is.ID))
 }
 
-// roomChanged tells the live pages after a change to an issue: its room and
-// its group's page.
-func (a *App) roomChanged(issueID, groupID int64) {
-	a.hub.issueChanged(issueID)
-	a.hub.groupPageChanged(groupID)
-}
-
 func (a *App) reveal(c *gin.Context) {
 	form, err := readForm(c)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	is, g, role := issueOf(c)
+	is, _, role := issueOf(c)
 	if is.State != store.StateOpen {
 		a.fail(c, errAlreadyRevealed.withLink(views.IssuePath(is.ID), "See the result"))
 		return
@@ -246,14 +227,7 @@ func (a *App) reveal(c *gin.Context) {
 			return
 		}
 	}
-	// The room is told as soon as the reveal is committed, before the files
-	// are scrubbed (store.WithCommitted).
-	told := false
-	ctx := store.WithCommitted(c.Request.Context(), func() {
-		told = true
-		a.roomChanged(is.ID, g.ID)
-	})
-	_, err = a.st.Reveal(ctx, is.ID, currentUser(c))
+	_, err = a.st.Reveal(c.Request.Context(), is.ID, currentUser(c))
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
 		a.fail(c, errAlreadyRevealed.withLink(views.IssuePath(is.ID), "See the result"))
@@ -264,10 +238,6 @@ func (a *App) reveal(c *gin.Context) {
 	case err != nil:
 		a.fail(c, err)
 		return
-	}
-	a.metrics.Reveal()
-	if !told {
-		a.roomChanged(is.ID, g.ID)
 	}
 	a.afterOwnerAction(c, is.ID, role, "The result of "+is.Key+" is revealed.")
 }
@@ -293,7 +263,7 @@ func (a *App) accept(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	is, g, role := issueOf(c)
+	is, _, role := issueOf(c)
 	f, final := decodeFinal(form)
 	// An open issue has no accept form to show a message in: 409 whatever was sent.
 	if is.State == store.StateOpen {
@@ -319,7 +289,6 @@ func (a *App) accept(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.roomChanged(is.ID, g.ID)
 	a.afterOwnerAction(c, is.ID, role, "The final estimate of "+is.Key+" is "+strconv.Itoa(final)+".")
 }
 
@@ -328,7 +297,7 @@ func (a *App) revote(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	is, g, role := issueOf(c)
+	is, _, role := issueOf(c)
 	err := a.st.Revote(c.Request.Context(), is.ID, currentUser(c))
 	if errors.Is(err, store.ErrNotRevealed) {
 		a.fail(c, newError(http.StatusConflict, "Not revealed", "A new round can start only after the result is revealed and before it is accepted.").withLink(views.IssuePath(is.ID), "Back to the issue"))
@@ -338,7 +307,6 @@ func (a *App) revote(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.roomChanged(is.ID, g.ID)
 	a.afterOwnerAction(c, is.ID, role, "Round "+strconv.Itoa(is.Round+1)+" of "+is.Key+" has started.")
 }
 
@@ -378,7 +346,6 @@ func (a *App) editIssue(c *gin.Context) {
 		a.page(c, http.StatusUnprocessableEntity, views.IssueEditPage(is, g, f))
 		return
 	}
-	a.roomChanged(is.ID, g.ID)
 	a.doneRedirect(c, "Issue “"+in.Key+"” was saved.", views.GroupPath(g.ID))
 }
 
@@ -397,7 +364,5 @@ func (a *App) deleteIssue(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.issueDeleted(is.ID)
-	a.hub.groupPageChanged(g.ID)
 	a.doneRedirect(c, "Issue “"+is.Key+"” was deleted.", views.GroupPath(g.ID))
 }

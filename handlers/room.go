@@ -25,13 +25,11 @@ func (a *App) startIssue(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	is, g, _ := issueOf(c)
+	is, _, _ := issueOf(c)
 	if _, err := a.st.StartIssue(c.Request.Context(), is.ID, currentUser(c)); err != nil {
 		a.fail(c, err)
 		return
 	}
-	a.hub.groupMoved(g.ID, is.ID)
-	a.hub.groupPageChanged(g.ID)
 	a.doneRedirect(c, "The group is now estimating "+is.Key+".", views.IssuePath(is.ID))
 }
 
@@ -42,7 +40,7 @@ func (a *App) setTimer(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	is, g, role := issueOf(c)
+	is, _, role := issueOf(c)
 	if is.State != store.StateOpen {
 		a.fail(c, errTimerClosed.withLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
@@ -67,7 +65,6 @@ func (a *App) setTimer(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.roomChanged(is.ID, g.ID)
 	notice := "The timer of " + is.Key + " is stopped."
 	if seconds > 0 {
 		notice = "The timer of " + is.Key + " runs for " + strconv.Itoa(seconds) + " seconds."
@@ -91,15 +88,10 @@ func (a *App) setRole(c *gin.Context) {
 		a.fail(c, newError(http.StatusBadRequest, "Bad request", roleMessage).withLink(views.GroupPath(g.ID), "Back to "+g.Name))
 		return
 	}
-	ch, err := a.st.SetSeat(c.Request.Context(), g.ID, currentUser(c).ID, seat)
+	_, err = a.st.SetSeat(c.Request.Context(), g.ID, currentUser(c).ID, seat)
 	if err != nil {
 		a.fail(c, err)
 		return
-	}
-	a.hub.groupChanged(g.ID)
-	for _, id := range ch.Revealed {
-		a.metrics.Reveal()
-		a.roomChanged(id, g.ID)
 	}
 	notice := "You vote in " + g.Name + " again."
 	if seat == store.SeatSpectator {
@@ -153,7 +145,6 @@ func (a *App) saveSettings(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.groupChanged(g.ID)
 	a.doneRedirect(c, "The group’s settings are saved.", views.GroupPath(g.ID))
 }
 
@@ -195,7 +186,7 @@ func (a *App) runTimers() {
 			return
 		case <-t.C:
 		}
-		out, err := a.st.FireTimers(ctx)
+		_, err := a.st.FireTimers(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			// Once per run of failures: the database may be down for a while.
@@ -203,12 +194,6 @@ func (a *App) runTimers() {
 			failing = true
 		case err == nil:
 			failing = false
-		}
-		for _, o := range out {
-			if o.Revealed {
-				a.metrics.Reveal()
-			}
-			a.roomChanged(o.IssueID, o.GroupID)
 		}
 	}
 }

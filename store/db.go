@@ -66,6 +66,9 @@ type Options struct {
 	// "sqlite", modernc's). The growth tests name a wrapper of it that counts
 	// the statements a request runs.
 	Driver string
+	// Changes hears of every committed change (nil: nobody listens, as for
+	// the operator's subcommands).
+	Changes Changes
 }
 
 // Store is the domain store. On SQLite it holds two pools: a single writer
@@ -79,6 +82,8 @@ type Store struct {
 	readConns int
 	now       func() time.Time
 	path      string
+	// changes hears of every committed change (Options.Changes).
+	changes Changes
 	// keptMax caps the bytes of all kept forms (Options.KeptFormsMaxBytes).
 	keptMax int64
 	stmts   sync.Map // query text + pool -> *sql.Stmt
@@ -158,7 +163,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		s := &Store{w: db, r: db, pg: true, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes}
+		s := &Store{w: db, r: db, pg: true, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes, changes: opts.Changes}
 		if err := s.migrate(ctx); err != nil {
 			db.Close()
 			return nil, err
@@ -180,7 +185,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes, busyTimeout: opts.BusyTimeout}
+	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes, busyTimeout: opts.BusyTimeout, changes: opts.Changes}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err

@@ -390,6 +390,7 @@ func (s *Store) ImportIssues(ctx context.Context, groupID int64, rows []ImportRo
 	if err != nil {
 		return 0, err
 	}
+	s.tell(Change{Kind: IssuesAdded, Group: groupID})
 	return len(rows), nil
 }
 

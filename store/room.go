@@ -82,7 +82,7 @@ func (s *Store) SaveSettings(ctx context.Context, groupID int64, set GroupSettin
 	if _, err := ParseDeckSpec(set.Deck.Spec()); err != nil || set.TimerSeconds < 0 || set.TimerSeconds > TimerMax {
 		return ErrInvalid
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE groups SET deck = ?, auto_reveal = ?, timer_seconds = ? WHERE id = ?",
 			set.Deck.Spec(), set.AutoReveal, set.TimerSeconds, groupID)
 		if err != nil {
@@ -94,6 +94,10 @@ func (s *Store) SaveSettings(ctx context.Context, groupID int64, set GroupSettin
 		detail := fmt.Sprintf("deck %s, auto-reveal %s, timer %ds", set.Deck.Spec(), onOff(set.AutoReveal), set.TimerSeconds)
 		return audit(ctx, tx, s.unix(), by, groupID, 0, ActSettings, detail)
 	})
+	if err == nil {
+		s.tell(Change{Kind: GroupChanged, Group: groupID})
+	}
+	return err
 }
 
 func onOff(b bool) string {
@@ -155,10 +159,17 @@ func (s *Store) SetSeat(ctx context.Context, groupID, userID int64, seat Seat) (
 		}
 		return nil
 	})
-	if err == nil && len(out.Revealed) > 0 {
+	if err != nil {
+		return out, err
+	}
+	s.tell(Change{Kind: GroupChanged, Group: groupID})
+	for _, id := range out.Revealed {
+		s.tell(Change{Kind: RoundRevealed, Group: groupID, Issue: id})
+	}
+	if len(out.Revealed) > 0 {
 		s.scrubFiles(ctx)
 	}
-	return out, err
+	return out, nil
 }
 
 func openIssues(ctx context.Context, tx *sql.Tx, groupID int64) ([]int64, error) {
@@ -225,6 +236,9 @@ func (s *Store) StartIssue(ctx context.Context, issueID int64, by User) (Issue, 
 		}
 		return audit(ctx, tx, s.unix(), by, is.GroupID, issueID, ActStart, "")
 	})
+	if err == nil {
+		s.tell(Change{Kind: GroupMoved, Group: is.GroupID, Issue: issueID})
+	}
 	return is, err
 }
 
@@ -257,6 +271,9 @@ func (s *Store) SetTimer(ctx context.Context, issueID int64, seconds int, by Use
 		}
 		return audit(ctx, tx, s.unix(), by, is.GroupID, issueID, ActTimer, detail)
 	})
+	if err == nil {
+		s.tell(Change{Kind: IssueChanged, Group: is.GroupID, Issue: issueID})
+	}
 	return is, err
 }
 
@@ -326,12 +343,16 @@ func (s *Store) FireTimers(ctx context.Context) ([]TimerOutcome, error) {
 		if err != nil {
 			return out, err
 		}
-		if o.Revealed {
-			s.scrubFiles(ctx)
+		if o.IssueID == 0 {
+			continue
 		}
-		if o.IssueID != 0 {
-			out = append(out, o)
+		out = append(out, o)
+		if !o.Revealed {
+			s.tell(Change{Kind: IssueChanged, Group: o.GroupID, Issue: o.IssueID})
+			continue
 		}
+		s.tell(Change{Kind: RoundRevealed, Group: o.GroupID, Issue: o.IssueID})
+		s.scrubFiles(ctx)
 	}
 	return out, nil
 }

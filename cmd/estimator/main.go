@@ -267,8 +267,10 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-func openStore(ctx context.Context, cfg *config) (*store.Store, error) {
-	st, err := store.Open(ctx, cfg.db, store.Options{MaxConns: cfg.dbConns})
+// openStore opens the database; changes hears of what the store commits (nil
+// for the operator's subcommands, which serve no page).
+func openStore(ctx context.Context, cfg *config, changes store.Changes) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.db, store.Options{MaxConns: cfg.dbConns, Changes: changes})
 	if err != nil {
 		// A database URL may hold a password: never in a message.
 		return nil, fmt.Errorf("open %s: %w", store.Redact(cfg.db), err)
@@ -311,7 +313,8 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	if err := hcfg.CheckSignin(); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	st, err := openStore(ctx, cfg)
+	changes := new(store.Relay)
+	st, err := openStore(ctx, cfg, changes)
 	if err != nil {
 		return err
 	}
@@ -332,11 +335,12 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		bus = pgbus.LiveBus{Bus: pb}
 	}
 	app, err := handlers.New(handlers.Deps{
-		Store:  st,
-		Assets: assets.FS,
-		Logger: logger,
-		Config: hcfg,
-		Bus:    bus,
+		Store:   st,
+		Assets:  assets.FS,
+		Logger:  logger,
+		Config:  hcfg,
+		Bus:     bus,
+		Changes: changes,
 	})
 	if err != nil {
 		return err
@@ -415,7 +419,7 @@ func usersCmd(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 	if len(args) != 2 || (args[0] != "deactivate" && args[0] != "activate") {
 		return fmt.Errorf("%w: estimator users deactivate|activate NICKNAME", errUsage)
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
@@ -438,7 +442,7 @@ func backup(ctx context.Context, cfg *config, path string, stdout io.Writer) err
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s exists; choose a new file name", path)
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}

@@ -59,12 +59,13 @@ func TestHTTPServerLimits(t *testing.T) {
 func newInProcessServer(t *testing.T, tune func(*http.Server)) string {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "inproc.db"), store.Options{})
+	changes := new(store.Relay)
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "inproc.db"), store.Options{Changes: changes})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	app, err := handlers.New(handlers.Deps{Store: st, Assets: assets.FS, Logger: logger})
+	app, err := handlers.New(handlers.Deps{Store: st, Assets: assets.FS, Logger: logger, Changes: changes})
 	if err != nil {
 		t.Fatal(err)
 	}
