@@ -519,6 +519,41 @@ func TestTimerRoute(t *testing.T) {
 	}
 }
 
+// TestTimerRevealReachesEveryScreen: a round revealed by its timer, with no
+// request anyone sends, reaches every open room and the group page the same
+// way the owner's reveal does: at its commit, through the store's changes.
+func TestTimerRevealReachesEveryScreen(t *testing.T) {
+	t.Parallel()
+	rt := newRoomTeam(t, "TIMER-1")
+	iid := rt.issues[0]
+	room := fmt.Sprintf("/issues/%d", iid)
+	rt.members[0].estimate(iid, "3").wantStatus(http.StatusSeeOther)
+	rt.members[1].estimate(iid, "8").wantStatus(http.StatusSeeOther)
+	rooms := []*stream{
+		openStreamAt(t, rt.srv, rt.owner, room+"/events"),
+		openStreamAt(t, rt.srv, rt.members[0], room+"/events"),
+		openStreamAt(t, rt.srv, rt.members[2], room+"/events"),
+	}
+	page := openStreamAt(t, rt.srv, rt.members[1], fmt.Sprintf("/groups/%d/events", rt.gid))
+	for _, s := range append(rooms, page) {
+		s.mustNext()
+	}
+	rt.owner.post(room+"/timer", url.Values{"seconds": {"2"}}).wantRedirect(room)
+	for _, s := range rooms {
+		s.until(2*time.Second, "the countdown", func(ev sse) bool { return strings.Contains(ev.data, `data-testid="countdown"`) })
+	}
+	rt.ta.clock.Advance(2 * time.Second)
+	for i, s := range rooms {
+		ev := s.until(3*time.Second, fmt.Sprintf("room %d to show the timer's result", i), func(ev sse) bool {
+			return strings.Contains(ev.data, `data-state="revealed"`)
+		})
+		if !strings.Contains(ev.data, `data-testid="result-average"`) {
+			t.Errorf("room %d: the revealed state lacks the result", i)
+		}
+	}
+	page.until(3*time.Second, "the group page to show the reveal", func(ev sse) bool { return strings.Contains(ev.data, `state-revealed`) })
+}
+
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
