@@ -9,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"estimator/handlers/live"
+	"estimator/live"
 	"estimator/store"
 	"estimator/views"
 )

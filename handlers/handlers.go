@@ -1,6 +1,6 @@
 // Package handlers is the web layer: gin routes, handlers and middleware (current
 // user, login protection and form replay, htmx helpers, the live-update stream;
-// the broker behind it is handlers/live).
+// the broker behind it is package live).
 package handlers
 
 import (
@@ -18,7 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
-	"estimator/handlers/live"
+	"estimator/live"
 	"estimator/handlers/metrics"
 	"estimator/store"
 )

@@ -13,7 +13,7 @@ import (
 	"estimator/store"
 )
 
-// sessionStore is the gin-contrib/sessions store backed by SQLite. The cookie
+// sessionStore is the gin-contrib/sessions store backed by the store (SQLite or PostgreSQL). The cookie
 // holds only a random token; the row (data, user, timestamps) stays on the server
 // and only the token's hash is stored.
 type sessionStore struct {

@@ -23,8 +23,8 @@ import (
 
 	"estimator/assets"
 	"estimator/handlers"
-	"estimator/handlers/live"
-	"estimator/handlers/live/pgbus"
+	"estimator/live"
+	"estimator/live/pgbus"
 	"estimator/store"
 )
 
