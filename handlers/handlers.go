@@ -18,8 +18,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
-	"estimator/live"
 	"estimator/handlers/metrics"
+	"estimator/live"
 	"estimator/store"
 )
 

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"estimator/internal/testkit"
 	"estimator/store"
 )
 
@@ -51,21 +52,6 @@ func TestRevealNeedsAtLeastTwoVotes(t *testing.T) {
 	tm.owner.post(p+"/reveal", url.Values{"confirmed": {"1"}}).wantRedirect(p)
 	if is, _, _, _ := ta.st.IssueFor(tctx, iid, 0); is.State != store.StateRevealed || is.Result.Votes != 2 {
 		t.Fatalf("reveal with two votes: %+v", is)
-	}
-}
-
-// until reads events until one satisfies ok, or fails after within.
-func (s *stream) until(within time.Duration, what string, ok func(sse) bool) sse {
-	s.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		ev, more := s.next(time.Until(deadline))
-		if !more {
-			s.t.Fatalf("no event within %v: %s", within, what)
-		}
-		if ok(ev) {
-			return ev
-		}
 	}
 }
 
@@ -499,8 +485,8 @@ func TestTimerRoute(t *testing.T) {
 	rt.owner.post(p, url.Values{"seconds": {"2"}}).wantRedirect(room)
 	rt.owner.post(fmt.Sprintf("/issues/%d/timer", lone), url.Values{"seconds": {"2"}}).wantStatus(http.StatusSeeOther)
 	rt.ta.clock.Advance(2 * time.Second)
-	waitFor(t, 5*time.Second, "the timer to reveal", func() bool { return rt.issue(t, iid).State == store.StateRevealed })
-	waitFor(t, 5*time.Second, "time to be up on the lone vote", func() bool { return rt.issue(t, lone).TimeUp })
+	testkit.Eventually(t, 5*time.Second, "the timer to reveal", func() bool { return rt.issue(t, iid).State == store.StateRevealed })
+	testkit.Eventually(t, 5*time.Second, "time to be up on the lone vote", func() bool { return rt.issue(t, lone).TimeUp })
 	if is := rt.issue(t, lone); is.State != store.StateOpen {
 		t.Errorf("one vote was revealed by the timer: %s", is.State)
 	}
@@ -552,17 +538,6 @@ func TestTimerRevealReachesEveryScreen(t *testing.T) {
 		}
 	}
 	page.until(3*time.Second, "the group page to show the reveal", func(ev sse) bool { return strings.Contains(ev.data, `state-revealed`) })
-}
-
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func TestAutoRevealGoesThroughTheSameReveal(t *testing.T) {

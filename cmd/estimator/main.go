@@ -21,10 +21,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"estimator/assets"
 	"estimator/handlers"
-	"estimator/live"
-	"estimator/live/pgbus"
+	"estimator/internal/wiring"
 	"estimator/store"
 )
 
@@ -267,10 +265,9 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-// openStore opens the database; changes hears of what the store commits (nil
-// for the operator's subcommands, which serve no page).
-func openStore(ctx context.Context, cfg *config, changes store.Changes) (*store.Store, error) {
-	st, err := store.Open(ctx, cfg.db, store.Options{MaxConns: cfg.dbConns, Changes: changes})
+// openStore opens the database for the operator's subcommands.
+func openStore(ctx context.Context, cfg *config) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.db, store.Options{MaxConns: cfg.dbConns})
 	if err != nil {
 		// A database URL may hold a password: never in a message.
 		return nil, fmt.Errorf("open %s: %w", store.Redact(cfg.db), err)
@@ -313,38 +310,17 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	if err := hcfg.CheckSignin(); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	changes := new(store.Relay)
-	st, err := openStore(ctx, cfg, changes)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	var bus live.Bus
-	if st.Postgres() {
-		// Several instances may share the database: live updates go between
-		// them over LISTEN/NOTIFY.
-		channel, err := st.LiveChannel(ctx)
-		if err != nil {
-			return err
-		}
-		pb, err := pgbus.New(pgbus.Config{URL: cfg.db, Channel: channel, Notify: st.Notify, Logger: logger})
-		if err != nil {
-			return err
-		}
-		defer pb.Close()
-		bus = pgbus.LiveBus{Bus: pb}
-	}
-	app, err := handlers.New(handlers.Deps{
-		Store:   st,
-		Assets:  assets.FS,
-		Logger:  logger,
-		Config:  hcfg,
-		Bus:     bus,
-		Changes: changes,
+	built, err := wiring.Open(ctx, wiring.Options{
+		DB:       cfg.db,
+		Store:    store.Options{MaxConns: cfg.dbConns},
+		Handlers: hcfg,
+		Logger:   logger,
 	})
 	if err != nil {
 		return err
 	}
+	defer built.Close()
+	app := built.Handler
 	srv := newHTTPServer(cfg.addr, app, logger)
 	srv.RegisterOnShutdown(app.Close)
 	ln, err := net.Listen("tcp", cfg.addr)
@@ -419,7 +395,7 @@ func usersCmd(ctx context.Context, cfg *config, args []string, stdout io.Writer)
 	if len(args) != 2 || (args[0] != "deactivate" && args[0] != "activate") {
 		return fmt.Errorf("%w: estimator users deactivate|activate NICKNAME", errUsage)
 	}
-	st, err := openStore(ctx, cfg, nil)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -442,7 +418,7 @@ func backup(ctx context.Context, cfg *config, path string, stdout io.Writer) err
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s exists; choose a new file name", path)
 	}
-	st, err := openStore(ctx, cfg, nil)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func seedCmd(ctx context.Context, cfg *config, args []string, stdout io.Writer) 
 	if *users < 1 || *groups < 0 || *issues < 0 || *members < 1 || *members > *users {
 		return fmt.Errorf("%w: seed needs users ≥ 1 and 1 ≤ members ≤ users", errUsage)
 	}
-	st, err := openStore(ctx, cfg, nil)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
