@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +15,24 @@ import (
 	"estimator/store"
 	"estimator/views"
 )
+
+// authStore is the part of the store used by the nickname sign-in, the personal
+// sign-in links, the account page and sign-out.
+type authStore interface {
+	Audit(ctx context.Context, u store.User, groupID, issueID int64, action, detail string) error
+	BrowserID(ctx context.Context, userID int64, browserKey string) (int64, error)
+	BrowserKeyLive(ctx context.Context, browserKey string) (bool, error)
+	ClaimNickname(ctx context.Context, nick, browserKey string) (u store.User, created bool, err error)
+	HasSigninToken(ctx context.Context, userID int64) (bool, error)
+	LastNickname(ctx context.Context, browserKey string) (string, error)
+	LinkBrowser(ctx context.Context, userID int64, browserKey string) error
+	ReplaceSigninToken(ctx context.Context, userID int64) (string, error)
+	RevokeBrowser(ctx context.Context, userID, browserID, keepSession int64) (store.Revocation, error)
+	SignOutEverywhere(ctx context.Context, userID int64, keepKey string) ([]int64, error)
+	UserBrowsers(ctx context.Context, userID int64, current string) ([]store.Browser, error)
+	UserBySigninToken(ctx context.Context, token string) (store.User, error)
+	UserEvents(ctx context.Context, userID int64, limit int) ([]store.AuditEvent, error)
+}
 
 // readForm parses a URL-encoded POST body: 415 for any other kind of body
 // (multipart included), 413 past the size cap, 400 when it cannot be read. When a

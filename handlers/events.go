@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,6 +14,18 @@ import (
 	"estimator/store"
 	"estimator/views"
 )
+
+// liveStore is the part of the store used by the event streams and the live
+// pages they render.
+type liveStore interface {
+	GroupFor(ctx context.Context, groupID, userID int64) (store.Group, store.Role, error)
+	IssueFor(ctx context.Context, issueID, userID int64) (store.Issue, store.Group, store.Role, error)
+	GroupIssues(ctx context.Context, groupID int64) ([]store.IssueSummary, error)
+	IssueStatus(ctx context.Context, issueID int64) (store.Status, error)
+	Members(ctx context.Context, groupID int64) ([]store.Member, error)
+	Now() time.Time
+	SessionAlive(ctx context.Context, id, userID int64, p store.SessionPolicy) (bool, error)
+}
 
 var (
 	errTooManyStreams = newError(http.StatusServiceUnavailable, "Too many live pages",
@@ -105,7 +118,7 @@ func (a *App) streamNavigate(c *gin.Context, target string) {
 // (its room), and one per group page (live.GroupPage), each rendered once per
 // role. It is built from the store and the session policy, not from App: the
 // broker holds nothing of the web layer.
-func newHub(st *store.Store, cfg Config, log *slog.Logger, bus live.Bus) *live.Broker {
+func newHub(st liveStore, cfg Config, log *slog.Logger, bus live.Bus) *live.Broker {
 	room, group := statusFrames(st), groupFrames(st)
 	return live.New(live.Config{
 		Bus: bus,
@@ -132,7 +145,7 @@ var roles = []store.Role{store.RoleOwner, store.RoleMember}
 
 // statusFrames renders the live part of an issue's room for owners and for
 // members; every member's audience is their role.
-func statusFrames(st *store.Store) func(context.Context, int64, map[int64]bool) (live.Frames, error) {
+func statusFrames(st liveStore) func(context.Context, int64, map[int64]bool) (live.Frames, error) {
 	return func(ctx context.Context, issueID int64, present map[int64]bool) (live.Frames, error) {
 		status, err := st.IssueStatus(ctx, issueID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -160,7 +173,7 @@ func statusFrames(st *store.Store) func(context.Context, int64, map[int64]bool) 
 // groupFrames renders the live part of a group's page for owners and for
 // members: where the group is, and its issues (with how many voted, never
 // what).
-func groupFrames(st *store.Store) func(context.Context, int64) (live.Frames, error) {
+func groupFrames(st liveStore) func(context.Context, int64) (live.Frames, error) {
 	return func(ctx context.Context, groupID int64) (live.Frames, error) {
 		g, _, err := st.GroupFor(ctx, groupID, 0)
 		if errors.Is(err, store.ErrNotFound) {

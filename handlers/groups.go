@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -10,6 +11,26 @@ import (
 	"estimator/store"
 	"estimator/views"
 )
+
+// groupStore is the part of the store used by groups, their members and
+// invites.
+type groupStore interface {
+	CreateGroup(ctx context.Context, owner store.User, name string) (store.Group, error)
+	CreateIssue(ctx context.Context, groupID int64, in store.IssueInput) (store.Issue, error)
+	DeleteGroup(ctx context.Context, groupID int64) error
+	GroupEvents(ctx context.Context, groupID int64, limit int) ([]store.AuditEvent, error)
+	GroupFor(ctx context.Context, groupID, userID int64) (store.Group, store.Role, error)
+	GroupIssues(ctx context.Context, groupID int64) ([]store.IssueSummary, error)
+	InviteByToken(ctx context.Context, token string) (store.Invite, error)
+	Join(ctx context.Context, token string, u store.User) (store.Group, error)
+	LeaveGroup(ctx context.Context, groupID int64, u store.User) ([]int64, error)
+	Members(ctx context.Context, groupID int64) ([]store.Member, error)
+	RemoveMember(ctx context.Context, groupID, userID int64, by store.User) ([]int64, error)
+	RenameGroup(ctx context.Context, groupID int64, name string) error
+	ReplaceInvite(ctx context.Context, groupID int64) (string, error)
+	TransferOwnership(ctx context.Context, groupID int64, from store.User, toUserID int64) error
+	UserGroups(ctx context.Context, userID int64) ([]store.GroupSummary, error)
+}
 
 const groupKey, roleKey = "estimator.group", "estimator.role"
 

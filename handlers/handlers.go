@@ -23,6 +23,13 @@ import (
 	"estimator/store"
 )
 
+// upkeepStore is the part of the store used by the health check and the
+// maintenance loop.
+type upkeepStore interface {
+	Ping(ctx context.Context) error
+	Purge(ctx context.Context, p store.SessionPolicy, keyAge time.Duration) (int64, error)
+}
+
 // Config is the web layer's configuration; main fills it from flags and env.
 type Config struct {
 	// SecureCookies marks cookies Secure with the __Host- prefix (app behind TLS).
@@ -112,10 +119,26 @@ type Deps struct {
 	Changes *store.Relay
 }
 
+// appStore is the store as the web layer uses it: the union of what each of
+// its parts declares it needs (authStore in auth.go, issueStore in issues.go,
+// …), so that a part's file says what it touches.
+type appStore interface {
+	authStore
+	liveStore
+	groupStore
+	upkeepStore
+	identityStore
+	importStore
+	issueStore
+	requestStore
+	keptStore
+	roomStore
+}
+
 // App is the web application: an http.Handler with the live-update hub.
 type App struct {
 	engine   *gin.Engine
-	st       *store.Store
+	st       appStore
 	cfg      Config
 	log      *slog.Logger
 	assets   *assetServer

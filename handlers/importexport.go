@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,13 @@ import (
 	"estimator/store"
 	"estimator/views"
 )
+
+// importStore is the part of the store used by import and export.
+type importStore interface {
+	CheckImport(ctx context.Context, groupID int64, rows []store.ImportRow) error
+	GroupIssueRounds(ctx context.Context, groupID int64) ([]store.IssueRounds, error)
+	ImportIssues(ctx context.Context, groupID int64, rows []store.ImportRow) (int, error)
+}
 
 // routeImport is the one route that takes multipart/form-data (a CSV upload),
 // and a larger body than the rest.

@@ -1,15 +1,33 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"estimator/store"
 	"estimator/views"
 )
+
+// issueStore is the part of the store used by an issue, its room and its votes.
+type issueStore interface {
+	Accept(ctx context.Context, issueID int64, by store.User, final int) error
+	DeleteIssue(ctx context.Context, issueID int64) error
+	Estimate(ctx context.Context, issueID, userID int64, v store.Vote) (revealed bool, err error)
+	IssueFor(ctx context.Context, issueID, userID int64) (store.Issue, store.Group, store.Role, error)
+	IssueStatus(ctx context.Context, issueID int64) (store.Status, error)
+	Now() time.Time
+	OwnEstimate(ctx context.Context, issueID, userID int64) (store.Vote, error)
+	Reveal(ctx context.Context, issueID int64, by store.User) (store.Issue, error)
+	Revote(ctx context.Context, issueID int64, by store.User) error
+	RoomFacts(ctx context.Context, is store.Issue, g store.Group) (store.Status, error)
+	SeatOf(ctx context.Context, groupID, userID int64) (store.Seat, error)
+	UpdateIssue(ctx context.Context, issueID int64, in store.IssueInput) error
+}
 
 const issueKey = "estimator.issue"
 

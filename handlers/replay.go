@@ -18,6 +18,16 @@ import (
 	"estimator/views"
 )
 
+// keptStore is the part of the store used by keeping and replaying forms sent
+// while signed out.
+type keptStore interface {
+	CheckForm(ctx context.Context, ref string, sessionID int64) error
+	DeleteSession(ctx context.Context, id int64) error
+	KeepForm(ctx context.Context, sessionID int64, method, path string, body []byte) (string, error)
+	KeptFormsRoom(ctx context.Context, n int) (bool, error)
+	TakeForm(ctx context.Context, ref string, sessionID int64) (store.PendingForm, error)
+}
+
 // requireLogin protects a route. A signed-in user goes on. Anyone else is sent
 // to the sign-in page, by request kind:
 //

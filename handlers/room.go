@@ -15,6 +15,18 @@ import (
 	"estimator/views"
 )
 
+// roomStore is the part of the store used by the facilitator's flow: starting,
+// timers, settings, seats.
+type roomStore interface {
+	FireTimers(ctx context.Context) ([]store.TimerOutcome, error)
+	GroupRoom(ctx context.Context, groupID int64) (int64, error)
+	IssueFor(ctx context.Context, issueID, userID int64) (store.Issue, store.Group, store.Role, error)
+	SaveSettings(ctx context.Context, groupID int64, set store.GroupSettings, by store.User) error
+	SetSeat(ctx context.Context, groupID, userID int64, seat store.Seat) (store.SeatChange, error)
+	SetTimer(ctx context.Context, issueID int64, seconds int, by store.User) (store.Issue, error)
+	StartIssue(ctx context.Context, issueID int64, by store.User) (store.Issue, error)
+}
+
 // The facilitator's flow around the room: starting an issue, the timer, the
 // group's settings, and a member's seat.
 
