@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -32,24 +31,6 @@ type authStore interface {
 	UserBrowsers(ctx context.Context, userID int64, current string) ([]store.Browser, error)
 	UserBySigninToken(ctx context.Context, token string) (store.User, error)
 	UserEvents(ctx context.Context, userID int64, limit int) ([]store.AuditEvent, error)
-}
-
-// readForm parses a URL-encoded POST body: 415 for any other kind of body
-// (multipart included), 413 past the size cap, 400 when it cannot be read. When a
-// field is sent more than once, its first value counts.
-func readForm(c *gin.Context) (url.Values, error) {
-	ct := c.ContentType()
-	if ct != "application/x-www-form-urlencoded" && c.Request.ContentLength != 0 {
-		return nil, errMediaType
-	}
-	if err := c.Request.ParseForm(); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, errTooLarge
-		}
-		return nil, errBadRequest
-	}
-	return c.Request.PostForm, nil
 }
 
 // browserKey is this browser's key for a sign-in: the one in its cookie when

@@ -32,59 +32,6 @@ type groupStore interface {
 	UserGroups(ctx context.Context, userID int64) ([]store.GroupSummary, error)
 }
 
-const groupKey, roleKey = "estimator.group", "estimator.role"
-
-// parseID reads a positive numeric id from the path; anything else does not
-// exist (404).
-func parseID(c *gin.Context, name string) (int64, bool) {
-	id, err := strconv.ParseInt(c.Param(name), 10, 64)
-	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != c.Param(name) {
-		return 0, false
-	}
-	return id, true
-}
-
-// groupAccess loads the group of /groups/:id and the user's role in it, once per
-// request: 404 when it does not exist or the user is not a member (its existence
-// is not revealed), 403 when ownerOnly and the user is a member.
-func (a *App) groupAccess(ownerOnly bool) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		id, ok := parseID(c, "id")
-		if !ok {
-			a.fail(c, errNotFound)
-			return
-		}
-		g, role, err := a.st.GroupFor(c.Request.Context(), id, currentUser(c).ID)
-		if err != nil {
-			a.fail(c, err)
-			return
-		}
-		if !a.allowed(c, role, ownerOnly) {
-			return
-		}
-		c.Set(groupKey, g)
-		c.Set(roleKey, role)
-		c.Next()
-	}
-}
-
-// allowed answers 404 for non-members and 403 for members on owner-only routes.
-func (a *App) allowed(c *gin.Context, role store.Role, ownerOnly bool) bool {
-	switch {
-	case role == store.RoleNone:
-		a.fail(c, errNotFound)
-		return false
-	case ownerOnly && role != store.RoleOwner:
-		a.fail(c, errForbidden)
-		return false
-	}
-	return true
-}
-
-func groupOf(c *gin.Context) (store.Group, store.Role) {
-	return c.MustGet(groupKey).(store.Group), c.MustGet(roleKey).(store.Role)
-}
-
 func (a *App) home(c *gin.Context) {
 	u := currentUser(c)
 	if !u.IsAuthenticated() {

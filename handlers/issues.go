@@ -29,37 +29,6 @@ type issueStore interface {
 	UpdateIssue(ctx context.Context, issueID int64, in store.IssueInput) error
 }
 
-const issueKey = "estimator.issue"
-
-// issueAccess loads the issue of /issues/:id, its group and the user's role, in
-// one query per request, answering like groupAccess (404 / 403).
-func (a *App) issueAccess(ownerOnly bool) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		id, ok := parseID(c, "id")
-		if !ok {
-			a.fail(c, errNotFound)
-			return
-		}
-		is, g, role, err := a.st.IssueFor(c.Request.Context(), id, currentUser(c).ID)
-		if err != nil {
-			a.fail(c, err)
-			return
-		}
-		if !a.allowed(c, role, ownerOnly) {
-			return
-		}
-		c.Set(issueKey, is)
-		c.Set(groupKey, g)
-		c.Set(roleKey, role)
-		c.Next()
-	}
-}
-
-func issueOf(c *gin.Context) (store.Issue, store.Group, store.Role) {
-	g, role := groupOf(c)
-	return c.MustGet(issueKey).(store.Issue), g, role
-}
-
 var (
 	errAlreadyRevealed = newError(http.StatusConflict, "Already revealed", "This issue’s result has already been revealed.")
 	errNotRevealed     = newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
