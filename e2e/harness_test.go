@@ -22,11 +22,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"estimator/assets"
 	"estimator/handlers"
-	"estimator/handlers/live"
-	"estimator/handlers/live/pgbus"
-	"estimator/store"
+	"estimator/internal/wiring"
 )
 
 const (
@@ -94,6 +91,9 @@ func newEnvWithin(t *testing.T, timeout time.Duration, configure ...func(cfg *ha
 // (their live updates go through LISTEN/NOTIFY).
 func newEnvOn(t *testing.T, timeout time.Duration, db string, configure ...func(cfg *handlers.Config, base string)) *env {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("the browser suite does not run with -short")
+	}
 	execPath, err := chromiumPath()
 	if err != nil {
 		noBrowser(t, err)
@@ -135,24 +135,6 @@ func newEnvOn(t *testing.T, timeout time.Duration, db string, configure ...func(
 	if db == "" {
 		db = filepath.Join(t.TempDir(), "e2e.db")
 	}
-	st, err := store.Open(context.Background(), db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bus live.Bus
-	if st.Postgres() {
-		channel, err := st.LiveChannel(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		pb, err := pgbus.New(pgbus.Config{URL: db, Channel: channel, Notify: st.Notify, Logger: logger})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pb.Close)
-		<-pb.Connected()
-		bus = pgbus.LiveBus{Bus: pb}
-	}
 	// The address is known before the app is built, for settings that need it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -162,18 +144,12 @@ func newEnvOn(t *testing.T, timeout time.Duration, db string, configure ...func(
 	for _, f := range configure {
 		f(&cfg, "http://"+ln.Addr().String())
 	}
-	app, err := handlers.New(handlers.Deps{
-		Store:  st,
-		Assets: assets.FS,
-		Logger: logger,
-		Config: cfg,
-		Bus:    bus,
-	})
+	built, err := wiring.Open(context.Background(), wiring.Options{DB: db, Handlers: cfg, Logger: logger, WaitForBus: true})
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(app)
+	srv := httptest.NewUnstartedServer(built.Handler)
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
@@ -184,9 +160,9 @@ func newEnvOn(t *testing.T, timeout time.Duration, db string, configure ...func(
 		cancelBrowser()
 		cancelAlloc()
 		cancel()
-		app.Close() // ends event streams, so srv.Close does not wait on them
+		built.Handler.Close() // ends event streams, so srv.Close does not wait on them
 		srv.Close()
-		if err := st.Close(); err != nil {
+		if err := built.Close(); err != nil {
 			t.Errorf("closing the store: %v", err)
 		}
 		if t.Failed() {

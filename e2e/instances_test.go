@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"estimator/internal/pgtest"
+	"estimator/internal/testkit"
 )
 
 // pgDatabase is a schema of its own on ESTIMATOR_TEST_POSTGRES for a test's
 // instances to share, dropped at the end; without the URL the test skips,
 // except under CI.
 func pgDatabase(t *testing.T) string {
-	return pgtest.Schema(t, "the browser test of two instances needs PostgreSQL")
+	return testkit.Schema(t, "the browser test of two instances needs PostgreSQL")
 }
 
 // TestLiveUpdatesAcrossInstances is TestLiveUpdates with the owner's browser on

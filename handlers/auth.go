@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -15,22 +16,23 @@ import (
 	"estimator/views"
 )
 
-// readForm parses a URL-encoded POST body: 415 for any other kind of body
-// (multipart included), 413 past the size cap, 400 when it cannot be read. When a
-// field is sent more than once, its first value counts.
-func readForm(c *gin.Context) (url.Values, error) {
-	ct := c.ContentType()
-	if ct != "application/x-www-form-urlencoded" && c.Request.ContentLength != 0 {
-		return nil, errMediaType
-	}
-	if err := c.Request.ParseForm(); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, errTooLarge
-		}
-		return nil, errBadRequest
-	}
-	return c.Request.PostForm, nil
+// authStore is the part of the store used by the nickname sign-in, the personal
+// sign-in links, the account page and sign-out.
+type authStore interface {
+	Audit(ctx context.Context, u store.User, groupID, issueID int64, action, detail string) error
+	BrowserID(ctx context.Context, userID int64, browserKey string) (int64, error)
+	BrowserKeyLive(ctx context.Context, browserKey string) (bool, error)
+	HasSigninToken(ctx context.Context, userID int64) (bool, error)
+	InviteByToken(ctx context.Context, token string) (store.Invite, error)
+	LastNickname(ctx context.Context, browserKey string) (string, error)
+	RenewBrowserKey(ctx context.Context, userID int64, oldKey, newKey string, tie bool) (int, error)
+	ReplaceSigninToken(ctx context.Context, userID int64) (string, error)
+	RevokeBrowser(ctx context.Context, userID, browserID, keepSession int64) (store.Revocation, error)
+	SignInNickname(ctx context.Context, nick, oldKey, newKey string) (u store.User, created bool, err error)
+	SignOutEverywhere(ctx context.Context, userID int64, keepKey string) ([]int64, error)
+	UserBrowsers(ctx context.Context, userID int64, current string) ([]store.Browser, error)
+	UserBySigninToken(ctx context.Context, token string) (store.User, error)
+	UserEvents(ctx context.Context, userID int64, limit int) ([]store.AuditEvent, error)
 }
 
 // useBrowserKey makes k this browser's key (the cookie, and later reads in
@@ -458,12 +460,11 @@ func (a *App) revokeBrowser(c *gin.Context) {
 // and serves nobody else. It reports whether it went through (else it failed c).
 func (a *App) revoke(c *gin.Context, u store.User, id int64) bool {
 	_, st := session(c)
-	rv, err := a.st.RevokeBrowser(c.Request.Context(), u.ID, id, st.rec.ID)
+	_, err := a.st.RevokeBrowser(c.Request.Context(), u.ID, id, st.rec.ID)
 	if err != nil {
 		a.fail(c, err)
 		return false
 	}
-	a.hub.closeSessions(rv.Sessions)
 	if k := a.existingBrowserKey(c); k != "" {
 		// This browser's own key, serving nobody else now: the cookie goes.
 		if live, err := a.st.BrowserKeyLive(c.Request.Context(), k); err == nil && !live {
@@ -485,7 +486,6 @@ func (a *App) signOutEverywhere(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.closeSessions(ids)
 	if _, err := signOut(c); err != nil {
 		a.fail(c, err)
 		return
@@ -520,12 +520,11 @@ func (a *App) logoutPost(c *gin.Context) {
 	if forget && !a.forgetThisBrowser(c, u) {
 		return
 	}
-	id, err := signOut(c)
+	_, err = signOut(c)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	a.hub.closeSessions([]int64{id})
 	if err := a.st.Audit(c.Request.Context(), u, 0, 0, store.ActSignOut, ""); err != nil {
 		a.log.Warn("audit failed", "err", err)
 	}

@@ -72,7 +72,8 @@ var benchNicks atomic.Int64
 func newBenchWorld(b *testing.B) *benchWorld {
 	b.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), store.Options{})
+	changes := new(store.Relay)
+	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), store.Options{Changes: changes})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	// A real server logs one line per request; here the lines are formatted and
 	// dropped.
 	app, err := New(Deps{Store: st, Assets: assets.FS, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Config: Config{LoginRate: rate.Inf, LoginBurst: 1}})
+		Config: Config{LoginRate: rate.Inf, LoginBurst: 1}, Changes: changes})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -119,7 +119,7 @@ func TestCachedAnswersMatchUncached(t *testing.T) {
 	// A new app over a new store for each request: nothing of it is cached.
 	cold := func(c *client, path string) *response {
 		app, err := New(Deps{Store: ta.otherProcess(), Assets: assets.FS, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Config: Config{LoginBurst: 1000, KeptFormsPerAddress: 1000}})
+			Config: Config{LoginBurst: 1000, KeptFormsPerAddress: 1000}, Changes: new(store.Relay)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -79,6 +79,8 @@ func newTestAppWith(t testing.TB, opts store.Options, configure ...func(*Config)
 	t.Helper()
 	clk := newClock()
 	opts.Now = clk.Now
+	changes := new(store.Relay)
+	opts.Changes = changes
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +94,7 @@ func newTestAppWith(t testing.TB, opts store.Options, configure ...func(*Config)
 	// --log-level debug is held to the same rules (no tokens, no votes).
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	app, err := New(Deps{Store: st, Assets: assets.FS, Logger: logger, Config: cfg})
+	app, err := New(Deps{Store: st, Assets: assets.FS, Logger: logger, Config: cfg, Changes: changes})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,26 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"estimator/handlers/live"
+	"estimator/live"
 	"estimator/store"
 	"estimator/views"
 )
+
+// liveStore is the part of the store used by the event streams and the live
+// pages they render.
+type liveStore interface {
+	GroupFor(ctx context.Context, groupID, userID int64) (store.Group, store.Role, error)
+	GroupIssues(ctx context.Context, groupID int64) ([]store.IssueSummary, error)
+	IssueFor(ctx context.Context, issueID, userID int64) (store.Issue, store.Group, store.Role, error)
+	IssueStatus(ctx context.Context, issueID int64) (store.Status, error)
+	Members(ctx context.Context, groupID int64) ([]store.Member, error)
+	Now() time.Time
+	SessionAlive(ctx context.Context, id, userID int64, p store.SessionPolicy) (bool, error)
+}
 
 var (
 	errTooManyStreams = newError(http.StatusServiceUnavailable, "Too many live pages",
@@ -69,11 +82,11 @@ func (a *App) groupEvents(c *gin.Context) {
 		a.fail(c, errNotFound)
 		return
 	}
-	a.stream(c, 0, g.ID)
+	a.stream(c, live.GroupPage, g.ID)
 }
 
-// stream subscribes the signed-in member to a topic (an issue, or 0 for the
-// group's page) and serves it. HEAD answers the headers a stream would get and
+// stream subscribes the signed-in member to a topic (an issue, or
+// live.GroupPage for the group's page) and serves it. HEAD answers the headers a stream would get and
 // opens nothing: no subscriber, no presence.
 func (a *App) stream(c *gin.Context, issueID, groupID int64) {
 	if isHead(c) {
@@ -101,32 +114,16 @@ func (a *App) streamNavigate(c *gin.Context, target string) {
 	live.Navigate(c.Writer, safeNext(target))
 }
 
-// hub is the live-update broker as handlers speak of it: its topics are
-// issues' rooms, each belonging to the issue's group, and (topic 0) each
-// group's own page.
-type hub struct{ *live.Broker }
-
-func (h hub) issueChanged(issueID int64)           { h.TopicChanged(issueID) }
-func (h hub) issueDeleted(issueID int64)           { h.TopicDeleted(issueID) }
-func (h hub) groupPageChanged(groupID int64)       { h.GroupPageChanged(groupID) }
-func (h hub) groupMoved(groupID, issueID int64)    { h.GroupMoved(groupID, issueID) }
-func (h hub) groupChanged(groupID int64)           { h.GroupChanged(groupID) }
-func (h hub) groupDeleted(groupID int64)           { h.GroupDeleted(groupID) }
-func (h hub) memberLeft(groupID, userID int64)     { h.MemberLeft(groupID, userID) }
-func (h hub) closeSessions(ids []int64)            { h.SessionsEnded(ids) }
-func (h hub) present(issueID int64) map[int64]bool { return h.Present(issueID) }
-func (h hub) subscribers() int                     { return h.Subscribers() }
-
-// newHub builds the broker of the rooms and group pages: one topic per issue,
-// and one per group page, each rendered once per role. It is built from the
-// store and the session policy, not from App: the broker holds nothing of the
-// web layer.
-func newHub(st *store.Store, cfg Config, log *slog.Logger, bus live.Bus) hub {
+// newHub builds the broker of the rooms and group pages: one topic per issue
+// (its room), and one per group page (live.GroupPage), each rendered once per
+// role. It is built from the store and the session policy, not from App: the
+// broker holds nothing of the web layer.
+func newHub(st liveStore, cfg Config, log *slog.Logger, bus live.Bus) *live.Broker {
 	room, group := statusFrames(st), groupFrames(st)
-	return hub{live.New(live.Config{
+	return live.New(live.Config{
 		Bus: bus,
 		Render: func(ctx context.Context, issueID, groupID int64, present map[int64]bool) (live.Frames, error) {
-			if issueID == 0 {
+			if issueID == live.GroupPage {
 				return group(ctx, groupID)
 			}
 			return room(ctx, issueID, present)
@@ -139,7 +136,7 @@ func newHub(st *store.Store, cfg Config, log *slog.Logger, bus live.Bus) hub {
 		MaxStreamsPerSession: cfg.MaxStreamsPerSession,
 		Heartbeat:            cfg.StreamHeartbeat,
 		Logger:               log,
-	})}
+	})
 }
 
 // roles are the audiences of a live page: it is rendered once for owners and
@@ -148,7 +145,7 @@ var roles = []store.Role{store.RoleOwner, store.RoleMember}
 
 // statusFrames renders the live part of an issue's room for owners and for
 // members; every member's audience is their role.
-func statusFrames(st *store.Store) func(context.Context, int64, map[int64]bool) (live.Frames, error) {
+func statusFrames(st liveStore) func(context.Context, int64, map[int64]bool) (live.Frames, error) {
 	return func(ctx context.Context, issueID int64, present map[int64]bool) (live.Frames, error) {
 		status, err := st.IssueStatus(ctx, issueID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -176,7 +173,7 @@ func statusFrames(st *store.Store) func(context.Context, int64, map[int64]bool) 
 // groupFrames renders the live part of a group's page for owners and for
 // members: where the group is, and its issues (with how many voted, never
 // what).
-func groupFrames(st *store.Store) func(context.Context, int64) (live.Frames, error) {
+func groupFrames(st liveStore) func(context.Context, int64) (live.Frames, error) {
 	return func(ctx context.Context, groupID int64) (live.Frames, error) {
 		g, _, err := st.GroupFor(ctx, groupID, 0)
 		if errors.Is(err, store.ErrNotFound) {

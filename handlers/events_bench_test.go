@@ -103,7 +103,6 @@ func BenchmarkFanOut1000(b *testing.B) {
 		if _, err := ta.st.Estimate(ctx, rd.issueID, member.ID, store.Vote{Value: value}); err != nil {
 			b.Fatal(err)
 		}
-		ta.app.hub.issueChanged(rd.issueID)
 		for _, s := range streams {
 			go func() {
 				defer wg.Done()
@@ -159,7 +158,7 @@ func BenchmarkIdleSubscriberMemory(b *testing.B) {
 		for _, s := range streams {
 			s.conn.Close()
 		}
-		for ta.app.hub.subscribers() > 0 {
+		for ta.app.hub.Subscribers() > 0 {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}

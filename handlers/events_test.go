@@ -3,7 +3,6 @@ package handlers
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"estimator/internal/testkit"
 	"estimator/store"
 )
 
@@ -26,14 +26,12 @@ type sse struct {
 	name, id, data string
 }
 
-// stream is a live GET /issues/:id/events over a real HTTP connection.
+// stream is a live GET /issues/:id/events over a real HTTP connection, read
+// by the test kit's one reader of events.
 type stream struct {
-	t      testing.TB
-	resp   *http.Response
-	r      *bufio.Reader
-	cancel context.CancelFunc
-	events chan sse
-	errc   chan error
+	*testkit.Stream
+	t    testing.TB
+	resp *http.Response
 }
 
 // openStream connects as the client c (its cookies) to the issue's event stream.
@@ -57,77 +55,39 @@ func openStreamAt(t testing.TB, srv *httptest.Server, c *client, path string) *s
 		cancel()
 		t.Fatal(err)
 	}
-	s := &stream{t: t, resp: resp, r: bufio.NewReader(resp.Body), cancel: cancel, events: make(chan sse, 64), errc: make(chan error, 1)}
-	if resp.StatusCode == http.StatusOK {
-		go s.read()
+	return &stream{Stream: testkit.NewStream(t, resp, cancel), t: t, resp: resp}
+}
+
+func asSSE(ev testkit.Event) sse {
+	if ev.Comment {
+		return sse{name: "comment", data: ev.Data}
 	}
-	t.Cleanup(s.close)
-	return s
+	return sse{name: ev.Name, id: ev.ID, data: ev.Data}
 }
 
-func (s *stream) read() {
-	var ev sse
-	var data []string
-	for {
-		line, err := s.r.ReadString('\n')
-		if err != nil {
-			s.errc <- err
-			close(s.events)
-			return
-		}
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case line == "":
-			if len(data) > 0 || ev.name != "" {
-				ev.data = strings.Join(data, "\n")
-				s.events <- ev
-			}
-			ev, data = sse{}, nil
-		case strings.HasPrefix(line, ":"):
-			// comment (heartbeat)
-			s.events <- sse{name: "comment", data: strings.TrimSpace(line[1:])}
-		case strings.HasPrefix(line, "data: "):
-			data = append(data, line[len("data: "):])
-		case strings.HasPrefix(line, "event: "):
-			ev.name = line[len("event: "):]
-		case strings.HasPrefix(line, "id: "):
-			ev.id = line[len("id: "):]
-		}
-	}
-}
+func (s *stream) close() { s.Close() }
 
-func (s *stream) close() {
-	s.cancel()
-	s.resp.Body.Close()
-}
-
-// next returns the next event (comments skipped unless wantComments).
+// next returns the next event other than a heartbeat comment.
 func (s *stream) next(timeout time.Duration) (sse, bool) {
-	s.t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case ev, ok := <-s.events:
-			if !ok {
-				return sse{}, false
-			}
-			if ev.name == "comment" {
-				continue
-			}
-			return ev, true
-		case <-deadline:
-			return sse{}, false
-		}
-	}
+	ev, ok := s.Next(timeout)
+	return asSSE(ev), ok
+}
+
+// nextAny is next with the heartbeat comments (named "comment").
+func (s *stream) nextAny(timeout time.Duration) (sse, bool) {
+	ev, ok := s.NextAny(timeout)
+	return asSSE(ev), ok
 }
 
 func (s *stream) mustNext() sse {
 	s.t.Helper()
-	ev, ok := s.next(5 * time.Second)
-	if !ok {
-		s.t.Fatal("no event within 5s")
-	}
-	return ev
+	return asSSE(s.MustNext())
+}
+
+// until reads events until one satisfies ok, or fails after within.
+func (s *stream) until(within time.Duration, what string, ok func(sse) bool) sse {
+	s.t.Helper()
+	return asSSE(s.Until(within, what, func(ev testkit.Event) bool { return ok(asSSE(ev)) }))
 }
 
 // round sets up an owner and members in one group with one issue.
@@ -314,12 +274,7 @@ func TestEventStreamEndsWhenSignedOutElsewhere(t *testing.T) {
 	if _, ok := s.next(2 * time.Second); ok {
 		t.Fatal("stream went on after sign-out")
 	}
-	select {
-	case err := <-s.errc:
-		if !errors.Is(err, io.EOF) {
-			t.Logf("stream ended with %v", err)
-		}
-	case <-time.After(2 * time.Second):
+	if !s.Ends(2 * time.Second) {
 		t.Fatal("stream not closed")
 	}
 }
@@ -401,21 +356,14 @@ func TestEventStreamHeartbeatAndShutdown(t *testing.T) {
 	rd := newRound(t, ta, 0)
 	s := openStream(t, rd.srv, rd.owner, rd.issueID)
 	s.mustNext()
-	select {
-	case ev := <-s.events:
-		if ev.name != "comment" {
-			t.Fatalf("expected a heartbeat comment, got %+v", ev)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no heartbeat")
+	if ev, ok := s.nextAny(5 * time.Second); !ok || ev.name != "comment" {
+		t.Fatalf("expected a heartbeat comment, got %+v (%v)", ev, ok)
 	}
 	ta.app.Close()
-	select {
-	case <-s.errc:
-	case <-time.After(5 * time.Second):
+	if !s.Ends(5 * time.Second) {
 		t.Fatal("stream not ended by shutdown")
 	}
-	if n := ta.app.hub.subscribers(); n != 0 {
+	if n := ta.app.hub.Subscribers(); n != 0 {
 		t.Fatalf("%d subscribers after shutdown", n)
 	}
 }
@@ -502,11 +450,11 @@ func TestEventStreamFanOutTo500(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		runtime.GC()
-		if ta.app.hub.subscribers() == 0 && runtime.NumGoroutine() <= baseline+5 {
+		if ta.app.hub.Subscribers() == 0 && runtime.NumGoroutine() <= baseline+5 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after disconnect: %d subscribers, %d goroutines (baseline %d)", ta.app.hub.subscribers(), runtime.NumGoroutine(), baseline)
+			t.Fatalf("after disconnect: %d subscribers, %d goroutines (baseline %d)", ta.app.hub.Subscribers(), runtime.NumGoroutine(), baseline)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -541,10 +489,10 @@ func TestEventStreamHEADHoldsNothing(t *testing.T) {
 			}
 		}
 	}
-	if n := ta.app.hub.subscribers(); n != 0 {
+	if n := ta.app.hub.Subscribers(); n != 0 {
 		t.Fatalf("%d subscribers after HEAD requests, want 0", n)
 	}
-	if p := ta.app.hub.present(rd.issueID); len(p) != 0 {
+	if p := ta.app.hub.Present(rd.issueID); len(p) != 0 {
 		t.Fatalf("present after HEAD requests: %v", p)
 	}
 	if logs := ta.logs.String(); strings.Contains(logs, "panic") {
@@ -612,13 +560,7 @@ func TestEventStreamResetBeforeFirstByte(t *testing.T) {
 		s.conn.(*net.TCPConn).SetLinger(0) // close with RST
 		s.conn.Close()
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for ta.app.hub.subscribers() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d subscribers left after resets", ta.app.hub.subscribers())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, 5*time.Second, "every reset stream to be let go", func() bool { return ta.app.hub.Subscribers() == 0 })
 	srv.Close() // the server's error log is complete once it is closed
 	if got := serverLog.String(); got != "" {
 		t.Fatalf("the HTTP server logged:\n%s", got)

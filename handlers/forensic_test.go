@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"estimator/internal/testkit"
 	"estimator/store"
 )
 
@@ -268,7 +269,7 @@ func forensicRound(t *testing.T, by string) {
 	}
 	if by == "timer" {
 		// The server's timer loop reveals, then scrubs the files, on its own.
-		waitFor(t, 5*time.Second, "the timer to reveal and scrub", func() bool {
+		testkit.Eventually(t, 5*time.Second, "the timer to reveal and scrub", func() bool {
 			return revealed() && len(found(databaseBytes(t, dbPath))) == 0
 		})
 	}

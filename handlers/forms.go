@@ -1,8 +1,12 @@
 package handlers
 
 import (
+	"errors"
+	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/gin-gonic/gin"
 
 	"estimator/store"
 	"estimator/views"
@@ -115,3 +119,21 @@ func decodeRole(v url.Values) (seat store.Seat, ok bool) {
 }
 
 const roleMessage = "Choose to vote (voter) or to watch (spectator)."
+
+// readForm parses a URL-encoded POST body: 415 for any other kind of body
+// (multipart included), 413 past the size cap, 400 when it cannot be read. When a
+// field is sent more than once, its first value counts.
+func readForm(c *gin.Context) (url.Values, error) {
+	ct := c.ContentType()
+	if ct != "application/x-www-form-urlencoded" && c.Request.ContentLength != 0 {
+		return nil, errMediaType
+	}
+	if err := c.Request.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge
+		}
+		return nil, errBadRequest
+	}
+	return c.Request.PostForm, nil
+}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -11,57 +12,24 @@ import (
 	"estimator/views"
 )
 
-const groupKey, roleKey = "estimator.group", "estimator.role"
-
-// parseID reads a positive numeric id from the path; anything else does not
-// exist (404).
-func parseID(c *gin.Context, name string) (int64, bool) {
-	id, err := strconv.ParseInt(c.Param(name), 10, 64)
-	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != c.Param(name) {
-		return 0, false
-	}
-	return id, true
-}
-
-// groupAccess loads the group of /groups/:id and the user's role in it, once per
-// request: 404 when it does not exist or the user is not a member (its existence
-// is not revealed), 403 when ownerOnly and the user is a member.
-func (a *App) groupAccess(ownerOnly bool) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		id, ok := parseID(c, "id")
-		if !ok {
-			a.fail(c, errNotFound)
-			return
-		}
-		g, role, err := a.st.GroupFor(c.Request.Context(), id, currentUser(c).ID)
-		if err != nil {
-			a.fail(c, err)
-			return
-		}
-		if !a.allowed(c, role, ownerOnly) {
-			return
-		}
-		c.Set(groupKey, g)
-		c.Set(roleKey, role)
-		c.Next()
-	}
-}
-
-// allowed answers 404 for non-members and 403 for members on owner-only routes.
-func (a *App) allowed(c *gin.Context, role store.Role, ownerOnly bool) bool {
-	switch {
-	case role == store.RoleNone:
-		a.fail(c, errNotFound)
-		return false
-	case ownerOnly && role != store.RoleOwner:
-		a.fail(c, errForbidden)
-		return false
-	}
-	return true
-}
-
-func groupOf(c *gin.Context) (store.Group, store.Role) {
-	return c.MustGet(groupKey).(store.Group), c.MustGet(roleKey).(store.Role)
+// groupStore is the part of the store used by groups, their members and
+// invites.
+type groupStore interface {
+	CreateGroupOnce(ctx context.Context, owner store.User, name string, once store.Once) (g store.Group, made bool, err error)
+	CreateIssueOnce(ctx context.Context, userID, groupID int64, in store.IssueInput, once store.Once) (is store.Issue, made bool, err error)
+	DeleteGroup(ctx context.Context, groupID int64) error
+	GroupEvents(ctx context.Context, groupID int64, limit int) ([]store.AuditEvent, error)
+	GroupFor(ctx context.Context, groupID, userID int64) (store.Group, store.Role, error)
+	GroupIssues(ctx context.Context, groupID int64) ([]store.IssueSummary, error)
+	InviteByToken(ctx context.Context, token string) (store.Invite, error)
+	Join(ctx context.Context, token string, u store.User) (store.Group, error)
+	LeaveGroup(ctx context.Context, groupID int64, u store.User) ([]int64, error)
+	Members(ctx context.Context, groupID int64) ([]store.Member, error)
+	RemoveMember(ctx context.Context, groupID, userID int64, by store.User) ([]int64, error)
+	RenameGroup(ctx context.Context, groupID int64, name string) error
+	ReplaceInvite(ctx context.Context, groupID int64) (string, error)
+	TransferOwnership(ctx context.Context, groupID int64, from store.User, toUserID int64) error
+	UserGroups(ctx context.Context, userID int64) ([]store.GroupSummary, error)
 }
 
 func (a *App) home(c *gin.Context) {
@@ -240,7 +208,6 @@ func (a *App) joinPost(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.groupChanged(g.ID)
 	a.doneRedirect(c, replayNotice(c, "You joined “"+g.Name+"”."), views.GroupPath(g.ID))
 }
 
@@ -279,7 +246,6 @@ func (a *App) addIssue(c *gin.Context) {
 		a.renderGroup(c, http.StatusUnprocessableEntity, g, role, f, views.GroupForm{Name: g.Name})
 		return
 	}
-	a.hub.groupPageChanged(g.ID)
 	notice := replayNotice(c, "Issue “"+is.Key+"” was added.")
 	if wantsFragment(c) {
 		issues, err := a.st.GroupIssues(ctx, g.ID)
@@ -394,7 +360,6 @@ func (a *App) transferOwnership(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.groupChanged(g.ID)
 	a.doneRedirect(c, "You handed the group over; you are now a member.", views.GroupPath(g.ID))
 }
 
@@ -445,7 +410,6 @@ func (a *App) removeMember(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.memberLeft(g.ID, uid)
 	a.doneRedirect(c, "The member was removed.", views.GroupPath(g.ID))
 }
 
@@ -480,7 +444,6 @@ func (a *App) leaveGroup(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.memberLeft(g.ID, u.ID)
 	a.doneRedirect(c, "You left “"+g.Name+"”.", views.PathHome)
 }
 
@@ -505,6 +468,5 @@ func (a *App) deleteGroup(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.groupDeleted(g.ID)
 	a.doneRedirect(c, "The group “"+g.Name+"” was deleted.", views.PathHome)
 }

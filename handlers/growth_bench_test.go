@@ -62,7 +62,8 @@ type growthWorld struct {
 func newGrowthWorld(tb testing.TB, dim growthDim, n int) *growthWorld {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(tb.TempDir(), "growth.db"), store.Options{Driver: countingDriverName})
+	changes := new(store.Relay)
+	st, err := store.Open(ctx, filepath.Join(tb.TempDir(), "growth.db"), store.Options{Driver: countingDriverName, Changes: changes})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func newGrowthWorld(tb testing.TB, dim growthDim, n int) *growthWorld {
 		tb.Fatal(err)
 	}
 	app, err := New(Deps{Store: st, Assets: assets.FS, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Config: Config{LoginRate: rate.Inf, LoginBurst: 1}})
+		Config: Config{LoginRate: rate.Inf, LoginBurst: 1}, Changes: changes})
 	if err != nil {
 		tb.Fatal(err)
 	}

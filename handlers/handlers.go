@@ -1,10 +1,11 @@
 // Package handlers is the web layer: gin routes, handlers and middleware (current
 // user, login protection and form replay, htmx helpers, the live-update stream;
-// the broker behind it is handlers/live).
+// the broker behind it is package live).
 package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -17,11 +18,18 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
-	"estimator/handlers/live"
 	"estimator/handlers/metrics"
+	"estimator/live"
 	"estimator/store"
 	"estimator/views"
 )
+
+// upkeepStore is the part of the store used by the health and readiness checks
+// and the maintenance loop.
+type upkeepStore interface {
+	Ping(ctx context.Context) error
+	Purge(ctx context.Context, p store.SessionPolicy, keyAge time.Duration) (int64, error)
+}
 
 // Config is the web layer's configuration; main fills it from flags and env.
 type Config struct {
@@ -107,17 +115,38 @@ type Deps struct {
 	// Bus carries live-update notices between instances sharing a database;
 	// nil serves this instance alone.
 	Bus live.Bus
+	// Changes is the relay given to store.Open as Options.Changes: the app
+	// hears of every change the store commits through it.
+	Changes *store.Relay
+}
+
+// appStore is the store as the web layer uses it: the union of what each of
+// its parts declares it needs (authStore in auth.go, issueStore in issues.go,
+// …), so that a part's file says what it touches.
+type appStore interface {
+	accessStore
+	authStore
+	liveStore
+	groupStore
+	upkeepStore
+	identityStore
+	importStore
+	issueStore
+	requestStore
+	keptStore
+	roomStore
 }
 
 // App is the web application: an http.Handler with the live-update hub.
 type App struct {
 	engine   *gin.Engine
-	st       *store.Store
+	st       appStore
 	cfg      Config
 	log      *slog.Logger
 	assets   *assetServer
 	sessions *sessionStore
-	hub      hub
+	hub      *live.Broker
+	changes  *store.Relay
 	limiter  *ipLimiter
 	cop      *http.CrossOriginProtection
 	metrics  *metrics.Metrics
@@ -139,6 +168,9 @@ type App struct {
 // New builds the app with every route.
 func New(d Deps) (*App, error) {
 	d.Config.defaults()
+	if d.Changes == nil {
+		return nil, errors.New("handlers: Deps.Changes is required (the store.Relay given to store.Open)")
+	}
 	if err := d.Config.CheckSignin(); err != nil {
 		return nil, err
 	}
@@ -168,7 +200,9 @@ func New(d Deps) (*App, error) {
 		return nil, fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	a.hub = newHub(d.Store, d.Config, d.Logger, d.Bus)
-	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.subscribers() }})
+	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.Subscribers() }})
+	a.changes = d.Changes
+	a.changes.Listen(a.committed)
 	go a.runTimers()
 	a.engine = a.routes()
 	if err := a.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
@@ -211,6 +245,7 @@ func (w headWriter) Flush() {
 func (a *App) Close() {
 	a.closeOnce.Do(func() {
 		close(a.stop)
+		a.changes.Listen(nil)
 		a.hub.Close()
 	})
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,17 @@ import (
 	"estimator/store"
 	"estimator/views"
 )
+
+// identityStore is the part of the store used by signing in through the
+// identity provider or the trusted header (identity.go, oidc.go,
+// trustedheader.go).
+type identityStore interface {
+	ClaimIdentity(ctx context.Context, issuer, subject, nick string) (store.User, error)
+	SigninFlow(ctx context.Context, kind, token string, sessionID int64) (store.SigninFlow, error)
+	StartSigninFlow(ctx context.Context, f store.SigninFlow) (string, error)
+	TakeSigninFlow(ctx context.Context, kind, token string, sessionID int64) (store.SigninFlow, error)
+	UserByIdentity(ctx context.Context, issuer, subject string) (store.User, error)
+}
 
 // Sign-in by an identity someone else vouches for (the OpenID Connect provider,
 // or the trusted proxy's header), shared by both schemes: link by issuer and

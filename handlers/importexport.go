@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,13 @@ import (
 	"estimator/store"
 	"estimator/views"
 )
+
+// importStore is the part of the store used by import and export.
+type importStore interface {
+	CheckImport(ctx context.Context, groupID int64, rows []store.ImportRow) error
+	GroupIssueRounds(ctx context.Context, groupID int64) ([]store.IssueRounds, error)
+	ImportIssuesOnce(ctx context.Context, userID, groupID int64, rows []store.ImportRow, once store.Once) (n int, made bool, err error)
+}
 
 // routeImport is the one route that takes multipart/form-data (a CSV upload),
 // and a larger body than the rest.
@@ -169,7 +177,6 @@ func (a *App) importIssues(c *gin.Context) {
 		// Confirmed twice (a double click): added once, answered alike.
 		var n int
 		if n, _, err = a.st.ImportIssuesOnce(ctx, currentUser(c).ID, g.ID, rows, once); err == nil {
-			a.hub.groupChanged(g.ID)
 			a.doneRedirect(c, importedNotice(n), views.GroupPath(g.ID))
 			return
 		}

@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -11,35 +13,20 @@ import (
 	"estimator/views"
 )
 
-const issueKey = "estimator.issue"
-
-// issueAccess loads the issue of /issues/:id, its group and the user's role, in
-// one query per request, answering like groupAccess (404 / 403).
-func (a *App) issueAccess(ownerOnly bool) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		id, ok := parseID(c, "id")
-		if !ok {
-			a.fail(c, errNotFound)
-			return
-		}
-		is, g, role, err := a.st.IssueFor(c.Request.Context(), id, currentUser(c).ID)
-		if err != nil {
-			a.fail(c, err)
-			return
-		}
-		if !a.allowed(c, role, ownerOnly) {
-			return
-		}
-		c.Set(issueKey, is)
-		c.Set(groupKey, g)
-		c.Set(roleKey, role)
-		c.Next()
-	}
-}
-
-func issueOf(c *gin.Context) (store.Issue, store.Group, store.Role) {
-	g, role := groupOf(c)
-	return c.MustGet(issueKey).(store.Issue), g, role
+// issueStore is the part of the store used by an issue, its room and its votes.
+type issueStore interface {
+	Accept(ctx context.Context, issueID int64, by store.User, final int) error
+	DeleteIssue(ctx context.Context, issueID int64) error
+	Estimate(ctx context.Context, issueID, userID int64, v store.Vote) (revealed bool, err error)
+	IssueFor(ctx context.Context, issueID, userID int64) (store.Issue, store.Group, store.Role, error)
+	IssueStatus(ctx context.Context, issueID int64) (store.Status, error)
+	Now() time.Time
+	OwnEstimate(ctx context.Context, issueID, userID int64) (store.Vote, error)
+	Reveal(ctx context.Context, issueID int64, by store.User) (store.Issue, error)
+	Revote(ctx context.Context, issueID int64, by store.User) error
+	RoomFacts(ctx context.Context, is store.Issue, g store.Group) (store.Status, error)
+	SeatOf(ctx context.Context, groupID, userID int64) (store.Seat, error)
+	UpdateIssue(ctx context.Context, issueID int64, in store.IssueInput) error
 }
 
 var (
@@ -60,7 +47,7 @@ func (a *App) statusView(c *gin.Context, issueID int64, role store.Role) (views.
 	if err != nil {
 		return views.StatusView{}, err
 	}
-	return views.StatusView{Status: st, Role: role, Present: a.hub.present(issueID), Now: a.st.Now()}, nil
+	return views.StatusView{Status: st, Role: role, Present: a.hub.Present(issueID), Now: a.st.Now()}, nil
 }
 
 // ownView is the viewer's own side of the room: their seat and vote.
@@ -78,7 +65,7 @@ func (a *App) issueStatus(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	v := views.StatusView{Status: st, Role: role, Present: a.hub.present(is.ID), Now: a.st.Now()}
+	v := views.StatusView{Status: st, Role: role, Present: a.hub.Present(is.ID), Now: a.st.Now()}
 	a.showStatus(c, http.StatusOK, v)
 }
 
@@ -163,13 +150,7 @@ func (a *App) estimatePost(c *gin.Context) {
 		retry(typed, errs)
 		return
 	}
-	// A vote that completes the round tells the room at the reveal's commit,
-	// before the files are scrubbed (store.WithCommitted).
-	told := false
-	revealed, err := a.st.Estimate(store.WithCommitted(ctx, func() {
-		told = true
-		a.roomChanged(is.ID, g.ID)
-	}), is.ID, u.ID, vote)
+	revealed, err := a.st.Estimate(ctx, is.ID, u.ID, vote)
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
 		a.fail(c, errClosed.withLink(views.IssuePath(is.ID), "See the result"))
@@ -188,12 +169,6 @@ func (a *App) estimatePost(c *gin.Context) {
 		return
 	}
 	a.metrics.Vote()
-	if revealed {
-		a.metrics.Reveal()
-	}
-	if !told {
-		a.roomChanged(is.ID, g.ID)
-	}
 	notice := "Your estimate for " + is.Key + " is saved. Only you can see it."
 	if revealed {
 		notice = "Your estimate for " + is.Key + " completed the round: the result is revealed."
@@ -214,20 +189,13 @@ func (a *App) estimatePost(c *gin.Context) {
 	a.doneRedirect(c, replayNotice(c, notice), views.IssuePath(is.ID))
 }
 
-// roomChanged tells the live pages after a change to an issue: its room and
-// its group's page.
-func (a *App) roomChanged(issueID, groupID int64) {
-	a.hub.issueChanged(issueID)
-	a.hub.groupPageChanged(groupID)
-}
-
 func (a *App) reveal(c *gin.Context) {
 	form, err := readForm(c)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	is, g, role := issueOf(c)
+	is, _, role := issueOf(c)
 	revealed := "The result of " + is.Key + " is revealed."
 	if is.State != store.StateOpen {
 		// A second reveal (a double click, a retry, the timer first) answers
@@ -249,14 +217,7 @@ func (a *App) reveal(c *gin.Context) {
 			return
 		}
 	}
-	// The room is told as soon as the reveal is committed, before the files
-	// are scrubbed (store.WithCommitted).
-	told := false
-	ctx := store.WithCommitted(c.Request.Context(), func() {
-		told = true
-		a.roomChanged(is.ID, g.ID)
-	})
-	_, err = a.st.Reveal(ctx, is.ID, currentUser(c))
+	_, err = a.st.Reveal(c.Request.Context(), is.ID, currentUser(c))
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
 		// Revealed meanwhile (the other click of a double click): the same answer.
@@ -268,10 +229,6 @@ func (a *App) reveal(c *gin.Context) {
 	case err != nil:
 		a.fail(c, err)
 		return
-	}
-	a.metrics.Reveal()
-	if !told {
-		a.roomChanged(is.ID, g.ID)
 	}
 	a.afterOwnerAction(c, is.ID, role, revealed)
 }
@@ -297,7 +254,7 @@ func (a *App) accept(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	is, g, role := issueOf(c)
+	is, _, role := issueOf(c)
 	f, final := decodeFinal(form, is.Result)
 	// An open issue has no accept form to show a message in: 409 whatever was sent.
 	if is.State == store.StateOpen {
@@ -323,7 +280,6 @@ func (a *App) accept(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.roomChanged(is.ID, g.ID)
 	a.afterOwnerAction(c, is.ID, role, "The final estimate of "+is.Key+" is "+is.Result.Label(final)+".")
 }
 
@@ -332,7 +288,7 @@ func (a *App) revote(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	is, g, role := issueOf(c)
+	is, _, role := issueOf(c)
 	err := a.st.Revote(c.Request.Context(), is.ID, currentUser(c))
 	if errors.Is(err, store.ErrNotRevealed) {
 		a.fail(c, newError(http.StatusConflict, "Not revealed", "A new round can start only after the result is revealed and before it is accepted.").withLink(views.IssuePath(is.ID), "Back to the issue"))
@@ -342,7 +298,6 @@ func (a *App) revote(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.roomChanged(is.ID, g.ID)
 	a.afterOwnerAction(c, is.ID, role, "Round "+strconv.Itoa(is.Round+1)+" of "+is.Key+" has started.")
 }
 
@@ -382,7 +337,6 @@ func (a *App) editIssue(c *gin.Context) {
 		a.page(c, http.StatusUnprocessableEntity, views.IssueEditPage(is, g, f))
 		return
 	}
-	a.roomChanged(is.ID, g.ID)
 	a.doneRedirect(c, "Issue “"+in.Key+"” was saved.", views.GroupPath(g.ID))
 }
 
@@ -411,7 +365,5 @@ func (a *App) deleteIssue(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.issueDeleted(is.ID)
-	a.hub.groupPageChanged(g.ID)
 	a.doneRedirect(c, "Issue “"+is.Key+"” was deleted.", views.GroupPath(g.ID))
 }

@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"bufio"
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/net/html"
 
@@ -784,37 +781,16 @@ func checkAnonymous(t *testing.T, v anonView, votes map[string]int) {
 // data of the first event, then hangs up.
 func firstEvent(t *testing.T, srv *httptest.Server, c *client, issueID int64) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/issues/%d/events", srv.URL, issueID), nil)
-	for _, ck := range c.cookies {
-		req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+	s := openStream(t, srv, c, issueID)
+	defer s.close()
+	if s.resp.StatusCode != http.StatusOK || !strings.HasPrefix(s.resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("events: %d %s", s.resp.StatusCode, s.resp.Header.Get("Content-Type"))
 	}
-	req.Header.Set("Accept", "text/event-stream")
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
+	ev := s.mustNext()
+	if ev.name != "" {
+		t.Fatalf("first event is %q, want the status", ev.name)
 	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
-		t.Fatalf("events: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
-	}
-	var data []string
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" && len(data) > 0 {
-			break
-		}
-		if d, ok := strings.CutPrefix(line, "data: "); ok {
-			data = append(data, d)
-		} else if strings.HasPrefix(line, "event: ") {
-			t.Fatalf("first event is %q, want the status", line)
-		}
-	}
-	cancel()
-	return strings.Join(data, "\n")
+	return ev.data
 }
 
 func TestNoPageOrEventPairsANameWithAValue(t *testing.T) {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,11 @@ import (
 
 	"estimator/store"
 )
+
+// requestStore is the part of the store used by the middleware.
+type requestStore interface {
+	Fresh(ctx context.Context) context.Context
+}
 
 const userKey = "estimator.user"
 

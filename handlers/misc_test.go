@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"estimator/internal/testkit"
 	"estimator/store"
 )
 
@@ -89,13 +90,7 @@ func TestMaintenancePurgesExpiredSessions(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go ta.app.RunMaintenance(ctx, 10*time.Millisecond)
-	deadline := time.Now().Add(5 * time.Second)
-	for ta.countSessions() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d sessions left after maintenance", ta.countSessions())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, 5*time.Second, "maintenance to end every expired session", func() bool { return ta.countSessions() == 0 })
 }
 
 func (ta *testApp) countSessions() int {

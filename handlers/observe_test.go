@@ -14,6 +14,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+
+	"estimator/internal/testkit"
 )
 
 // scrape reads the app's metrics as Prometheus would.
@@ -188,17 +190,10 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	// A closed stream is no longer counted.
 	cancel()
 	resp.Body.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testkit.Eventually(t, 5*time.Second, "a closed event stream to leave the open count", func() bool {
 		fams, _ := ta.scrape()
-		if sample(fams, "estimator_event_streams_open") == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a closed event stream is still counted as open")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return sample(fams, "estimator_event_streams_open") == 0
+	})
 }
 
 // The metrics are not on the app's own router: visitors cannot read them.
@@ -251,6 +246,6 @@ func TestMetricsCountEveryVoteAndReveal(t *testing.T) {
 	max.estimate(timed, "3").wantStatus(http.StatusSeeOther)
 	owner.post(fmt.Sprintf("/issues/%d/timer", timed), url.Values{"seconds": {"5"}}).wantStatus(http.StatusSeeOther)
 	ta.clock.Advance(6 * time.Second)
-	waitFor(t, 5*time.Second, "the timer's reveal to be counted", func() bool { _, r := counts(); return r == 3 })
+	testkit.Eventually(t, 5*time.Second, "the timer's reveal to be counted", func() bool { _, r := counts(); return r == 3 })
 	want("after the timer revealed", 7, 3)
 }

@@ -545,7 +545,7 @@ func TestGuestsOff(t *testing.T) {
 		{OIDC: OIDCConfig{Issuer: p.m.Issuer(), ClientID: "x"}},
 		{TrustedUserHeader: "X-Forwarded-User"},
 	} {
-		if _, err := New(Deps{Store: ta.st, Assets: assets.FS, Config: cfg}); err == nil || !strings.Contains(err.Error(), "--") {
+		if _, err := New(Deps{Store: ta.st, Assets: assets.FS, Config: cfg, Changes: new(store.Relay)}); err == nil || !strings.Contains(err.Error(), "--") {
 			t.Errorf("New(%+v) = %v, want a refusal naming the flag", cfg, err)
 		}
 	}

@@ -18,6 +18,21 @@ import (
 	"estimator/views"
 )
 
+// keptStore is the part of the store used by keeping forms sent while signed
+// out and sending them after sign-in (replay.go, kept.go).
+type keptStore interface {
+	CheckForm(ctx context.Context, ref string, sessionID int64) error
+	DeleteSession(ctx context.Context, id int64) error
+	GroupFor(ctx context.Context, groupID, userID int64) (store.Group, store.Role, error)
+	InviteByToken(ctx context.Context, token string) (store.Invite, error)
+	IssueFor(ctx context.Context, issueID, userID int64) (store.Issue, store.Group, store.Role, error)
+	KeepForm(ctx context.Context, sessionID int64, method, path string, body []byte) (string, error)
+	KeptFormsRoom(ctx context.Context, n int) (bool, error)
+	Members(ctx context.Context, groupID int64) ([]store.Member, error)
+	PeekForm(ctx context.Context, ref string, sessionID int64) (store.PendingForm, error)
+	TakeForm(ctx context.Context, ref string, sessionID int64) (store.PendingForm, error)
+}
+
 // requireLogin protects a route. A signed-in user goes on. Anyone else is sent
 // to the sign-in page, by request kind:
 //

@@ -15,6 +15,18 @@ import (
 	"estimator/views"
 )
 
+// roomStore is the part of the store used by the facilitator's flow: starting,
+// timers, settings, seats.
+type roomStore interface {
+	FireTimers(ctx context.Context) ([]store.TimerOutcome, error)
+	GroupRoom(ctx context.Context, groupID int64) (int64, error)
+	IssueFor(ctx context.Context, issueID, userID int64) (store.Issue, store.Group, store.Role, error)
+	SaveSettings(ctx context.Context, groupID int64, set store.GroupSettings, by store.User) error
+	SetSeat(ctx context.Context, groupID, userID int64, seat store.Seat) (store.SeatChange, error)
+	SetTimer(ctx context.Context, issueID int64, seconds int, by store.User) (store.Issue, error)
+	StartIssue(ctx context.Context, issueID int64, by store.User) (store.Issue, error)
+}
+
 // The facilitator's flow around the room: starting an issue, the timer, the
 // group's settings, and a member's seat.
 
@@ -25,13 +37,11 @@ func (a *App) startIssue(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	is, g, _ := issueOf(c)
+	is, _, _ := issueOf(c)
 	if _, err := a.st.StartIssue(c.Request.Context(), is.ID, currentUser(c)); err != nil {
 		a.fail(c, err)
 		return
 	}
-	a.hub.groupMoved(g.ID, is.ID)
-	a.hub.groupPageChanged(g.ID)
 	a.doneRedirect(c, "The group is now estimating "+is.Key+".", views.IssuePath(is.ID))
 }
 
@@ -42,7 +52,7 @@ func (a *App) setTimer(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	is, g, role := issueOf(c)
+	is, _, role := issueOf(c)
 	if is.State != store.StateOpen {
 		a.fail(c, errTimerClosed.withLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
@@ -67,7 +77,6 @@ func (a *App) setTimer(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.roomChanged(is.ID, g.ID)
 	// Said in the past: the notice stays on the page while the countdown runs
 	// out, and must still be true beside "Time is up".
 	notice := "You stopped the timer of " + is.Key + "."
@@ -93,15 +102,10 @@ func (a *App) setRole(c *gin.Context) {
 		a.fail(c, newError(http.StatusBadRequest, "Bad request", roleMessage).withLink(views.GroupPath(g.ID), "Back to "+g.Name))
 		return
 	}
-	ch, err := a.st.SetSeat(c.Request.Context(), g.ID, currentUser(c).ID, seat)
+	_, err = a.st.SetSeat(c.Request.Context(), g.ID, currentUser(c).ID, seat)
 	if err != nil {
 		a.fail(c, err)
 		return
-	}
-	a.hub.groupChanged(g.ID)
-	for _, id := range ch.Revealed {
-		a.metrics.Reveal()
-		a.roomChanged(id, g.ID)
 	}
 	notice := "You vote in " + g.Name + " again."
 	if seat == store.SeatSpectator {
@@ -155,7 +159,6 @@ func (a *App) saveSettings(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.groupChanged(g.ID)
 	a.doneRedirect(c, "The group’s settings are saved.", views.GroupPath(g.ID))
 }
 
@@ -197,7 +200,7 @@ func (a *App) runTimers() {
 			return
 		case <-t.C:
 		}
-		out, err := a.st.FireTimers(ctx)
+		_, err := a.st.FireTimers(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			// Once per run of failures: the database may be down for a while.
@@ -205,12 +208,6 @@ func (a *App) runTimers() {
 			failing = true
 		case err == nil:
 			failing = false
-		}
-		for _, o := range out {
-			if o.Revealed {
-				a.metrics.Reveal()
-			}
-			a.roomChanged(o.IssueID, o.GroupID)
 		}
 	}
 }

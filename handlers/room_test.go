@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"estimator/internal/testkit"
 	"estimator/store"
 )
 
@@ -85,7 +86,7 @@ func TestOneNumberBesideAQuestionMarkStaysSecret(t *testing.T) {
 				}
 			case "timer":
 				ta.clock.Advance(time.Hour)
-				waitFor(t, 5*time.Second, "the timer to end", func() bool {
+				testkit.Eventually(t, 5*time.Second, "the timer to end", func() bool {
 					is, _, _, err := ta.st.IssueFor(tctx, iid, 0)
 					return err == nil && (is.TimeUp || is.State != store.StateOpen)
 				})
@@ -104,21 +105,6 @@ func TestOneNumberBesideAQuestionMarkStaysSecret(t *testing.T) {
 				t.Errorf("the vote was lost: %+v", v)
 			}
 		})
-	}
-}
-
-// until reads events until one satisfies ok, or fails after within.
-func (s *stream) until(within time.Duration, what string, ok func(sse) bool) sse {
-	s.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		ev, more := s.next(time.Until(deadline))
-		if !more {
-			s.t.Fatalf("no event within %v: %s", within, what)
-		}
-		if ok(ev) {
-			return ev
-		}
 	}
 }
 
@@ -552,8 +538,8 @@ func TestTimerRoute(t *testing.T) {
 	rt.owner.post(p, url.Values{"seconds": {"2"}}).wantRedirect(room)
 	rt.owner.post(fmt.Sprintf("/issues/%d/timer", lone), url.Values{"seconds": {"2"}}).wantStatus(http.StatusSeeOther)
 	rt.ta.clock.Advance(2 * time.Second)
-	waitFor(t, 5*time.Second, "the timer to reveal", func() bool { return rt.issue(t, iid).State == store.StateRevealed })
-	waitFor(t, 5*time.Second, "time to be up on the lone vote", func() bool { return rt.issue(t, lone).TimeUp })
+	testkit.Eventually(t, 5*time.Second, "the timer to reveal", func() bool { return rt.issue(t, iid).State == store.StateRevealed })
+	testkit.Eventually(t, 5*time.Second, "time to be up on the lone vote", func() bool { return rt.issue(t, lone).TimeUp })
 	if is := rt.issue(t, lone); is.State != store.StateOpen {
 		t.Errorf("one vote was revealed by the timer: %s", is.State)
 	}
@@ -572,15 +558,39 @@ func TestTimerRoute(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
+// TestTimerRevealReachesEveryScreen: a round revealed by its timer, with no
+// request anyone sends, reaches every open room and the group page the same
+// way the owner's reveal does: at its commit, through the store's changes.
+func TestTimerRevealReachesEveryScreen(t *testing.T) {
+	t.Parallel()
+	rt := newRoomTeam(t, "TIMER-1")
+	iid := rt.issues[0]
+	room := fmt.Sprintf("/issues/%d", iid)
+	rt.members[0].estimate(iid, "3").wantStatus(http.StatusSeeOther)
+	rt.members[1].estimate(iid, "8").wantStatus(http.StatusSeeOther)
+	rooms := []*stream{
+		openStreamAt(t, rt.srv, rt.owner, room+"/events"),
+		openStreamAt(t, rt.srv, rt.members[0], room+"/events"),
+		openStreamAt(t, rt.srv, rt.members[2], room+"/events"),
 	}
+	page := openStreamAt(t, rt.srv, rt.members[1], fmt.Sprintf("/groups/%d/events", rt.gid))
+	for _, s := range append(rooms, page) {
+		s.mustNext()
+	}
+	rt.owner.post(room+"/timer", url.Values{"seconds": {"2"}}).wantRedirect(room)
+	for _, s := range rooms {
+		s.until(2*time.Second, "the countdown", func(ev sse) bool { return strings.Contains(ev.data, `data-testid="countdown"`) })
+	}
+	rt.ta.clock.Advance(2 * time.Second)
+	for i, s := range rooms {
+		ev := s.until(3*time.Second, fmt.Sprintf("room %d to show the timer's result", i), func(ev sse) bool {
+			return strings.Contains(ev.data, `data-state="revealed"`)
+		})
+		if !strings.Contains(ev.data, `data-testid="result-average"`) {
+			t.Errorf("room %d: the revealed state lacks the result", i)
+		}
+	}
+	page.until(3*time.Second, "the group page to show the reveal", func(ev sse) bool { return strings.Contains(ev.data, `state-revealed`) })
 }
 
 func TestAutoRevealGoesThroughTheSameReveal(t *testing.T) {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,11 +16,19 @@ import (
 	"estimator/store"
 )
 
-// sessionStore is the gin-contrib/sessions store backed by SQLite. The cookie
+// sessionRecords is the part of the store used by the session store.
+type sessionRecords interface {
+	CreateSessionFrom(ctx context.Context, ss store.Session, p store.SessionPolicy) (store.Session, string, error)
+	DeleteSession(ctx context.Context, id int64) error
+	LoadSession(ctx context.Context, token string, p store.SessionPolicy) (store.Session, store.User, error)
+	UpdateSession(ctx context.Context, ss store.Session, token string, rotate bool, p store.SessionPolicy) (string, error)
+}
+
+// sessionStore is the gin-contrib/sessions store backed by the store (SQLite or PostgreSQL). The cookie
 // holds only a random token; the row (data, user, timestamps) stays on the server
 // and only the token's hash is stored.
 type sessionStore struct {
-	st         *store.Store
+	st         sessionRecords
 	policy     store.SessionPolicy
 	secure     bool
 	cookieName string
@@ -29,7 +38,7 @@ type sessionStore struct {
 	anon *ipLimiter
 }
 
-func newSessionStore(st *store.Store, cfg Config, anon *ipLimiter) *sessionStore {
+func newSessionStore(st sessionRecords, cfg Config, anon *ipLimiter) *sessionStore {
 	s := &sessionStore{st: st, policy: cfg.Sessions, secure: cfg.SecureCookies, anon: anon,
 		cookieName: "estimator_session", keyCookie: "estimator_browser"}
 	if cfg.SecureCookies {

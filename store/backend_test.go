@@ -1,18 +1,16 @@
 package store
 
 import (
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the tests' own admin connection
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for rawDB
+
+	"estimator/internal/testkit"
 )
 
 // The store's suite runs twice: on SQLite, then, when ESTIMATOR_TEST_POSTGRES
@@ -23,7 +21,7 @@ import (
 // pgURL is the PostgreSQL server of the second pass; "" in the SQLite pass.
 var pgURL string
 
-const pgEnv = "ESTIMATOR_TEST_POSTGRES"
+const pgEnv = testkit.PostgresEnv
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -49,7 +47,7 @@ func TestPostgresSuite(t *testing.T) {
 		}
 		t.Skipf("PostgreSQL pass skipped: set %s=postgres://user:password@127.0.0.1:5432/db?sslmode=disable to run every store test on PostgreSQL as well", pgEnv)
 	}
-	db := pgAdmin(t)
+	db := rawDB(t, testkit.SchemaOn(t, u))
 	var version int
 	if err := db.QueryRow("SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
 		t.Fatalf("%s does not answer: %v", pgEnv, err)
@@ -60,28 +58,6 @@ func TestPostgresSuite(t *testing.T) {
 	}
 }
 
-var admin struct {
-	once sync.Once
-	db   *sql.DB
-	err  error
-}
-
-// pgAdmin is a plain connection to the test server, for making and dropping
-// the tests' schemas.
-func pgAdmin(t testing.TB) *sql.DB {
-	t.Helper()
-	admin.once.Do(func() {
-		admin.db, admin.err = sql.Open("pgx", os.Getenv(pgEnv))
-		if admin.err == nil {
-			admin.err = admin.db.Ping()
-		}
-	})
-	if admin.err != nil {
-		t.Fatalf("%s: %v", pgEnv, admin.err)
-	}
-	return admin.db
-}
-
 // newDB is where a test's fresh database lives: a file named name in the
 // test's own folder on SQLite, a schema of its own (dropped at the end) on
 // PostgreSQL.
@@ -90,26 +66,7 @@ func newDB(t testing.TB, name string) string {
 	if pgURL == "" {
 		return filepath.Join(t.TempDir(), name)
 	}
-	db := pgAdmin(t)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "test_" + hex.EncodeToString(b[:])
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("CREATE SCHEMA: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("DROP SCHEMA %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(pgURL)
-	if err != nil {
-		t.Fatalf("%s: %v", pgEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return testkit.SchemaOn(t, pgURL)
 }
 
 // sqliteOnly skips a test in the PostgreSQL pass: it checks something only

@@ -72,6 +72,9 @@ type Options struct {
 	// "sqlite", modernc's). The growth tests name a wrapper of it that counts
 	// the statements a request runs.
 	Driver string
+	// Changes hears of every committed change (nil: nobody listens, as for
+	// the operator's subcommands).
+	Changes Changes
 }
 
 // Store is the domain store. On SQLite it holds two pools: a single writer
@@ -85,6 +88,8 @@ type Store struct {
 	readConns int
 	now       func() time.Time
 	path      string
+	// changes hears of every committed change (Options.Changes).
+	changes Changes
 	// keptMax caps the bytes of all kept forms (Options.KeptFormsMaxBytes),
 	// keptRows their number, anonMax the sessions nobody signed in to.
 	keptMax  int64
@@ -176,7 +181,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			return nil, err
 		}
 		s := &Store{w: db, r: db, pg: true, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes,
-			keptRows: opts.KeptFormsMax, anonMax: opts.AnonymousSessionsMax}
+			keptRows: opts.KeptFormsMax, anonMax: opts.AnonymousSessionsMax, changes: opts.Changes}
 		if err := s.migrate(ctx); err != nil {
 			db.Close()
 			return nil, err
@@ -203,7 +208,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes, keptRows: opts.KeptFormsMax,
-		anonMax: opts.AnonymousSessionsMax, busyTimeout: opts.BusyTimeout}
+		anonMax: opts.AnonymousSessionsMax, busyTimeout: opts.BusyTimeout, changes: opts.Changes}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err

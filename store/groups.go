@@ -279,6 +279,9 @@ func (s *Store) Join(ctx context.Context, token string, u User) (Group, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		s.tell(Change{Kind: GroupChanged, Group: g.ID})
+	}
 	return g, err
 }
 
@@ -308,6 +311,7 @@ func (s *Store) RenameGroup(ctx context.Context, groupID int64, name string) err
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
+	s.tell(Change{Kind: GroupChanged, Group: groupID})
 	return nil
 }
 
@@ -353,12 +357,15 @@ func (s *Store) dropMember(ctx context.Context, groupID, userID int64, by User, 
 		}
 		return audit(ctx, tx, s.unix(), by, groupID, 0, action, nick)
 	})
+	if err == nil {
+		s.tell(Change{Kind: MemberLeft, Group: groupID, User: userID})
+	}
 	return issues, err
 }
 
 // TransferOwnership makes toUserID (a member) the owner; the owner becomes a member.
 func (s *Store) TransferOwnership(ctx context.Context, groupID int64, from User, toUserID int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var nick string
 		err := tx.QueryRowContext(ctx, `SELECT u.nickname FROM memberships m JOIN users u ON u.id = m.user_id
 			WHERE m.group_id = ? AND m.user_id = ? AND m.role = 'member'`+s.rowLock("m"), groupID, toUserID).Scan(&nick)
@@ -380,6 +387,10 @@ func (s *Store) TransferOwnership(ctx context.Context, groupID int64, from User,
 		}
 		return audit(ctx, tx, s.unix(), from, groupID, 0, ActOwnershipChange, from.Nickname+" → "+nick)
 	})
+	if err == nil {
+		s.tell(Change{Kind: GroupChanged, Group: groupID})
+	}
+	return err
 }
 
 // DeleteGroup removes a group with its memberships, issues and estimates.
@@ -391,5 +402,6 @@ func (s *Store) DeleteGroup(ctx context.Context, groupID int64) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
+	s.tell(Change{Kind: GroupDeleted, Group: groupID})
 	return nil
 }

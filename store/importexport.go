@@ -407,6 +407,9 @@ func (s *Store) ImportIssuesOnce(ctx context.Context, userID, groupID int64, row
 	if err != nil {
 		return 0, false, err
 	}
+	if made {
+		s.tell(Change{Kind: IssuesAdded, Group: groupID})
+	}
 	return n, made, nil
 }
 

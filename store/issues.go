@@ -173,6 +173,7 @@ func (s *Store) CreateIssue(ctx context.Context, groupID int64, in IssueInput) (
 	if err != nil {
 		return Issue{}, err
 	}
+	s.tell(Change{Kind: IssuesAdded, Group: groupID, Issue: id})
 	return Issue{ID: id, GroupID: groupID, Key: in.Key, Description: in.Description, State: StateOpen, Round: 1, CreatedAt: time.Unix(now, 0)}, nil
 }
 
@@ -209,6 +210,9 @@ func (s *Store) CreateIssueOnce(ctx context.Context, userID, groupID int64, in I
 	if isUniqueViolation(err) {
 		return Issue{}, false, ErrKeyTaken
 	}
+	if err == nil && made {
+		s.tell(Change{Kind: IssuesAdded, Group: groupID, Issue: is.ID})
+	}
 	return is, made, err
 }
 
@@ -218,29 +222,30 @@ func (s *Store) UpdateIssue(ctx context.Context, issueID int64, in IssueInput) e
 	if len(errs) > 0 {
 		return ErrInvalid
 	}
-	res, err := s.exec(ctx, "UPDATE issues SET key = ?, key_fold = ?, description = ? WHERE id = ? AND state = 'open'",
+	groupID, err := s.insert(ctx, "UPDATE issues SET key = ?, key_fold = ?, description = ? WHERE id = ? AND state = 'open' RETURNING group_id",
 		in.Key, NicknameKey(in.Key), in.Description, issueID)
-	if isUniqueViolation(err) {
+	switch {
+	case isUniqueViolation(err):
 		return ErrKeyTaken
-	}
-	if err != nil {
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotOpen
+	case err != nil:
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotOpen
-	}
+	s.tell(Change{Kind: IssueChanged, Group: groupID, Issue: issueID})
 	return nil
 }
 
 // DeleteIssue removes an open issue and its estimates.
 func (s *Store) DeleteIssue(ctx context.Context, issueID int64) error {
-	res, err := s.exec(ctx, "DELETE FROM issues WHERE id = ? AND state = 'open'", issueID)
+	groupID, err := s.insert(ctx, "DELETE FROM issues WHERE id = ? AND state = 'open' RETURNING group_id", issueID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotOpen
+	}
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotOpen
-	}
+	s.tell(Change{Kind: IssueDeleted, Group: groupID, Issue: issueID})
 	return nil
 }
 
@@ -434,6 +439,7 @@ func (s *Store) Estimate(ctx context.Context, issueID, userID int64, v Vote) (re
 	if v.Special == "" && (v.Value < EstimateMin || v.Value > EstimateMax) {
 		return false, ErrInvalid
 	}
+	var groupID int64
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockIssues(ctx, tx, "id = ?", issueID); err != nil {
 			return err
@@ -444,10 +450,10 @@ func (s *Store) Estimate(ctx context.Context, issueID, userID int64, v Vote) (re
 		var state IssueState
 		var spec, role string
 		var seat Seat
-		err := tx.QueryRowContext(ctx, `SELECT i.state, g.deck, COALESCE(m.role, ''), COALESCE(m.seat, '')
+		err := tx.QueryRowContext(ctx, `SELECT i.group_id, i.state, g.deck, COALESCE(m.role, ''), COALESCE(m.seat, '')
 			FROM issues i JOIN groups g ON g.id = i.group_id
 			LEFT JOIN memberships m ON m.group_id = i.group_id AND m.user_id = ?
-			WHERE i.id = ?`, userID, issueID).Scan(&state, &spec, &role, &seat)
+			WHERE i.id = ?`, userID, issueID).Scan(&groupID, &state, &spec, &role, &seat)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -480,10 +486,16 @@ func (s *Store) Estimate(ctx context.Context, issueID, userID int64, v Vote) (re
 		revealed, err = s.autoRevealTx(ctx, tx, issueID)
 		return err
 	})
-	if err == nil && revealed {
-		s.scrubFiles(ctx)
+	if err != nil {
+		return false, err
 	}
-	return revealed, err
+	if !revealed {
+		s.tell(Change{Kind: IssueChanged, Group: groupID, Issue: issueID})
+		return false, nil
+	}
+	s.tell(Change{Kind: RoundRevealed, Group: groupID, Issue: issueID})
+	s.scrubFiles(ctx)
+	return true, nil
 }
 
 // Reveal closes the round of an open issue by the owner's hand; see revealTx.
@@ -494,10 +506,12 @@ func (s *Store) Reveal(ctx context.Context, issueID int64, by User) (Issue, erro
 		is, err = s.revealTx(ctx, tx, issueID, by, RevealByOwner)
 		return err
 	})
-	if err == nil {
-		s.scrubFiles(ctx)
+	if err != nil {
+		return is, err
 	}
-	return is, err
+	s.tell(Change{Kind: RoundRevealed, Group: is.GroupID, Issue: issueID})
+	s.scrubFiles(ctx)
+	return is, nil
 }
 
 // shareMembership holds the voter's membership of the issue's group (on
@@ -519,18 +533,6 @@ func (s *Store) shareMembership(ctx context.Context, tx *sql.Tx, issueID, userID
 	}
 	rows.Close()
 	return rows.Err()
-}
-
-type committedKey struct{}
-
-// WithCommitted returns ctx carrying fn, which a reveal under ctx (Reveal, or
-// the vote that completes a round) calls once it is committed and before it
-// waits for the checkpoint that scrubs the files: the anonymous result can
-// reach the room while the checkpoint runs (under a planning day's load the
-// wait is tens of milliseconds), and the call still returns only once the
-// files hold no vote.
-func WithCommitted(ctx context.Context, fn func()) context.Context {
-	return context.WithValue(ctx, committedKey{}, fn)
 }
 
 // numeric counts the votes that are numbers (not ? nor coffee).
@@ -634,9 +636,6 @@ func forgetVotes(ctx context.Context, tx *sql.Tx, issueID int64, b ballot) error
 // day reveals hundreds of rounds a second): any checkpoint that starts after a
 // reveal's commit covers that reveal, and the reveal waits for it.
 func (s *Store) scrubFiles(ctx context.Context) error {
-	if fn, ok := ctx.Value(committedKey{}).(func()); ok {
-		fn()
-	}
 	if s.pg {
 		s.scrubDue.Store(true)
 		return nil
@@ -776,12 +775,13 @@ func (s *Store) Accept(ctx context.Context, issueID int64, by User, final int) e
 	if final < EstimateMin || final > EstimateMax {
 		return ErrInvalid
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	var groupID int64
+	changed := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var (
-			groupID int64
-			state   string
-			enc     string
-			was     sql.NullInt64
+			state string
+			enc   string
+			was   sql.NullInt64
 		)
 		err := tx.QueryRowContext(ctx, "SELECT group_id, state, COALESCE(result, ''), final_estimate FROM issues WHERE id = ?"+s.rowLock("issues"), issueID).Scan(&groupID, &state, &enc, &was)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -808,16 +808,21 @@ func (s *Store) Accept(ctx context.Context, issueID int64, by User, final int) e
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotRevealed
 		}
+		changed = true
 		return audit(ctx, tx, s.unix(), by, groupID, issueID, ActAccept, "final "+r.Label(final))
 	})
+	if err == nil && changed {
+		s.tell(Change{Kind: IssueChanged, Group: groupID, Issue: issueID})
+	}
+	return err
 }
 
 // Revote starts a new round on a revealed issue: its votes and current result
 // are cleared, the earlier rounds' results stay (issue_rounds), and the group's
 // default timer starts again if it has one. No other issue is touched.
 func (s *Store) Revote(ctx context.Context, issueID int64, by User) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		var groupID int64
+	var groupID int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var round int
 		err := tx.QueryRowContext(ctx, `UPDATE issues SET state = 'open', round = round + 1, result = NULL, final_estimate = NULL,
 				timer_ends_at = (SELECT CASE WHEN g.timer_seconds > 0 THEN CAST(? AS BIGINT) + 1000 * g.timer_seconds END FROM groups g WHERE g.id = issues.group_id),
@@ -834,4 +839,8 @@ func (s *Store) Revote(ctx context.Context, issueID int64, by User) error {
 		}
 		return audit(ctx, tx, s.unix(), by, groupID, issueID, ActRevote, "round "+strconv.Itoa(round))
 	})
+	if err == nil {
+		s.tell(Change{Kind: IssueChanged, Group: groupID, Issue: issueID})
+	}
+	return err
 }

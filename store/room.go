@@ -83,7 +83,7 @@ func (s *Store) SaveSettings(ctx context.Context, groupID int64, set GroupSettin
 	if _, err := ParseDeckSpec(set.Deck.Spec()); err != nil || set.TimerSeconds < 0 || set.TimerSeconds > TimerMax {
 		return ErrInvalid
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE groups SET deck = ?, auto_reveal = ?, timer_seconds = ? WHERE id = ?",
 			set.Deck.Spec(), set.AutoReveal, set.TimerSeconds, groupID)
 		if err != nil {
@@ -95,6 +95,10 @@ func (s *Store) SaveSettings(ctx context.Context, groupID int64, set GroupSettin
 		detail := fmt.Sprintf("deck %s, auto-reveal %s, timer %ds", set.Deck.Spec(), onOff(set.AutoReveal), set.TimerSeconds)
 		return audit(ctx, tx, s.unix(), by, groupID, 0, ActSettings, detail)
 	})
+	if err == nil {
+		s.tell(Change{Kind: GroupChanged, Group: groupID})
+	}
+	return err
 }
 
 func onOff(b bool) string {
@@ -155,10 +159,17 @@ func (s *Store) SetSeat(ctx context.Context, groupID, userID int64, seat Seat) (
 		}
 		return nil
 	})
-	if err == nil && len(out.Revealed) > 0 {
+	if err != nil {
+		return out, err
+	}
+	s.tell(Change{Kind: GroupChanged, Group: groupID})
+	for _, id := range out.Revealed {
+		s.tell(Change{Kind: RoundRevealed, Group: groupID, Issue: id})
+	}
+	if len(out.Revealed) > 0 {
 		s.scrubFiles(ctx)
 	}
-	return out, err
+	return out, nil
 }
 
 func openIssues(ctx context.Context, tx *sql.Tx, groupID int64) ([]int64, error) {
@@ -211,6 +222,7 @@ func (s *Store) autoRevealTx(ctx context.Context, tx *sql.Tx, issueID int64) (bo
 // group's default timer on it when it is open and has no countdown yet.
 func (s *Store) StartIssue(ctx context.Context, issueID int64, by User) (Issue, error) {
 	var is Issue
+	moved := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE issues SET
 				timer_ends_at = (SELECT CAST(? AS BIGINT) + 1000 * g.timer_seconds FROM groups g WHERE g.id = issues.group_id),
@@ -231,8 +243,16 @@ func (s *Store) StartIssue(ctx context.Context, issueID int64, by User) (Issue, 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil // the current issue already (a double click): nothing new
 		}
+		moved = true
 		return audit(ctx, tx, s.unix(), by, is.GroupID, issueID, ActStart, "")
 	})
+	switch {
+	case err == nil && moved:
+		s.tell(Change{Kind: GroupMoved, Group: is.GroupID, Issue: issueID})
+	case err == nil:
+		// Already there; its countdown may have started again.
+		s.tell(Change{Kind: IssueChanged, Group: is.GroupID, Issue: issueID})
+	}
 	return is, err
 }
 
@@ -265,6 +285,9 @@ func (s *Store) SetTimer(ctx context.Context, issueID int64, seconds int, by Use
 		}
 		return audit(ctx, tx, s.unix(), by, is.GroupID, issueID, ActTimer, detail)
 	})
+	if err == nil {
+		s.tell(Change{Kind: IssueChanged, Group: is.GroupID, Issue: issueID})
+	}
 	return is, err
 }
 
@@ -334,12 +357,16 @@ func (s *Store) FireTimers(ctx context.Context) ([]TimerOutcome, error) {
 		if err != nil {
 			return out, err
 		}
-		if o.Revealed {
-			s.scrubFiles(ctx)
+		if o.IssueID == 0 {
+			continue
 		}
-		if o.IssueID != 0 {
-			out = append(out, o)
+		out = append(out, o)
+		if !o.Revealed {
+			s.tell(Change{Kind: IssueChanged, Group: o.GroupID, Issue: o.IssueID})
+			continue
 		}
+		s.tell(Change{Kind: RoundRevealed, Group: o.GroupID, Issue: o.IssueID})
+		s.scrubFiles(ctx)
 	}
 	return out, nil
 }

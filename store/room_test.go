@@ -656,50 +656,6 @@ func TestConcurrentRevealsShareCheckpoints(t *testing.T) {
 	}
 }
 
-// Reveal tells its caller the reveal is committed (store.WithCommitted) before
-// it waits for the files' scrub, and returns only after it.
-func TestRevealTellsCommittedBeforeScrub(t *testing.T) {
-	t.Parallel()
-	s, _ := newStore(t)
-	if s.pg {
-		t.Skip("PostgreSQL has no checkpoint of the store's")
-	}
-	ctx := context.Background()
-	owner, a := newUser(t, s, "owner"), newUser(t, s, "ann")
-	g := newGroup(t, s, owner, "Told", a)
-	is := newIssue(t, s, g.ID, "T-1")
-	vote(t, s, is.ID, owner, 5)
-	vote(t, s, is.ID, a, 8)
-	wal := func() int64 { return walSize(t, s) }
-	calls := 0
-	var stateThen IssueState
-	var walThen int64
-	told := WithCommitted(ctx, func() {
-		calls++
-		got, _, _, err := s.IssueFor(ctx, is.ID, owner.ID)
-		if err != nil {
-			t.Error(err)
-		}
-		stateThen, walThen = got.State, wal()
-	})
-	if _, err := s.Reveal(told, is.ID, owner); err != nil {
-		t.Fatal(err)
-	}
-	if calls != 1 || stateThen != StateRevealed {
-		t.Fatalf("told %d times, the issue %s then", calls, stateThen)
-	}
-	if walThen == 0 {
-		t.Error("the WAL was already empty when the reveal was told: it waited for the scrub")
-	}
-	if n := wal(); n != 0 {
-		t.Errorf("the WAL holds %d bytes after Reveal returned", n)
-	}
-	// A reveal refused tells nothing.
-	if _, err := s.Reveal(told, is.ID, owner); !errors.Is(err, ErrNotOpen) || calls != 1 {
-		t.Fatalf("second reveal: %v, told %d times", err, calls)
-	}
-}
-
 // walSize is the bytes of the SQLite store's write-ahead log file.
 func walSize(t *testing.T, s *Store) int64 {
 	t.Helper()
@@ -708,37 +664,4 @@ func walSize(t *testing.T, s *Store) int64 {
 		t.Fatal(err)
 	}
 	return fi.Size()
-}
-
-// The vote that completes a round with auto-reveal on tells its caller the
-// reveal is committed before the files' scrub, as Reveal does; a vote that
-// reveals nothing tells nothing.
-func TestAutoRevealTellsCommittedBeforeScrub(t *testing.T) {
-	t.Parallel()
-	s, _ := newStore(t)
-	if s.pg {
-		t.Skip("PostgreSQL has no checkpoint of the store's")
-	}
-	ctx := context.Background()
-	owner, a := newUser(t, s, "owner"), newUser(t, s, "ann")
-	g := newGroup(t, s, owner, "Auto", a)
-	if err := s.SaveSettings(ctx, g.ID, GroupSettings{Deck: DefaultDeck(), AutoReveal: true}, owner); err != nil {
-		t.Fatal(err)
-	}
-	is := newIssue(t, s, g.ID, "A-1")
-	calls := 0
-	var walThen int64
-	told := WithCommitted(ctx, func() { calls++; walThen = walSize(t, s) })
-	if revealed, err := s.Estimate(told, is.ID, owner.ID, Vote{Value: 5}); err != nil || revealed || calls != 0 {
-		t.Fatalf("first vote: revealed %v, %v, told %d times", revealed, err, calls)
-	}
-	if revealed, err := s.Estimate(told, is.ID, a.ID, Vote{Value: 8}); err != nil || !revealed {
-		t.Fatalf("the last vote: revealed %v, %v", revealed, err)
-	}
-	if calls != 1 || walThen == 0 {
-		t.Errorf("told %d times, the WAL %d bytes then: want once, before the scrub", calls, walThen)
-	}
-	if n := walSize(t, s); n != 0 {
-		t.Errorf("the WAL holds %d bytes after the revealing vote returned", n)
-	}
 }

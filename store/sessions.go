@@ -214,6 +214,9 @@ func (s *Store) UpdateSession(ctx context.Context, ss Session, token string, rot
 // DeleteSession ends a session; what was bound to it (kept forms) goes with it.
 func (s *Store) DeleteSession(ctx context.Context, id int64) error {
 	_, err := s.exec(ctx, "DELETE FROM sessions WHERE id = ?", id)
+	if err == nil {
+		s.sessionsEnded([]int64{id})
+	}
 	return err
 }
 
@@ -226,6 +229,9 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) ([]int64, 
 		ids, err = deleteSessions(ctx, tx, "DELETE FROM sessions WHERE user_id = ? RETURNING id", userID)
 		return err
 	})
+	if err == nil {
+		s.sessionsEnded(ids)
+	}
 	return ids, err
 }
 

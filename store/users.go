@@ -382,6 +382,9 @@ func (s *Store) RevokeBrowser(ctx context.Context, userID, browserID, keepSessio
 		_, err = tx.ExecContext(ctx, "DELETE FROM browser_keys WHERE id = ?", browserID)
 		return err
 	})
+	if err == nil {
+		s.sessionsEnded(rv.Sessions)
+	}
 	return rv, err
 }
 
@@ -398,6 +401,9 @@ func (s *Store) SignOutEverywhere(ctx context.Context, userID int64, keepKey str
 		_, err = tx.ExecContext(ctx, "DELETE FROM browser_keys WHERE user_id = ? AND key_hash <> ?", userID, HashToken(keepKey))
 		return err
 	})
+	if err == nil {
+		s.sessionsEnded(ids)
+	}
 	return ids, err
 }
 

@@ -69,12 +69,10 @@ func GroupInvitePath(g int64) string          { return GroupPath(g) + "/invite" 
 func GroupLeavePath(g int64) string           { return GroupPath(g) + "/leave" }
 func GroupDeletePath(g int64) string          { return GroupPath(g) + "/delete" }
 func GroupTransferPath(g int64) string        { return GroupPath(g) + "/transfer" }
-func GroupActivityPath(g int64) string        { return GroupPath(g) + "/activity" }
 func GroupMemberRemovePath(g, u int64) string { return GroupPath(g) + "/members/" + id(u) + "/remove" }
 func JoinPath(token string) string            { return "/join/" + url.PathEscape(token) }
 func GroupRolePath(g int64) string            { return GroupPath(g) + "/role" }
 func GroupSettingsPath(g int64) string        { return GroupPath(g) + "/settings" }
-func GroupRoomPath(g int64) string            { return GroupPath(g) + "/room" }
 func GroupEventsPath(g int64) string          { return GroupPath(g) + "/events" }
 
 func IssuePath(i int64) string         { return "/issues/" + id(i) }

@@ -22,6 +22,9 @@ import (
 // database, writes a consistent copy while the server takes writes; it refuses
 // to overwrite; and the README's restore steps bring the copy back.
 func TestOnlineBackup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a backup under 20 writers takes seconds: not with -short")
+	}
 	dir := t.TempDir()
 	db := filepath.Join(dir, "estimator.db")
 	srv := startServer(t, db, "--trusted-proxies", "127.0.0.1")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -16,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"estimator/internal/pgtest"
+	"estimator/internal/testkit"
 	"estimator/store"
 )
 
@@ -24,7 +23,7 @@ import (
 // a schema of its own on ESTIMATOR_TEST_POSTGRES, dropped at the end. Without
 // the URL the test skips, except under CI, which must run it.
 func pgDatabase(t *testing.T) string {
-	return pgtest.Schema(t, "the several-instances tests need PostgreSQL")
+	return testkit.Schema(t, "the several-instances tests need PostgreSQL")
 }
 
 // TestInstancesShareSessions: two instances on one PostgreSQL database behind
@@ -191,8 +190,8 @@ func TestInstanceKilledLosesNothing(t *testing.T) {
 	if !a.wait(10 * time.Second) {
 		t.Fatal("A still alive 10s after SIGKILL")
 	}
-	// B serves on: its writers keep being acknowledged for a while.
-	time.Sleep(500 * time.Millisecond)
+	// B serves on: its writers keep being acknowledged.
+	testkit.Eventually(t, 30*time.Second, "B to acknowledge writes after A was killed", func() bool { return ackedAfterKill.Load() >= 10 })
 	close(stop)
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -249,10 +248,11 @@ func TestInstanceKilledLosesNothing(t *testing.T) {
 		acked.Load(), ackedAfterKill.Load(), groups, estimates)
 }
 
-// sseStream is an open GET /issues/{id}/events read line by line.
+// sseStream is an open GET /issues/{id}/events on a raw connection (the
+// status line and headers are read as lines the event reader skips).
 type sseStream struct {
 	conn net.Conn
-	r    *bufio.Reader
+	r    *testkit.Reader
 }
 
 // openStream opens the live updates of an issue on srv with b's cookies.
@@ -270,28 +270,20 @@ func openStream(t *testing.T, srv *proc, b *browser, issueID int64) *sseStream {
 	t.Cleanup(func() { conn.Close() })
 	fmt.Fprintf(conn, "GET /issues/%d/events HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nHX-Request: true\r\nCookie: %s\r\n\r\n",
 		issueID, u.Host, strings.Join(cookies, "; "))
-	return &sseStream{conn: conn, r: bufio.NewReader(conn)}
+	return &sseStream{conn: conn, r: testkit.NewReader(conn)}
 }
 
 // next reads events until one's data holds want, and returns that data.
 func (s *sseStream) next(t *testing.T, want string, within time.Duration) string {
 	t.Helper()
 	s.conn.SetReadDeadline(time.Now().Add(within))
-	var data strings.Builder
 	for {
-		line, err := s.r.ReadString('\n')
+		ev, err := s.r.Next()
 		if err != nil {
 			t.Fatalf("no event holding %q within %v: %v", want, within, err)
 		}
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case strings.HasPrefix(line, "data: "):
-			data.WriteString(strings.TrimPrefix(line, "data: "))
-		case line == "" && data.Len() > 0:
-			if strings.Contains(data.String(), want) {
-				return data.String()
-			}
-			data.Reset()
+		if !ev.Comment && strings.Contains(ev.Data, want) {
+			return ev.Data
 		}
 	}
 }
@@ -408,8 +400,24 @@ func TestInstancesTimerOutlivesItsInstance(t *testing.T) {
 	}
 	defer st.Close()
 	// B's loop keeps looking; a second reveal would show in the rounds and the
-	// audit trail.
-	time.Sleep(600 * time.Millisecond)
+	// audit trail. A countdown of 1 s on another issue, with no votes, runs out
+	// (time is up) only once B's loop has looked again a second later.
+	olga := mustUser(t, st, "Olga")
+	_, g0, _, err := st.IssueFor(ctx, issueID, olga.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker, err := st.CreateIssue(ctx, g0.ID, store.IssueInput{Key: "MARKER-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetTimer(ctx, marker.ID, 1, olga); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 15*time.Second, "B's timer loop to run out the marker's countdown", func() bool {
+		is, _, _, err := st.IssueFor(ctx, marker.ID, olga.ID)
+		return err == nil && is.TimeUp
+	})
 	rounds, err := st.Rounds(ctx, issueID)
 	if err != nil || len(rounds) != 1 || rounds[0].Result.Votes != 2 {
 		t.Errorf("stored rounds %+v, %v; want one round of 2 votes", rounds, err)

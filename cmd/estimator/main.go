@@ -21,10 +21,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"estimator/assets"
 	"estimator/handlers"
-	"estimator/handlers/live"
-	"estimator/handlers/live/pgbus"
+	"estimator/internal/wiring"
 	"estimator/store"
 )
 
@@ -284,6 +282,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 }
 
+// openStore opens the database for the operator's subcommands.
 func openStore(ctx context.Context, cfg *config) (*store.Store, error) {
 	st, err := store.Open(ctx, cfg.db, store.Options{MaxConns: cfg.dbConns})
 	if err != nil {
@@ -328,36 +327,17 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	if err := hcfg.CheckSignin(); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	var bus live.Bus
-	if st.Postgres() {
-		// Several instances may share the database: live updates go between
-		// them over LISTEN/NOTIFY.
-		channel, err := st.LiveChannel(ctx)
-		if err != nil {
-			return err
-		}
-		pb, err := pgbus.New(pgbus.Config{URL: cfg.db, Channel: channel, Notify: st.Notify, Logger: logger})
-		if err != nil {
-			return err
-		}
-		defer pb.Close()
-		bus = pgbus.LiveBus{Bus: pb}
-	}
-	app, err := handlers.New(handlers.Deps{
-		Store:  st,
-		Assets: assets.FS,
-		Logger: logger,
-		Config: hcfg,
-		Bus:    bus,
+	built, err := wiring.Open(ctx, wiring.Options{
+		DB:       cfg.db,
+		Store:    store.Options{MaxConns: cfg.dbConns},
+		Handlers: hcfg,
+		Logger:   logger,
 	})
 	if err != nil {
 		return err
 	}
+	defer built.Close()
+	app := built.Handler
 	srv := newHTTPServer(cfg.addr, app, logger)
 	srv.RegisterOnShutdown(app.Close)
 	ln, err := net.Listen("tcp", cfg.addr)

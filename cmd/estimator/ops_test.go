@@ -221,7 +221,7 @@ func TestShutdownDrainsReadinessFirst(t *testing.T) {
 		}
 		// The stream is still open: reading times out rather than ending.
 		stream.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		if _, err := stream.r.ReadByte(); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		if _, err := stream.r.Next(); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Errorf("the stream ended during the delay: %v", err)
 		}
 	}
@@ -238,7 +238,7 @@ func TestShutdownDrainsReadinessFirst(t *testing.T) {
 	// The stream has ended: it reads to its end, not to a timeout.
 	stream.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
-		if _, err := stream.r.ReadByte(); err != nil {
+		if _, err := stream.r.Next(); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Error("the event stream was still open after the process exited")
 			}

@@ -20,9 +20,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"estimator/assets"
-	"estimator/handlers"
-	"estimator/store"
+	"estimator/internal/wiring"
 )
 
 // TestHTTPServerLimits: the server main builds has every timeout and the header
@@ -58,16 +56,12 @@ func TestHTTPServerLimits(t *testing.T) {
 // listener, after tune adjusts the server (a shorter timeout keeps tests fast).
 func newInProcessServer(t *testing.T, tune func(*http.Server)) string {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "inproc.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	logger := slog.New(slog.DiscardHandler)
-	app, err := handlers.New(handlers.Deps{Store: st, Assets: assets.FS, Logger: logger})
+	built, err := wiring.Open(context.Background(), wiring.Options{DB: filepath.Join(t.TempDir(), "inproc.db"), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
+	app := built.Handler
 	srv := newHTTPServer("127.0.0.1:0", app, logger)
 	tune(srv)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -83,7 +77,7 @@ func newInProcessServer(t *testing.T, tune func(*http.Server)) string {
 		app.Close()
 		srv.Close()
 		<-served
-		st.Close()
+		built.Close()
 	})
 	return ln.Addr().String()
 }

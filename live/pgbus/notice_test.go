@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"estimator/handlers/live"
+	"estimator/live"
 )
 
 func TestNoticeRoundTrip(t *testing.T) {

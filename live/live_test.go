@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"estimator/internal/testkit"
 )
 
 // world is a broker over a small set of topics kept in memory, served by a
@@ -162,31 +164,17 @@ func (w *world) open(topic, group, user, session int64) *client {
 
 func (c *client) read() {
 	defer close(c.events)
-	r := bufio.NewReader(c.resp.Body)
-	var ev event
-	var data []string
+	r := testkit.NewReader(c.resp.Body)
 	for {
-		line, err := r.ReadString('\n')
+		ev, err := r.Next()
 		if err != nil {
 			return
 		}
-		line = strings.TrimRight(line, "\n")
-		switch {
-		case line == "":
-			if len(data) > 0 || ev.name != "" {
-				ev.data = strings.Join(data, "\n")
-				c.events <- ev
-			}
-			ev, data = event{}, nil
-		case strings.HasPrefix(line, ":"):
-			c.events <- event{name: "comment", data: strings.TrimSpace(line[1:])}
-		case strings.HasPrefix(line, "data: "):
-			data = append(data, line[len("data: "):])
-		case strings.HasPrefix(line, "event: "):
-			ev.name = line[len("event: "):]
-		case strings.HasPrefix(line, "id: "):
-			ev.id = line[len("id: "):]
+		if ev.Comment {
+			c.events <- event{name: "comment", data: ev.Data}
+			continue
 		}
+		c.events <- event{name: ev.Name, id: ev.ID, data: ev.Data}
 	}
 }
 
@@ -260,13 +248,7 @@ func (c *client) ended(target string) {
 // eventually waits for cond, or fails with what.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, 5*time.Second, what, cond)
 }
 
 func TestFanOutReachesEverySubscriberOncePerChange(t *testing.T) {

@@ -5,25 +5,21 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"estimator/internal/testkit"
 )
 
 // testDB is the test server (ESTIMATOR_TEST_POSTGRES); without it the test
 // skips, except under CI, which must run it.
 func testDB(t *testing.T) (string, *sql.DB) {
 	t.Helper()
-	u := os.Getenv("ESTIMATOR_TEST_POSTGRES")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must set ESTIMATOR_TEST_POSTGRES")
-		}
-		t.Skip("set ESTIMATOR_TEST_POSTGRES to a PostgreSQL URL to test LISTEN/NOTIFY")
-	}
+	u := testkit.PostgresURL(t, "LISTEN/NOTIFY needs PostgreSQL")
 	db, err := sql.Open("pgx", u)
 	if err != nil {
 		t.Fatal(err)
@@ -120,16 +116,27 @@ func TestAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	ina.waitFor(t, "A to hear B", func() bool { return len(ina.got) == 2 })
-	// Nothing comes back twice: give an echo the time to arrive.
-	time.Sleep(200 * time.Millisecond)
+	// Nothing comes back twice: an echo of the first two would reach a
+	// listener before the markers both instances publish after them.
+	if err := a.Publish(context.Background(), "marker a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(context.Background(), "marker b"); err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string]*inbox{"A": ina, "B": inb} {
+		in.waitFor(t, name+" to hear both markers", func() bool {
+			return slices.Contains(in.got, "marker a") && slices.Contains(in.got, "marker b")
+		})
+	}
 	ina.mu.Lock()
 	inb.mu.Lock()
 	defer ina.mu.Unlock()
 	defer inb.mu.Unlock()
 	want := []string{"topic-changed 7", "group-changed 3"}
 	for name, got := range map[string][]string{"A": ina.got, "B": inb.got} {
-		if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
-			t.Errorf("%s heard %q, want %q once each", name, got, want)
+		if len(got) != 4 || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("%s heard %q, want %q once each, then the two markers", name, got, want)
 		}
 	}
 	if err := a.Publish(context.Background(), string(make([]byte, MaxPayload+1))); err != ErrTooLong {

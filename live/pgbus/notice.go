@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"estimator/handlers/live"
+	"estimator/live"
 )
 
 // LiveBus is the live package's Bus over PostgreSQL: a notice travels as a

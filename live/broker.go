@@ -2,8 +2,8 @@
 // issue's room, or a group's own page) over server-sent events, and every change
 // to it reaches them as the topic's freshly rendered state.
 //
-// Every topic belongs to a group. Topic ids are unique across groups; topic 0
-// of a group is the group's own page, so a group page is topic (0, group).
+// Every topic belongs to a group. Topic ids are unique across groups; the
+// topic GroupPage of a group is the group's own page.
 //
 // It knows nothing of HTTP routing, the app or its database: it is built from
 // functions (render a topic, check a session, say where a closed page goes),
@@ -20,6 +20,10 @@ import (
 	"sync/atomic"
 	"time"
 )
+
+// GroupPage is the topic of a group's own page: (GroupPage, group) names it,
+// where any other topic is named by its id alone.
+const GroupPage int64 = 0
 
 // Why a stream is closed on its page; Config.Exit turns it into where the page
 // goes next.
@@ -65,7 +69,7 @@ type Frames struct {
 // Config is what a Broker is built from.
 type Config struct {
 	// Render loads the topic's current state and renders it; present is who
-	// watches the topic right now. Topic 0 is the group's own page. It returns
+	// watches the topic right now. Topic GroupPage is the group's own page. It returns
 	// ErrGone for a deleted topic.
 	Render func(ctx context.Context, topic, group int64, present map[int64]bool) (Frames, error)
 	// Alive reports whether a viewer's session still holds. It is asked once
@@ -119,7 +123,7 @@ type Broker struct {
 type topicKey struct{ id, group int64 }
 
 func keyOf(id, group int64) topicKey {
-	if id != 0 {
+	if id != GroupPage {
 		return topicKey{id: id}
 	}
 	return topicKey{group: group}
@@ -407,11 +411,11 @@ func (b *Broker) publish(n Notice) {
 func (b *Broker) apply(n Notice) {
 	switch n.Kind {
 	case TopicChanged:
-		if n.Topic != 0 {
+		if n.Topic != GroupPage {
 			b.changed(keyOf(n.Topic, 0))
 		}
 	case TopicDeleted:
-		b.closeWhere(func(s *Subscription) bool { return n.Topic != 0 && s.t.id == n.Topic }, TopicGone)
+		b.closeWhere(func(s *Subscription) bool { return n.Topic != GroupPage && s.t.id == n.Topic }, TopicGone)
 	case GroupPageChanged:
 		b.changed(keyOf(0, n.Group))
 	case GroupMoved:
@@ -545,7 +549,7 @@ func (b *Broker) Present(topicID int64) map[int64]bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	out := map[int64]bool{}
-	if t := b.topics[keyOf(topicID, 0)]; topicID != 0 && t != nil {
+	if t := b.topics[keyOf(topicID, 0)]; topicID != GroupPage && t != nil {
 		for s := range t.subs {
 			out[s.userID] = true
 		}

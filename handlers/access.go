@@ -1,0 +1,104 @@
+package handlers
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"estimator/store"
+)
+
+// accessStore is the part of the store used by the access middleware (who may
+// see or run a group or an issue).
+type accessStore interface {
+	GroupFor(ctx context.Context, groupID, userID int64) (store.Group, store.Role, error)
+	IssueFor(ctx context.Context, issueID, userID int64) (store.Issue, store.Group, store.Role, error)
+}
+
+// Who may do what: the middleware that loads a group or an issue of the path
+// with the user's role in it, once per request, and answers 404 or 403.
+
+const groupKey, roleKey = "estimator.group", "estimator.role"
+
+// parseID reads a positive numeric id from the path; anything else does not
+// exist (404).
+func parseID(c *gin.Context, name string) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != c.Param(name) {
+		return 0, false
+	}
+	return id, true
+}
+
+// groupAccess loads the group of /groups/:id and the user's role in it, once per
+// request: 404 when it does not exist or the user is not a member (its existence
+// is not revealed), 403 when ownerOnly and the user is a member.
+func (a *App) groupAccess(ownerOnly bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := parseID(c, "id")
+		if !ok {
+			a.fail(c, errNotFound)
+			return
+		}
+		g, role, err := a.st.GroupFor(c.Request.Context(), id, currentUser(c).ID)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		if !a.allowed(c, role, ownerOnly) {
+			return
+		}
+		c.Set(groupKey, g)
+		c.Set(roleKey, role)
+		c.Next()
+	}
+}
+
+// allowed answers 404 for non-members and 403 for members on owner-only routes.
+func (a *App) allowed(c *gin.Context, role store.Role, ownerOnly bool) bool {
+	switch {
+	case role == store.RoleNone:
+		a.fail(c, errNotFound)
+		return false
+	case ownerOnly && role != store.RoleOwner:
+		a.fail(c, errForbidden)
+		return false
+	}
+	return true
+}
+
+func groupOf(c *gin.Context) (store.Group, store.Role) {
+	return c.MustGet(groupKey).(store.Group), c.MustGet(roleKey).(store.Role)
+}
+
+const issueKey = "estimator.issue"
+
+// issueAccess loads the issue of /issues/:id, its group and the user's role, in
+// one query per request, answering like groupAccess (404 / 403).
+func (a *App) issueAccess(ownerOnly bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := parseID(c, "id")
+		if !ok {
+			a.fail(c, errNotFound)
+			return
+		}
+		is, g, role, err := a.st.IssueFor(c.Request.Context(), id, currentUser(c).ID)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		if !a.allowed(c, role, ownerOnly) {
+			return
+		}
+		c.Set(issueKey, is)
+		c.Set(groupKey, g)
+		c.Set(roleKey, role)
+		c.Next()
+	}
+}
+
+func issueOf(c *gin.Context) (store.Issue, store.Group, store.Role) {
+	g, role := groupOf(c)
+	return c.MustGet(issueKey).(store.Issue), g, role
+}

@@ -1,0 +1,37 @@
+package handlers
+
+import "estimator/store"
+
+// committed is the one place that decides who hears of a change the store has
+// committed: the live pages (rooms, group pages, a person's own tabs) and the
+// metrics. Handlers do not notify; whatever commits a change (a request, the
+// timer loop, auto-reveal) reaches the screens the same way, at its commit.
+func (a *App) committed(ch store.Change) {
+	b := a.hub
+	switch ch.Kind {
+	case store.RoundRevealed:
+		a.metrics.Reveal()
+		b.TopicChanged(ch.Issue)
+		b.GroupPageChanged(ch.Group)
+	case store.IssueChanged:
+		b.TopicChanged(ch.Issue)
+		b.GroupPageChanged(ch.Group)
+	case store.IssueDeleted:
+		b.TopicDeleted(ch.Issue)
+		b.GroupPageChanged(ch.Group)
+	case store.GroupMoved:
+		b.GroupMoved(ch.Group, ch.Issue)
+		b.GroupPageChanged(ch.Group)
+	case store.IssuesAdded, store.GroupChanged:
+		// New issues change what a room offers next, not only the group page.
+		b.GroupChanged(ch.Group)
+	case store.MemberLeft:
+		b.MemberLeft(ch.Group, ch.User)
+	case store.GroupDeleted:
+		b.GroupDeleted(ch.Group)
+	case store.SessionsEnded:
+		b.SessionsEnded(ch.Sessions)
+	default:
+		a.log.Warn("a committed change nobody hears of", "kind", ch.Kind)
+	}
+}
