@@ -112,9 +112,10 @@ func (h hub) groupPageChanged(groupID int64)       { h.GroupPageChanged(groupID)
 func (h hub) groupMoved(groupID, issueID int64)    { h.GroupMoved(groupID, issueID) }
 func (h hub) groupChanged(groupID int64)           { h.GroupChanged(groupID) }
 func (h hub) groupDeleted(groupID int64)           { h.GroupDeleted(groupID) }
-func (h hub) memberLeft(groupID, userID int64)     { h.MemberLeft(groupID, userID) }
+func (h hub) memberLeft(gid, uid, sid int64)       { h.MemberLeft(gid, uid, sid) }
 func (h hub) closeSessions(ids []int64)            { h.SessionsEnded(ids) }
 func (h hub) present(issueID int64) map[int64]bool { return h.Present(issueID) }
+func (h hub) seen(issueID, userID int64)           { h.Seen(issueID, userID) }
 func (h hub) subscribers() int                     { return h.Subscribers() }
 
 // newHub builds the broker of the rooms and group pages: one topic per issue,

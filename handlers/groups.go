@@ -424,7 +424,7 @@ func (a *App) removeMember(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.memberLeft(g.ID, uid)
+	a.hub.memberLeft(g.ID, uid, 0)
 	a.doneRedirect(c, "The member was removed.", views.GroupPath(g.ID))
 }
 
@@ -459,7 +459,10 @@ func (a *App) leaveGroup(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.hub.memberLeft(g.ID, u.ID)
+	// This session's own pages are not sent to "/" by their streams: this
+	// answer takes it there, and the first page there shows the notice.
+	_, st := session(c)
+	a.hub.memberLeft(g.ID, u.ID, st.rec.ID)
 	a.doneRedirect(c, "You left “"+g.Name+"”.", views.PathHome)
 }
 

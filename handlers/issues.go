@@ -63,6 +63,16 @@ func (a *App) statusView(c *gin.Context, issueID int64, role store.Role) (views.
 	return views.StatusView{Status: st, Role: role, Present: a.hub.present(issueID), Now: a.st.Now()}, nil
 }
 
+// pageLoaded counts the load of a page of the room (the room, or its deck
+// alone) as the viewer's presence there for a minute: without JavaScript no
+// stream says they are there. A fragment comes from a page whose stream says
+// it already; HEAD loads no page.
+func (a *App) pageLoaded(c *gin.Context, issueID int64) {
+	if !wantsFragment(c) && !isHead(c) {
+		a.hub.seen(issueID, currentUser(c).ID)
+	}
+}
+
 // ownView is the viewer's own side of the room: their seat and vote.
 func (a *App) ownView(c *gin.Context, is store.Issue, g store.Group, seat store.Seat) (views.EstimateView, error) {
 	own, err := a.st.OwnEstimate(c.Request.Context(), is.ID, currentUser(c).ID)
@@ -71,6 +81,7 @@ func (a *App) ownView(c *gin.Context, is store.Issue, g store.Group, seat store.
 
 func (a *App) issueStatus(c *gin.Context) {
 	is, g, role := issueOf(c)
+	a.pageLoaded(c, is.ID)
 	// issueAccess has just loaded the issue and its group: only the room's
 	// other facts are left to read.
 	st, err := a.st.RoomFacts(c.Request.Context(), is, g)
@@ -101,6 +112,7 @@ func (a *App) showStatus(c *gin.Context, status int, v views.StatusView) {
 
 func (a *App) estimatePage(c *gin.Context) {
 	is, g, _ := issueOf(c)
+	a.pageLoaded(c, is.ID)
 	seat, err := a.st.SeatOf(c.Request.Context(), g.ID, currentUser(c).ID)
 	if err != nil {
 		a.fail(c, err)
