@@ -63,10 +63,11 @@ func (a *App) statusView(c *gin.Context, issueID int64, role store.Role) (views.
 	return views.StatusView{Status: st, Role: role, Present: a.hub.present(issueID), Now: a.st.Now()}, nil
 }
 
-// pageLoaded counts the load of a page of the room (the room, or its deck
-// alone) as the viewer's presence there for a minute: without JavaScript no
-// stream says they are there. A fragment comes from a page whose stream says
-// it already; HEAD loads no page.
+// pageLoaded counts a load of the room's page as the viewer's presence there
+// for a minute: without JavaScript no stream says they are there (a vote
+// without it lands back in the room, which counts again). A fragment comes
+// from a page whose stream says it already; HEAD loads no page; the deck alone
+// is not the room.
 func (a *App) pageLoaded(c *gin.Context, issueID int64) {
 	if !wantsFragment(c) && !isHead(c) {
 		a.hub.seen(issueID, currentUser(c).ID)
@@ -112,7 +113,6 @@ func (a *App) showStatus(c *gin.Context, status int, v views.StatusView) {
 
 func (a *App) estimatePage(c *gin.Context) {
 	is, g, _ := issueOf(c)
-	a.pageLoaded(c, is.ID)
 	seat, err := a.st.SeatOf(c.Request.Context(), g.ID, currentUser(c).ID)
 	if err != nil {
 		a.fail(c, err)
