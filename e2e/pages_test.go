@@ -41,11 +41,33 @@ type variant struct {
 }
 
 var variants = []variant{
+	{"360-light", 360, 800, false},
+	{"360-dark", 360, 800, true},
 	{"390-light", 390, 844, false},
 	{"390-dark", 390, 844, true},
 	{"1280-light", 1280, 800, false},
 	{"1280-dark", 1280, 800, true},
 }
+
+// narrowest is the smallest phone the navigation must fit, with the longest
+// nickname (the page walk checks the navigation alone at this width).
+var narrowest = variant{"320-light", 320, 640, false}
+
+// The page walk's people have nicknames as long as a nickname may be
+// (store.NicknameMax): a short name hides what a long one widens.
+const (
+	ownerNick     = "Olga Małgorzata Wiśniewska-Nowak"
+	memberNick    = "Maximilian Wolfgang Oberhuber Jr"
+	miaNick       = "Mia Wilhelmina Montgomery-Walker"
+	spectatorNick = "Solveig Matilde Wennerström-Berg"
+	freshNick     = "Zed Maximilian Worthington-Wells"
+	outsiderNick  = "Cy Wendelin Warmbrunn-Mühlheimer"
+	// longKey is as long as a key may be (store.IssueKeyMax), with hyphens.
+	longKey = "PAYMENTS-PLATFORM-MIGRATION-2042"
+	// longLinks is a description as trackers write them: links longer than a
+	// phone is wide, one in parentheses, one at the end of a sentence.
+	longLinks = "Move card payments to the new provider (spec: https://jira.example.com/browse/PAYMENTS-PLATFORM-MIGRATION-2042?focusedCommentId=1234567&page=com.atlassian.jira.plugin.system.issuetabpanels%3Acomment-tabpanel#comment-1234567). Runbook: https://wiki.example.com/display/PAY/Provider+migration+runbook+AbCdEfGhIjKlMnOpQrStUvWxYz0123456789."
+)
 
 // phone reports whether the variant is a phone's width, where tap targets must
 // be big enough for a thumb.
@@ -60,6 +82,8 @@ type site struct {
 
 	solo, team, invite       string
 	open, revealed, accepted string
+	// long has the longest key and a description of long links.
+	long string
 	// second is an issue on its second round; spectator watches the team.
 	second    string
 	spectator *tab
@@ -145,6 +169,21 @@ var pageStates = []pageState{
 	{"room, round 2, member", func(s *site) *tab { return s.member }, at(func(s *site) string { return s.second }), testID("rounds")},
 	{"group, current issue", func(s *site) *tab { return s.member }, at(func(s *site) string { return s.team }), testID("current-issue")},
 	{"room, no JS", func(s *site) *tab { return s.memberNoJS }, at(func(s *site) string { return s.second }), testID("cards")},
+	{"room, a member here without JS", func(s *site) *tab { return s.owner }, func(s *site, tb *tab) {
+		// Max's only page on the room is one without JavaScript, so no
+		// stream says he is there: his page load does, for a minute.
+		s.memberNoJS.open(s.second)
+		s.memberNoJS.waitShown(testID("cards"))
+		tb.open(s.second)
+	}, fmt.Sprintf(`[data-testid="voter"][data-member=%q] [data-testid="voter-present"] .present`, memberNick)},
+	{"issue, longest key and long links", func(s *site) *tab { return s.owner }, at(func(s *site) string { return s.long }), `[data-testid="issue-description"] a[href^="https://jira.example.com/"]`},
+	{"import preview", func(s *site) *tab { return s.owner }, func(s *site, tb *tab) {
+		tb.open(s.team)
+		tb.click(testID("import-summary"))
+		// Rows as a spreadsheet copies them (typing a tab would move the focus).
+		tb.do(chromedp.SetValue(chromedp.CSS("#import-rows"), "PAYMENTS-PLATFORM-MIGRATION-2043\tRetry failed payouts, see https://jira.example.com/browse/PAYMENTS-PLATFORM-MIGRATION-2043?focusedCommentId=7654321\nSHOP-16\tGift cards"))
+		tb.click(testID("import-preview"))
+	}, testID("import-confirm")},
 	{"issue, revealed", func(s *site) *tab { return s.owner }, at(func(s *site) string { return s.revealed }), testID("result")},
 	{"issue, accepted", func(s *site) *tab { return s.owner }, at(func(s *site) string { return s.accepted }), testID("final")},
 	{"issue, reveal confirmation, no JS", func(s *site) *tab { return s.ownerNoJS }, func(s *site, tb *tab) {
@@ -178,6 +217,28 @@ var pageStates = []pageState{
 	}, testID("notice")},
 }
 
+// layoutChecks are a state's own checks of its layout, at every width: a
+// script that lists what is wrong.
+var layoutChecks = map[string]string{
+	// The way back sits beside the confirmation, not under it.
+	"import preview": `(() => {
+		const ok = document.querySelector('[data-testid="import-confirm"]').getBoundingClientRect();
+		const back = document.querySelector('[data-testid="import-cancel"]').getBoundingClientRect();
+		return Math.abs(ok.top - back.top) > 1 ? ["Cancel sits under the confirm button"] : [];
+	})()`,
+	// The invite link comes before the member list, and the page a meeting
+	// uses stays short on a phone (it was 3,400 px at 390 px).
+	"group, owner with members": `(() => {
+		const out = [];
+		const invite = document.querySelector('[data-testid="invite"]').getBoundingClientRect();
+		const members = document.querySelector('[data-testid="members"]').getBoundingClientRect();
+		if (invite.top > members.top) out.push("the invite link is below the member list");
+		const tall = document.documentElement.scrollHeight;
+		if (innerWidth < 600 && tall > 3000) out.push("the page is " + tall + " px tall");
+		return out;
+	})()`,
+}
+
 // buildSite signs people in and makes a group with a member, one without, and
 // issues open, revealed and accepted.
 func buildSite(e *env) *site {
@@ -187,19 +248,20 @@ func buildSite(e *env) *site {
 	s.anonNoJS.javaScriptOff()
 
 	s.owner = e.person("Olga (owner)")
-	s.owner.signIn("Olga")
+	s.owner.signIn(ownerNick)
 	s.solo = s.owner.createGroup("Solo")
 	s.team = s.owner.createGroup("Checkout team")
 	s.owner.open(s.team)
 	s.open = s.owner.addIssue("SHOP-12", "Pay by invoice: the order page offers invoice payment to known business customers, with a limit set by finance.")
 	s.revealed = s.owner.addIssue("SHOP-13", "Show delivery dates")
 	s.accepted = s.owner.addIssue("SHOP-14", "")
+	s.long = s.owner.addIssue(longKey, longLinks)
 	s.invite = strings.TrimPrefix(s.owner.inviteLink(), e.base)
 
 	s.member = e.person("Max (member)")
-	s.member.join(e.base+s.invite, "Max", "Checkout team")
+	s.member.join(e.base+s.invite, memberNick, "Checkout team")
 	mia := e.person("Mia (member)")
-	mia.join(e.base+s.invite, "Mia", "Checkout team")
+	mia.join(e.base+s.invite, miaNick, "Checkout team")
 	s.second = s.owner.addIssue("SHOP-15", "Gift wrapping")
 
 	// Two of three voters: revealing without JavaScript asks first.
@@ -230,7 +292,7 @@ func buildSite(e *env) *site {
 
 	// A spectator: joins, then takes the spectator's seat on the group page.
 	s.spectator = e.person("Sol (spectator)")
-	s.spectator.join(e.base+s.invite, "Sol", "Checkout team")
+	s.spectator.join(e.base+s.invite, spectatorNick, "Checkout team")
 	s.spectator.open(s.team)
 	s.spectator.click(testID("seat-spectator"))
 	s.spectator.waitVisible(testID("seat-voter"))
@@ -240,15 +302,16 @@ func buildSite(e *env) *site {
 	s.memberNoJS = s.member.newTab("Max (member, no JavaScript)")
 	s.memberNoJS.javaScriptOff()
 	s.fresh = e.person("Zed (no group)")
-	s.fresh.signIn("Zed")
+	s.fresh.signIn(freshNick)
 	s.keeper = e.person("Kim (kept form)")
 	s.outsider = e.person("Cy (invited)")
-	s.outsider.signIn("Cy")
+	s.outsider.signIn(outsiderNick)
 	return s
 }
 
-// Acceptance: every page and state, on a phone and a laptop, light and dark:
-// nothing scrolls sideways, the navigation stays on one line, keys do not wrap,
+// Acceptance: every page and state, on phones (360 and 390 px) and a laptop,
+// light and dark, with nicknames of 32 characters: nothing scrolls sideways,
+// the navigation stays on one line (and fits a 320 px phone), keys do not wrap,
 // tap targets are big enough on a phone, and axe finds nothing serious or
 // critical.
 func TestEveryPage(t *testing.T) {
@@ -294,9 +357,21 @@ func TestEveryPage(t *testing.T) {
 			if v.phone() && len(l.Small) > 0 {
 				t.Errorf("%s: tap targets under 44 px: %q", what, l.Small)
 			}
+			if js, ok := layoutChecks[ps.name]; ok {
+				for _, p := range run(tb, chromedp.Evaluate[[]string](js)) {
+					t.Errorf("%s: %s", what, p)
+				}
+			}
 			for _, viol := range tb.axe(src) {
 				t.Errorf("%s: axe %s (%s): %s\n\t%s", what, viol.ID, viol.Impact, viol.Help, strings.Join(viol.Nodes, "\n\t"))
 			}
+		}
+		tb.show(narrowest)
+		if *shotsDir != "" {
+			tb.screenshot(filepath.Join(*shotsDir, fmt.Sprintf("%02d-%s-%s.png", i+1, slug(ps.name), narrowest.name)))
+		}
+		if l := tb.layout(); l.NavRight > l.InnerWidth || l.NavRows > 1 {
+			t.Errorf("%s at %s: the navigation takes %d rows and reaches %d px in a %d px window", ps.name, narrowest.name, l.NavRows, l.NavRight, l.InnerWidth)
 		}
 		if bare := tb.focusUnseen(4); len(bare) > 0 {
 			t.Errorf("%s: keyboard focus is not visible on %q", ps.name, bare)
@@ -420,33 +495,64 @@ type layoutFacts struct {
 	ScrollWidth, InnerWidth int
 	Widest                  []string
 	NavRows                 int
+	NavRight                int
 	Wrapped                 []string
 	Small                   []string
 }
 
 // layoutScript measures the page: its width against the window's, the
-// elements reaching furthest right, how many rows the navigation takes, which
-// one-line texts (navigation, issue keys) wrapped, and which buttons are
-// smaller than a 44 px tap target.
+// elements reaching furthest right, how many rows the navigation takes and how
+// far right it reaches, which one-line texts (navigation, the room's "here
+// now", the account's browser dates) wrapped, which issue keys broke though
+// they fit their line, and which buttons are smaller than a 44 px tap target.
 const layoutScript = `(() => {
   const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== "hidden"; };
   const name = el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.dataset.testid ? "[" + el.dataset.testid + "]" : "") + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "");
+  // The lines an element's text takes: the boxes of its text, a line
+  // starting below the one before (a table cell's height says nothing).
   const lines = el => {
-    const cs = getComputedStyle(el);
-    if (cs.display === "inline") return el.getClientRects().length;
-    const lh = parseFloat(cs.lineHeight) || parseFloat(cs.fontSize) * 1.2;
-    return Math.round((el.getBoundingClientRect().height - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom)) / lh);
+    const boxes = [];
+    const range = document.createRange();
+    const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      if (!n.textContent.trim()) continue;
+      range.selectNodeContents(n);
+      boxes.push(...Array.from(range.getClientRects()).filter(r => r.width > 1 && r.height > 1));
+    }
+    let count = 0, bottom = -Infinity;
+    for (const r of boxes.sort((a, b) => a.top - b.top)) {
+      if (r.top >= bottom - 2) { count++; bottom = r.bottom; } else { bottom = Math.max(bottom, r.bottom); }
+    }
+    return count;
   };
   const all = Array.from(document.body.querySelectorAll("*")).filter(visible);
   const widest = all.map(el => [el, el.getBoundingClientRect().right]).filter(([, r]) => r > innerWidth + 0.5)
     .sort((a, b) => b[1] - a[1]).slice(0, 4).map(([el, r]) => name(el) + " to " + Math.round(r));
-  const navRows = new Set(Array.from(document.querySelectorAll("body > header nav li"), li => Math.round(li.getBoundingClientRect().top))).size;
-  const wrapped = Array.from(document.querySelectorAll("body > header nav a, .key, [data-testid=issue-link], [data-testid=issue-key]"))
-    .filter(visible).filter(el => lines(el) > 1).map(el => el.textContent.trim());
+  const navRight = Math.max(0, ...Array.from(document.querySelectorAll("body > header nav, body > header nav *")).filter(visible).map(el => Math.ceil(el.getBoundingClientRect().right)));
+  // Items of one row overlap vertically, whatever their heights (the logo is
+  // taller than a link's text); a row starts below the one before it.
+  let navRows = 0, rowBottom = -Infinity;
+  for (const r of Array.from(document.querySelectorAll("body > header nav li"), li => li.getBoundingClientRect()).sort((a, b) => a.top - b.top)) {
+    if (r.top >= rowBottom - 1) { navRows++; rowBottom = r.bottom; } else { rowBottom = Math.max(rowBottom, r.bottom); }
+  }
+  // A key may break only when it is longer than its whole line (a key of 32
+  // characters in a heading on a phone), never where it would fit ("SHOP-" /
+  // "12" at the end of a line).
+  const canvas = document.createElement("canvas").getContext("2d");
+  const fitsItsLine = el => {
+    let box = el.parentElement;
+    while (box && ["inline", "contents"].includes(getComputedStyle(box).display)) box = box.parentElement;
+    const bs = getComputedStyle(box);
+    canvas.font = getComputedStyle(el).font;
+    return canvas.measureText(el.textContent.trim()).width <= box.clientWidth - parseFloat(bs.paddingLeft) - parseFloat(bs.paddingRight);
+  };
+  const oneLine = "body > header nav a, [data-testid=voters] th, .present, [data-testid=browser] td:first-child";
+  const wrapped = Array.from(document.querySelectorAll(oneLine + ", .key, [data-testid=issue-link], [data-testid=issue-key]"))
+    .filter(visible).filter(el => lines(el) > 1 && (el.matches(oneLine) || fitsItsLine(el))).map(el => el.textContent.trim());
   const small = Array.from(document.querySelectorAll("button, [role=button], input[type=submit], input[type=checkbox], body > header nav a, summary"))
     .filter(visible).filter(el => { const r = el.getBoundingClientRect(); const box = el.type === "checkbox" ? el.closest("label") || el : el; const b = box.getBoundingClientRect(); return Math.max(r.height, b.height) < 44; })
     .map(el => name(el) + " " + Math.round(el.getBoundingClientRect().height) + " px");
-  return {ScrollWidth: document.documentElement.scrollWidth, InnerWidth: innerWidth, Widest: widest, NavRows: navRows, Wrapped: wrapped, Small: small};
+  return {ScrollWidth: document.documentElement.scrollWidth, InnerWidth: innerWidth, Widest: widest, NavRows: navRows, NavRight: navRight, Wrapped: wrapped, Small: small};
 })()`
 
 func (tb *tab) layout() layoutFacts {

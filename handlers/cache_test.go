@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -148,6 +149,10 @@ func TestCachedAnswersMatchUncached(t *testing.T) {
 			if warm.header.Get("Content-Encoding") == "gzip" {
 				warm.body, want.body = gunzip(t, warm.body), gunzip(t, want.body)
 			}
+			// Who is here now is each instance's own knowledge (its streams,
+			// the page loads it served), not the database's: a cold app has
+			// served none of the earlier page loads.
+			warm.body, want.body = presentMark.ReplaceAllString(warm.body, ""), presentMark.ReplaceAllString(want.body, "")
 			if warm.body != want.body {
 				t.Errorf("%s (htmx %v): the cached answer differs from the uncached one:\n%s\n---\n%s",
 					tc.path, tc.c.htmx, truncate(warm.body, 800), truncate(want.body, 800))
@@ -155,6 +160,8 @@ func TestCachedAnswersMatchUncached(t *testing.T) {
 		}
 	}
 }
+
+var presentMark = regexp.MustCompile(`<span class="present"[^>]*>● here</span>`)
 
 func gunzip(t *testing.T, body string) string {
 	t.Helper()

@@ -26,7 +26,7 @@ func (a *App) committed(ch store.Change) {
 		// New issues change what a room offers next, not only the group page.
 		b.GroupChanged(ch.Group)
 	case store.MemberLeft:
-		b.MemberLeft(ch.Group, ch.User)
+		b.MemberLeft(ch.Group, ch.User, ch.Session)
 	case store.GroupDeleted:
 		b.GroupDeleted(ch.Group)
 	case store.SessionsEnded:

@@ -23,7 +23,7 @@ type groupStore interface {
 	GroupIssues(ctx context.Context, groupID int64) ([]store.IssueSummary, error)
 	InviteByToken(ctx context.Context, token string) (store.Invite, error)
 	Join(ctx context.Context, token string, u store.User) (store.Group, error)
-	LeaveGroup(ctx context.Context, groupID int64, u store.User) ([]int64, error)
+	LeaveGroup(ctx context.Context, groupID int64, u store.User, session int64) ([]int64, error)
 	Members(ctx context.Context, groupID int64) ([]store.Member, error)
 	RemoveMember(ctx context.Context, groupID, userID int64, by store.User) ([]int64, error)
 	RenameGroup(ctx context.Context, groupID int64, name string) error
@@ -435,7 +435,10 @@ func (a *App) leaveGroup(c *gin.Context) {
 	}
 	g, _ := groupOf(c)
 	u := currentUser(c)
-	_, err := a.st.LeaveGroup(c.Request.Context(), g.ID, u)
+	// This session's own pages are not sent to "/" by their streams: this
+	// answer takes it there, and the first page there shows the notice.
+	_, st := session(c)
+	_, err := a.st.LeaveGroup(c.Request.Context(), g.ID, u, st.rec.ID)
 	if errors.Is(err, store.ErrOwnerCannotLeave) {
 		a.fail(c, errOwnerLeaves(g))
 		return

@@ -50,6 +50,17 @@ func (a *App) statusView(c *gin.Context, issueID int64, role store.Role) (views.
 	return views.StatusView{Status: st, Role: role, Present: a.hub.Present(issueID), Now: a.st.Now()}, nil
 }
 
+// pageLoaded counts a load of the room's page as the viewer's presence there
+// for a minute: without JavaScript no stream says they are there (a vote
+// without it lands back in the room, which counts again). A fragment comes
+// from a page whose stream says it already; HEAD loads no page; the deck alone
+// is not the room.
+func (a *App) pageLoaded(c *gin.Context, issueID int64) {
+	if !wantsFragment(c) && !isHead(c) {
+		a.hub.Seen(issueID, currentUser(c).ID)
+	}
+}
+
 // ownView is the viewer's own side of the room: their seat and vote.
 func (a *App) ownView(c *gin.Context, is store.Issue, g store.Group, seat store.Seat) (views.EstimateView, error) {
 	own, err := a.st.OwnEstimate(c.Request.Context(), is.ID, currentUser(c).ID)
@@ -58,6 +69,7 @@ func (a *App) ownView(c *gin.Context, is store.Issue, g store.Group, seat store.
 
 func (a *App) issueStatus(c *gin.Context) {
 	is, g, role := issueOf(c)
+	a.pageLoaded(c, is.ID)
 	// issueAccess has just loaded the issue and its group: only the room's
 	// other facts are left to read.
 	st, err := a.st.RoomFacts(c.Request.Context(), is, g)

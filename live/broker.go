@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -97,7 +98,11 @@ type Config struct {
 	// everyone already there) per arrival. A change of the topic itself is
 	// rendered at once, with whoever is there.
 	PresenceDelay time.Duration
-	Logger        *slog.Logger
+	// SeenFor is how long a page load (Seen) counts as presence on a topic
+	// (default a minute): a page without JavaScript opens no stream, and its
+	// person is there all the same.
+	SeenFor time.Duration
+	Logger  *slog.Logger
 }
 
 // Broker fans the changes of topics out to their subscribers. After a change
@@ -117,6 +122,10 @@ type Broker struct {
 	total      int
 	perSession map[int64]int
 	closed     bool
+	// seen holds the page loads that count as presence: topic → user → when;
+	// forget drops them after SeenFor, one timer per topic.
+	seen       map[int64]map[int64]time.Time
+	seenTimers map[int64]*time.Timer
 }
 
 // topicKey names a topic: by its id, or for a group's page (id 0) by its group.
@@ -185,6 +194,9 @@ func New(cfg Config) *Broker {
 	if cfg.PresenceDelay == 0 {
 		cfg.PresenceDelay = 250 * time.Millisecond
 	}
+	if cfg.SeenFor == 0 {
+		cfg.SeenFor = time.Minute
+	}
 	if cfg.Exit == nil {
 		cfg.Exit = func(Reason, int64, int64) string { return "" }
 	}
@@ -193,7 +205,8 @@ func New(cfg Config) *Broker {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &Broker{cfg: cfg, log: log, ctx: ctx, cancel: cancel, topics: map[topicKey]*topic{}, perSession: map[int64]int{}}
+	b := &Broker{cfg: cfg, log: log, ctx: ctx, cancel: cancel, topics: map[topicKey]*topic{}, perSession: map[int64]int{},
+		seen: map[int64]map[int64]time.Time{}, seenTimers: map[int64]*time.Timer{}}
 	b.stopListen = cfg.Bus.Listen(b.apply)
 	if cfg.Alive != nil {
 		go b.checkSessions()
@@ -222,6 +235,10 @@ func (b *Broker) Subscribe(topicID, group int64, v Viewer) (*Subscription, error
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	s.wake <- struct{}{} // send the current state at once, if there is one
 	wasPresent := t.hasUserLocked(v.User)
+	if topicID != 0 {
+		// The stream says it from now on, and stops saying it when it ends.
+		delete(b.seen[topicID], v.User)
+	}
 	t.subs[s] = struct{}{}
 	b.total++
 	b.perSession[v.Session]++
@@ -304,10 +321,7 @@ func (b *Broker) render(t *topic) {
 		if t.presence != nil && t.presence.Stop() {
 			t.presence = nil // this render shows who is there now
 		}
-		present := map[int64]bool{}
-		for s := range t.subs {
-			present[s.userID] = true
-		}
+		present := b.presentLocked(t)
 		b.mu.Unlock()
 
 		fs, err := b.renderFrames(t, present)
@@ -386,9 +400,16 @@ func (b *Broker) GroupChanged(group int64) { b.publish(Notice{Kind: GroupChanged
 func (b *Broker) GroupDeleted(group int64) { b.publish(Notice{Kind: GroupDeleted, Group: group}) }
 
 // MemberLeft closes the streams of a member who left or was removed, then
-// updates the group's live topics for everyone else.
-func (b *Broker) MemberLeft(group, user int64) {
-	b.publish(Notice{Kind: MemberLeft, Group: group, User: user})
+// updates the group's live topics for everyone else. Their pages go to
+// Removed's exit, but those of session, the one that left (0: none, a
+// removal): its own answer takes it on, with the one-time notice that says it
+// left, which a page load sent by its stream could take first.
+func (b *Broker) MemberLeft(group, user, session int64) {
+	n := Notice{Kind: MemberLeft, Group: group, User: user}
+	if session != 0 {
+		n.Sessions = []int64{session}
+	}
+	b.publish(n)
 }
 
 // SessionsEnded closes the streams of sessions that were signed out; their
@@ -435,7 +456,23 @@ func (b *Broker) apply(n Notice) {
 	case GroupDeleted:
 		b.closeWhere(func(s *Subscription) bool { return s.t.group == n.Group }, Removed)
 	case MemberLeft:
-		b.closeWhere(func(s *Subscription) bool { return s.t.group == n.Group && s.userID == n.User }, Removed)
+		b.mu.Lock()
+		for _, t := range b.topics {
+			if t.group != n.Group {
+				continue
+			}
+			for s := range t.subs {
+				if s.userID != n.User {
+					continue
+				}
+				if slices.Contains(n.Sessions, s.sessionID) {
+					s.close("")
+				} else {
+					s.close(b.cfg.Exit(Removed, t.id, t.group))
+				}
+			}
+		}
+		b.mu.Unlock()
 		b.groupChanged(n.Group)
 	case SessionsEnded:
 		set := make(map[int64]bool, len(n.Sessions))
@@ -482,6 +519,11 @@ func (b *Broker) Close() {
 	}
 	b.stopListen()
 	b.cancel()
+	b.mu.Lock()
+	for _, timer := range b.seenTimers {
+		timer.Stop()
+	}
+	b.mu.Unlock()
 	b.closeWhere(func(*Subscription) bool { return true }, 0)
 }
 
@@ -548,13 +590,94 @@ func (b *Broker) checkSessions() {
 func (b *Broker) Present(topicID int64) map[int64]bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if topicID == GroupPage {
+		return map[int64]bool{}
+	}
+	t := b.topics[keyOf(topicID, 0)]
+	if t == nil {
+		t = &topic{id: topicID}
+	}
+	return b.presentLocked(t)
+}
+
+// presentLocked is who is on a topic: whoever has a stream on it, and whoever
+// loaded its page less than SeenFor ago.
+func (b *Broker) presentLocked(t *topic) map[int64]bool {
 	out := map[int64]bool{}
-	if t := b.topics[keyOf(topicID, 0)]; topicID != GroupPage && t != nil {
-		for s := range t.subs {
-			out[s.userID] = true
+	for s := range t.subs {
+		out[s.userID] = true
+	}
+	if t.id != GroupPage {
+		for user, at := range b.seen[t.id] {
+			if time.Since(at) < b.cfg.SeenFor {
+				out[user] = true
+			}
 		}
 	}
 	return out
+}
+
+// Seen counts a page load of a topic (not a group's page) by a user as their
+// presence there for SeenFor, unless a stream of theirs on it says so first: a
+// page without JavaScript opens no stream, and reloading it renews the
+// minute. Only ids are kept, in memory, per instance.
+func (b *Broker) Seen(topicID, user int64) {
+	if topicID == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	m := b.seen[topicID]
+	if m == nil {
+		m = map[int64]time.Time{}
+		b.seen[topicID] = m
+	}
+	at, known := m[user]
+	m[user] = time.Now()
+	if t := b.topics[keyOf(topicID, 0)]; t != nil && (!known || time.Since(at) >= b.cfg.SeenFor) && !t.hasUserLocked(user) {
+		b.presenceLocked(t)
+	}
+	if b.seenTimers[topicID] == nil {
+		b.seenTimers[topicID] = time.AfterFunc(b.cfg.SeenFor, func() { b.forget(topicID) })
+	}
+}
+
+// forget drops a topic's page loads older than SeenFor, renders the topic
+// again for its streams when someone is no longer there, and waits for the
+// next page load to expire.
+func (b *Broker) forget(topicID int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.seenTimers, topicID)
+	if b.closed {
+		return
+	}
+	t := b.topics[keyOf(topicID, 0)]
+	m := b.seen[topicID]
+	var next time.Duration
+	left := false
+	for user, at := range m {
+		switch age := time.Since(at); {
+		case age >= b.cfg.SeenFor:
+			delete(m, user)
+			if t != nil && !t.hasUserLocked(user) {
+				left = true
+			}
+		case next == 0 || b.cfg.SeenFor-age < next:
+			next = b.cfg.SeenFor - age
+		}
+	}
+	if len(m) == 0 {
+		delete(b.seen, topicID)
+	} else {
+		b.seenTimers[topicID] = time.AfterFunc(next, func() { b.forget(topicID) })
+	}
+	if left {
+		b.changedLocked(t)
+	}
 }
 
 // Subscribers counts open streams.

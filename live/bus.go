@@ -54,7 +54,7 @@ type Notice struct {
 	Kind        Kind
 	Topic       int64   // TopicChanged, TopicDeleted, GroupMoved (where to)
 	Group, User int64   // GroupChanged, GroupDeleted, MemberLeft, GroupPageChanged, GroupMoved
-	Sessions    []int64 // SessionsEnded
+	Sessions    []int64 // SessionsEnded; MemberLeft: the session that left
 }
 
 // Bus carries notices to the broker of every instance, this one included. The

@@ -531,7 +531,7 @@ func TestNoticesCloseTheStreamsTheyName(t *testing.T) {
 	// Member 3 leaves group 10: its stream closes, the others are told again.
 	delete(all, 3)
 	w.set(1, "one", all)
-	w.b.MemberLeft(10, 3)
+	w.b.MemberLeft(10, 3, 0)
 	other1.ended(fmt.Sprintf("/exit/%d/1/10", Removed))
 	owner1.want("one for owner, 2 here")
 
@@ -863,4 +863,81 @@ func TestArrivalsShareARender(t *testing.T) {
 	if d := time.Since(start); d >= time.Second {
 		t.Errorf("a change waited %v, as long as presence does", d)
 	}
+}
+
+// A page without JavaScript opens no stream: its load counts as its person's
+// presence for SeenFor (a reload renews it), on the room's streams and in
+// Present, and is forgotten after. A stream of their own takes over: when it
+// ends, they are gone at once.
+func TestAPageLoadIsPresenceForAWhile(t *testing.T) {
+	t.Parallel()
+	const seenFor = 600 * time.Millisecond
+	w := newWorld(t, func(c *Config) { c.SeenFor = seenFor; c.PresenceDelay = 10 * time.Millisecond })
+	w.set(1, "one", map[int64]string{1: "owner", 2: "member", 3: "member"})
+	owner := w.open(1, 10, 1, 100)
+	owner.want("one for owner, 1 here")
+
+	loaded := time.Now()
+	w.b.Seen(1, 2)
+	owner.want("one for owner, 2 here")
+	if !w.b.Present(1)[2] {
+		t.Error("Present leaves out a user who just loaded the page")
+	}
+	owner.want("one for owner, 1 here")
+	if took := time.Since(loaded); took < seenFor {
+		t.Errorf("the page load was forgotten after %v, want %v", took, seenFor)
+	}
+	if w.b.Present(1)[2] {
+		t.Error("Present still has a page load older than SeenFor")
+	}
+
+	// A room nobody streams has its page loads too.
+	w.b.Seen(7, 3)
+	if got := w.b.Present(7); !got[3] || len(got) != 1 {
+		t.Errorf("Present of a room without streams: %v", got)
+	}
+	// A group's page is no room: nobody is "here" on it.
+	w.b.Seen(0, 3)
+	if got := w.b.Present(0); len(got) != 0 {
+		t.Errorf("Present of a group's page: %v", got)
+	}
+
+	w.b.Seen(1, 3)
+	owner.want("one for owner, 2 here")
+	member := w.open(1, 10, 3, 300)
+	member.want("one for member, 2 here")
+	closed := time.Now()
+	member.close()
+	owner.want("one for owner, 1 here")
+	if took := time.Since(closed); took >= seenFor {
+		t.Errorf("the member was shown here %v after their stream ended, as if by their page load", took)
+	}
+}
+
+// A member who leaves has their streams of the group closed: the pages of the
+// session that left just end (its own answer takes it on, with the notice
+// that says it left, which a page load sent by the stream could take first),
+// while their other sessions' pages are sent away; nobody else's stream ends.
+func TestTheSessionThatLeftIsNotSentAway(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	all := map[int64]string{1: "owner", 3: "member"}
+	w.set(1, "one", all)
+	w.set(pageOf(10), "page", all)
+	owner := w.open(1, 10, 1, 100)
+	leaving := []*client{w.open(1, 10, 3, 300), w.open(0, 10, 3, 300)}
+	elsewhere := w.open(0, 10, 3, 301)
+	for _, c := range append(leaving, owner, elsewhere) {
+		c.next()
+	}
+
+	delete(all, 3)
+	w.set(1, "one", all)
+	w.set(pageOf(10), "page", all)
+	w.b.MemberLeft(10, 3, 300)
+	for _, c := range leaving {
+		c.ended("")
+	}
+	elsewhere.ended(fmt.Sprintf("/exit/%d/0/10", Removed))
+	owner.want("one for owner, 1 here")
 }

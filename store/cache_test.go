@@ -155,7 +155,7 @@ func TestCacheSeesOwnWrites(t *testing.T) {
 	if got := groupNames(t, s, ctx, bob.ID); got != "Team" {
 		t.Fatalf("groups %q", got)
 	}
-	if _, err := s.LeaveGroup(ctx, g.ID, bob); err != nil {
+	if _, err := s.LeaveGroup(ctx, g.ID, bob, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := groupNames(t, s, ctx, bob.ID); got != "" {

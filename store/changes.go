@@ -65,6 +65,10 @@ type Change struct {
 	Issue int64
 	// User is the member who left (MemberLeft).
 	User int64
+	// Session is the session a member left from (MemberLeft; 0 for a
+	// removal): its own answer takes its pages on, and a page load sent by
+	// its streams could take the one-time notice that says it left.
+	Session int64
 	// Sessions are the sessions ended (SessionsEnded).
 	Sessions []int64
 }

@@ -167,10 +167,10 @@ func TestEveryChangeIsToldOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	want("remove", Change{Kind: MemberLeft, Group: gid, User: bob.ID})
-	if _, err := s.LeaveGroup(ctx, gid, owner); err != nil {
+	if _, err := s.LeaveGroup(ctx, gid, owner, 77); err != nil {
 		t.Fatal(err)
 	}
-	want("leave", Change{Kind: MemberLeft, Group: gid, User: owner.ID})
+	want("leave", Change{Kind: MemberLeft, Group: gid, User: owner.ID, Session: 77})
 	if err := s.DeleteGroup(ctx, gid); err != nil {
 		t.Fatal(err)
 	}

@@ -118,7 +118,7 @@ func TestGroupCountsFollowEveryChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("issue deleted", 4, 1)
-	if _, err := s.LeaveGroup(ctx, g.ID, ann); err != nil {
+	if _, err := s.LeaveGroup(ctx, g.ID, ann, 0); err != nil {
 		t.Fatal(err)
 	}
 	check("left", 3, 1)

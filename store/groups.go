@@ -319,15 +319,17 @@ func (s *Store) RenameGroup(ctx context.Context, groupID int64, name string) err
 // open issues go; revealed results keep their anonymous distribution. It returns
 // the group's issues whose status changed.
 func (s *Store) RemoveMember(ctx context.Context, groupID, userID int64, by User) ([]int64, error) {
-	return s.dropMember(ctx, groupID, userID, by, "member.removed")
+	return s.dropMember(ctx, groupID, userID, by, "member.removed", 0)
 }
 
 // LeaveGroup takes u out of a group. The owner must hand the group over first.
-func (s *Store) LeaveGroup(ctx context.Context, groupID int64, u User) ([]int64, error) {
-	return s.dropMember(ctx, groupID, u.ID, u, "member.left")
+// session is the session u left from (0: none): its own answer takes its pages
+// on, so the change tells it apart (Change.Session).
+func (s *Store) LeaveGroup(ctx context.Context, groupID int64, u User, session int64) ([]int64, error) {
+	return s.dropMember(ctx, groupID, u.ID, u, "member.left", session)
 }
 
-func (s *Store) dropMember(ctx context.Context, groupID, userID int64, by User, action string) ([]int64, error) {
+func (s *Store) dropMember(ctx context.Context, groupID, userID int64, by User, action string, session int64) ([]int64, error) {
 	var issues []int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// The open issues first (their ballots change below), then the
@@ -358,7 +360,7 @@ func (s *Store) dropMember(ctx context.Context, groupID, userID int64, by User, 
 		return audit(ctx, tx, s.unix(), by, groupID, 0, action, nick)
 	})
 	if err == nil {
-		s.tell(Change{Kind: MemberLeft, Group: groupID, User: userID})
+		s.tell(Change{Kind: MemberLeft, Group: groupID, User: userID, Session: session})
 	}
 	return issues, err
 }

@@ -314,14 +314,14 @@ func TestRemoveMember(t *testing.T) {
 	if _, err := s.RemoveMember(ctx, g.ID, owner.ID, owner); !errors.Is(err, ErrOwnerCannotLeave) {
 		t.Errorf("removing the owner = %v, want ErrOwnerCannotLeave", err)
 	}
-	if _, err := s.LeaveGroup(ctx, g.ID, owner); !errors.Is(err, ErrOwnerCannotLeave) {
+	if _, err := s.LeaveGroup(ctx, g.ID, owner, 0); !errors.Is(err, ErrOwnerCannotLeave) {
 		t.Errorf("owner leaving = %v, want ErrOwnerCannotLeave", err)
 	}
 	if _, role, _ := s.GroupFor(ctx, g.ID, owner.ID); role != RoleOwner {
 		t.Errorf("owner's role after refused leave = %q", role)
 	}
 	// Stays' open estimate is on A-4 only (A-1 was revealed above).
-	if changed, err := s.LeaveGroup(ctx, g.ID, stays); err != nil || !slices.Equal(changed, []int64{stillOpen.ID}) {
+	if changed, err := s.LeaveGroup(ctx, g.ID, stays, 0); err != nil || !slices.Equal(changed, []int64{stillOpen.ID}) {
 		t.Errorf("LeaveGroup = %v, %v; want [%d]", changed, err, stillOpen.ID)
 	}
 	events, _ := s.GroupEvents(ctx, g.ID, 10)
@@ -384,10 +384,10 @@ func TestTransferOwnership(t *testing.T) {
 		t.Errorf("invite shows owner %q", inv.Owner)
 	}
 	// The former owner, now a member, may leave; the new owner may not.
-	if _, err := s.LeaveGroup(ctx, g.ID, heir); !errors.Is(err, ErrOwnerCannotLeave) {
+	if _, err := s.LeaveGroup(ctx, g.ID, heir, 0); !errors.Is(err, ErrOwnerCannotLeave) {
 		t.Errorf("new owner leaving = %v", err)
 	}
-	if _, err := s.LeaveGroup(ctx, g.ID, owner); err != nil {
+	if _, err := s.LeaveGroup(ctx, g.ID, owner, 0); err != nil {
 		t.Errorf("former owner leaving = %v", err)
 	}
 }

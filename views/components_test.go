@@ -3,6 +3,7 @@ package views_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/a-h/templ"
@@ -134,5 +135,45 @@ func TestErrorPage(t *testing.T) {
 	back := htmltest.All(doc, "error-back")
 	if len(back) != 1 || htmltest.Attr(back[0], "href") != "/groups/3" {
 		t.Fatal("no link back to the group")
+	}
+}
+
+// A description's web addresses are links, safely; anything else in it stays
+// text, escaped, on the group page and in the room alike.
+func TestDescriptionsLinkTheirWebAddressesOnly(t *testing.T) {
+	t.Parallel()
+	desc := `Spec: https://jira.example.com/browse/SHOP-7?a=1&b="2" (see https://x.io/a). Not javascript:alert(1) nor <script>alert(1)</script> nor data:text/html,x`
+	st := openStatus()
+	st.Issue.Description = desc
+	for name, doc := range map[string]*html.Node{
+		"group page": render(t, views.IssueTable(3, []store.IssueSummary{{Issue: st.Issue}}, true), store.User{ID: 1}),
+		"room":       render(t, views.IssueStatusPage(views.StatusView{Status: st, Role: store.RoleMember}, views.EstimateView{Issue: st.Issue, Group: st.Group}), store.User{ID: 2}),
+	} {
+		links := htmltest.All(doc, "description-link")
+		var hrefs []string
+		for _, a := range links {
+			hrefs = append(hrefs, htmltest.Attr(a, "href"))
+			if htmltest.Attr(a, "rel") != "noopener noreferrer" || htmltest.Attr(a, "target") != "_blank" {
+				t.Errorf("%s: link %q has rel %q, target %q", name, htmltest.Attr(a, "href"), htmltest.Attr(a, "rel"), htmltest.Attr(a, "target"))
+			}
+			if htmltest.Text(a) != htmltest.Attr(a, "href") {
+				t.Errorf("%s: link to %q reads %q", name, htmltest.Attr(a, "href"), htmltest.Text(a))
+			}
+		}
+		if want := []string{"https://jira.example.com/browse/SHOP-7?a=1&b=", "https://x.io/a"}; !slices.Equal(hrefs, want) {
+			t.Errorf("%s: links %q, want %q", name, hrefs, want)
+		}
+		if n := len(htmltest.FindAll(doc, func(n *html.Node) bool {
+			return n.Type == html.ElementNode && n.Data == "script" && n.FirstChild != nil
+		})); n != 0 {
+			t.Errorf("%s: the description made %d script elements", name, n)
+		}
+		var shown string
+		for _, p := range htmltest.FindAll(doc, func(n *html.Node) bool { return htmltest.Attr(n, "class") == "description" }) {
+			shown += htmltest.Text(p)
+		}
+		if shown != desc {
+			t.Errorf("%s: the description reads\n%q\nwant\n%q", name, shown, desc)
+		}
 	}
 }
