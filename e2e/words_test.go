@@ -38,6 +38,7 @@ func TestWordsInTheBrowser(t *testing.T) {
 
 	// T-shirt sizes.
 	owner.open(groupPath)
+	owner.click(`[data-testid="settings"] > summary`) // the settings are folded away
 	owner.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#settings-deck").value = "tshirt"`))
 	owner.click(testID("settings-save"))
 	owner.waitText(testID("notice"), "saved", stepTimeout)
