@@ -249,14 +249,14 @@ func (c *client) sessionID() int64 {
 	return s.ID
 }
 
-// pendingForms counts the unused kept forms of this browser's session.
-func (c *client) pendingForms() int {
+// keptForms counts the unused kept forms of this browser's session.
+func (c *client) keptForms() int {
 	c.ta.t.Helper()
 	id := c.sessionID()
 	if id == 0 {
 		return 0
 	}
-	n, err := c.ta.st.PendingFormCount(tctx, id)
+	n, err := c.ta.st.KeptFormCount(tctx, id)
 	if err != nil {
 		c.ta.t.Fatal(err)
 	}

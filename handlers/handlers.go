@@ -99,7 +99,7 @@ func (c *Config) defaults() {
 		c.KeptFormsPerAddress = 20
 	}
 	if c.KeptFormsWindow == 0 {
-		c.KeptFormsWindow = store.PendingFormTTL
+		c.KeptFormsWindow = store.KeptFormTTL
 	}
 	if c.BrowserKeyMaxAge == 0 {
 		c.BrowserKeyMaxAge = 400 * 24 * time.Hour

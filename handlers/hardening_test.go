@@ -290,8 +290,8 @@ func TestSignedOutVisitorsCannotFillTheDisk(t *testing.T) {
 		return ta.client().with("X-Forwarded-For", addr).post("/creategroup", body)
 	}
 	stored := func() (forms, sessions, bytes int) {
-		forms, sessions = ta.countRows("pending_forms", ""), ta.countRows("sessions", "")
-		bytes = ta.countRows("pending_forms", "length(body) > 0") * len(body.Encode())
+		forms, sessions = ta.countRows("kept_forms", ""), ta.countRows("sessions", "")
+		bytes = ta.countRows("kept_forms", "length(body) > 0") * len(body.Encode())
 		return
 	}
 
@@ -508,7 +508,7 @@ func TestEmptyAnonymousPostsCannotFillRows(t *testing.T) {
 					}
 				}
 			}
-			forms, anon := ta.countRows("pending_forms", ""), ta.countRows("sessions", "user_id IS NULL")
+			forms, anon := ta.countRows("kept_forms", ""), ta.countRows("sessions", "user_id IS NULL")
 			if forms != want || anon != want || refused != 200-want {
 				t.Fatalf("200 empty POSTs: %d kept forms, %d anonymous sessions, %d refused; want %d, %d, %d", forms, anon, refused, want, want, 200-want)
 			}

@@ -331,7 +331,7 @@ func TestMultipartRefusedElsewhere(t *testing.T) {
 	}
 	// Signed out, on a replayable route: not kept, 415.
 	r := ta.client().plain().postMultipart("/creategroup", map[string]string{"name": "X"}, nil)
-	if r.status != http.StatusUnsupportedMediaType || ta.countRows("pending_forms", "") != 0 {
+	if r.status != http.StatusUnsupportedMediaType || ta.countRows("kept_forms", "") != 0 {
 		t.Errorf("anonymous multipart create: status %d, want 415 and nothing kept", r.status)
 	}
 	if got := ta.issueKeys(tm.gid); len(got) != 1 {
@@ -361,7 +361,7 @@ func TestImportAccess(t *testing.T) {
 	if r.status != http.StatusUnsupportedMediaType || !strings.Contains(r.body, "Sign in first") {
 		t.Fatalf("anonymous import: %d %q", r.status, r.location())
 	}
-	if n := ta.countRows("pending_forms", ""); n != 0 {
+	if n := ta.countRows("kept_forms", ""); n != 0 {
 		t.Fatalf("%d forms kept for an anonymous import", n)
 	}
 	// Cross-site: refused before anything is read.

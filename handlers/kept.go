@@ -98,7 +98,7 @@ const keptValueMax = 2000
 // issues are shown only to their members (an invite's group to anyone holding
 // the invite, as its join page does): the form may name something this person
 // cannot see.
-func (a *App) describeKept(c *gin.Context, f store.PendingForm) views.KeptView {
+func (a *App) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 	ctx := c.Request.Context()
 	uid := currentUser(c).ID
 	form, _ := url.ParseQuery(string(f.Body))

@@ -289,7 +289,7 @@ func TestSignedOutFileUploadIsRefusedWithAMessage(t *testing.T) {
 	if !strings.Contains(r.body, "Sign in first") {
 		t.Errorf("htmx: message %q", r.body)
 	}
-	if n := ta.countRows("pending_forms", ""); n != 0 {
+	if n := ta.countRows("kept_forms", ""); n != 0 {
 		t.Fatalf("%d forms kept for a file upload", n)
 	}
 	if n := ta.countRows("issues", ""); n != 0 {

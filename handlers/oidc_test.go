@@ -506,7 +506,7 @@ func TestOIDCKeptFormReplay(t *testing.T) {
 			if n := ta.countRows("groups g JOIN memberships m ON m.group_id = g.id", "g.id = ? AND m.user_id = ? AND m.role = 'owner' AND g.name = ?", gid, u.ID, group); n != 1 {
 				t.Fatalf("the replayed group is not %s's", want)
 			}
-			if n := c.pendingForms(); n != 0 {
+			if n := c.keptForms(); n != 0 {
 				t.Errorf("%d kept forms left", n)
 			}
 		})

@@ -29,8 +29,8 @@ type keptStore interface {
 	KeepForm(ctx context.Context, sessionID int64, method, path string, body []byte) (string, error)
 	KeptFormsRoom(ctx context.Context, n int) (bool, error)
 	Members(ctx context.Context, groupID int64) ([]store.Member, error)
-	PeekForm(ctx context.Context, ref string, sessionID int64) (store.PendingForm, error)
-	TakeForm(ctx context.Context, ref string, sessionID int64) (store.PendingForm, error)
+	PeekForm(ctx context.Context, ref string, sessionID int64) (store.KeptForm, error)
+	TakeForm(ctx context.Context, ref string, sessionID int64) (store.KeptForm, error)
 }
 
 // requireLogin protects a route. A signed-in user goes on. Anyone else is sent
@@ -102,7 +102,7 @@ func (a *App) keepForm(c *gin.Context, next string) (string, error) {
 		return "", errMediaType
 	default:
 		var err error
-		body, err = io.ReadAll(io.LimitReader(c.Request.Body, store.PendingFormMaxBytes+1))
+		body, err = io.ReadAll(io.LimitReader(c.Request.Body, store.KeptFormMaxBytes+1))
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
@@ -111,7 +111,7 @@ func (a *App) keepForm(c *gin.Context, next string) (string, error) {
 			return "", errBadRequest
 		}
 	}
-	if len(body) > store.PendingFormMaxBytes {
+	if len(body) > store.KeptFormMaxBytes {
 		return "", errTooLarge
 	}
 	if _, err := url.ParseQuery(string(body)); err != nil {

@@ -15,7 +15,7 @@ import (
 	"estimator/views"
 )
 
-// Issue "Protected endpoints: HX-Redirect to sign-in and replay of the pending
+// Issue "Protected endpoints: HX-Redirect to sign-in and replay of the kept
 // form".
 
 func TestProtectedEndpointsSendSignedOutVisitorsToSignIn(t *testing.T) {
@@ -109,11 +109,11 @@ func TestProtectedEndpointsSendSignedOutVisitorsToSignIn(t *testing.T) {
 			if tc.wantKept {
 				wantCount = 1
 			}
-			if n := c.pendingForms(); n != wantCount {
+			if n := c.keptForms(); n != wantCount {
 				t.Errorf("%d kept forms for the session, want %d", n, wantCount)
 			}
 			if !tc.wantKept && c.sessionCookie() != nil && c.sessionID() != 0 {
-				if n, _ := ta.st.PendingFormCount(tctx, c.sessionID()); n != 0 {
+				if n, _ := ta.st.KeptFormCount(tctx, c.sessionID()); n != 0 {
 					t.Errorf("non-replayable request kept %d forms", n)
 				}
 			}
@@ -234,7 +234,7 @@ func TestReplayCreateGroupAfterSignIn(t *testing.T) {
 			if again := c.get(loc).wantStatus(http.StatusOK); again.has("notice") {
 				t.Fatalf("notice shown twice: %q", again.text("notice"))
 			}
-			if n := c.pendingForms(); n != 0 {
+			if n := c.keptForms(); n != 0 {
 				t.Fatalf("%d kept forms left after the replay", n)
 			}
 
@@ -414,7 +414,7 @@ func TestCrossSitePostWhileSignedOutKeepsNothing(t *testing.T) {
 	ta := newTestApp(t)
 	c := ta.client()
 	keepCreateGroup(t, c, "Legit") // the session exists and holds one form
-	before := ta.countRows("pending_forms", "")
+	before := ta.countRows("kept_forms", "")
 	for _, hdr := range [][]string{
 		{"Sec-Fetch-Site", "cross-site"},
 		{"Sec-Fetch-Site", "same-site"},
@@ -443,11 +443,11 @@ func TestCrossSitePostWhileSignedOutKeepsNothing(t *testing.T) {
 			}
 		}
 	}
-	if n := c.pendingForms(); n != 1 {
+	if n := c.keptForms(); n != 1 {
 		t.Fatalf("session holds %d kept forms after forged posts, want 1", n)
 	}
-	if after := ta.countRows("pending_forms", ""); after != before {
-		t.Fatalf("pending_forms rows %d → %d after forged posts", before, after)
+	if after := ta.countRows("kept_forms", ""); after != before {
+		t.Fatalf("kept_forms rows %d → %d after forged posts", before, after)
 	}
 	if n := ta.countRows("groups", "name = 'Forged'"); n != 0 {
 		t.Fatal("a forged post created a group")
@@ -484,7 +484,7 @@ func TestKeptFormReferenceRules(t *testing.T) {
 		ta := newTestApp(t)
 		c := ta.client()
 		ref := keepCreateGroup(t, c, "Late")
-		ta.clock.Advance(store.PendingFormTTL)
+		ta.clock.Advance(store.KeptFormTTL)
 		lp := c.get("/login?kept=" + ref).wantStatus(http.StatusOK)
 		if lp.has("kept-notice") || !strings.Contains(lp.text("notice"), "expired") {
 			t.Fatalf("sign-in page for an expired form: kept %v notice %q", lp.has("kept-notice"), lp.text("notice"))
@@ -497,7 +497,7 @@ func TestKeptFormReferenceRules(t *testing.T) {
 		ta := newTestApp(t)
 		c := ta.client()
 		ref := keepCreateGroup(t, c, "Just in time")
-		ta.clock.Advance(store.PendingFormTTL - time.Second)
+		ta.clock.Advance(store.KeptFormTTL - time.Second)
 		r := sendKept(t, c, signInWith(c, "Tim", ref)).wantStatus(http.StatusSeeOther)
 		groupIDFrom(t, r.location())
 	})
@@ -563,7 +563,7 @@ func TestKeptFormReferenceRules(t *testing.T) {
 		ta := newTestApp(t)
 		c := ta.client()
 		keepCreateGroup(t, c, "first")
-		rowsBefore := ta.countRows("pending_forms", "")
+		rowsBefore := ta.countRows("kept_forms", "")
 
 		big := "name=" + strings.Repeat("x", 100<<10)
 		r := c.do(http.MethodPost, "/creategroup", strings.NewReader(big), "application/x-www-form-urlencoded")
@@ -574,7 +574,7 @@ func TestKeptFormReferenceRules(t *testing.T) {
 		if r.status != http.StatusRequestEntityTooLarge || r.header.Get("HX-Redirect") != "" {
 			t.Fatalf("100 KiB htmx: status %d HX-Redirect %q", r.status, r.header.Get("HX-Redirect"))
 		}
-		just := "name=" + strings.Repeat("x", store.PendingFormMaxBytes+1-len("name="))
+		just := "name=" + strings.Repeat("x", store.KeptFormMaxBytes+1-len("name="))
 		if r := c.do(http.MethodPost, "/creategroup", strings.NewReader(just), "application/x-www-form-urlencoded"); r.status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("64 KiB + 1: status %d, want 413", r.status)
 		}
@@ -587,16 +587,16 @@ func TestKeptFormReferenceRules(t *testing.T) {
 		if r.status != http.StatusUnsupportedMediaType {
 			t.Fatalf("JSON: status %d, want 415", r.status)
 		}
-		if after := ta.countRows("pending_forms", ""); after != rowsBefore {
+		if after := ta.countRows("kept_forms", ""); after != rowsBefore {
 			t.Fatalf("refused bodies kept forms: %d → %d", rowsBefore, after)
 		}
-		if n := c.pendingForms(); n != 1 {
+		if n := c.keptForms(); n != 1 {
 			t.Fatalf("session has %d kept forms, want 1", n)
 		}
 		// Exactly at the cap is kept.
-		exact := "name=" + strings.Repeat("x", store.PendingFormMaxBytes-len("name="))
+		exact := "name=" + strings.Repeat("x", store.KeptFormMaxBytes-len("name="))
 		c.do(http.MethodPost, "/creategroup", strings.NewReader(exact), "application/x-www-form-urlencoded").wantStatus(http.StatusSeeOther)
-		if n := c.pendingForms(); n != 2 {
+		if n := c.keptForms(); n != 2 {
 			t.Fatalf("a 64 KiB form was not kept (%d kept)", n)
 		}
 	})
@@ -613,16 +613,16 @@ func TestKeptFormReferenceRules(t *testing.T) {
 		if c.sessionID() != sid {
 			t.Fatalf("session row changed at sign-in: %d → %d", sid, c.sessionID())
 		}
-		if n, _ := ta.st.PendingFormCount(tctx, sid); n != 1 {
+		if n, _ := ta.st.KeptFormCount(tctx, sid); n != 1 {
 			t.Fatalf("%d kept forms after sign-in, want 1", n)
 		}
 		// ...and signing out drops it.
 		c.post("/confirm-logout", nil).wantRedirect("/")
-		if n, _ := ta.st.PendingFormCount(tctx, sid); n != 0 {
+		if n, _ := ta.st.KeptFormCount(tctx, sid); n != 0 {
 			t.Fatalf("%d kept forms after sign-out, want 0", n)
 		}
-		if n := ta.countRows("pending_forms", "session_id = ?", sid); n != 0 {
-			t.Fatalf("%d pending_forms rows for the ended session", n)
+		if n := ta.countRows("kept_forms", "session_id = ?", sid); n != 0 {
+			t.Fatalf("%d kept_forms rows for the ended session", n)
 		}
 		c.post("/login", url.Values{"nickname": {"Sid"}, "kept": {ref}}).wantRedirect("/")
 		if got := c.get("/").text("notice"); !strings.Contains(got, "could not be found") {

@@ -159,7 +159,7 @@ func forensicPages(t *testing.T, by string, r *rand.Rand) map[string][]pageLayou
 	}
 	roots := map[string]uint32{}
 	rows, err := s.r.Query(`SELECT name, rootpage FROM sqlite_schema WHERE rootpage > 0
-		AND tbl_name IN ('estimates', 'ballots', 'issues', 'issue_rounds', 'pending_forms')`)
+		AND tbl_name IN ('estimates', 'ballots', 'issues', 'issue_rounds', 'kept_forms')`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -613,7 +613,7 @@ func forgetVotes(ctx context.Context, tx *sql.Tx, issueID int64, b ballot) error
 		return err
 	}
 	// The path the estimate form posts to (views.IssueEstimatePath).
-	_, err := tx.ExecContext(ctx, "DELETE FROM pending_forms WHERE path = ?", "/issues/"+strconv.FormatInt(issueID, 10)+"/estimate")
+	_, err := tx.ExecContext(ctx, "DELETE FROM kept_forms WHERE path = ?", "/issues/"+strconv.FormatInt(issueID, 10)+"/estimate")
 	return err
 }
 

@@ -173,9 +173,9 @@ func (s *Store) vacuumValues(ctx context.Context, skipLocked bool) error {
 	if err := rows.Err(); err != nil {
 		return wrap(err)
 	}
-	q := "VACUUM ballots, pending_forms"
+	q := "VACUUM ballots, kept_forms"
 	if skipLocked {
-		q = "VACUUM (SKIP_LOCKED) ballots, pending_forms"
+		q = "VACUUM (SKIP_LOCKED) ballots, kept_forms"
 	}
 	if _, err := s.w.ExecContext(ctx, q); err != nil {
 		return wrap(err)

@@ -126,7 +126,7 @@ func TestKeptFormsCapAndBodies(t *testing.T) {
 	if _, err := s.TakeForm(ctx, refs[0], ss.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, s, "SELECT COUNT(*) FROM pending_forms WHERE length(body) > 0"); n != 1 {
+	if n := count(t, s, "SELECT COUNT(*) FROM kept_forms WHERE length(body) > 0"); n != 1 {
 		t.Errorf("%d kept forms have a body, want 1", n)
 	}
 	if _, err := s.TakeForm(ctx, refs[0], ss.ID); !errors.Is(err, ErrFormUsed) {
@@ -136,14 +136,14 @@ func TestKeptFormsCapAndBodies(t *testing.T) {
 	if _, err := s.KeepForm(ctx, ss.ID, "POST", "/issues/1/estimate", body); err != nil {
 		t.Fatalf("after a take: %v", err)
 	}
-	clk.Advance(PendingFormTTL)
+	clk.Advance(KeptFormTTL)
 	if room, _ := s.KeptFormsRoom(ctx, 90); !room {
 		t.Error("expired forms still take room")
 	}
 	if _, err := s.KeepForm(ctx, ss.ID, "POST", "/issues/1/estimate", body); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, s, "SELECT COUNT(*) FROM pending_forms WHERE length(body) > 0"); n != 1 {
+	if n := count(t, s, "SELECT COUNT(*) FROM kept_forms WHERE length(body) > 0"); n != 1 {
 		t.Errorf("%d kept forms have a body after expiry, want 1", n)
 	}
 }

@@ -19,11 +19,11 @@ func TestKeepAndTakeForm(t *testing.T) {
 	if err != nil || ref == "" {
 		t.Fatalf("KeepForm = %q, %v", ref, err)
 	}
-	if n := count(t, s, "SELECT COUNT(*) FROM pending_forms WHERE ref_hash = ?", ref); n != 0 {
+	if n := count(t, s, "SELECT COUNT(*) FROM kept_forms WHERE ref_hash = ?", ref); n != 0 {
 		t.Error("the form reference is stored in clear")
 	}
-	if n, _ := s.PendingFormCount(ctx, ss.ID); n != 1 {
-		t.Errorf("PendingFormCount = %d, want 1", n)
+	if n, _ := s.KeptFormCount(ctx, ss.ID); n != 1 {
+		t.Errorf("KeptFormCount = %d, want 1", n)
 	}
 	if err := s.CheckForm(ctx, ref, ss.ID); err != nil {
 		t.Fatalf("CheckForm = %v", err)
@@ -45,8 +45,8 @@ func TestKeepAndTakeForm(t *testing.T) {
 	if err := s.CheckForm(ctx, ref, ss.ID); !errors.Is(err, ErrFormUsed) {
 		t.Errorf("CheckForm after take = %v, want ErrFormUsed", err)
 	}
-	if n, _ := s.PendingFormCount(ctx, ss.ID); n != 0 {
-		t.Errorf("PendingFormCount after take = %d, want 0", n)
+	if n, _ := s.KeptFormCount(ctx, ss.ID); n != 0 {
+		t.Errorf("KeptFormCount after take = %d, want 0", n)
 	}
 }
 
@@ -68,12 +68,12 @@ func TestFormRefusals(t *testing.T) {
 		}, nil, false},
 		{"just before expiry", func(t *testing.T, s *Store, clk *testClock, own, other int64) (string, int64) {
 			ref := keep(t, s, own)
-			clk.Advance(PendingFormTTL - time.Second)
+			clk.Advance(KeptFormTTL - time.Second)
 			return ref, own
 		}, nil, false},
 		{"expired at 15 minutes", func(t *testing.T, s *Store, clk *testClock, own, other int64) (string, int64) {
 			ref := keep(t, s, own)
-			clk.Advance(PendingFormTTL)
+			clk.Advance(KeptFormTTL)
 			return ref, own
 		}, ErrFormExpired, true},
 		{"foreign session", func(t *testing.T, s *Store, clk *testClock, own, other int64) (string, int64) {
@@ -145,7 +145,7 @@ func TestFormGoesWithItsSession(t *testing.T) {
 	if _, err := s.TakeForm(ctx, ref, ss.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("form of a deleted session = %v, want ErrNotFound", err)
 	}
-	if n := count(t, s, "SELECT COUNT(*) FROM pending_forms WHERE session_id = ?", ss.ID); n != 0 {
+	if n := count(t, s, "SELECT COUNT(*) FROM kept_forms WHERE session_id = ?", ss.ID); n != 0 {
 		t.Errorf("%d forms outlived their session", n)
 	}
 	if err := s.CheckForm(ctx, otherRef, other.ID); err != nil {
@@ -162,7 +162,7 @@ func TestFormSizeCap(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	ss, _, _ := s.CreateSession(ctx, 0, false, nil, testPolicy)
-	max := bytes.Repeat([]byte("a"), PendingFormMaxBytes)
+	max := bytes.Repeat([]byte("a"), KeptFormMaxBytes)
 	ref, err := s.KeepForm(ctx, ss.ID, "POST", "/groups", max)
 	if err != nil {
 		t.Fatalf("a form of exactly 64 KiB: %v", err)
@@ -173,8 +173,8 @@ func TestFormSizeCap(t *testing.T) {
 	if _, err := s.KeepForm(ctx, ss.ID, "POST", "/groups", append(max, 'b')); !errors.Is(err, ErrInvalid) {
 		t.Errorf("a form over 64 KiB = %v, want ErrInvalid", err)
 	}
-	if n := count(t, s, "SELECT COUNT(*) FROM pending_forms"); n != 1 {
-		t.Errorf("pending_forms = %d, want only the 64 KiB one", n)
+	if n := count(t, s, "SELECT COUNT(*) FROM kept_forms"); n != 1 {
+		t.Errorf("kept_forms = %d, want only the 64 KiB one", n)
 	}
 }
 
@@ -186,11 +186,11 @@ func TestFormCapPerSession(t *testing.T) {
 	other, _, _ := s.CreateSession(ctx, 0, false, nil, testPolicy)
 	otherRef := keep(t, s, other.ID)
 	var refs []string
-	for range pendingFormsPerSession + 2 {
+	for range keptFormsPerSession + 2 {
 		refs = append(refs, keep(t, s, ss.ID))
 	}
-	if n, _ := s.PendingFormCount(ctx, ss.ID); n != pendingFormsPerSession {
-		t.Errorf("PendingFormCount = %d, want %d", n, pendingFormsPerSession)
+	if n, _ := s.KeptFormCount(ctx, ss.ID); n != keptFormsPerSession {
+		t.Errorf("KeptFormCount = %d, want %d", n, keptFormsPerSession)
 	}
 	for i, ref := range refs {
 		want := error(nil)

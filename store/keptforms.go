@@ -9,7 +9,7 @@ import (
 
 // A kept form: a POST that reached a protected endpoint while signed out, held
 // server-side for its browser session until the person signs in.
-type PendingForm struct {
+type KeptForm struct {
 	ID        int64
 	SessionID int64
 	Method    string
@@ -19,12 +19,12 @@ type PendingForm struct {
 }
 
 const (
-	// PendingFormTTL is how long a kept form waits for its sign-in.
-	PendingFormTTL = 15 * time.Minute
-	// PendingFormMaxBytes caps a kept form's body.
-	PendingFormMaxBytes = 64 << 10
-	// pendingFormsPerSession bounds what one browser session can park here.
-	pendingFormsPerSession = 10
+	// KeptFormTTL is how long a kept form waits for its sign-in.
+	KeptFormTTL = 15 * time.Minute
+	// KeptFormMaxBytes caps a kept form's body.
+	KeptFormMaxBytes = 64 << 10
+	// keptFormsPerSession bounds what one browser session can park here.
+	keptFormsPerSession = 10
 )
 
 // ErrKeptFormsFull: the kept forms of everyone together are at their cap
@@ -40,7 +40,7 @@ var (
 
 // KeepForm stores a form for the session and returns the opaque reference to it.
 func (s *Store) KeepForm(ctx context.Context, sessionID int64, method, path string, body []byte) (string, error) {
-	if len(body) > PendingFormMaxBytes {
+	if len(body) > KeptFormMaxBytes {
 		return "", ErrInvalid
 	}
 	ref := NewToken()
@@ -48,23 +48,23 @@ func (s *Store) KeepForm(ctx context.Context, sessionID int64, method, path stri
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// An expired form's body is no longer needed (its row still says
 		// "expired" for a while): it stops taking room now, not at the purge.
-		if _, err := tx.ExecContext(ctx, "UPDATE pending_forms SET body = "+s.noBytes()+" WHERE expires_at <= ? AND length(body) > 0", now.Unix()); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE kept_forms SET body = "+s.noBytes()+" WHERE expires_at <= ? AND length(body) > 0", now.Unix()); err != nil {
 			return err
 		}
 		var used int64
 		var rows int
-		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(SUM(length(body)), 0), COUNT(*) FROM pending_forms WHERE length(body) > 0 OR expires_at > ?", now.Unix()).Scan(&used, &rows); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(SUM(length(body)), 0), COUNT(*) FROM kept_forms WHERE length(body) > 0 OR expires_at > ?", now.Unix()).Scan(&used, &rows); err != nil {
 			return err
 		}
 		if used+int64(len(body)) > s.keptMax || rows >= s.keptRows {
 			return ErrKeptFormsFull
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO pending_forms (ref_hash, session_id, method, path, body, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, HashToken(ref), sessionID, method, path, body, now.Unix(), now.Add(PendingFormTTL).Unix()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO kept_forms (ref_hash, session_id, method, path, body, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, HashToken(ref), sessionID, method, path, body, now.Unix(), now.Add(KeptFormTTL).Unix()); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM pending_forms WHERE session_id = ? AND id NOT IN
-			(SELECT id FROM pending_forms WHERE session_id = ? ORDER BY id DESC LIMIT ?)`, sessionID, sessionID, pendingFormsPerSession)
+		_, err := tx.ExecContext(ctx, `DELETE FROM kept_forms WHERE session_id = ? AND id NOT IN
+			(SELECT id FROM kept_forms WHERE session_id = ? ORDER BY id DESC LIMIT ?)`, sessionID, sessionID, keptFormsPerSession)
 		return err
 	})
 	if err != nil {
@@ -76,8 +76,8 @@ func (s *Store) KeepForm(ctx context.Context, sessionID int64, method, path stri
 // TakeForm claims the kept form named by ref for the session, once: a second take,
 // an expired form, another session's form or an unknown reference is an error and
 // nothing changes.
-func (s *Store) TakeForm(ctx context.Context, ref string, sessionID int64) (PendingForm, error) {
-	var f PendingForm
+func (s *Store) TakeForm(ctx context.Context, ref string, sessionID int64) (KeptForm, error) {
+	var f KeptForm
 	if ref == "" {
 		return f, ErrNotFound
 	}
@@ -88,7 +88,7 @@ func (s *Store) TakeForm(ctx context.Context, ref string, sessionID int64) (Pend
 			used             sql.NullInt64
 		)
 		err := tx.QueryRowContext(ctx, `SELECT id, session_id, method, path, body, created_at, expires_at, used_at
-			FROM pending_forms f WHERE ref_hash = ?`+s.rowLock("f"), HashToken(ref)).
+			FROM kept_forms f WHERE ref_hash = ?`+s.rowLock("f"), HashToken(ref)).
 			Scan(&f.ID, &f.SessionID, &f.Method, &f.Path, &f.Body, &created, &expires, &used)
 		if err := replayable(err, f.SessionID, sessionID, used, expires, now); err != nil {
 			return err
@@ -96,24 +96,24 @@ func (s *Store) TakeForm(ctx context.Context, ref string, sessionID int64) (Pend
 		f.CreatedAt = time.Unix(created, 0)
 		// The row stays a while to say "already submitted"; what was in the
 		// form (a vote, say) does not.
-		_, err = tx.ExecContext(ctx, "UPDATE pending_forms SET used_at = ?, body = "+s.noBytes()+" WHERE id = ?", now, f.ID)
+		_, err = tx.ExecContext(ctx, "UPDATE kept_forms SET used_at = ?, body = "+s.noBytes()+" WHERE id = ?", now, f.ID)
 		return err
 	})
 	if err != nil {
-		return PendingForm{}, err
+		return KeptForm{}, err
 	}
 	return f, nil
 }
 
 // PeekForm reads the kept form named by ref for the session without using
 // it, for the page that shows what it would send; errors as TakeForm's.
-func (s *Store) PeekForm(ctx context.Context, ref string, sessionID int64) (PendingForm, error) {
-	var f PendingForm
+func (s *Store) PeekForm(ctx context.Context, ref string, sessionID int64) (KeptForm, error) {
+	var f KeptForm
 	if ref == "" {
 		return f, ErrNotFound
 	}
 	row, err := s.queryRow(ctx, `SELECT id, session_id, method, path, body, created_at, expires_at, used_at
-		FROM pending_forms WHERE ref_hash = ?`, HashToken(ref))
+		FROM kept_forms WHERE ref_hash = ?`, HashToken(ref))
 	if err != nil {
 		return f, err
 	}
@@ -123,7 +123,7 @@ func (s *Store) PeekForm(ctx context.Context, ref string, sessionID int64) (Pend
 	)
 	err = row.Scan(&f.ID, &f.SessionID, &f.Method, &f.Path, &f.Body, &created, &expires, &used)
 	if err := replayable(err, f.SessionID, sessionID, used, expires, s.unix()); err != nil {
-		return PendingForm{}, wrap(err)
+		return KeptForm{}, wrap(err)
 	}
 	f.CreatedAt = time.Unix(created, 0)
 	return f, nil
@@ -132,7 +132,7 @@ func (s *Store) PeekForm(ctx context.Context, ref string, sessionID int64) (Pend
 // KeptFormsRoom reports whether a kept form of n bytes would fit under the cap
 // now; KeepForm checks again when it stores one.
 func (s *Store) KeptFormsRoom(ctx context.Context, n int) (bool, error) {
-	row, err := s.queryRow(ctx, "SELECT COALESCE(SUM(length(body)), 0), COUNT(*) FROM pending_forms WHERE expires_at > ?", s.unix())
+	row, err := s.queryRow(ctx, "SELECT COALESCE(SUM(length(body)), 0), COUNT(*) FROM kept_forms WHERE expires_at > ?", s.unix())
 	if err != nil {
 		return false, err
 	}
@@ -147,7 +147,7 @@ func (s *Store) KeptFormsRoom(ctx context.Context, n int) (bool, error) {
 // CheckForm tells, without using it, whether ref names a form the session can
 // still replay (nil), or why not.
 func (s *Store) CheckForm(ctx context.Context, ref string, sessionID int64) error {
-	row, err := s.queryRow(ctx, "SELECT session_id, expires_at, used_at FROM pending_forms WHERE ref_hash = ?", HashToken(ref))
+	row, err := s.queryRow(ctx, "SELECT session_id, expires_at, used_at FROM kept_forms WHERE ref_hash = ?", HashToken(ref))
 	if err != nil {
 		return err
 	}
@@ -177,9 +177,9 @@ func replayable(scanErr error, owner, sessionID int64, used sql.NullInt64, expir
 	return nil
 }
 
-// PendingFormCount counts the unused kept forms of a session.
-func (s *Store) PendingFormCount(ctx context.Context, sessionID int64) (int, error) {
-	row, err := s.queryRow(ctx, "SELECT COUNT(*) FROM pending_forms WHERE session_id = ? AND used_at IS NULL", sessionID)
+// KeptFormCount counts the unused kept forms of a session.
+func (s *Store) KeptFormCount(ctx context.Context, sessionID int64) (int, error) {
+	row, err := s.queryRow(ctx, "SELECT COUNT(*) FROM kept_forms WHERE session_id = ? AND used_at IS NULL", sessionID)
 	if err != nil {
 		return 0, err
 	}
@@ -203,8 +203,8 @@ func (s *Store) Purge(ctx context.Context, p SessionPolicy, keyAge time.Duration
 			{"DELETE FROM sessions WHERE expires_at <= ? OR (remember = 0 AND CAST(? AS BIGINT) > 0 AND last_seen_at <= ?)", []any{now.Unix(), int64(p.Idle), now.Add(-p.Idle).Unix()}},
 			// Sessions nobody signed in to go after their own, shorter idle time.
 			{"DELETE FROM sessions WHERE user_id IS NULL AND remember = 0 AND CAST(? AS BIGINT) > 0 AND last_seen_at <= ?", []any{int64(p.idle(true)), now.Add(-p.idle(true)).Unix()}},
-			{"DELETE FROM pending_forms WHERE expires_at <= ?", []any{now.Add(-time.Hour).Unix()}},
-			{"UPDATE pending_forms SET body = " + s.noBytes() + " WHERE expires_at <= ? AND length(body) > 0", []any{now.Unix()}},
+			{"DELETE FROM kept_forms WHERE expires_at <= ?", []any{now.Add(-time.Hour).Unix()}},
+			{"UPDATE kept_forms SET body = " + s.noBytes() + " WHERE expires_at <= ? AND length(body) > 0", []any{now.Unix()}},
 			{"DELETE FROM browser_keys WHERE last_used_at <= ?", []any{now.Add(-keyAge).Unix()}},
 			{"DELETE FROM once_tokens WHERE created_at <= ?", []any{now.Add(-onceTTL).Unix()}},
 		} {
