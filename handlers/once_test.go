@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -228,5 +229,43 @@ func TestOnceFieldIsOptionalAndChecked(t *testing.T) {
 	}
 	if n := ta.countRows("groups", "name = 'Bad once'"); n != 0 {
 		t.Fatalf("a bad once made %d groups", n)
+	}
+}
+
+var onceField = regexp.MustCompile(`name="once" value="([^"]+)"`)
+
+// homeOnce is the once of the create-group form on the person's home page.
+func homeOnce(t *testing.T, c *client) string {
+	t.Helper()
+	m := onceField.FindStringSubmatch(c.plain().get("/").wantStatus(http.StatusOK).body)
+	if m == nil {
+		t.Fatal("the home page's create-group form has no once")
+	}
+	return m[1]
+}
+
+// A once names what the form made only while that is still the person's: Alice
+// creates "Retro", hands it to Bob and leaves; her home page then gives the
+// same once again (it follows her groups), and creating "Retro" again must make
+// a group of hers, not send her to Bob's.
+func TestOnceAfterHandingOverAndLeavingCreatesAnew(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	alice, bob := ta.signedIn("Alice"), ta.signedIn("Bob")
+	first := homeOnce(t, alice)
+	r := alice.plain().post("/creategroup", url.Values{"name": {"Retro"}, "once": {first}}).wantStatus(http.StatusSeeOther)
+	g1 := groupIDFrom(t, r.location())
+	bob.join(g1)
+	alice.plain().post(fmt.Sprintf("/groups/%d/transfer", g1), url.Values{"user": {fmt.Sprint(ta.user("Bob").ID)}, "confirmed": {"1"}}).wantStatus(http.StatusSeeOther)
+	alice.plain().post(fmt.Sprintf("/groups/%d/leave", g1), url.Values{"confirmed": {"1"}}).wantStatus(http.StatusSeeOther)
+	again := homeOnce(t, alice)
+	r = alice.plain().post("/creategroup", url.Values{"name": {"Retro"}, "once": {again}}).wantStatus(http.StatusSeeOther)
+	g2 := groupIDFrom(t, r.location())
+	if g2 == g1 {
+		t.Fatalf("the second Retro was not made: Alice was sent to Bob's group %d (once %s, then %s)", g1, first, again)
+	}
+	alice.plain().get(r.location()).wantStatus(http.StatusOK)
+	if n := ta.countRows("groups", "name = ?", "Retro"); n != 2 {
+		t.Errorf("%d groups named Retro, want 2", n)
 	}
 }

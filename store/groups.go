@@ -125,7 +125,7 @@ func (s *Store) CreateGroupOnce(ctx context.Context, owner User, name string, on
 	now := s.unix()
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		g = Group{Name: name, InviteToken: newInviteToken(), CreatedAt: time.Unix(now, 0), Settings: DefaultSettings()}
-		first, isFirst, err := claimOnce(ctx, tx, now, owner.ID, onceGroup, once, "SELECT 1 FROM groups WHERE id = ?")
+		first, isFirst, err := claimOnce(ctx, tx, now, owner.ID, onceGroup, once, "SELECT 1 FROM memberships WHERE group_id = ? AND user_id = ?")
 		if err != nil {
 			return err
 		}

@@ -192,7 +192,8 @@ func (s *Store) CreateIssueOnce(ctx context.Context, userID, groupID int64, in I
 	now := s.unix()
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		is = Issue{GroupID: groupID, Key: in.Key, Description: in.Description, State: StateOpen, Round: 1, CreatedAt: time.Unix(now, 0)}
-		first, isFirst, err := claimOnce(ctx, tx, now, userID, onceIssue, once, "SELECT 1 FROM issues WHERE id = ?")
+		first, isFirst, err := claimOnce(ctx, tx, now, userID, onceIssue, once,
+			"SELECT 1 FROM issues i JOIN memberships m ON m.group_id = i.group_id WHERE i.id = ? AND m.user_id = ?")
 		if err != nil {
 			return err
 		}

@@ -45,8 +45,9 @@ const (
 // claimOnce runs in a write transaction before the creating work: first is true
 // when the caller is to act (and then calls doneOnce with what it made); false
 // with the first's target when this form was already acted on. still, when
-// set, is a query that finds the target (one ? for its id): a target gone
-// since (a group deleted) is made anew. Two at once: SQLite's single writer
+// set, is a query that finds the target still there for the user (two ?: its
+// id, the user's): a target gone since, or no longer the user's to see (a
+// group deleted, or handed over and left), is made anew. Two at once: SQLite's single writer
 // takes them in turn; on PostgreSQL the second insert waits on the first's row
 // and then sees it.
 func claimOnce(ctx context.Context, tx *sql.Tx, now, userID int64, kind string, o Once, still string) (target int64, first bool, err error) {
@@ -71,7 +72,7 @@ func claimOnce(ctx context.Context, tx *sql.Tx, now, userID int64, kind string, 
 			return target, false, nil
 		}
 		var one int
-		switch err := tx.QueryRowContext(ctx, still, target).Scan(&one); {
+		switch err := tx.QueryRowContext(ctx, still, target, userID).Scan(&one); {
 		case err == nil:
 			return target, false, nil
 		case !errors.Is(err, sql.ErrNoRows):
