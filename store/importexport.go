@@ -247,4 +247,3 @@ func (s *Store) GroupIssueRounds(ctx context.Context, groupID int64) ([]IssueRou
 	}
 	return out, nil
 }
-

@@ -193,4 +193,3 @@ func TestMedianHalves(t *testing.T) {
 		}
 	}
 }
-
