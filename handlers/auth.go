@@ -529,6 +529,12 @@ func (a *App) logoutPost(c *gin.Context) {
 		a.log.Warn("audit failed", "err", err)
 	}
 	// The notice rides in a fresh, anonymous session: the signed-in one is gone.
+	// It counts against the total cap only, not the address's budget for
+	// visitors who are not signed in: an office signing out at six must not
+	// leave its colleagues' typed forms refused (a sign-out needs a sign-in,
+	// which the sign-in limiter counts already).
+	_, st := session(c)
+	st.counted = true
 	notice := "You are signed out."
 	if forget {
 		notice = "You are signed out, and this browser no longer remembers your nickname."

@@ -529,3 +529,30 @@ func TestEmptyAnonymousPostsCannotFillRows(t *testing.T) {
 		})
 	}
 }
+
+// An office behind one address signs out at the end of the day: each sign-out
+// leaves its "You are signed out" notice in a fresh session nobody is signed
+// in to. Those must not use up the address's budget for visitors who are not
+// signed in, or a colleague whose session ended would have the form they typed
+// refused (429) instead of kept.
+func TestOfficeSigningOutLeavesRoomForAColleaguesKeptForm(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t, func(c *Config) {
+		c.KeptFormsPerAddress, c.KeptFormsWindow = 0, 0 // the defaults: 20 in 15 minutes
+		c.TrustedProxies = []string{"192.0.2.1"}
+	})
+	const office = "203.0.113.7"
+	for i := range 25 {
+		c := ta.client().with("X-Forwarded-For", office)
+		c.login(fmt.Sprintf("Office colleague number %02d", i))
+		c.with("X-Forwarded-For", office).post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
+	}
+	late := ta.client().with("X-Forwarded-For", office)
+	r := late.post("/creategroup", url.Values{"name": {"Sprint 42 planning"}})
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/login") {
+		t.Fatalf("a colleague's signed-out form after 25 sign-outs: %d %s, want it kept (303 to sign-in)", r.status, r.location())
+	}
+	if n := ta.countRows("kept_forms", ""); n != 1 {
+		t.Errorf("%d kept forms, want the colleague's", n)
+	}
+}
