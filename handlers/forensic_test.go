@@ -287,3 +287,29 @@ func forensicRound(t *testing.T, by string) {
 	}
 	check("after a clean stop")
 }
+
+// The vote that completes a round (auto-reveal) is answered with the same
+// words as every other vote: its notice is written to the voter's session
+// after the reveal's scrub, so words of its own ("completed the round") would
+// sit in the write-ahead log beside the last voter's session.
+func TestTheLastVoteReadsLikeEveryOther(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm := ta.team("Last word", "Olga", "Mia", "Max")
+	tm.owner.plain().post(fmt.Sprintf("/groups/%d/settings", tm.gid), url.Values{"deck": {"fibonacci"}, "auto_reveal": {"1"}, "timer": {"0"}}).wantStatus(http.StatusSeeOther)
+	iid := tm.owner.addIssue(tm.gid, "LAST-1", "")
+	room := fmt.Sprintf("/issues/%d", iid)
+	var notices []string
+	for _, c := range []*client{tm.owner, tm.members[0], tm.members[1]} {
+		c.plain().estimate(iid, "5").wantRedirect(room)
+		notices = append(notices, c.plain().get(room).text("notice"))
+	}
+	if is, _, _, _ := ta.st.IssueFor(tctx, iid, 0); is.State != store.StateRevealed {
+		t.Fatalf("the third vote did not complete the round: %s", is.State)
+	}
+	for i, n := range notices {
+		if n != notices[0] || n == "" {
+			t.Errorf("vote %d was answered %q, the first %q: the last vote must read like every other", i+1, n, notices[0])
+		}
+	}
+}

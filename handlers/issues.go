@@ -181,10 +181,11 @@ func (a *App) estimatePost(c *gin.Context) {
 		return
 	}
 	a.metrics.Vote()
+	// The same words whether or not this vote completed the round: the notice
+	// is written to the session after the reveal's scrub, and words of their
+	// own would tell the write-ahead log who voted last. The room shows the
+	// result either way.
 	notice := "Your estimate for " + is.Key + " is saved. Only you can see it."
-	if revealed {
-		notice = "Your estimate for " + is.Key + " completed the round: the result is revealed."
-	}
 	if wantsFragment(c) {
 		if revealed {
 			// The vote completed the round: the cards close, as everyone's do.
