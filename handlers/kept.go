@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -94,6 +95,18 @@ var keptLabels = []struct{ name, label string }{
 // keptValueMax bounds a value shown on the page; the form sends it whole.
 const keptValueMax = 2000
 
+// shortened is s cut to keptValueMax bytes (at a rune), with "…" when cut.
+func shortened(s string) string {
+	if len(s) <= keptValueMax {
+		return s
+	}
+	cut := keptValueMax
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
 // describeKept says in words what a kept form would do. Names of groups and
 // issues are shown only to their members (an invite's group to anyone holding
 // the invite, as its join page does): the form may name something this person
@@ -108,12 +121,13 @@ func (a *App) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 		if strings.TrimSpace(val) == "" {
 			continue
 		}
-		if l.name == "auto_reveal" {
+		switch l.name {
+		case "auto_reveal":
 			val = "yes"
+		case "deck":
+			val = store.DeckTitle(val)
 		}
-		if len(val) > keptValueMax {
-			val = val[:keptValueMax] + "…"
-		}
+		val = shortened(val)
 		v.Fields = append(v.Fields, views.KeptField{Label: l.label, Value: val, Long: l.name == "rows" || l.name == "description"})
 	}
 	parts := strings.Split(strings.Trim(f.Path, "/"), "/")
@@ -148,7 +162,7 @@ func (a *App) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 	}
 	switch {
 	case f.Path == views.PathCreateGroup:
-		v.What = "Create the group “" + form.Get("name") + "”"
+		v.What = "Create the group “" + shortened(form.Get("name")) + "”"
 		v.Fields = nil
 	case at(0) == "join" && len(parts) == 2:
 		v.What = "Join a group (its invite link no longer works)"
@@ -185,6 +199,15 @@ func (a *App) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 			}
 		case "members":
 			v.What, v.Danger = "Remove a member from "+g, true
+			if gr, ok := group(at(1)); ok {
+				if ms, err := a.st.Members(ctx, gr.ID); err == nil {
+					for _, m := range ms {
+						if strconv.FormatInt(m.UserID, 10) == at(3) {
+							v.What = "Remove " + m.Nickname + " from " + g
+						}
+					}
+				}
+			}
 		case "leave":
 			v.What, v.Danger = "Leave "+g, true
 		case "delete":
@@ -196,6 +219,17 @@ func (a *App) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 		}
 	case at(0) == "issues" && len(parts) >= 3:
 		is := issueName(at(1))
+		// On a deck of labels a card is read as its label: the form posts the
+		// number M stands for.
+		if id, err := strconv.ParseInt(at(1), 10, 64); err == nil {
+			if _, g, role, err := a.st.IssueFor(ctx, id, uid); err == nil && role != store.RoleNone && !g.Settings.Deck.Numeric() {
+				for i, fl := range v.Fields {
+					if n, err := strconv.Atoi(fl.Value); err == nil && (fl.Label == "Your estimate" || fl.Label == "Final estimate") {
+						v.Fields[i].Value = g.Settings.Deck.Label(n)
+					}
+				}
+			}
+		}
 		switch at(2) {
 		case "estimate":
 			v.What = "Vote on " + is

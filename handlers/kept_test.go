@@ -296,3 +296,37 @@ func TestSignedOutFileUploadIsRefusedWithAMessage(t *testing.T) {
 		t.Fatalf("%d issues imported", n)
 	}
 }
+
+// The kept form's page reads as the rest of the app does: on a T-shirt deck a
+// kept vote shows its size (the card M posts 3), the deck its title, and a
+// removal names whom it removes.
+func TestKeptFormPageReadsAsTheAppDoes(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm := ta.team("Shirts", keptOwner, "Mia Member-With-A-Long-Name_32")
+	tm.owner.plain().post(fmt.Sprintf("/groups/%d/settings", tm.gid), url.Values{"deck": {"tshirt"}, "timer": {"0"}}).wantStatus(http.StatusSeeOther)
+	iid := tm.owner.addIssue(tm.gid, "SHIRT-1", "")
+	keptAfterSignIn := func(c *client, nick, path string, form url.Values) *response {
+		t.Helper()
+		c.plain().post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
+		next, ref, ok := loginTarget(t, c.plain().post(path, form).wantStatus(http.StatusSeeOther).location())
+		if !ok || ref == "" {
+			t.Fatalf("POST %s signed out kept nothing", path)
+		}
+		return keptPage(t, c, c.plain().post("/login", url.Values{"nickname": {nick}, "next": {next}, "kept": {ref}}))
+	}
+	mia := tm.members[0]
+	page := keptAfterSignIn(mia, "Mia Member-With-A-Long-Name_32", fmt.Sprintf("/issues/%d/estimate", iid), url.Values{"estimate": {"3"}})
+	if got := page.text("kept-fields"); !strings.Contains(got, "M") || strings.Contains(got, "3") {
+		t.Errorf("a kept vote for M on a T-shirt deck reads %q", got)
+	}
+	page = keptAfterSignIn(tm.owner, keptOwner, fmt.Sprintf("/groups/%d/settings", tm.gid), url.Values{"deck": {"tshirt"}, "timer": {"0"}})
+	if got := page.text("kept-fields"); !strings.Contains(got, "T-shirt sizes") {
+		t.Errorf("kept settings read %q, want the deck's title", got)
+	}
+	miaID := ta.user("Mia Member-With-A-Long-Name_32").ID
+	page = keptAfterSignIn(tm.owner, keptOwner, fmt.Sprintf("/groups/%d/members/%d/remove", tm.gid, miaID), url.Values{"confirmed": {"1"}})
+	if got := page.text("kept-what"); !strings.Contains(got, "Remove Mia Member-With-A-Long-Name_32 from") {
+		t.Errorf("a kept removal reads %q, want it to name the member", got)
+	}
+}
