@@ -155,7 +155,16 @@ func (a *App) saveSettings(c *gin.Context) {
 		a.renderGroupWith(c, http.StatusUnprocessableEntity, views.GroupView{Group: g, Role: role, RenameForm: views.GroupForm{Name: g.Name}, SettingsForm: f})
 		return
 	}
-	if err := a.st.SaveSettings(c.Request.Context(), g.ID, set, currentUser(c)); err != nil {
+	err = a.st.SaveSettings(c.Request.Context(), g.ID, set, currentUser(c))
+	var inUse store.DeckInUse
+	if errors.As(err, &inUse) {
+		a.fail(c, newError(http.StatusConflict, "The deck is in use",
+			"Votes were cast on the current deck in "+strings.Join(inUse.Keys, ", ")+
+				": revealed on another deck they would read as cards it does not have. Reveal those rounds first, then change the deck. Nothing was changed.").
+			withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		return
+	}
+	if err != nil {
 		a.fail(c, err)
 		return
 	}

@@ -778,3 +778,24 @@ func TestRoomNeverPairsANameWithAValue(t *testing.T) {
 		}
 	}
 }
+
+// Switching to T-shirt sizes while a round holds votes 21 and 34 is refused
+// (409, saying which round and what to do), with and without htmx, and nothing
+// changes: revealed on the new deck those votes would read as numbers.
+func TestDeckSwitchUnderAnOpenRoundIsRefused(t *testing.T) {
+	t.Parallel()
+	rt := newRoomTeam(t, "SWITCH-1")
+	iid := rt.issues[0]
+	rt.members[0].estimate(iid, "21").wantStatus(http.StatusSeeOther)
+	rt.members[1].estimate(iid, "34").wantStatus(http.StatusSeeOther)
+	p := fmt.Sprintf("/groups/%d/settings", rt.gid)
+	for _, c := range []*client{rt.owner.plain(), rt.owner.htmxFrom(fmt.Sprintf("/groups/%d", rt.gid))} {
+		r := c.post(p, url.Values{"deck": {"tshirt"}, "timer": {"0"}})
+		if r.status != http.StatusConflict || !strings.Contains(r.body, "SWITCH-1") {
+			t.Errorf("deck switch under an open round (htmx %v): %d %s", c.htmx, r.status, truncate(r.body, 300))
+		}
+	}
+	if got := rt.settings(t).Deck.Spec(); got != store.DeckFibonacci {
+		t.Fatalf("the deck is %q after a refused switch", got)
+	}
+}

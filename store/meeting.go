@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -76,14 +77,56 @@ func (r *groupRow) fill(g *Group) error {
 	return err
 }
 
-// SaveSettings changes a group's deck, auto-reveal and default timer. A round
-// already open keeps its votes; its result is computed on the deck of the
-// moment it is revealed.
+// DeckInUse refuses a change of deck while open rounds hold votes: cast on
+// the old deck, they would be revealed on the new one as numbers no card of it
+// shows (21 on a T-shirt deck). Keys are those rounds' issues.
+type DeckInUse struct{ Keys []string }
+
+func (e DeckInUse) Error() string { return "open rounds have votes: " + strings.Join(e.Keys, ", ") }
+
+// SaveSettings changes a group's deck, auto-reveal and default timer. The deck
+// changes only while no open round has votes (DeckInUse otherwise).
 func (s *Store) SaveSettings(ctx context.Context, groupID int64, set GroupSettings, by User) error {
 	if _, err := ParseDeckSpec(set.Deck.Spec()); err != nil || set.TimerSeconds < 0 || set.TimerSeconds > TimerMax {
 		return ErrInvalid
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var cur string
+		err := tx.QueryRowContext(ctx, "SELECT deck FROM groups WHERE id = ?", groupID).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if cur != set.Deck.Spec() {
+			// The open rounds first, as a vote takes them: a vote either came
+			// before (and refuses the change) or sees the new deck.
+			if err := s.lockIssues(ctx, tx, "group_id = ? AND state = 'open'", groupID); err != nil {
+				return err
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT i.key FROM issues i JOIN ballots b ON b.issue_id = i.id
+				WHERE i.group_id = ? AND i.state = 'open' ORDER BY i.id`, groupID)
+			if err != nil {
+				return err
+			}
+			var inUse DeckInUse
+			for rows.Next() {
+				var k string
+				if err := rows.Scan(&k); err != nil {
+					rows.Close()
+					return err
+				}
+				inUse.Keys = append(inUse.Keys, k)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if len(inUse.Keys) > 0 {
+				return inUse
+			}
+		}
 		res, err := tx.ExecContext(ctx, "UPDATE groups SET deck = ?, auto_reveal = ?, timer_seconds = ? WHERE id = ?",
 			set.Deck.Spec(), set.AutoReveal, set.TimerSeconds, groupID)
 		if err != nil {

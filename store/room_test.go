@@ -665,3 +665,40 @@ func walSize(t *testing.T, s *Store) int64 {
 	}
 	return fi.Size()
 }
+
+// A deck changes only while no open round has votes: votes 21 and 34 cast on
+// Fibonacci, revealed on a T-shirt deck, would read "21–34" where every other
+// word is a size. The timer and auto-reveal still change; the deck does once
+// the round is revealed.
+func TestDeckDoesNotChangeUnderAnOpenRound(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := context.Background()
+	owner, ann := newUser(t, s, "owner"), newUser(t, s, "ann")
+	g := newGroup(t, s, owner, "Decks", ann)
+	is := newIssue(t, s, g.ID, "DECK-1")
+	newIssue(t, s, g.ID, "DECK-2") // open, no votes: no obstacle
+	vote(t, s, is.ID, owner, 21)
+	vote(t, s, is.ID, ann, 34)
+	tshirt, err := ParseDeckSpec(DeckTShirt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inUse DeckInUse
+	if err := s.SaveSettings(ctx, g.ID, GroupSettings{Deck: tshirt}, owner); !errors.As(err, &inUse) || len(inUse.Keys) != 1 || inUse.Keys[0] != "DECK-1" {
+		t.Fatalf("deck change under an open round with votes = %v, want DeckInUse naming DECK-1", err)
+	}
+	got, _, err := s.GroupFor(ctx, g.ID, owner.ID)
+	if err != nil || got.Settings.Deck.Spec() != DeckFibonacci {
+		t.Fatalf("the deck changed anyway: %q, %v", got.Settings.Deck.Spec(), err)
+	}
+	if err := s.SaveSettings(ctx, g.ID, GroupSettings{Deck: DefaultDeck(), TimerSeconds: 90}, owner); err != nil {
+		t.Fatalf("the timer alone: %v", err)
+	}
+	if _, err := s.Reveal(ctx, is.ID, owner); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveSettings(ctx, g.ID, GroupSettings{Deck: tshirt}, owner); err != nil {
+		t.Fatalf("deck change once the round is revealed: %v", err)
+	}
+}
