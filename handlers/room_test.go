@@ -353,7 +353,23 @@ func TestVotingInTheRoom(t *testing.T) {
 		t.Errorf("spectator's room: cards %v, count %q", watch.has("cards"), watch.text("voted-count"))
 	}
 
-	// A deck of labels takes only its cards.
+	// The old estimate page still offers the deck alone.
+	est := ana.get(p).wantStatus(http.StatusOK)
+	if !est.has("cards") || est.has("live") || !est.has("to-status") {
+		t.Error("GET /estimate is not the deck alone")
+	}
+}
+
+// A deck of labels takes only its cards, and a vote shows as its label. (The
+// deck is chosen before anyone votes: it does not change under an open round
+// with votes.)
+func TestALabelDeckTakesOnlyItsCards(t *testing.T) {
+	t.Parallel()
+	rt := newRoomTeam(t, "SHIRT-1")
+	iid := rt.issues[0]
+	room := fmt.Sprintf("/issues/%d", iid)
+	p := room + "/estimate"
+	ana := rt.members[0]
 	rt.owner.post(fmt.Sprintf("/groups/%d/settings", rt.gid), url.Values{"deck": {"tshirt"}, "timer": {"0"}}).wantStatus(http.StatusSeeOther)
 	tshirt := ana.get(room)
 	if tshirt.text("card-1") != "XS" || tshirt.text("card-13") != "XXL" || tshirt.has("custom-estimate") {
@@ -367,11 +383,6 @@ func TestVotingInTheRoom(t *testing.T) {
 		t.Errorf("own vote shows as %q, want L", got)
 	}
 
-	// The old estimate page still offers the deck alone.
-	est := ana.get(p).wantStatus(http.StatusOK)
-	if !est.has("cards") || est.has("live") || !est.has("to-status") {
-		t.Error("GET /estimate is not the deck alone")
-	}
 }
 
 func TestSeat(t *testing.T) {
