@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -438,6 +439,10 @@ func TestMalloryLiveBrowserKeyPlantedInVictimsBrowser(t *testing.T) {
 	victim.post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
 	copied := victim.browserKeyCookie()
 	victim.login(victimNick) // the nickname already belongs to this browser
+	// The browser follows the sign-in's answer, showing it holds its new key;
+	// until then the copy still proves the nickname (it did already), so a
+	// sign-in whose answer is lost does not lock the browser out.
+	victim.get("/").wantStatus(http.StatusOK)
 	cannotSignInAsVictim("signing in again", copied)
 	for range 4 {
 		victim.post("/confirm-logout", nil)
@@ -555,4 +560,44 @@ func TestOfficeSigningOutLeavesRoomForAColleaguesKeptForm(t *testing.T) {
 	if n := ta.countRows("kept_forms", ""); n != 1 {
 		t.Errorf("%d kept forms, want the colleague's", n)
 	}
+}
+
+// A sign-in whose answer never reaches the browser (a double click without
+// JavaScript drops the first answer; a phone loses the network) must not lock
+// the browser out of its own nickname: it still holds only its old key, which
+// proves the nickname until the browser shows it has the new one. Once it
+// does (its next request), the old key proves nothing: a copy of it does not
+// sign in.
+func TestLostSignInAnswerDoesNotLockTheBrowserOut(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	name := ta.app.sessions.keyCookie
+	const nick = "Ngozi Adeyemi-Larsen on a train"
+	alice := ta.signedIn(nick)
+	alice.plain().post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
+	old := alice.browserKeyCookie()
+
+	// The answer to this sign-in is lost: the browser never sees its cookies.
+	lost := &client{ta: ta, cookies: maps.Clone(alice.cookies), header: http.Header{}}
+	lost.plain().post("/login", url.Values{"nickname": {nick}}).wantStatus(http.StatusSeeOther)
+
+	// The same browser, still holding only the old key, tries again.
+	r := alice.plain().post("/login", url.Values{"nickname": {nick}})
+	if r.status != http.StatusSeeOther || alice.signedInAs() != nick {
+		t.Fatalf("the browser that lost the answer to its sign-in: %d %q, want signed in", r.status, r.text("nickname-error"))
+	}
+	fresh := alice.browserKeyCookie()
+	if fresh == old {
+		t.Fatal("the retry kept the old key")
+	}
+	// Its next request shows it has the new key: the old one is done.
+	alice.plain().get(r.location()).wantStatus(http.StatusOK)
+	copyOfOld := ta.client()
+	copyOfOld.cookies[name] = &http.Cookie{Name: name, Value: old}
+	if r := copyOfOld.post("/login", url.Values{"nickname": {nick}}); r.status != http.StatusUnprocessableEntity || copyOfOld.signedInAs() != "" {
+		t.Fatalf("a copy of the old key after the browser showed its new one: %d, signed in as %q", r.status, copyOfOld.signedInAs())
+	}
+	// The new key goes on working.
+	alice.plain().post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
+	alice.login(nick)
 }

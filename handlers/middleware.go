@@ -19,6 +19,7 @@ import (
 
 // requestStore is the part of the store used by the middleware.
 type requestStore interface {
+	ConfirmBrowserKey(ctx context.Context, browserKey string) error
 	Fresh(ctx context.Context) context.Context
 }
 
@@ -140,8 +141,30 @@ func (a *App) loadUser(c *gin.Context) {
 	c.Set(userKey, st.user)
 	if st.user.IsAuthenticated() {
 		c.Header("Cache-Control", "no-store")
+		a.confirmBrowserKey(c)
 	}
 	c.Next()
+}
+
+// confirmBrowserKey: the first request of a session signed in with a fresh
+// browser key carries that key, so the browser has it, and the key it had
+// before stops proving its nicknames. Before this request, a sign-in whose
+// answer was lost leaves the browser able to sign in again with the old one.
+func (a *App) confirmBrowserKey(c *gin.Context) {
+	s, _ := session(c)
+	if s.Get(keyUnconfirmed) == nil {
+		return
+	}
+	if k := a.existingBrowserKey(c); k != "" {
+		if err := a.st.ConfirmBrowserKey(c.Request.Context(), k); err != nil {
+			a.log.Warn("browser key not confirmed", "err", err)
+			return // tried again with the next request
+		}
+	}
+	s.Delete(keyUnconfirmed)
+	if err := saveSession(c); err != nil {
+		a.log.Warn("session not saved", "err", err)
+	}
 }
 
 // ipLimiter is a token bucket per client address.

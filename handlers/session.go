@@ -42,12 +42,19 @@ func ensureSession(c *gin.Context) (int64, error) {
 	return st.rec.ID, nil
 }
 
+// keyUnconfirmed marks a session signed in with a fresh browser key that the
+// browser has not yet shown it holds (see store.ConfirmBrowserKey).
+const keyUnconfirmed = "key_unconfirmed"
+
 // signIn makes the session the user's, under a new identifier, bound to the
 // browser key it was signed in with (revoking the key ends it).
 func signIn(c *gin.Context, u store.User, remember bool, browserKey string) error {
-	_, st := session(c)
+	s, st := session(c)
 	st.rec.UserID, st.rec.Remember, st.rotate, st.user = u.ID, remember, true, u
 	st.rec.BrowserKey = browserKey
+	if browserKey != "" {
+		s.Set(keyUnconfirmed, "1")
+	}
 	c.Set(userKey, u)
 	return saveSession(c)
 }

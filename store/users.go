@@ -197,8 +197,8 @@ func (s *Store) claimNickname(ctx context.Context, nick, browserKey, newKey stri
 		"SELECT "+userCols+" FROM users WHERE nickname_key = ?",
 		"INSERT INTO users (nickname, nickname_key, nickname_skeleton, created_at) VALUES (?, ?, ?, ?) RETURNING id",
 		"INSERT INTO browser_keys (key_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
-		"UPDATE browser_keys SET last_used_at = ? WHERE key_hash = ? AND user_id = ?",
-		"UPDATE browser_keys SET key_hash = ? WHERE key_hash = ?")
+		"UPDATE browser_keys SET last_used_at = ? WHERE (key_hash = ? OR prev_hash = ?) AND user_id = ?",
+		"UPDATE browser_keys SET prev_hash = ?, key_hash = ? WHERE key_hash = ? OR prev_hash = ?")
 	if err != nil {
 		return User{}, false, err
 	}
@@ -213,8 +213,9 @@ func (s *Store) claimNickname(ctx context.Context, nick, browserKey, newKey stri
 			u = User{ID: id, Nickname: nick, Active: true, CreatedAt: time.Unix(now, 0)}
 			created = true
 			if newKey != "" && browserKey != "" {
-				// The browser's other nicknames go with it to the new key.
-				if _, err := tx.StmtContext(ctx, sts[4]).ExecContext(ctx, tieTo, kh); err != nil {
+				// The browser's other nicknames go with it to the new key;
+				// the new nickname is tied to the new key alone.
+				if _, err := tx.StmtContext(ctx, sts[4]).ExecContext(ctx, kh, tieTo, kh, kh); err != nil {
 					return err
 				}
 			}
@@ -226,7 +227,7 @@ func (s *Store) claimNickname(ctx context.Context, nick, browserKey, newKey stri
 		if !u.Active {
 			return ErrInactive
 		}
-		res, err := tx.StmtContext(ctx, sts[3]).ExecContext(ctx, now, kh, u.ID)
+		res, err := tx.StmtContext(ctx, sts[3]).ExecContext(ctx, now, kh, kh, u.ID)
 		if err != nil {
 			return err
 		}
@@ -234,8 +235,10 @@ func (s *Store) claimNickname(ctx context.Context, nick, browserKey, newKey stri
 			return ErrNicknameTaken
 		}
 		if newKey != "" {
-			// Proven: the browser's entries (this one included) take the new key.
-			_, err = tx.StmtContext(ctx, sts[4]).ExecContext(ctx, tieTo, kh)
+			// Proven: the browser's entries (this one included) take the new
+			// key, and keep the proven one as their previous key until the
+			// browser shows it got the new one (ConfirmBrowserKey).
+			_, err = tx.StmtContext(ctx, sts[4]).ExecContext(ctx, kh, tieTo, kh, kh)
 		}
 		return err
 	}
@@ -254,6 +257,18 @@ func (s *Store) claimNickname(ctx context.Context, nick, browserKey, newKey stri
 	return u, created, nil
 }
 
+// ConfirmBrowserKey is told that the browser holding browserKey has it: the
+// first request of a session signed in with a new key carries it. The
+// previous key of its entries stops proving their nicknames. Until then it
+// still does, so a sign-in whose answer was lost (the browser still holds only
+// the old key) does not lock the browser out of its own nicknames; a key that
+// someone else also holds (planted, copied) proves nothing new by it, since it
+// proved those nicknames already.
+func (s *Store) ConfirmBrowserKey(ctx context.Context, browserKey string) error {
+	_, err := s.exec(ctx, "UPDATE browser_keys SET prev_hash = NULL WHERE key_hash = ? AND prev_hash IS NOT NULL", HashToken(browserKey))
+	return err
+}
+
 // RenewBrowserKey gives a browser that just signed in (by a personal link, a
 // provider, a proxy) a key nobody else has seen: every nickname oldKey served
 // moves to newKey (the same browser entries, with a new secret), and with tie
@@ -268,7 +283,8 @@ func (s *Store) RenewBrowserKey(ctx context.Context, userID int64, oldKey, newKe
 	var n int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if oldKey != "" {
-			if _, err := tx.ExecContext(ctx, "UPDATE browser_keys SET key_hash = ? WHERE key_hash = ?", nh, HashToken(oldKey)); err != nil {
+			oh := HashToken(oldKey)
+			if _, err := tx.ExecContext(ctx, "UPDATE browser_keys SET prev_hash = ?, key_hash = ? WHERE key_hash = ? OR prev_hash = ?", oh, nh, oh, oh); err != nil {
 				return err
 			}
 		}
@@ -435,8 +451,9 @@ func (s *Store) BrowserKnows(ctx context.Context, userID int64, browserKey strin
 // users it is tied to; "" when it knows none. The sign-in form offers it, so a
 // returning person need not retype it.
 func (s *Store) LastNickname(ctx context.Context, browserKey string) (string, error) {
+	kh := HashToken(browserKey)
 	row, err := s.queryRow(ctx, `SELECT u.nickname FROM browser_keys b JOIN users u ON u.id = b.user_id
-		WHERE b.key_hash = ? AND u.active = 1 ORDER BY b.last_used_at DESC, u.id DESC LIMIT 1`, HashToken(browserKey))
+		WHERE (b.key_hash = ? OR b.prev_hash = ?) AND u.active = 1 ORDER BY b.last_used_at DESC, u.id DESC LIMIT 1`, kh, kh)
 	if err != nil {
 		return "", err
 	}

@@ -377,6 +377,11 @@ func TestSignInWithAnotherPersonsLiveKeyRenewsIt(t *testing.T) {
 	if _, _, err := s.SignInNickname(ctx, victim.Nickname, k1, k2); err != nil {
 		t.Fatal(err)
 	}
+	// k1 proves the nickname until the browser shows it holds k2 (a sign-in
+	// whose answer was lost must not lock it out); then it proves nothing.
+	if err := s.ConfirmBrowserKey(ctx, k2); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := s.SignInNickname(ctx, victim.Nickname, k1, k3); !errors.Is(err, ErrNicknameTaken) {
 		t.Fatalf("a key replaced at sign-in signed in again: %v", err)
 	}
@@ -390,5 +395,39 @@ func TestSignInWithAnotherPersonsLiveKeyRenewsIt(t *testing.T) {
 	}
 	if n, err := s.RenewBrowserKey(ctx, victim.ID, NewToken(), NewToken(), false); err != nil || n != 0 {
 		t.Fatalf("renewing a key nobody issued, untied: %d, %v", n, err)
+	}
+}
+
+// A sign-in whose answer is lost leaves the browser holding its old key: that
+// key still proves the browser's nicknames (and the retry renews it again)
+// until the browser shows it holds a new key.
+func TestOldKeyProvesUntilTheNewOneIsConfirmed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	k0, lost, k2 := NewToken(), NewToken(), NewToken()
+	u, _, err := s.ClaimNickname(ctx, "Ngozi Adeyemi-Larsen", k0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.SignInNickname(ctx, u.Nickname, k0, lost); err != nil {
+		t.Fatal(err)
+	}
+	if nick, _ := s.LastNickname(ctx, k0); nick != u.Nickname {
+		t.Errorf("the sign-in page offers %q to the browser that lost its answer", nick)
+	}
+	if _, _, err := s.SignInNickname(ctx, u.Nickname, k0, k2); err != nil {
+		t.Fatalf("the retry with the old key: %v", err)
+	}
+	if err := s.ConfirmBrowserKey(ctx, k2); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{k0, lost} {
+		if _, _, err := s.SignInNickname(ctx, u.Nickname, k, NewToken()); !errors.Is(err, ErrNicknameTaken) {
+			t.Errorf("a key the browser no longer holds signed in: %v", err)
+		}
+	}
+	if ok, _ := s.BrowserKnows(ctx, u.ID, k2); !ok {
+		t.Error("the confirmed key does not serve the nickname")
 	}
 }
