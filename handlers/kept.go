@@ -150,6 +150,8 @@ func (a *App) describeKept(c *gin.Context, f store.PendingForm) views.KeptView {
 	case f.Path == views.PathCreateGroup:
 		v.What = "Create the group “" + form.Get("name") + "”"
 		v.Fields = nil
+	case f.Path == views.PathQuick:
+		v.What = "Open a room of your own with a quick vote"
 	case at(0) == "join" && len(parts) == 2:
 		v.What = "Join a group (its invite link no longer works)"
 		if inv, err := a.st.InviteByToken(ctx, at(1)); err == nil {
@@ -185,6 +187,11 @@ func (a *App) describeKept(c *gin.Context, f store.PendingForm) views.KeptView {
 			}
 		case "members":
 			v.What, v.Danger = "Remove a member from "+g, true
+			if at(4) == "facilitator" {
+				v.What, v.Danger = "Change who runs the meeting in "+g, false
+			}
+		case "quick":
+			v.What = "Start a quick vote in " + g
 		case "leave":
 			v.What, v.Danger = "Leave "+g, true
 		case "delete":
