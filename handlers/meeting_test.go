@@ -95,6 +95,12 @@ func TestFacilitatorSwitchRefusesWhatIsNotAMemberOrNotTheOwner(t *testing.T) {
 	if role := ta.roleOf(tm.gid, "Ana"); role != store.RoleMember {
 		t.Fatalf("after facilitator=0: %q", role)
 	}
+	activity := strings.Join(tm.owner.get(fmt.Sprintf("/groups/%d", tm.gid)).texts("activity-text"), "\n")
+	for _, want := range []string{"Olga made Ana a facilitator", "Olga took the facilitator role back from Ana"} {
+		if !strings.Contains(activity, want) {
+			t.Errorf("the owner's activity has no %q:\n%s", want, activity)
+		}
+	}
 	// With htmx, the same switch answers with the redirect htmx follows.
 	tm.owner.htmxFrom(fmt.Sprintf("/groups/%d", tm.gid)).post(facilitatorPath(tm.gid, id("Bo")), on).wantHXRedirect(fmt.Sprintf("/groups/%d", tm.gid))
 	if role := ta.roleOf(tm.gid, "Bo"); role != store.RoleFacilitator {

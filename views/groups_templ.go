@@ -373,7 +373,7 @@ func QuickVoteForm(groupID, current int64, withDescription bool) templ.Component
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\" name=\"description\" type=\"text\" maxlength=\"2000\" placeholder=\"e.g. Is the login page ready to ship?\"> <button type=\"submit\" data-testid=\"quick-vote\">Quick vote</button></fieldset>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\" name=\"description\" type=\"text\" maxlength=\"2000\" placeholder=\"e.g. Ready to ship?\"> <button type=\"submit\" class=\"secondary\" data-testid=\"quick-vote\">Quick vote</button></fieldset>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
