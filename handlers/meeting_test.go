@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/html"
-
 	"estimator/store"
 )
 
@@ -221,8 +219,7 @@ func TestFacilitatorRunsTheRoomAndTheBacklogButNotTheGroup(t *testing.T) {
 	own := tm.owner.get(g)
 	roles := map[string]string{}
 	for _, row := range own.all("member-row") {
-		cells := findAll(row, func(n *html.Node) bool { return n.Data == "td" })
-		roles[attr(row, "data-member")] = textOf(cells[1])
+		roles[attr(row, "data-member")] = textsIn(row, "member-role")[0]
 		switch attr(row, "data-member") {
 		case "Ana":
 			if len(within(row, "facilitator-off")) != 1 {

@@ -1026,7 +1026,7 @@ func ownerControls(v StatusView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = QuickVoteForm(v.Status.Group.ID, v.Status.Current.ID, false).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = QuickVoteForm(v.Status.Group.ID, v.Status.Current.ID, true).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
