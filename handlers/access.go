@@ -21,6 +21,30 @@ type accessStore interface {
 
 const groupKey, roleKey = "estimator.group", "estimator.role"
 
+// level is who may use a route of a group or an issue.
+type level uint8
+
+const (
+	// anyMember: every member of the group.
+	anyMember level = iota
+	// facilitates: the owner and the facilitators (the room and the backlog).
+	facilitates
+	// ownerOnly: the owner alone (settings, members, invite, rename,
+	// transfer, deletion).
+	ownerOnly
+)
+
+// permits reports whether a member with role may use a route of level need.
+func (need level) permits(role store.Role) bool {
+	switch need {
+	case ownerOnly:
+		return role == store.RoleOwner
+	case facilitates:
+		return role.CanFacilitate()
+	}
+	return role != store.RoleNone
+}
+
 // parseID reads a positive numeric id from the path; anything else does not
 // exist (404).
 func parseID(c *gin.Context, name string) (int64, bool) {
@@ -33,8 +57,8 @@ func parseID(c *gin.Context, name string) (int64, bool) {
 
 // groupAccess loads the group of /groups/:id and the user's role in it, once per
 // request: 404 when it does not exist or the user is not a member (its existence
-// is not revealed), 403 when ownerOnly and the user is a member.
-func (a *App) groupAccess(ownerOnly bool) gin.HandlerFunc {
+// is not revealed), 403 when the user is a member that need does not permit.
+func (a *App) groupAccess(need level) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, ok := parseID(c, "id")
 		if !ok {
@@ -46,7 +70,7 @@ func (a *App) groupAccess(ownerOnly bool) gin.HandlerFunc {
 			a.fail(c, err)
 			return
 		}
-		if !a.allowed(c, role, ownerOnly) {
+		if !a.allowed(c, role, need) {
 			return
 		}
 		c.Set(groupKey, g)
@@ -55,13 +79,17 @@ func (a *App) groupAccess(ownerOnly bool) gin.HandlerFunc {
 	}
 }
 
-// allowed answers 404 for non-members and 403 for members on owner-only routes.
-func (a *App) allowed(c *gin.Context, role store.Role, ownerOnly bool) bool {
+// allowed answers 404 for non-members and 403 for members the route's level
+// does not permit.
+func (a *App) allowed(c *gin.Context, role store.Role, need level) bool {
 	switch {
 	case role == store.RoleNone:
 		a.fail(c, errNotFound)
 		return false
-	case ownerOnly && role != store.RoleOwner:
+	case !need.permits(role) && need == facilitates:
+		a.fail(c, errForbiddenRun)
+		return false
+	case !need.permits(role):
 		a.fail(c, errForbidden)
 		return false
 	}
@@ -76,7 +104,7 @@ const issueKey = "estimator.issue"
 
 // issueAccess loads the issue of /issues/:id, its group and the user's role, in
 // one query per request, answering like groupAccess (404 / 403).
-func (a *App) issueAccess(ownerOnly bool) gin.HandlerFunc {
+func (a *App) issueAccess(need level) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, ok := parseID(c, "id")
 		if !ok {
@@ -88,7 +116,7 @@ func (a *App) issueAccess(ownerOnly bool) gin.HandlerFunc {
 			a.fail(c, err)
 			return
 		}
-		if !a.allowed(c, role, ownerOnly) {
+		if !a.allowed(c, role, need) {
 			return
 		}
 		c.Set(issueKey, is)

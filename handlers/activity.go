@@ -91,6 +91,14 @@ func activitySentence(e store.AuditEvent) string {
 		return who + " removed a member"
 	case "member.left":
 		return who + " left the group"
+	case store.ActFacilitator:
+		if nick, ok := strings.CutSuffix(d, " on"); ok {
+			return who + " made " + nick + " a facilitator"
+		}
+		if nick, ok := strings.CutSuffix(d, " off"); ok {
+			return who + " took the facilitator role back from " + nick
+		}
+		return who + " changed who runs the meeting"
 	}
 	return who + ": " + e.Action
 }

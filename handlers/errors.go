@@ -42,15 +42,17 @@ func (e *httpError) withLink(href, label string) *httpError {
 }
 
 var (
-	errNotFound    = newError(http.StatusNotFound, "Not found", "There is nothing here, or it is not visible to you.")
-	errMethod      = newError(http.StatusMethodNotAllowed, "Method not allowed", "This address does not take that kind of request.")
-	errForbidden   = newError(http.StatusForbidden, "Not allowed", "Only the group’s owner can do that.")
-	errCrossSite   = newError(http.StatusForbidden, "Request refused", "This request came from another site and was refused. Nothing was changed.")
-	errBadRequest  = newError(http.StatusBadRequest, "Bad request", "The request could not be read.")
-	errTooLarge    = newError(http.StatusRequestEntityTooLarge, "Too large", "What was sent is larger than this app accepts. Nothing was changed.")
-	errMediaType   = newError(http.StatusUnsupportedMediaType, "Unsupported form", "Forms here are sent as plain URL-encoded forms; file uploads are not accepted.")
-	errUnavailable = newError(http.StatusServiceUnavailable, "Temporarily unavailable", "The database cannot take this right now. Nothing was lost; please try again in a moment.")
-	errInternal    = newError(http.StatusInternalServerError, "Something went wrong", "The server failed to answer. The cause was logged; please try again.")
+	errNotFound  = newError(http.StatusNotFound, "Not found", "There is nothing here, or it is not visible to you.")
+	errMethod    = newError(http.StatusMethodNotAllowed, "Method not allowed", "This address does not take that kind of request.")
+	errForbidden = newError(http.StatusForbidden, "Not allowed", "Only the group’s owner can do that.")
+	// errForbiddenRun answers a member on a route of the room or the backlog.
+	errForbiddenRun = newError(http.StatusForbidden, "Not allowed", "Only the group’s owner or a facilitator can do that.")
+	errCrossSite    = newError(http.StatusForbidden, "Request refused", "This request came from another site and was refused. Nothing was changed.")
+	errBadRequest   = newError(http.StatusBadRequest, "Bad request", "The request could not be read.")
+	errTooLarge     = newError(http.StatusRequestEntityTooLarge, "Too large", "What was sent is larger than this app accepts. Nothing was changed.")
+	errMediaType    = newError(http.StatusUnsupportedMediaType, "Unsupported form", "Forms here are sent as plain URL-encoded forms; file uploads are not accepted.")
+	errUnavailable  = newError(http.StatusServiceUnavailable, "Temporarily unavailable", "The database cannot take this right now. Nothing was lost; please try again in a moment.")
+	errInternal     = newError(http.StatusInternalServerError, "Something went wrong", "The server failed to answer. The cause was logged; please try again.")
 )
 
 // fail records err for the error middleware and stops the chain.

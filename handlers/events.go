@@ -139,9 +139,9 @@ func newHub(st liveStore, cfg Config, log *slog.Logger, bus live.Bus) *live.Brok
 	})
 }
 
-// roles are the audiences of a live page: it is rendered once for owners and
-// once for members.
-var roles = []store.Role{store.RoleOwner, store.RoleMember}
+// roles are the audiences of a live page: it is rendered once for owners, once
+// for facilitators and once for members.
+var roles = []store.Role{store.RoleOwner, store.RoleFacilitator, store.RoleMember}
 
 // statusFrames renders the live part of an issue's room for owners and for
 // members; every member's audience is their role.
@@ -196,7 +196,7 @@ func groupFrames(st liveStore) func(context.Context, int64) (live.Frames, error)
 		}
 		for _, role := range roles {
 			var buf bytes.Buffer
-			view := views.GroupLiveView{GroupID: g.ID, Current: g.CurrentIssueID, Issues: issues, Owner: role == store.RoleOwner}
+			view := views.GroupLiveView{GroupID: g.ID, Current: g.CurrentIssueID, Issues: issues, Facilitates: role.CanFacilitate()}
 			if err := views.GroupLive(view).Render(ctx, &buf); err != nil {
 				return live.Frames{}, err
 			}

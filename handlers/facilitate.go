@@ -176,7 +176,7 @@ func (a *App) groupRoom(c *gin.Context) {
 	g, role := groupOf(c)
 	id, err := a.st.GroupRoom(c.Request.Context(), g.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		a.page(c, http.StatusOK, views.NoRoomPage(g, role == store.RoleOwner))
+		a.page(c, http.StatusOK, views.NoRoomPage(g, role.CanFacilitate()))
 		return
 	}
 	if err != nil {

@@ -118,6 +118,27 @@ func decodeRole(v url.Values) (seat store.Seat, ok bool) {
 	return store.ParseSeat(v.Get("role"))
 }
 
+// decodeFacilitator reads the facilitator switch (POST
+// /groups/{id}/members/{uid}/facilitator): 1 or 0; ok false with anything else.
+func decodeFacilitator(v url.Values) (on, ok bool) {
+	switch v.Get("facilitator") {
+	case "1":
+		return true, true
+	case "0":
+		return false, true
+	}
+	return false, false
+}
+
+const facilitatorMessage = "Send facilitator as 1 (run the meeting) or 0 (take it back)."
+
+// decodeQuick reads a quick vote's optional description (POST
+// /groups/{id}/quick).
+func decodeQuick(v url.Values) (description, msg string) {
+	in, errs := store.ValidateIssue("Q", v.Get("description"))
+	return in.Description, errs["description"]
+}
+
 const roleMessage = "Choose to vote (voter) or to watch (spectator)."
 
 // readForm parses a URL-encoded POST body: 415 for any other kind of body

@@ -49,7 +49,7 @@ func (a *App) home(c *gin.Context) {
 	}
 	if p.Notice != "" {
 		// Shown once: not worth keeping.
-		a.renderWith(c, http.StatusOK, views.HomePage(groups, views.GroupForm{Once: groupsOnce(u.ID, groups)}), p)
+		a.renderWith(c, http.StatusOK, views.HomePage(groups, homeForm(u.ID, groups)), p)
 		return
 	}
 	in := newHomeInputs(p, groups)
@@ -57,7 +57,7 @@ func (a *App) home(c *gin.Context) {
 		writeRendered(c, http.StatusOK, r)
 		return
 	}
-	if r := a.renderKept(c, http.StatusOK, views.HomePage(groups, views.GroupForm{Once: groupsOnce(u.ID, groups)}), p); r != nil {
+	if r := a.renderKept(c, http.StatusOK, views.HomePage(groups, homeForm(u.ID, groups)), p); r != nil {
 		a.homes.put(u.ID, in, r)
 	}
 }
@@ -83,6 +83,7 @@ func (a *App) createGroup(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
+		f.QuickOnce = homeForm(u.ID, groups).QuickOnce
 		a.page(c, http.StatusUnprocessableEntity, views.HomePage(groups, f))
 		return
 	}

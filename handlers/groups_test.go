@@ -240,13 +240,17 @@ type groupRoute struct {
 	method, path string
 	form         url.Values
 	ownerOnly    bool
+	// runs: the owner's and the facilitators' (the backlog).
+	runs bool
 }
 
 func groupRoutes(gid, memberID int64) []groupRoute {
 	p := fmt.Sprintf("/groups/%d", gid)
 	return []groupRoute{
 		{method: "GET", path: p},
-		{method: "POST", path: p + "/issues", form: url.Values{"key": {"X-1"}}, ownerOnly: true},
+		{method: "POST", path: p + "/issues", form: url.Values{"key": {"X-1"}}, runs: true},
+		{method: "POST", path: p + "/quick", runs: true},
+		{method: "POST", path: fmt.Sprintf("%s/members/%d/facilitator", p, memberID), form: url.Values{"facilitator": {"1"}}, ownerOnly: true},
 		{method: "POST", path: p + "/invite", ownerOnly: true},
 		{method: "POST", path: p + "/rename", form: url.Values{"name": {"Renamed"}}, ownerOnly: true},
 		{method: "GET", path: fmt.Sprintf("%s/transfer?user=%d", p, memberID), ownerOnly: true},
@@ -299,13 +303,18 @@ func TestGroupRoutesRefuseWhoMayNot(t *testing.T) {
 			if !htmx && r.errorStatus() != "404" {
 				t.Errorf("%s stranger: not the 404 page", name)
 			}
-			// A member on an owner route: 403.
-			if rt.ownerOnly {
+			// A member on an owner route, or one of those who run the
+			// meeting: 403.
+			if rt.ownerOnly || rt.runs {
 				r := sendRoute(pick(max), rt)
 				if r.status != http.StatusForbidden {
 					t.Errorf("%s member: status %d, want 403", name, r.status)
 				}
-				if !strings.Contains(r.body, "Only the group’s owner can do that.") {
+				want := "Only the group’s owner can do that."
+				if rt.runs {
+					want = "Only the group’s owner or a facilitator can do that."
+				}
+				if !strings.Contains(r.body, want) {
 					t.Errorf("%s member: no explanation", name)
 				}
 			}

@@ -135,6 +135,7 @@ type appStore interface {
 	requestStore
 	keptStore
 	roomStore
+	facilitatorsStore
 }
 
 // App is the web application: an http.Handler with the live-update hub.
@@ -328,15 +329,18 @@ func (a *App) routes() *gin.Engine {
 	r.POST(views.PathKept, login, a.keptPost)
 
 	auth.POST("/creategroup", a.createGroup)
+	auth.POST(views.PathQuick, a.quickRoom)
 	auth.GET("/join/:token", a.joinPage)
 	auth.POST("/join/:token", a.joinPost)
 
-	// A group's routes: members, and those only its owner may use.
-	member, owner := a.groupAccess(false), a.groupAccess(true)
-	group := auth.Group("/groups/:id", member)
-	owned := auth.Group("/groups/:id", owner)
+	// A group's routes: members; the owner and the facilitators (the room and
+	// the backlog); the owner alone (the group itself, its members, invite).
+	group := auth.Group("/groups/:id", a.groupAccess(anyMember))
+	run := auth.Group("/groups/:id", a.groupAccess(facilitates))
+	owned := auth.Group("/groups/:id", a.groupAccess(ownerOnly))
 	group.GET("", a.groupPage)
-	owned.POST("/issues", a.addIssue)
+	run.POST("/issues", a.addIssue)
+	run.POST("/quick", a.quickVote)
 	owned.POST("/invite", a.replaceInvite)
 	owned.POST("/rename", a.renameGroup)
 	// Each irreversible POST has a GET at the same address that asks first:
@@ -345,6 +349,7 @@ func (a *App) routes() *gin.Engine {
 	owned.POST("/transfer", a.transferOwnership)
 	owned.GET("/members/:uid/remove", a.removeConfirmPage)
 	owned.POST("/members/:uid/remove", a.removeMember)
+	owned.POST("/members/:uid/facilitator", a.setFacilitator)
 	group.GET("/leave", a.leaveConfirmPage)
 	group.POST("/leave", a.leaveGroup)
 	owned.GET("/delete", a.deleteGroupPage)
@@ -352,26 +357,26 @@ func (a *App) routes() *gin.Engine {
 	group.POST("/role", a.setRole)
 	owned.POST("/settings", a.saveSettings)
 	group.GET("/room", a.groupRoom)
-	owned.POST("/import", a.importIssues)
+	run.POST("/import", a.importIssues)
 	group.GET("/export.csv", a.exportCSV)
 	group.GET("/export.json", a.exportJSON)
 
-	// An issue's routes, likewise: members of its group, and its owner.
-	imember, iowner := a.issueAccess(false), a.issueAccess(true)
-	issue := auth.Group("/issues/:id", imember)
-	ownedIssue := auth.Group("/issues/:id", iowner)
+	// An issue's routes, likewise: members of its group, and those who run
+	// the meeting (the owner and the facilitators).
+	issue := auth.Group("/issues/:id", a.issueAccess(anyMember))
+	runIssue := auth.Group("/issues/:id", a.issueAccess(facilitates))
 	issue.GET("", a.issueStatus)
 	issue.GET("/estimate", a.estimatePage)
 	issue.POST("/estimate", a.estimatePost)
-	ownedIssue.POST("/reveal", a.reveal)
-	ownedIssue.POST("/accept", a.accept)
-	ownedIssue.POST("/revote", a.revote)
-	ownedIssue.POST("/start", a.startIssue)
-	ownedIssue.POST("/timer", a.setTimer)
-	ownedIssue.GET("/edit", a.editIssuePage)
-	ownedIssue.POST("/edit", a.editIssue)
-	ownedIssue.GET("/delete", a.deleteIssuePage)
-	ownedIssue.POST("/delete", a.deleteIssue)
+	runIssue.POST("/reveal", a.reveal)
+	runIssue.POST("/accept", a.accept)
+	runIssue.POST("/revote", a.revote)
+	runIssue.POST("/start", a.startIssue)
+	runIssue.POST("/timer", a.setTimer)
+	runIssue.GET("/edit", a.editIssuePage)
+	runIssue.POST("/edit", a.editIssue)
+	runIssue.GET("/delete", a.deleteIssuePage)
+	runIssue.POST("/delete", a.deleteIssue)
 	// The event streams do their own sign-in check: a stream must answer in SSE.
 	r.GET("/issues/:id/events", a.events)
 	r.GET("/groups/:id/events", a.groupEvents)

@@ -164,6 +164,8 @@ func (a *App) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 	case f.Path == views.PathCreateGroup:
 		v.What = "Create the group “" + shortened(form.Get("name")) + "”"
 		v.Fields = nil
+	case f.Path == views.PathQuick:
+		v.What = "Open a room of your own with a quick vote"
 	case at(0) == "join" && len(parts) == 2:
 		v.What = "Join a group (its invite link no longer works)"
 		if inv, err := a.st.InviteByToken(ctx, at(1)); err == nil {
@@ -199,15 +201,26 @@ func (a *App) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 			}
 		case "members":
 			v.What, v.Danger = "Remove a member from "+g, true
+			var name string
 			if gr, ok := group(at(1)); ok {
 				if ms, err := a.st.Members(ctx, gr.ID); err == nil {
 					for _, m := range ms {
 						if strconv.FormatInt(m.UserID, 10) == at(3) {
-							v.What = "Remove " + m.Nickname + " from " + g
+							name = m.Nickname
 						}
 					}
 				}
 			}
+			switch {
+			case at(4) == "facilitator" && name != "":
+				v.What, v.Danger = "Change whether "+name+" runs the meeting in "+g, false
+			case at(4) == "facilitator":
+				v.What, v.Danger = "Change who runs the meeting in "+g, false
+			case name != "":
+				v.What = "Remove " + name + " from " + g
+			}
+		case "quick":
+			v.What = "Start a quick vote in " + g
 		case "leave":
 			v.What, v.Danger = "Leave "+g, true
 		case "delete":

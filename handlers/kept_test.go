@@ -78,6 +78,21 @@ func keptRoutes() []keptRoute {
 			}},
 		{route: "/groups/:id/issues", who: "owner", path: group("/issues"), form: url.Values{"key": {"PHX-99"}, "description": {"Typed before the session ran out"}},
 			check: func(t *testing.T, s *keptSite) { rows(s, "SELECT 1 FROM issues WHERE key = 'PHX-99'")(t) }},
+		{route: "/groups/:id/quick", who: "owner", path: group("/quick"), form: url.Values{"description": {"Asked before the session ran out"}},
+			check: func(t *testing.T, s *keptSite) {
+				rows(s, "SELECT 1 FROM issues i JOIN groups g ON g.current_issue_id = i.id WHERE i.key = 'Q-1' AND i.description = 'Asked before the session ran out'")(t)
+			}},
+		{route: "/quick", who: "owner", path: func(*keptSite) string { return "/quick" }, form: url.Values{"name": {"Kept quick room"}},
+			check: func(t *testing.T, s *keptSite) {
+				rows(s, "SELECT 1 FROM groups g JOIN issues i ON i.id = g.current_issue_id WHERE g.name = 'Kept quick room' AND i.key = 'Q-1'")(t)
+			}},
+		{route: "/groups/:id/members/:uid/facilitator", who: "owner", path: func(s *keptSite) string {
+			return fmt.Sprintf("/groups/%d/members/%d/facilitator", s.tm.gid, uid(s, "Mia"))
+		},
+			form: url.Values{"facilitator": {"1"}},
+			check: func(t *testing.T, s *keptSite) {
+				rows(s, "SELECT 1 FROM memberships WHERE group_id = ? AND user_id = ? AND facilitator = 1", s.tm.gid, uid(s, "Mia"))(t)
+			}},
 		{route: "/groups/:id/invite", who: "owner", path: group("/invite"),
 			check: func(t *testing.T, s *keptSite) {
 				rows(s, "SELECT 1 FROM groups WHERE id = ? AND invite_token != ?", s.tm.gid, s.invite)(t)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"estimator/store"
+	"estimator/views"
 )
 
 // Forms act once. Every form that creates something (a group, an issue, an
@@ -43,6 +44,16 @@ func groupsOnce(userID int64, groups []store.GroupSummary) string {
 		parts = append(parts, g.ID)
 	}
 	return onceToken("group", parts...)
+}
+
+// homeForm is My Groups' forms, empty, with their one-time fields: create a
+// group, and the quick vote's new room.
+func homeForm(userID int64, groups []store.GroupSummary) views.GroupForm {
+	parts := []int64{userID}
+	for _, g := range groups {
+		parts = append(parts, g.ID)
+	}
+	return views.GroupForm{Once: groupsOnce(userID, groups), QuickOnce: onceToken("quick-room", parts...)}
 }
 
 func issuesOnce(userID, groupID int64, issues []store.IssueSummary) string {

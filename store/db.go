@@ -42,6 +42,7 @@ var (
 	ErrNotRevealed      = errors.New("issue is not revealed")
 	ErrOwnerCannotLeave = errors.New("the owner cannot leave the group")
 	ErrNotMember        = errors.New("not a member")
+	ErrIsOwner          = errors.New("the owner runs the meeting already")
 	ErrSchemaTooNew     = errors.New("database schema is newer than this program")
 	// ErrUnavailable wraps database faults that are not the caller's doing and may
 	// clear by themselves: locked, read-only or full database, I/O errors.

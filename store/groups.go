@@ -18,11 +18,24 @@ import (
 type Role string
 
 const (
-	RoleOwner  Role = "owner"
-	RoleMember Role = "member"
+	RoleOwner Role = "owner"
+	// RoleFacilitator is a member the owner lets run the meeting: the room
+	// and the backlog, not the group's settings, members or invite.
+	RoleFacilitator Role = "facilitator"
+	RoleMember      Role = "member"
 	// RoleNone is the role of someone who is not a member.
 	RoleNone Role = ""
 )
+
+// CanFacilitate reports whether the role runs the meeting: the room (reveal,
+// timer, new round, accept, start) and the backlog (add, import, edit,
+// delete, quick votes).
+func (r Role) CanFacilitate() bool { return r == RoleOwner || r == RoleFacilitator }
+
+// roleCol is the role of membership row m as the store reports it: its
+// stored role (owner or member), a member with the facilitator flag as
+// RoleFacilitator, and ” when there is no row (a LEFT JOIN).
+const roleCol = "CASE WHEN m.role = 'member' AND m.facilitator = 1 THEN 'facilitator' ELSE COALESCE(m.role, '') END"
 
 // Group is a team that estimates together.
 type Group struct {
@@ -163,7 +176,7 @@ func (s *Store) UserGroups(ctx context.Context, userID int64) ([]GroupSummary, e
 }
 
 func (s *Store) userGroups(ctx context.Context, userID int64) ([]GroupSummary, error) {
-	rows, err := s.query(ctx, `SELECT g.id, g.name, g.invite_token, g.created_at, m.role, g.member_count, g.open_issues
+	rows, err := s.query(ctx, `SELECT g.id, g.name, g.invite_token, g.created_at, `+roleCol+`, g.member_count, g.open_issues
 		FROM memberships m JOIN groups g ON g.id = m.group_id
 		WHERE m.user_id = ? ORDER BY m.group_id DESC`, userID)
 	if err != nil {
@@ -186,7 +199,7 @@ func (s *Store) userGroups(ctx context.Context, userID int64) ([]GroupSummary, e
 // GroupFor loads a group and the role of userID in it. A group that does not
 // exist is ErrNotFound; RoleNone means userID is not a member.
 func (s *Store) GroupFor(ctx context.Context, groupID, userID int64) (Group, Role, error) {
-	row, err := s.queryRow(ctx, `SELECT g.id, `+groupRoomCols+`, COALESCE(m.role, '')
+	row, err := s.queryRow(ctx, `SELECT g.id, `+groupRoomCols+`, `+roleCol+`
 		FROM groups g LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = ?
 		WHERE g.id = ?`, userID, groupID)
 	if err != nil {
@@ -209,7 +222,7 @@ func (s *Store) GroupFor(ctx context.Context, groupID, userID int64) (Group, Rol
 
 // Members lists the members of a group: the owner first, then by joining time.
 func (s *Store) Members(ctx context.Context, groupID int64) ([]Member, error) {
-	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, m.seat, m.joined_at
+	rows, err := s.query(ctx, `SELECT u.id, u.nickname, `+roleCol+`, m.seat, m.joined_at
 		FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.group_id = ? ORDER BY m.role = 'owner' DESC, m.joined_at, u.id`, groupID)
 	if err != nil {
@@ -384,7 +397,7 @@ func (s *Store) TransferOwnership(ctx context.Context, groupID int64, from User,
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotMember
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE memberships SET role = 'owner' WHERE group_id = ? AND user_id = ?", groupID, toUserID); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE memberships SET role = 'owner', facilitator = 0 WHERE group_id = ? AND user_id = ?", groupID, toUserID); err != nil {
 			return err
 		}
 		return audit(ctx, tx, s.unix(), from, groupID, 0, ActOwnershipChange, from.Nickname+" → "+nick)

@@ -268,7 +268,7 @@ func (s *Store) IssueFor(ctx context.Context, issueID, userID int64) (Issue, Gro
 }
 
 func (s *Store) issueFor(ctx context.Context, issueID, userID int64) (Issue, Group, Role, error) {
-	row, err := s.queryRow(ctx, `SELECT `+issueCols+`, `+groupRoomCols+`, COALESCE(m.role, '')
+	row, err := s.queryRow(ctx, `SELECT `+issueCols+`, `+groupRoomCols+`, `+roleCol+`
 		FROM issues i JOIN groups g ON g.id = i.group_id
 		LEFT JOIN memberships m ON m.group_id = i.group_id AND m.user_id = ?
 		WHERE i.id = ?`, userID, issueID)
@@ -382,7 +382,7 @@ func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error
 // part of IssueStatus.
 func (s *Store) Voters(ctx context.Context, issueID, groupID int64) ([]Voter, error) {
 	// One statement: the ballot (one subquery, run once) comes with every row.
-	rows, err := s.query(ctx, `SELECT u.id, u.nickname, m.role, m.seat, (SELECT b.votes FROM ballots b WHERE b.issue_id = ?)
+	rows, err := s.query(ctx, `SELECT u.id, u.nickname, `+roleCol+`, m.seat, (SELECT b.votes FROM ballots b WHERE b.issue_id = ?)
 		FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.group_id = ? ORDER BY u.nickname_key, u.id`, issueID, groupID)
 	if err != nil {

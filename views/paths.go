@@ -13,6 +13,7 @@ const (
 	PathLogout      = "/confirm-logout"
 	PathAccount     = "/account"
 	PathCreateGroup = "/creategroup"
+	PathQuick       = "/quick"
 	PathHealth      = "/healthz"
 )
 
@@ -70,10 +71,15 @@ func GroupLeavePath(g int64) string           { return GroupPath(g) + "/leave" }
 func GroupDeletePath(g int64) string          { return GroupPath(g) + "/delete" }
 func GroupTransferPath(g int64) string        { return GroupPath(g) + "/transfer" }
 func GroupMemberRemovePath(g, u int64) string { return GroupPath(g) + "/members/" + id(u) + "/remove" }
-func JoinPath(token string) string            { return "/join/" + url.PathEscape(token) }
-func GroupRolePath(g int64) string            { return GroupPath(g) + "/role" }
-func GroupSettingsPath(g int64) string        { return GroupPath(g) + "/settings" }
-func GroupEventsPath(g int64) string          { return GroupPath(g) + "/events" }
+func GroupFacilitatorPath(g, u int64) string {
+	return GroupPath(g) + "/members/" + id(u) + "/facilitator"
+}
+func GroupQuickPath(g int64) string    { return GroupPath(g) + "/quick" }
+func GroupRoomPath(g int64) string     { return GroupPath(g) + "/room" }
+func JoinPath(token string) string     { return "/join/" + url.PathEscape(token) }
+func GroupRolePath(g int64) string     { return GroupPath(g) + "/role" }
+func GroupSettingsPath(g int64) string { return GroupPath(g) + "/settings" }
+func GroupEventsPath(g int64) string   { return GroupPath(g) + "/events" }
 
 func IssuePath(i int64) string         { return "/issues/" + id(i) }
 func IssueEstimatePath(i int64) string { return IssuePath(i) + "/estimate" }

@@ -1,0 +1,136 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"estimator/store"
+	"estimator/views"
+)
+
+// facilitatorsStore is the part of the store used by who runs the meeting
+// (facilitators) and by quick votes.
+type facilitatorsStore interface {
+	SetFacilitator(ctx context.Context, groupID, userID int64, on bool, by store.User) error
+	QuickVote(ctx context.Context, userID, groupID int64, description string, once store.Once, by store.User) (store.Issue, bool, error)
+	QuickRoom(ctx context.Context, owner store.User, name string, once store.Once) (store.Group, store.Issue, bool, error)
+}
+
+// setFacilitator lets a member run the meeting (facilitator=1) or takes it
+// back (0): the owner's, on a member of the group. 404 for a uid that is not
+// a member, 409 for the owner (who runs the meeting anyway), 422 for another
+// value.
+func (a *App) setFacilitator(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	g, _ := groupOf(c)
+	uid, ok := parseID(c, "uid")
+	if !ok {
+		a.fail(c, errNotAMember(g))
+		return
+	}
+	on, ok := decodeFacilitator(form)
+	if !ok {
+		a.fail(c, newError(http.StatusUnprocessableEntity, "Not a choice", facilitatorMessage).withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		return
+	}
+	err = a.st.SetFacilitator(c.Request.Context(), g.ID, uid, on, currentUser(c))
+	switch {
+	case errors.Is(err, store.ErrNotMember):
+		a.fail(c, errNotAMember(g))
+		return
+	case errors.Is(err, store.ErrIsOwner):
+		a.fail(c, newError(http.StatusConflict, "The owner runs the meeting", "As the owner you run the meeting already: make a member a facilitator.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		return
+	case err != nil:
+		a.fail(c, err)
+		return
+	}
+	notice := "That member now runs the meeting with you: the room and the issues."
+	if !on {
+		notice = "That member no longer runs the meeting."
+	}
+	a.doneRedirect(c, notice, views.GroupPath(g.ID))
+}
+
+// quickVote adds the group's next quick vote (Q-1, Q-2, …) with the optional
+// description, makes it current (every open page of the group follows) and
+// lands in its room. The same once sent again lands in the first's room.
+func (a *App) quickVote(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	g, _ := groupOf(c)
+	desc, msg := decodeQuick(form)
+	if msg != "" {
+		a.fail(c, newError(http.StatusUnprocessableEntity, "Check the description", msg).withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		return
+	}
+	once, err := readOnce(form, views.GroupQuickPath(g.ID), desc)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	u := currentUser(c)
+	is, _, err := a.st.QuickVote(c.Request.Context(), u.ID, g.ID, desc, once, u)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.doneRedirect(c, replayNotice(c, "Quick vote "+is.Key+": the group is estimating it now."), views.IssuePath(is.ID))
+}
+
+// quickRoom is "Quick vote" on My Groups: a new group (name, by default
+// "<nickname>'s room") with a first quick vote, landing in its room, where
+// the owner sees the invite link. The same once sent again lands in the
+// first's room.
+func (a *App) quickRoom(c *gin.Context) {
+	form, err := readForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	u := currentUser(c)
+	raw := form.Get("name")
+	if raw == "" {
+		raw = quickRoomName(u.Nickname)
+	}
+	name, msg := store.NormalizeGroupName(raw)
+	if msg != "" {
+		a.fail(c, newError(http.StatusUnprocessableEntity, "Check the name", msg).withLink(views.PathHome, "Back to My Groups"))
+		return
+	}
+	once, err := readOnce(form, views.PathQuick, name)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	g, is, _, err := a.st.QuickRoom(c.Request.Context(), u, name, once)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	target := views.GroupRoomPath(g.ID)
+	if is.ID != 0 {
+		target = views.IssuePath(is.ID)
+	}
+	a.doneRedirect(c, replayNotice(c, "Your room “"+g.Name+"” is open: copy the invite link for your team."), target)
+}
+
+// quickRoomName is the default name of a quick vote's group: the nickname's
+// possessive, cut to a group name's length.
+func quickRoomName(nick string) string {
+	name := nick + "’s room"
+	if r := []rune(name); len(r) > store.GroupNameMax {
+		name = string(r[:store.GroupNameMax])
+	}
+	return name
+}
