@@ -303,7 +303,7 @@ func (a *App) checkKept(c *gin.Context, kept string) (_ string, ok bool) {
 func keptFormMessage(err error) string {
 	switch {
 	case errors.Is(err, store.ErrFormUsed):
-		return "That form was already submitted; it was not sent again."
+		return "That form was already sent or discarded; nothing was sent again."
 	case errors.Is(err, store.ErrFormExpired):
 		return "What you submitted before signing in waited more than 15 minutes and expired, so nothing was sent. Please fill it in again."
 	case errors.Is(err, store.ErrFormForeign):

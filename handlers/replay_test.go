@@ -244,7 +244,7 @@ func TestReplayCreateGroupAfterSignIn(t *testing.T) {
 				t.Fatalf("re-POST: status %d location %q", r.status, r.location())
 			}
 			home := c.get("/").wantStatus(http.StatusOK)
-			if got := home.text("notice"); !strings.Contains(got, "already submitted") || !strings.Contains(got, "not sent again") {
+			if got := home.text("notice"); !strings.Contains(got, "already sent or discarded") || !strings.Contains(got, "nothing was sent again") {
 				t.Fatalf("re-POST notice %q", got)
 			}
 			if rows := home.all("group-row"); len(rows) != 1 {
@@ -537,7 +537,7 @@ func TestKeptFormReferenceRules(t *testing.T) {
 		c.get("/") // read the first notice
 		signInWith(c, "Olli", ref).wantRedirect("/account")
 		page := c.get("/account")
-		if !strings.Contains(page.text("notice"), "already submitted") {
+		if !strings.Contains(page.text("notice"), "already sent or discarded") {
 			t.Fatalf("notice %q", page.text("notice"))
 		}
 		if n := ta.countRows("groups", ""); n != 1 {
@@ -831,7 +831,7 @@ func TestPlantedAnonymousSessionDoesNotReplayThePlantersFormAsTheVictim(t *testi
 			r = victim.post(views.PathKept, url.Values{"kept": {kept}, "next": {next}, "do": {"discard"}}).wantStatus(http.StatusSeeOther)
 			victim.get(r.location()).wantNotice("Discarded")
 			r = victim.post(views.PathKept, url.Values{"kept": {kept}, "next": {next}, "do": {"send"}}).wantStatus(http.StatusSeeOther)
-			if got := victim.get(r.location()).text("notice"); !strings.Contains(got, "already submitted") {
+			if got := victim.get(r.location()).text("notice"); !strings.Contains(got, "already sent or discarded") {
 				t.Errorf("sending a discarded form: notice %q", got)
 			}
 			if _, role, _ := ta.st.GroupFor(tctx, trap.gid, victimUser.ID); role != store.RoleNone {

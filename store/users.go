@@ -61,7 +61,8 @@ func NormalizeNickname(raw string) (string, string) {
 		return "", "A nickname has at most 32 characters."
 	}
 	var prev rune
-	seen := false // a letter or a digit
+	seen := false // a letter or a digit that reads as one
+	marks := 0    // combining marks in a row, up to r
 	for _, r := range nick {
 		if blankLetter(r) {
 			return "", fmt.Sprintf("The invisible character U+%04X", r) + " is not allowed in a nickname: use letters, digits, spaces, “-”, “_” or “.”."
@@ -71,7 +72,13 @@ func NormalizeNickname(raw string) (string, string) {
 		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || mark || r == ' ' || r == '-' || r == '_' || r == '.') {
 			return "", notAllowed(r) + " is not allowed in a nickname: use letters, digits, spaces, “-”, “_” or “.”."
 		}
-		seen = seen || unicode.IsLetter(r) || unicode.IsDigit(r)
+		if marks++; !unicode.IsMark(r) {
+			marks = 0
+		}
+		if marks > maxStackedMarks {
+			return "", "Too many marks on one letter: a nickname is written on one line, not over the page around it."
+		}
+		seen = seen || unicode.IsLetter(r) && !lookalikePunctuation(r) || unicode.IsDigit(r)
 		prev = r
 	}
 	if !seen {
@@ -82,6 +89,23 @@ func NormalizeNickname(raw string) (string, string) {
 		return "", "Use the letters of one script: this nickname mixes " + a + " and " + b + " letters, which can look alike."
 	}
 	return nick, ""
+}
+
+// maxStackedMarks bounds the combining marks on one letter: Tibetan stacks
+// three, text written over its neighbours ("Zalgo") dozens.
+const maxStackedMarks = 4
+
+// lookalikePunctuation reports a letter that reads as a dot, a bar or a
+// stroke rather than a letter: the modifier letters (ー, ˈ, ʻ, the Arabic
+// tatweel) and a few others (the click letters ǀ ǁ ǂ ǃ, Hangul's araea ㆍ,
+// the syllabics' middle dot ᐧ). They may stand in a name beside letters
+// (ラーメン), never alone: "ーー" reads as nothing anyone could say.
+func lookalikePunctuation(r rune) bool {
+	switch r {
+	case 0x01c0, 0x01c1, 0x01c2, 0x01c3, 0x318d, 0x119e, 0x1427:
+		return true
+	}
+	return unicode.Is(unicode.Lm, r)
 }
 
 // blankLetter reports a code point that shows as nothing though Unicode calls it

@@ -147,6 +147,15 @@ func TestBlankLookingNicknamesAreRefused(t *testing.T) {
 		{"_ _", ""},
 		{"- -", ""},
 		{". - _", ""},
+		{"ــ", ""},                               // Arabic tatweel, a modifier letter
+		{"ーー", ""},                               // katakana prolonged sound mark
+		{"ˈˈ", ""},                               // modifier letters
+		{"ǀǀ", ""},                               // click letters, read as bars
+		{"ㆍㆍ", ""},                               // Hangul araea, read as dots
+		{"a" + strings.Repeat("\u0301", 30), ""}, // marks drawn over the page
+		{"ラーメン", "ラーメン"},                         // ー beside letters is a name
+		{"བསྒྲུབས", "བསྒྲུབས"}, // Tibetan: three marks on a letter
+		{"नमस्ते", "नमस्ते"},
 		{"Ann-Marie", "Ann-Marie"},
 		{"J.R.", "J.R."},
 		{"李小龍", "李小龍"},
