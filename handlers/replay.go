@@ -201,15 +201,7 @@ func (a *App) replay(c *gin.Context, kept, next string) {
 	_, st := session(c)
 	f, err := a.st.TakeForm(c.Request.Context(), kept, st.rec.ID)
 	if err != nil {
-		if errors.Is(err, store.ErrUnavailable) {
-			a.fail(c, err)
-			return
-		}
-		if err := setErrorNotice(c, keptFormMessage(err)); err != nil {
-			a.fail(c, err)
-			return
-		}
-		redirect(c, next)
+		a.keptRefused(c, err, next)
 		return
 	}
 	a.metrics.Replay()
