@@ -136,6 +136,7 @@ type appStore interface {
 	keptStore
 	roomStore
 	facilitatorsStore
+	languageStore
 }
 
 // App is the web application: an http.Handler with the live-update hub.
@@ -321,6 +322,7 @@ func (a *App) routes() *gin.Engine {
 	auth.GET("/account", a.account)
 	auth.POST("/account/signin-link", a.replaceSigninLink)
 	auth.POST("/account/forget-browser", a.forgetBrowser)
+	auth.POST("/account/language", a.setLanguage)
 	r.POST("/account/signout-everywhere", login, a.signOutEverywhere)
 	auth.POST("/account/browsers/:id/revoke", a.revokeBrowser)
 	auth.GET("/confirm-logout", a.logoutPage)
