@@ -38,7 +38,8 @@ const htmxKey = "estimator.htmx"
 // otherwise), so caches are told here, once.
 func (a *App) readHTMX(c *gin.Context) {
 	c.Set(htmxKey, parseHTMX(c.Request))
-	c.Header("Vary", "HX-Request, Accept-Language")
+	c.Header("Vary", "HX-Request")
+	c.Writer.Header().Add("Vary", "Accept-Language")
 	c.Next()
 }
 
