@@ -218,6 +218,11 @@ func (l Lang) Number(f float64, prec int) string {
 	return get().printer[l.or()].Sprint(number.Decimal(f, number.MaxFractionDigits(prec)))
 }
 
+// DateTimePattern is the language's shape of a moment as the message file
+// writes it, placeholders and all ("{{.Day}}. {{.Month}} {{.Year}}, {{.Time}}
+// UTC"): app.js fills it in the viewer's own zone.
+func (l Lang) DateTimePattern() string { return get().msgs[l.or()]["date.datetime"].Other }
+
 // DateTime writes a moment as every page does: the day before the month, the
 // month's short name, a 24-hour clock and the zone: "6 Dec 2026, 19:35 UTC",
 // "6. Dez. 2026, 19:35 UTC".
