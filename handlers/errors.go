@@ -12,9 +12,9 @@ import (
 	"estimator/web"
 )
 
-// handleErrors turns the errors handlers record into one kind of answer: an
-// error page, or a notice fragment for htmx. 5xx causes are logged; a cancelled
-// request is not an error.
+// handleErrors turns the errors recorded with web.Fail (here and in signin)
+// into one kind of answer: an error page, or a notice fragment for htmx. 5xx
+// causes are logged; a cancelled request is not an error.
 func (a *App) handleErrors(c *gin.Context) {
 	c.Next()
 	if len(c.Errors) == 0 {

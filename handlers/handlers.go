@@ -91,7 +91,7 @@ func (c *Config) defaults() {
 		c.StreamHeartbeat = 15 * time.Second
 	}
 	if c.BrowserKeyMaxAge == 0 {
-		c.BrowserKeyMaxAge = 400 * 24 * time.Hour
+		c.BrowserKeyMaxAge = signin.DefaultBrowserKeyMaxAge
 	}
 }
 
@@ -187,8 +187,8 @@ func New(d Deps) (*App, error) {
 		cop:  http.NewCrossOriginProtection(),
 		stop: make(chan struct{}),
 	}
-	a.hub = newHub(d.Store, d.Config, d.Logger, d.Bus)
 	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.Subscribers() }})
+	// Sign-in first: settings that cannot work are refused before anything runs.
 	a.signin, err = signin.New(signin.Deps{
 		Store:  d.Store,
 		Config: d.Config.signin(),
@@ -203,6 +203,7 @@ func New(d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.hub = newHub(d.Store, d.Config, d.Logger, d.Bus)
 	a.changes = d.Changes
 	a.changes.Listen(a.committed)
 	go a.runTimers()

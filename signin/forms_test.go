@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The sign-in form's part of handlers' TestDecodeForms.
+// The sign-in form, decoded (it was the first part of handlers' TestDecodeForms).
 func TestDecodeLoginForm(t *testing.T) {
 	t.Parallel()
 	f, nick := decodeLogin(url.Values{"nickname": {"  Zoë  "}, "remember": {"on"}, "next": {"//evil.example"}, "kept": {"ref"}})

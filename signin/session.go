@@ -9,8 +9,8 @@ import (
 	"estimator/store"
 )
 
-// The request's session as handlers use it: signing in and out, and one-time
-// the values a sign-in leaves in it. The session store itself (the adapter of
+// The request's session as sign-in uses it: signing in and out, and the
+// values a sign-in leaves in it. The session store itself (the adapter of
 // gin-contrib/sessions to the store) is in sessionstore.go; one-time notices
 // are web.SetNotice's.
 

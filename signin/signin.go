@@ -86,9 +86,13 @@ func (c *Config) defaults() {
 		c.KeptFormsWindow = store.KeptFormTTL
 	}
 	if c.BrowserKeyMaxAge == 0 {
-		c.BrowserKeyMaxAge = 400 * 24 * time.Hour
+		c.BrowserKeyMaxAge = DefaultBrowserKeyMaxAge
 	}
 }
+
+// DefaultBrowserKeyMaxAge is how long an unused browser key is kept unless
+// configured.
+const DefaultBrowserKeyMaxAge = 400 * 24 * time.Hour
 
 // Deps is what sign-in is built from.
 type Deps struct {
