@@ -32,7 +32,6 @@ type liveStore interface {
 var (
 	errTooManyStreams = web.NewError(http.StatusServiceUnavailable, "Too many live pages",
 		"The server has as many live pages open as it can serve. The page still works: refresh it to see changes.")
-
 	errTooManySessionStreams = web.NewError(http.StatusTooManyRequests, "Too many live pages",
 		"This browser has too many live pages open. Close some tabs, or refresh this page to see changes.")
 )

@@ -162,10 +162,8 @@ func (a *App) saveSettings(c *gin.Context) {
 	if errors.As(err, &inUse) {
 		web.Fail(c, web.NewError(http.StatusConflict, "The deck is in use",
 			"Votes were cast on the current deck in "+strings.Join(inUse.Keys, ", ")+
-				": revealed on another deck they would read as cards it does not have. Reveal those rounds first, then change the deck. Nothing was changed.").WithLink(
-
-			views.GroupPath(g.ID), "Back to "+g.Name))
-
+				": revealed on another deck they would read as cards it does not have. Reveal those rounds first, then change the deck. Nothing was changed.").
+			WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
 		return
 	}
 	if err != nil {

@@ -205,10 +205,7 @@ func (a *App) joinPost(c *gin.Context) {
 		return
 	case errors.Is(err, store.ErrAlreadyMember):
 		web.Fail(c, web.NewError(http.StatusConflict, "Already a member",
-			"You are already a member of “"+g.Name+"”.").WithLink(
-
-			views.GroupPath(g.ID), "Go to "+g.Name))
-
+			"You are already a member of “"+g.Name+"”.").WithLink(views.GroupPath(g.ID), "Go to "+g.Name))
 		return
 	case err != nil:
 		web.Fail(c, err)
@@ -421,10 +418,7 @@ func (a *App) removeMember(c *gin.Context) {
 
 func errOwnerLeaves(g store.Group) *web.Error {
 	return web.NewError(http.StatusConflict, "Hand the group over first",
-		"As the owner you cannot leave: make another member the owner, or delete the group.").WithLink(
-
-		views.GroupPath(g.ID), "Back to "+g.Name)
-
+		"As the owner you cannot leave: make another member the owner, or delete the group.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name)
 }
 
 // leaveConfirmPage asks a member before they leave.

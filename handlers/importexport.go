@@ -48,7 +48,6 @@ const (
 var (
 	errImportFileTooLarge = web.NewError(http.StatusRequestEntityTooLarge, "File too large",
 		"An imported file may be at most 1 MiB. Split it, or import it in parts. Nothing was added.")
-
 	errImportRowsTooLarge = web.NewError(http.StatusRequestEntityTooLarge, "Too many rows",
 		"Pasted rows may be at most 2 MiB. Import them in parts. Nothing was added.")
 )

@@ -103,7 +103,6 @@ func (a *Auth) rateLimited(c *gin.Context) bool {
 	c.Header("Retry-After", strconv.Itoa(max(secs, 1)))
 	web.Fail(c, web.NewError(http.StatusTooManyRequests, "Too many attempts",
 		fmt.Sprintf("Too many sign-in attempts from your address. Please wait %d seconds and try again.", max(secs, 1))))
-
 	return true
 }
 
@@ -270,9 +269,8 @@ func (a *Auth) startSession(c *gin.Context, u store.User, remember bool, browser
 // scheme, and a personal sign-in link (which works with the provider down)
 // would be a way around it.
 var errLinksOff = web.NewError(http.StatusForbidden, "Sign-in links are off",
-	"Personal sign-in links are turned off here: sign in with your organisation’s account. Nobody was signed in.").WithLink(
-
-	views.PathLogin, "Sign in")
+	"Personal sign-in links are turned off here: sign in with your organisation’s account. Nobody was signed in.").
+	WithLink(views.PathLogin, "Sign in")
 
 func (a *Auth) signinLinkPage(c *gin.Context) {
 	if !a.guestsWelcome() {

@@ -211,9 +211,8 @@ func (a *Auth) chooseNickname(c *gin.Context) {
 }
 
 var errNoGuests = web.NewError(http.StatusForbidden, "Nickname sign-in is off",
-	"Signing in with a nickname alone is turned off here: sign in with your organisation’s account. Nobody was signed in.").WithLink(
-
-	views.PathLogin, "Sign in")
+	"Signing in with a nickname alone is turned off here: sign in with your organisation’s account. Nobody was signed in.").
+	WithLink(views.PathLogin, "Sign in")
 
 // loginForm adds what the sign-in page offers besides the nickname.
 func (a *Auth) loginForm(f views.LoginForm) views.LoginForm {

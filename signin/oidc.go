@@ -100,9 +100,8 @@ func (o *oidcClient) setup(ctx context.Context) (*oauth2.Config, *oidc.IDTokenVe
 // expired state, a code the provider refuses, an ID token that does not verify.
 // Which one it was goes to the log, not to whoever sent it.
 var errSigninFlow = web.NewError(http.StatusBadRequest, "Sign-in not completed",
-	"This sign-in could not be completed: it was already used, it expired, or the provider’s answer did not check out. Nobody was signed in. Please start again.").WithLink(
-
-	views.PathLogin, "Sign in again")
+	"This sign-in could not be completed: it was already used, it expired, or the provider’s answer did not check out. Nobody was signed in. Please start again.").
+	WithLink(views.PathLogin, "Sign in again")
 
 // oidcStart begins the authorization-code flow: state, nonce and PKCE verifier
 // are made here and kept server-side with the browser session, together with
@@ -183,10 +182,7 @@ func (a *Auth) oidcCallback(c *gin.Context) {
 		// The person cancelled, or the provider refused them.
 		a.log.Info("OpenID Connect provider answered with an error", "error", clip(e, 64))
 		web.Fail(c, web.NewError(http.StatusBadRequest, "Not signed in",
-			"The sign-in provider did not sign you in. Nobody was signed in here.").WithLink(
-
-			views.LoginPath(flow.Next, flow.Kept), "Back to sign-in"))
-
+			"The sign-in provider did not sign you in. Nobody was signed in here.").WithLink(views.LoginPath(flow.Next, flow.Kept), "Back to sign-in"))
 		return
 	}
 	oc, verifier, err := a.oidc.setup(ctx)

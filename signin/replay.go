@@ -180,14 +180,12 @@ func keptFormsTooMany(c *gin.Context, wait time.Duration) error {
 	}
 	return web.NewError(http.StatusTooManyRequests, "Too many forms while signed out",
 		"Many forms were sent from your address while signed out, so this one was not kept. Sign in first and send it again, or wait "+when+".")
-
 }
 
 func keptFormsFull(c *gin.Context) error {
 	c.Header("Retry-After", "60")
 	return web.NewError(http.StatusServiceUnavailable, "Cannot keep this form now",
 		"The server is holding as many forms for people who are not signed in as it can, so this one was not kept. Sign in first and send it again.")
-
 }
 
 type replayKey struct{}
