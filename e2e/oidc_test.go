@@ -13,6 +13,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 
 	"estimator/handlers"
+	"estimator/signin"
 )
 
 // Acceptance (sign-in with the organisation's provider): a signed-out teammate
@@ -46,7 +47,7 @@ func TestSignInThroughProvider(t *testing.T) {
 	t.Cleanup(func() { idp.Shutdown() })
 	e := newEnv(t, func(cfg *handlers.Config, base string) {
 		cfg.BaseURL = base
-		cfg.OIDC = handlers.OIDCConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret, Name: "Acme SSO"}
+		cfg.OIDC = signin.OIDCConfig{Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret, Name: "Acme SSO"}
 	})
 
 	owner := e.person("Olga (owner)")
@@ -72,7 +73,7 @@ func TestSignInThroughProvider(t *testing.T) {
 	sam.waitPath(invite.Path)
 	sam.waitText(testID("nav-signout"), "Sign out Sam", stepTimeout)
 	sam.waitText(testID("join-title"), "Join group "+group+"?", stepTimeout)
-	if cbs := e.requestsTo("GET", handlers.OIDCCallbackPath); len(cbs) != 1 || cbs[0].Status != 303 {
+	if cbs := e.requestsTo("GET", signin.OIDCCallbackPath); len(cbs) != 1 || cbs[0].Status != 303 {
 		t.Fatalf("callback requests: %+v, want one answered 303", cbs)
 	}
 

@@ -2,11 +2,12 @@ package handlers
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
+	"estimator/signin"
 	"estimator/store"
+	"estimator/web"
 )
 
 // accessStore is the part of the store used by the access middleware (who may
@@ -45,29 +46,19 @@ func (need level) permits(role store.Role) bool {
 	return role != store.RoleNone
 }
 
-// parseID reads a positive numeric id from the path; anything else does not
-// exist (404).
-func parseID(c *gin.Context, name string) (int64, bool) {
-	id, err := strconv.ParseInt(c.Param(name), 10, 64)
-	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != c.Param(name) {
-		return 0, false
-	}
-	return id, true
-}
-
 // groupAccess loads the group of /groups/:id and the user's role in it, once per
 // request: 404 when it does not exist or the user is not a member (its existence
 // is not revealed), 403 when the user is a member that need does not permit.
 func (a *App) groupAccess(need level) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, ok := parseID(c, "id")
+		id, ok := web.ParseID(c, "id")
 		if !ok {
-			a.fail(c, errNotFound)
+			web.Fail(c, web.ErrNotFound)
 			return
 		}
-		g, role, err := a.st.GroupFor(c.Request.Context(), id, currentUser(c).ID)
+		g, role, err := a.st.GroupFor(c.Request.Context(), id, signin.User(c).ID)
 		if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
 		if !a.allowed(c, role, need) {
@@ -84,13 +75,13 @@ func (a *App) groupAccess(need level) gin.HandlerFunc {
 func (a *App) allowed(c *gin.Context, role store.Role, need level) bool {
 	switch {
 	case role == store.RoleNone:
-		a.fail(c, errNotFound)
+		web.Fail(c, web.ErrNotFound)
 		return false
 	case !need.permits(role) && need == facilitates:
-		a.fail(c, errForbiddenRun)
+		web.Fail(c, web.ErrForbiddenRun)
 		return false
 	case !need.permits(role):
-		a.fail(c, errForbidden)
+		web.Fail(c, web.ErrForbidden)
 		return false
 	}
 	return true
@@ -106,14 +97,14 @@ const issueKey = "estimator.issue"
 // one query per request, answering like groupAccess (404 / 403).
 func (a *App) issueAccess(need level) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, ok := parseID(c, "id")
+		id, ok := web.ParseID(c, "id")
 		if !ok {
-			a.fail(c, errNotFound)
+			web.Fail(c, web.ErrNotFound)
 			return
 		}
-		is, g, role, err := a.st.IssueFor(c.Request.Context(), id, currentUser(c).ID)
+		is, g, role, err := a.st.IssueFor(c.Request.Context(), id, signin.User(c).ID)
 		if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
 		if !a.allowed(c, role, need) {

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"estimator/web"
 )
 
 // assetServer serves the embedded static files under /assets/ with cache-busted
@@ -51,7 +53,7 @@ func newAssetServer(fsys fs.FS, devDir string) (*assetServer, error) {
 			ctype = "text/plain; charset=utf-8"
 		}
 		a := &asset{body: body, hash: hex.EncodeToString(sum[:])[:12], ctype: ctype}
-		if compressible(ctype) && len(body) >= gzipMin {
+		if compressible(ctype) && len(body) >= web.GzipMin {
 			var buf bytes.Buffer
 			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 			zw.Write(body)
@@ -85,7 +87,7 @@ func (s *assetServer) serve(c *gin.Context) {
 	}
 	a, ok := s.files[name]
 	if !ok {
-		c.Error(errNotFound)
+		c.Error(web.ErrNotFound)
 		c.Abort()
 		return
 	}
@@ -103,7 +105,7 @@ func (s *assetServer) serve(c *gin.Context) {
 		return
 	}
 	body := a.body
-	if a.gz != nil && acceptsGzip(c.Request) {
+	if a.gz != nil && web.AcceptsGzip(c.Request) {
 		body = a.gz
 		h.Set("Content-Encoding", "gzip")
 	}
@@ -119,7 +121,7 @@ func (s *assetServer) serveDev(c *gin.Context, name string) {
 	clean := path.Clean("/" + name)[1:]
 	body, err := os.ReadFile(path.Join(s.dev, clean))
 	if err != nil || clean == "" {
-		c.Error(errNotFound)
+		c.Error(web.ErrNotFound)
 		c.Abort()
 		return
 	}

@@ -182,7 +182,7 @@ func (c *client) login(nick string) {
 	}
 }
 
-func (c *client) sessionCookie() *http.Cookie { return c.cookies[c.ta.app.sessions.cookieName] }
+func (c *client) sessionCookie() *http.Cookie { return c.cookies[c.ta.app.signin.SessionCookie()] }
 
 // location is where a 303 or an HX-Redirect sends the browser.
 func (r *response) location() string {

@@ -11,8 +11,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"estimator/live"
+	"estimator/signin"
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // liveStore is the part of the store used by the event streams and the live
@@ -28,9 +30,9 @@ type liveStore interface {
 }
 
 var (
-	errTooManyStreams = newError(http.StatusServiceUnavailable, "Too many live pages",
+	errTooManyStreams = web.NewError(http.StatusServiceUnavailable, "Too many live pages",
 		"The server has as many live pages open as it can serve. The page still works: refresh it to see changes.")
-	errTooManySessionStreams = newError(http.StatusTooManyRequests, "Too many live pages",
+	errTooManySessionStreams = web.NewError(http.StatusTooManyRequests, "Too many live pages",
 		"This browser has too many live pages open. Close some tabs, or refresh this page to see changes.")
 )
 
@@ -38,23 +40,23 @@ var (
 // stream whose session ended tells the browser to go to the sign-in page, then
 // closes; a move of the group to another issue sends the room there.
 func (a *App) events(c *gin.Context) {
-	id, ok := parseID(c, "id")
+	id, ok := web.ParseID(c, "id")
 	if !ok {
-		a.fail(c, errNotFound)
+		web.Fail(c, web.ErrNotFound)
 		return
 	}
-	u := currentUser(c)
+	u := signin.User(c)
 	if !u.IsAuthenticated() {
 		a.streamNavigate(c, views.LoginPath(views.IssuePath(id), ""))
 		return
 	}
 	is, g, role, err := a.st.IssueFor(c.Request.Context(), id, u.ID)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	if role == store.RoleNone {
-		a.fail(c, errNotFound)
+		web.Fail(c, web.ErrNotFound)
 		return
 	}
 	a.stream(c, is.ID, g.ID)
@@ -63,23 +65,23 @@ func (a *App) events(c *gin.Context) {
 // groupEvents streams the live part of a group's page, like events does an
 // issue's room; a move to another issue sends the page there.
 func (a *App) groupEvents(c *gin.Context) {
-	id, ok := parseID(c, "id")
+	id, ok := web.ParseID(c, "id")
 	if !ok {
-		a.fail(c, errNotFound)
+		web.Fail(c, web.ErrNotFound)
 		return
 	}
-	u := currentUser(c)
+	u := signin.User(c)
 	if !u.IsAuthenticated() {
 		a.streamNavigate(c, views.LoginPath(views.GroupPath(id), ""))
 		return
 	}
 	g, role, err := a.st.GroupFor(c.Request.Context(), id, u.ID)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	if role == store.RoleNone {
-		a.fail(c, errNotFound)
+		web.Fail(c, web.ErrNotFound)
 		return
 	}
 	a.stream(c, live.GroupPage, g.ID)
@@ -94,15 +96,14 @@ func (a *App) stream(c *gin.Context, issueID, groupID int64) {
 		c.Status(http.StatusOK)
 		return
 	}
-	_, st := session(c)
-	sub, err := a.hub.Subscribe(issueID, groupID, live.Viewer{User: currentUser(c).ID, Session: st.rec.ID})
+	sub, err := a.hub.Subscribe(issueID, groupID, live.Viewer{User: signin.User(c).ID, Session: signin.SessionID(c)})
 	switch {
 	case errors.Is(err, live.ErrSessionFull):
 		c.Header("Retry-After", "30")
-		a.fail(c, errTooManySessionStreams)
+		web.Fail(c, errTooManySessionStreams)
 		return
 	case err != nil:
-		a.fail(c, errTooManyStreams)
+		web.Fail(c, errTooManyStreams)
 		return
 	}
 	a.hub.Serve(c.Writer, c.Request, sub)
@@ -111,7 +112,7 @@ func (a *App) stream(c *gin.Context, issueID, groupID int64) {
 // streamNavigate answers a stream request with one event that sends the
 // browser elsewhere (used when the session has ended).
 func (a *App) streamNavigate(c *gin.Context, target string) {
-	live.Navigate(c.Writer, safeNext(target))
+	live.Navigate(c.Writer, web.SafeNext(target))
 }
 
 // newHub builds the broker of the rooms and group pages: one topic per issue

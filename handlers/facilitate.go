@@ -11,8 +11,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"estimator/signin"
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // roomStore is the part of the store used by the facilitator's flow: starting,
@@ -33,98 +35,98 @@ type roomStore interface {
 // startIssue makes the issue the one the group estimates now; every open room
 // and group page of the group follows it there.
 func (a *App) startIssue(c *gin.Context) {
-	if _, err := readForm(c); err != nil {
-		a.fail(c, err)
+	if _, err := web.ReadForm(c); err != nil {
+		web.Fail(c, err)
 		return
 	}
 	is, _, _ := issueOf(c)
-	if _, err := a.st.StartIssue(c.Request.Context(), is.ID, currentUser(c)); err != nil {
-		a.fail(c, err)
+	if _, err := a.st.StartIssue(c.Request.Context(), is.ID, signin.User(c)); err != nil {
+		web.Fail(c, err)
 		return
 	}
-	a.doneRedirect(c, "The group is now estimating "+is.Key+".", views.IssuePath(is.ID))
+	web.DoneRedirect(c, "The group is now estimating "+is.Key+".", views.IssuePath(is.ID))
 }
 
 // setTimer starts (seconds 1–3600) or stops (0) the round's countdown.
 func (a *App) setTimer(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	is, _, role := issueOf(c)
 	if is.State != store.StateOpen {
-		a.fail(c, errTimerClosed.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errTimerClosed.WithLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}
 	f, seconds := decodeTimer(form)
 	if len(f.Errors) > 0 {
 		v, err := a.statusView(c, is.ID, role)
 		if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
 		v.Timer = f
 		a.showStatus(c, http.StatusUnprocessableEntity, v)
 		return
 	}
-	_, err = a.st.SetTimer(c.Request.Context(), is.ID, seconds, currentUser(c))
+	_, err = a.st.SetTimer(c.Request.Context(), is.ID, seconds, signin.User(c))
 	if errors.Is(err, store.ErrNotOpen) {
-		a.fail(c, errTimerClosed.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errTimerClosed.WithLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	// Said in the past: the notice stays on the page while the countdown runs
 	// out, and must still be true beside "Time is up".
 	notice := "You stopped the timer of " + is.Key + "."
 	if seconds > 0 {
-		notice = "You started a timer of " + duration(seconds) + " on " + is.Key + "."
+		notice = "You started a timer of " + views.Duration(seconds) + " on " + is.Key + "."
 	}
 	a.afterOwnerAction(c, is.ID, role, notice)
 }
 
-var errTimerClosed = newError(http.StatusConflict, "The round is closed", "A timer runs only on an open round.")
+var errTimerClosed = web.NewError(http.StatusConflict, "The round is closed", "A timer runs only on an open round.")
 
 // setRole makes the signed-in member a voter or a spectator, then goes back to
 // the page the form was on.
 func (a *App) setRole(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	g, _ := groupOf(c)
 	seat, ok := decodeRole(form)
 	if !ok {
-		a.fail(c, newError(http.StatusBadRequest, "Bad request", roleMessage).withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, web.NewError(http.StatusBadRequest, "Bad request", roleMessage).WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
 		return
 	}
-	_, err = a.st.SetSeat(c.Request.Context(), g.ID, currentUser(c).ID, seat)
+	_, err = a.st.SetSeat(c.Request.Context(), g.ID, signin.User(c).ID, seat)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	notice := "You vote in " + g.Name + " again."
 	if seat == store.SeatSpectator {
 		notice = "You watch " + g.Name + " as a spectator: you do not vote, and counts leave you out."
 	}
-	a.doneRedirect(c, notice, a.backTo(c, g))
+	web.DoneRedirect(c, notice, a.backTo(c, g))
 }
 
 // backTo is the page of this group a form was sent from (the room of one of
 // its issues, or its page); the group page when that is not known.
 func (a *App) backTo(c *gin.Context, g store.Group) string {
-	from := currentPagePath(c)
+	from := web.CurrentPagePath(c)
 	if from == "" {
 		if ref, err := url.Parse(c.GetHeader("Referer")); err == nil && ref.Host == c.Request.Host {
-			from, _ = SafePath(ref.EscapedPath())
+			from, _ = web.SafePath(ref.EscapedPath())
 		}
 	}
 	if id, ok := issuePathID(from); ok {
-		if is, _, role, err := a.st.IssueFor(c.Request.Context(), id, currentUser(c).ID); err == nil && role != store.RoleNone && is.GroupID == g.ID {
+		if is, _, role, err := a.st.IssueFor(c.Request.Context(), id, signin.User(c).ID); err == nil && role != store.RoleNone && is.GroupID == g.ID {
 			return views.IssuePath(id)
 		}
 	}
@@ -144,9 +146,9 @@ func issuePathID(p string) (int64, bool) {
 // saveSettings changes the group's deck, auto-reveal and default timer; invalid
 // settings are shown again with messages (422) and nothing changes.
 func (a *App) saveSettings(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	g, role := groupOf(c)
@@ -155,20 +157,20 @@ func (a *App) saveSettings(c *gin.Context) {
 		a.renderGroupWith(c, http.StatusUnprocessableEntity, views.GroupView{Group: g, Role: role, RenameForm: views.GroupForm{Name: g.Name}, SettingsForm: f})
 		return
 	}
-	err = a.st.SaveSettings(c.Request.Context(), g.ID, set, currentUser(c))
+	err = a.st.SaveSettings(c.Request.Context(), g.ID, set, signin.User(c))
 	var inUse store.DeckInUse
 	if errors.As(err, &inUse) {
-		a.fail(c, newError(http.StatusConflict, "The deck is in use",
+		web.Fail(c, web.NewError(http.StatusConflict, "The deck is in use",
 			"Votes were cast on the current deck in "+strings.Join(inUse.Keys, ", ")+
 				": revealed on another deck they would read as cards it does not have. Reveal those rounds first, then change the deck. Nothing was changed.").
-			withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+			WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
 		return
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	a.doneRedirect(c, "The group’s settings are saved.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, "The group’s settings are saved.", views.GroupPath(g.ID))
 }
 
 // groupRoom sends the member to the issue the group estimates now.
@@ -176,14 +178,14 @@ func (a *App) groupRoom(c *gin.Context) {
 	g, role := groupOf(c)
 	id, err := a.st.GroupRoom(c.Request.Context(), g.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		a.page(c, http.StatusOK, views.NoRoomPage(g, role.CanFacilitate()))
+		a.pages.Page(c, http.StatusOK, views.NoRoomPage(g, role.CanFacilitate()))
 		return
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	redirect(c, views.IssuePath(id))
+	web.Redirect(c, views.IssuePath(id))
 }
 
 // timerTick is how often the server looks for countdowns that have ended: the

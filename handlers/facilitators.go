@@ -7,8 +7,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"estimator/signin"
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // facilitatorsStore is the part of the store used by who runs the meeting
@@ -24,68 +26,68 @@ type facilitatorsStore interface {
 // a member, 409 for the owner (who runs the meeting anyway), 422 for another
 // value.
 func (a *App) setFacilitator(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	g, _ := groupOf(c)
-	uid, ok := parseID(c, "uid")
+	uid, ok := web.ParseID(c, "uid")
 	if !ok {
-		a.fail(c, errNotAMember(g))
+		web.Fail(c, errNotAMember(g))
 		return
 	}
 	on, ok := decodeFacilitator(form)
 	if !ok {
-		a.fail(c, newError(http.StatusUnprocessableEntity, "Not a choice", facilitatorMessage).withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, web.NewError(http.StatusUnprocessableEntity, "Not a choice", facilitatorMessage).WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
 		return
 	}
-	err = a.st.SetFacilitator(c.Request.Context(), g.ID, uid, on, currentUser(c))
+	err = a.st.SetFacilitator(c.Request.Context(), g.ID, uid, on, signin.User(c))
 	switch {
 	case errors.Is(err, store.ErrNotMember):
-		a.fail(c, errNotAMember(g))
+		web.Fail(c, errNotAMember(g))
 		return
 	case errors.Is(err, store.ErrIsOwner):
-		a.fail(c, newError(http.StatusConflict, "The owner runs the meeting", "As the owner you run the meeting already: make a member a facilitator.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, web.NewError(http.StatusConflict, "The owner runs the meeting", "As the owner you run the meeting already: make a member a facilitator.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
 		return
 	case err != nil:
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	notice := "That member now runs the meeting with you: the room and the issues."
 	if !on {
 		notice = "That member no longer runs the meeting."
 	}
-	a.doneRedirect(c, notice, views.GroupPath(g.ID))
+	web.DoneRedirect(c, notice, views.GroupPath(g.ID))
 }
 
 // quickVote adds the group's next quick vote (Q-1, Q-2, …) with the optional
 // description, makes it current (every open page of the group follows) and
 // lands in its room. The same once sent again lands in the first's room.
 func (a *App) quickVote(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	g, _ := groupOf(c)
 	desc, msg := decodeQuick(form)
 	if msg != "" {
-		a.fail(c, newError(http.StatusUnprocessableEntity, "Check the description", msg).withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, web.NewError(http.StatusUnprocessableEntity, "Check the description", msg).WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
 		return
 	}
 	once, err := readOnce(form, views.GroupQuickPath(g.ID), desc)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	u := currentUser(c)
+	u := signin.User(c)
 	is, _, err := a.st.QuickVote(c.Request.Context(), u.ID, g.ID, desc, once, u)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	a.doneRedirect(c, replayNotice(c, "Quick vote "+is.Key+": the group is estimating it now."), views.IssuePath(is.ID))
+	web.DoneRedirect(c, signin.ReplayNotice(c, "Quick vote "+is.Key+": the group is estimating it now."), views.IssuePath(is.ID))
 }
 
 // quickRoom is "Quick vote" on My Groups: a new group (name, by default
@@ -93,36 +95,36 @@ func (a *App) quickVote(c *gin.Context) {
 // the owner sees the invite link. The same once sent again lands in the
 // first's room.
 func (a *App) quickRoom(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	u := currentUser(c)
+	u := signin.User(c)
 	raw := form.Get("name")
 	if raw == "" {
 		raw = quickRoomName(u.Nickname)
 	}
 	name, msg := store.NormalizeGroupName(raw)
 	if msg != "" {
-		a.fail(c, newError(http.StatusUnprocessableEntity, "Check the name", msg).withLink(views.PathHome, "Back to My Groups"))
+		web.Fail(c, web.NewError(http.StatusUnprocessableEntity, "Check the name", msg).WithLink(views.PathHome, "Back to My Groups"))
 		return
 	}
 	once, err := readOnce(form, views.PathQuick, name)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	g, is, _, err := a.st.QuickRoom(c.Request.Context(), u, name, once)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	target := views.GroupRoomPath(g.ID)
 	if is.ID != 0 {
 		target = views.IssuePath(is.ID)
 	}
-	a.doneRedirect(c, replayNotice(c, "Your room “"+g.Name+"” is open: copy the invite link for your team."), target)
+	web.DoneRedirect(c, signin.ReplayNotice(c, "Your room “"+g.Name+"” is open: copy the invite link for your team."), target)
 }
 
 // quickRoomName is the default name of a quick vote's group: the nickname's

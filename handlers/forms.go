@@ -1,12 +1,8 @@
 package handlers
 
 import (
-	"errors"
-	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/gin-gonic/gin"
 
 	"estimator/store"
 	"estimator/views"
@@ -16,28 +12,6 @@ import (
 // view shows it again (what was typed, and a message per field in error) and
 // the value the store takes. Every handler taking that form uses it; the
 // messages people read are here, beside the form they belong to.
-
-// decodeLogin reads the sign-in form (POST /login).
-func decodeLogin(v url.Values) (f views.LoginForm, nickname string) {
-	f = views.LoginForm{
-		Nickname: v.Get("nickname"),
-		Remember: v.Get("remember") != "",
-		Next:     afterSignIn(v.Get("next")),
-		Kept:     v.Get("kept"),
-		Errors:   views.FieldErrors{},
-	}
-	nickname, msg := store.NormalizeNickname(f.Nickname)
-	if msg != "" {
-		f.Errors["nickname"] = msg
-	}
-	return f, nickname
-}
-
-func nicknameTakenMessage(nickname string) string {
-	return "“" + nickname + "” is taken. If it is yours, open your personal sign-in link (Account page, on a browser where you are signed in); otherwise choose another nickname."
-}
-
-const nicknameDeactivatedMessage = "This nickname has been deactivated by an administrator."
 
 // decodeGroup reads a group's name (create a group, rename it).
 func decodeGroup(v url.Values) (f views.GroupForm, name string) {
@@ -140,21 +114,3 @@ func decodeQuick(v url.Values) (description, msg string) {
 }
 
 const roleMessage = "Choose to vote (voter) or to watch (spectator)."
-
-// readForm parses a URL-encoded POST body: 415 for any other kind of body
-// (multipart included), 413 past the size cap, 400 when it cannot be read. When a
-// field is sent more than once, its first value counts.
-func readForm(c *gin.Context) (url.Values, error) {
-	ct := c.ContentType()
-	if ct != "application/x-www-form-urlencoded" && c.Request.ContentLength != 0 {
-		return nil, errMediaType
-	}
-	if err := c.Request.ParseForm(); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, errTooLarge
-		}
-		return nil, errBadRequest
-	}
-	return c.Request.PostForm, nil
-}

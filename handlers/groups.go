@@ -8,8 +8,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"estimator/signin"
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // groupStore is the part of the store used by groups, their members and
@@ -33,93 +35,93 @@ type groupStore interface {
 }
 
 func (a *App) home(c *gin.Context) {
-	u := currentUser(c)
+	u := signin.User(c)
 	if !u.IsAuthenticated() {
-		a.page(c, http.StatusOK, views.HomePage(nil, views.GroupForm{}))
+		a.pages.Page(c, http.StatusOK, views.HomePage(nil, views.GroupForm{}))
 		return
 	}
 	groups, err := a.st.UserGroups(c.Request.Context(), u.ID)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	p := a.pageInfo(c)
-	if n, isErr := a.popNotice(c); n != "" {
+	p := a.pages.Info(c)
+	if n, isErr := a.pages.PopNotice(c); n != "" {
 		p.Notice, p.NoticeError = n, isErr
 	}
 	if p.Notice != "" {
 		// Shown once: not worth keeping.
-		a.renderWith(c, http.StatusOK, views.HomePage(groups, homeForm(u.ID, groups)), p)
+		web.Render(c, http.StatusOK, views.HomePage(groups, homeForm(u.ID, groups)), p)
 		return
 	}
 	in := newHomeInputs(p, groups)
 	if r := a.homes.get(u.ID, in); r != nil {
-		writeRendered(c, http.StatusOK, r)
+		web.WriteRendered(c, http.StatusOK, r)
 		return
 	}
-	if r := a.renderKept(c, http.StatusOK, views.HomePage(groups, homeForm(u.ID, groups)), p); r != nil {
+	if r := web.RenderKept(c, http.StatusOK, views.HomePage(groups, homeForm(u.ID, groups)), p); r != nil {
 		a.homes.put(u.ID, in, r)
 	}
 }
 
 func (a *App) createGroup(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	u := currentUser(c)
+	u := signin.User(c)
 	ctx := c.Request.Context()
 	f, name := decodeGroup(form)
 	// Sent back with messages, the form keeps its once: nothing was made.
 	f.Once = form.Get("once")
 	if len(f.Errors) > 0 {
-		if wantsFragment(c) {
-			a.fragment(c, http.StatusUnprocessableEntity, views.CreateGroupForm(f))
+		if web.WantsFragment(c) {
+			a.pages.Fragment(c, http.StatusUnprocessableEntity, views.CreateGroupForm(f))
 			return
 		}
 		groups, err := a.st.UserGroups(ctx, u.ID)
 		if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
 		f.QuickOnce = homeForm(u.ID, groups).QuickOnce
-		a.page(c, http.StatusUnprocessableEntity, views.HomePage(groups, f))
+		a.pages.Page(c, http.StatusUnprocessableEntity, views.HomePage(groups, f))
 		return
 	}
 	once, err := readOnce(form, views.PathCreateGroup, name)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	// Sent again (a double click): the group the first made, and the same answer.
 	g, _, err := a.st.CreateGroupOnce(ctx, u, name, once)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	notice := replayNotice(c, "Your group “"+g.Name+"” was created.")
-	if wantsFragment(c) {
+	notice := signin.ReplayNotice(c, "Your group “"+g.Name+"” was created.")
+	if web.WantsFragment(c) {
 		groups, err := a.st.UserGroups(ctx, u.ID)
 		if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
-		a.actionDone(c, views.CreateGroupDone(groups, groupsOnce(u.ID, groups)), notice)
+		a.pages.ActionDone(c, views.CreateGroupDone(groups, groupsOnce(u.ID, groups)), notice)
 		return
 	}
-	a.doneRedirect(c, notice, views.GroupPath(g.ID))
+	web.DoneRedirect(c, notice, views.GroupPath(g.ID))
 }
 
 // doneRedirect leaves a notice and sends the browser on (PRG).
 func (a *App) doneRedirect(c *gin.Context, notice, target string) {
 	// A visitor who is not signed in, over the cap of their rows: on without
 	// the notice (it would need a session row).
-	if err := setNotice(c, notice); err != nil && !isAnonCap(err) {
-		a.fail(c, err)
+	if err := web.SetNotice(c, notice); err != nil && !web.IsAnonCap(err) {
+		web.Fail(c, err)
 		return
 	}
-	redirect(c, target)
+	web.Redirect(c, target)
 }
 
 func (a *App) groupPage(c *gin.Context) {
@@ -141,81 +143,81 @@ func (a *App) renderGroupWith(c *gin.Context, status int, v views.GroupView) {
 	}
 	var err error
 	if v.Members, err = a.st.Members(ctx, g.ID); err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	v.Seat = store.SeatVoter
 	for _, m := range v.Members {
-		if m.UserID == currentUser(c).ID {
+		if m.UserID == signin.User(c).ID {
 			v.Seat = m.Seat
 		}
 	}
 	if v.Issues, err = a.st.GroupIssues(ctx, g.ID); err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	if v.IssueForm.Once == "" {
-		v.IssueForm.Once = issuesOnce(currentUser(c).ID, g.ID, v.Issues)
+		v.IssueForm.Once = issuesOnce(signin.User(c).ID, g.ID, v.Issues)
 	}
 	if role == store.RoleOwner {
 		events, err := a.st.GroupEvents(ctx, g.ID, 10)
 		if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
-		v.Activity = activityLines(events)
+		v.Activity = views.ActivityLines(events)
 	}
-	a.page(c, status, views.GroupPage(v))
+	a.pages.Page(c, status, views.GroupPage(v))
 }
 
-var errInviteInvalid = newError(http.StatusNotFound, "Invite link not valid",
+var errInviteInvalid = web.NewError(http.StatusNotFound, "Invite link not valid",
 	"This invite link does not work: the group’s owner may have replaced it, or the group is gone. Ask the owner for a new link.")
 
 func (a *App) joinPage(c *gin.Context) {
 	ctx := c.Request.Context()
 	inv, err := a.st.InviteByToken(ctx, c.Param("token"))
 	if errors.Is(err, store.ErrNotFound) {
-		a.fail(c, errInviteInvalid)
+		web.Fail(c, errInviteInvalid)
 		return
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	_, role, err := a.st.GroupFor(ctx, inv.ID, currentUser(c).ID)
+	_, role, err := a.st.GroupFor(ctx, inv.ID, signin.User(c).ID)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	a.page(c, http.StatusOK, views.JoinPage(inv, c.Param("token"), role != store.RoleNone))
+	a.pages.Page(c, http.StatusOK, views.JoinPage(inv, c.Param("token"), role != store.RoleNone))
 }
 
 func (a *App) joinPost(c *gin.Context) {
-	if _, err := readForm(c); err != nil {
-		a.fail(c, err)
+	if _, err := web.ReadForm(c); err != nil {
+		web.Fail(c, err)
 		return
 	}
-	u := currentUser(c)
+	u := signin.User(c)
 	g, err := a.st.Join(c.Request.Context(), c.Param("token"), u)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		a.fail(c, errInviteInvalid)
+		web.Fail(c, errInviteInvalid)
 		return
 	case errors.Is(err, store.ErrAlreadyMember):
-		a.fail(c, newError(http.StatusConflict, "Already a member",
-			"You are already a member of “"+g.Name+"”.").withLink(views.GroupPath(g.ID), "Go to "+g.Name))
+		web.Fail(c, web.NewError(http.StatusConflict, "Already a member",
+			"You are already a member of “"+g.Name+"”.").WithLink(views.GroupPath(g.ID), "Go to "+g.Name))
 		return
 	case err != nil:
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	a.doneRedirect(c, replayNotice(c, "You joined “"+g.Name+"”."), views.GroupPath(g.ID))
+	web.DoneRedirect(c, signin.ReplayNotice(c, "You joined “"+g.Name+"”."), views.GroupPath(g.ID))
 }
 
 func (a *App) addIssue(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	g, role := groupOf(c)
@@ -226,53 +228,53 @@ func (a *App) addIssue(c *gin.Context) {
 	if len(f.Errors) == 0 {
 		once, err := readOnce(form, strconv.FormatInt(g.ID, 10), in.Key, in.Description)
 		if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
 		// Sent again (a double click): the issue the first added, and the
 		// same answer, not "this key is taken".
-		is, _, err = a.st.CreateIssueOnce(ctx, currentUser(c).ID, g.ID, in, once)
+		is, _, err = a.st.CreateIssueOnce(ctx, signin.User(c).ID, g.ID, in, once)
 		if errors.Is(err, store.ErrKeyTaken) {
 			f.Errors["key"] = issueKeyTakenMessage(in.Key)
 		} else if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
 	}
 	if len(f.Errors) > 0 {
-		if wantsFragment(c) {
-			a.fragment(c, http.StatusUnprocessableEntity, views.AddIssueForm(g.ID, f))
+		if web.WantsFragment(c) {
+			a.pages.Fragment(c, http.StatusUnprocessableEntity, views.AddIssueForm(g.ID, f))
 			return
 		}
 		a.renderGroup(c, http.StatusUnprocessableEntity, g, role, f, views.GroupForm{Name: g.Name})
 		return
 	}
-	notice := replayNotice(c, "Issue “"+is.Key+"” was added.")
-	if wantsFragment(c) {
+	notice := signin.ReplayNotice(c, "Issue “"+is.Key+"” was added.")
+	if web.WantsFragment(c) {
 		issues, err := a.st.GroupIssues(ctx, g.ID)
 		if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
-		a.actionDone(c, views.AddIssueDone(g.ID, issues, issuesOnce(currentUser(c).ID, g.ID, issues)), notice)
+		a.pages.ActionDone(c, views.AddIssueDone(g.ID, issues, issuesOnce(signin.User(c).ID, g.ID, issues)), notice)
 		return
 	}
-	a.doneRedirect(c, notice, views.GroupPath(g.ID))
+	web.DoneRedirect(c, notice, views.GroupPath(g.ID))
 }
 
 func (a *App) replaceInvite(c *gin.Context) {
 	g, _ := groupOf(c)
 	if _, err := a.st.ReplaceInvite(c.Request.Context(), g.ID); err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	a.doneRedirect(c, "The invite link was replaced; the old link no longer works.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, "The invite link was replaced; the old link no longer works.", views.GroupPath(g.ID))
 }
 
 func (a *App) renameGroup(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	g, role := groupOf(c)
@@ -282,10 +284,10 @@ func (a *App) renameGroup(c *gin.Context) {
 		return
 	}
 	if err := a.st.RenameGroup(c.Request.Context(), g.ID, name); err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	a.doneRedirect(c, "The group is now called “"+name+"”.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, "The group is now called “"+name+"”.", views.GroupPath(g.ID))
 }
 
 // memberOf finds a member of the group for a confirmation page: 404 when that
@@ -293,7 +295,7 @@ func (a *App) renameGroup(c *gin.Context) {
 func (a *App) memberOf(c *gin.Context, g store.Group, userID int64) (store.Member, bool) {
 	members, err := a.st.Members(c.Request.Context(), g.ID)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return store.Member{}, false
 	}
 	for _, m := range members {
@@ -301,12 +303,12 @@ func (a *App) memberOf(c *gin.Context, g store.Group, userID int64) (store.Membe
 			return m, true
 		}
 	}
-	a.fail(c, errNotAMember(g))
+	web.Fail(c, errNotAMember(g))
 	return store.Member{}, false
 }
 
-func errNotAMember(g store.Group) *httpError {
-	return newError(http.StatusNotFound, "Not a member", "That person is not a member of this group.").withLink(views.GroupPath(g.ID), "Back to "+g.Name)
+func errNotAMember(g store.Group) *web.Error {
+	return web.NewError(http.StatusNotFound, "Not a member", "That person is not a member of this group.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name)
 }
 
 // transferTarget reads whom the group is to be handed to (field or query
@@ -314,11 +316,11 @@ func errNotAMember(g store.Group) *httpError {
 func (a *App) transferTarget(c *gin.Context, g store.Group, raw string) (int64, bool) {
 	to, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || to <= 0 {
-		a.fail(c, newError(http.StatusBadRequest, "Bad request", "Choose a member to hand the group over to.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, web.NewError(http.StatusBadRequest, "Bad request", "Choose a member to hand the group over to.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
 		return 0, false
 	}
-	if to == currentUser(c).ID {
-		a.fail(c, newError(http.StatusBadRequest, "Already yours", "You already own this group: choose another member to hand it over to.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
+	if to == signin.User(c).ID {
+		web.Fail(c, web.NewError(http.StatusBadRequest, "Already yours", "You already own this group: choose another member to hand it over to.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
 		return 0, false
 	}
 	return to, true
@@ -336,15 +338,15 @@ func (a *App) transferConfirmPage(c *gin.Context) {
 	if !ok {
 		return
 	}
-	a.page(c, http.StatusOK, views.TransferConfirmPage(g, m))
+	a.pages.Page(c, http.StatusOK, views.TransferConfirmPage(g, m))
 }
 
 // transferOwnership hands the group to a member (form field user): 400 when it is
 // not a number, 404 when that person is not a member.
 func (a *App) transferOwnership(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	g, _ := groupOf(c)
@@ -352,25 +354,25 @@ func (a *App) transferOwnership(c *gin.Context) {
 	if !ok {
 		return
 	}
-	err = a.st.TransferOwnership(c.Request.Context(), g.ID, currentUser(c), to)
+	err = a.st.TransferOwnership(c.Request.Context(), g.ID, signin.User(c), to)
 	if errors.Is(err, store.ErrNotMember) {
-		a.fail(c, errNotAMember(g))
+		web.Fail(c, errNotAMember(g))
 		return
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	a.doneRedirect(c, "You handed the group over; you are now a member.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, "You handed the group over; you are now a member.", views.GroupPath(g.ID))
 }
 
 // removeConfirmPage asks before removing a member; the owner is not one to
 // remove (409, as the POST answers).
 func (a *App) removeConfirmPage(c *gin.Context) {
 	g, _ := groupOf(c)
-	uid, ok := parseID(c, "uid")
+	uid, ok := web.ParseID(c, "uid")
 	if !ok {
-		a.fail(c, errNotFound)
+		web.Fail(c, web.ErrNotFound)
 		return
 	}
 	m, ok := a.memberOf(c, g, uid)
@@ -378,99 +380,98 @@ func (a *App) removeConfirmPage(c *gin.Context) {
 		return
 	}
 	if m.Role == store.RoleOwner {
-		a.fail(c, errRemoveOwner(g))
+		web.Fail(c, errRemoveOwner(g))
 		return
 	}
-	a.page(c, http.StatusOK, views.RemoveConfirmPage(g, m))
+	a.pages.Page(c, http.StatusOK, views.RemoveConfirmPage(g, m))
 }
 
-func errRemoveOwner(g store.Group) *httpError {
-	return newError(http.StatusConflict, "Cannot remove the owner", "The owner cannot be removed.").withLink(views.GroupPath(g.ID), "Back to "+g.Name)
+func errRemoveOwner(g store.Group) *web.Error {
+	return web.NewError(http.StatusConflict, "Cannot remove the owner", "The owner cannot be removed.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name)
 }
 
 func (a *App) removeMember(c *gin.Context) {
-	if _, err := readForm(c); err != nil {
-		a.fail(c, err)
+	if _, err := web.ReadForm(c); err != nil {
+		web.Fail(c, err)
 		return
 	}
 	g, _ := groupOf(c)
-	uid, ok := parseID(c, "uid")
+	uid, ok := web.ParseID(c, "uid")
 	if !ok {
-		a.fail(c, errNotFound)
+		web.Fail(c, web.ErrNotFound)
 		return
 	}
-	_, err := a.st.RemoveMember(c.Request.Context(), g.ID, uid, currentUser(c))
+	_, err := a.st.RemoveMember(c.Request.Context(), g.ID, uid, signin.User(c))
 	switch {
 	case errors.Is(err, store.ErrNotMember):
-		a.fail(c, errNotAMember(g))
+		web.Fail(c, errNotAMember(g))
 		return
 	case errors.Is(err, store.ErrOwnerCannotLeave):
-		a.fail(c, errRemoveOwner(g))
+		web.Fail(c, errRemoveOwner(g))
 		return
 	case err != nil:
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	a.doneRedirect(c, "The member was removed.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, "The member was removed.", views.GroupPath(g.ID))
 }
 
-func errOwnerLeaves(g store.Group) *httpError {
-	return newError(http.StatusConflict, "Hand the group over first",
-		"As the owner you cannot leave: make another member the owner, or delete the group.").withLink(views.GroupPath(g.ID), "Back to "+g.Name)
+func errOwnerLeaves(g store.Group) *web.Error {
+	return web.NewError(http.StatusConflict, "Hand the group over first",
+		"As the owner you cannot leave: make another member the owner, or delete the group.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name)
 }
 
 // leaveConfirmPage asks a member before they leave.
 func (a *App) leaveConfirmPage(c *gin.Context) {
 	g, role := groupOf(c)
 	if role == store.RoleOwner {
-		a.fail(c, errOwnerLeaves(g))
+		web.Fail(c, errOwnerLeaves(g))
 		return
 	}
-	a.page(c, http.StatusOK, views.LeaveConfirmPage(g))
+	a.pages.Page(c, http.StatusOK, views.LeaveConfirmPage(g))
 }
 
 func (a *App) leaveGroup(c *gin.Context) {
-	if _, err := readForm(c); err != nil {
-		a.fail(c, err)
+	if _, err := web.ReadForm(c); err != nil {
+		web.Fail(c, err)
 		return
 	}
 	g, _ := groupOf(c)
-	u := currentUser(c)
+	u := signin.User(c)
 	// This session's own pages are not sent to "/" by their streams: this
 	// answer takes it there, and the first page there shows the notice.
-	_, st := session(c)
-	_, err := a.st.LeaveGroup(c.Request.Context(), g.ID, u, st.rec.ID)
+	_, err := a.st.LeaveGroup(c.Request.Context(), g.ID, u, signin.SessionID(c))
 	if errors.Is(err, store.ErrOwnerCannotLeave) {
-		a.fail(c, errOwnerLeaves(g))
+		web.Fail(c, errOwnerLeaves(g))
 		return
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	a.doneRedirect(c, "You left “"+g.Name+"”.", views.PathHome)
+	web.DoneRedirect(c, "You left “"+g.Name+"”.", views.PathHome)
 }
 
 func (a *App) deleteGroupPage(c *gin.Context) {
 	g, _ := groupOf(c)
 	issues, err := a.st.GroupIssues(c.Request.Context(), g.ID)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	a.page(c, http.StatusOK, views.GroupDeletePage(g, len(issues)))
+	a.pages.Page(c, http.StatusOK, views.GroupDeletePage(g, len(issues)))
 }
 
 func (a *App) deleteGroup(c *gin.Context) {
-	if _, err := readForm(c); err != nil {
-		a.fail(c, err)
+	if _, err := web.ReadForm(c); err != nil {
+		web.Fail(c, err)
 		return
 	}
 	g, _ := groupOf(c)
 	ctx := c.Request.Context()
 	if err := a.st.DeleteGroup(ctx, g.ID); err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	a.doneRedirect(c, "The group “"+g.Name+"” was deleted.", views.PathHome)
+	web.DoneRedirect(c, "The group “"+g.Name+"” was deleted.", views.PathHome)
 }

@@ -1,27 +1,28 @@
-// Package handlers is the web layer: gin routes, handlers and middleware (current
-// user, login protection and form replay, htmx helpers, the live-update stream;
-// the broker behind it is package live).
+// Package handlers is the web layer: the route table, the handlers of groups,
+// issues and their rooms, and the middleware around them; who the request
+// comes from (sessions, sign-in, the login guard, kept forms) is package
+// signin, the helpers both share are package web, and the broker behind the
+// live-update streams is package live.
 package handlers
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"sync"
 	"time"
 
-	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
 	"estimator/handlers/metrics"
 	"estimator/live"
+	"estimator/signin"
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // upkeepStore is the part of the store used by the health and readiness checks
@@ -65,7 +66,7 @@ type Config struct {
 	// BrowserKeyMaxAge is how long an unused browser key is kept.
 	BrowserKeyMaxAge time.Duration
 	// OIDC turns on sign-in with an OpenID Connect provider (Issuer set).
-	OIDC OIDCConfig
+	OIDC signin.OIDCConfig
 	// TrustedUserHeader is the header (e.g. X-Forwarded-User) in which a proxy of
 	// TrustedProxies names the signed-in user; empty: off.
 	TrustedUserHeader string
@@ -89,21 +90,26 @@ func (c *Config) defaults() {
 	if c.StreamHeartbeat == 0 {
 		c.StreamHeartbeat = 15 * time.Second
 	}
-	if c.LoginRate == 0 {
-		c.LoginRate = rate.Every(time.Second)
-	}
-	if c.LoginBurst == 0 {
-		c.LoginBurst = 60
-	}
-	if c.KeptFormsPerAddress == 0 {
-		c.KeptFormsPerAddress = 20
-	}
-	if c.KeptFormsWindow == 0 {
-		c.KeptFormsWindow = store.KeptFormTTL
-	}
 	if c.BrowserKeyMaxAge == 0 {
-		c.BrowserKeyMaxAge = 400 * 24 * time.Hour
+		c.BrowserKeyMaxAge = signin.DefaultBrowserKeyMaxAge
 	}
+}
+
+// signin is the part of the configuration that says how people sign in.
+func (c *Config) signin() signin.Config {
+	return signin.Config{
+		SecureCookies: c.SecureCookies, BaseURL: c.BaseURL, Sessions: c.Sessions,
+		LoginRate: c.LoginRate, LoginBurst: c.LoginBurst,
+		KeptFormsPerAddress: c.KeptFormsPerAddress, KeptFormsWindow: c.KeptFormsWindow,
+		TrustedProxies: c.TrustedProxies, BrowserKeyMaxAge: c.BrowserKeyMaxAge,
+		OIDC: c.OIDC, TrustedUserHeader: c.TrustedUserHeader, NoGuests: c.NoGuests,
+	}
+}
+
+// CheckSignin refuses sign-in settings that cannot work (signin.Config.Check).
+func (c *Config) CheckSignin() error {
+	sc := c.signin()
+	return sc.Check()
 }
 
 // Deps is what the web layer is built from.
@@ -121,45 +127,36 @@ type Deps struct {
 }
 
 // appStore is the store as the web layer uses it: the union of what each of
-// its parts declares it needs (authStore in auth.go, issueStore in issues.go,
-// …), so that a part's file says what it touches.
+// its parts declares it needs (groupStore in groups.go, issueStore in
+// issues.go, …, and signin.Store), so that a part's file says what it touches.
 type appStore interface {
 	accessStore
-	authStore
 	liveStore
 	groupStore
 	upkeepStore
-	identityStore
 	importStore
 	issueStore
 	requestStore
-	keptStore
 	roomStore
 	facilitatorsStore
+	signin.Store
 	languageStore
 }
 
 // App is the web application: an http.Handler with the live-update hub.
 type App struct {
-	engine   *gin.Engine
-	st       appStore
-	cfg      Config
-	log      *slog.Logger
-	assets   *assetServer
-	sessions *sessionStore
-	hub      *live.Broker
-	changes  *store.Relay
-	limiter  *ipLimiter
-	cop      *http.CrossOriginProtection
-	metrics  *metrics.Metrics
-	// oidc is nil unless OpenID Connect is configured; proxies are the
-	// addresses whose trusted user header is believed.
-	oidc            *oidcClient
-	proxies         []netip.Prefix
-	untrustedHeader sync.Once
-	// keeps limits the forms kept per client address.
-	keeps *ipLimiter
-	// homes are the "My Groups" pages last rendered (render.go).
+	engine  *gin.Engine
+	st      appStore
+	cfg     Config
+	log     *slog.Logger
+	assets  *assetServer
+	pages   *web.Pages
+	signin  *signin.Auth
+	hub     *live.Broker
+	changes *store.Relay
+	cop     *http.CrossOriginProtection
+	metrics *metrics.Metrics
+	// homes are the "My Groups" pages last rendered (homecache.go).
 	homes homeCache
 
 	closeOnce sync.Once
@@ -173,9 +170,6 @@ func New(d Deps) (*App, error) {
 	if d.Changes == nil {
 		return nil, errors.New("handlers: Deps.Changes is required (the store.Relay given to store.Open)")
 	}
-	if err := d.Config.CheckSignin(); err != nil {
-		return nil, err
-	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
@@ -185,24 +179,32 @@ func New(d Deps) (*App, error) {
 		return nil, err
 	}
 	a := &App{
-		st:      d.Store,
-		cfg:     d.Config,
-		log:     d.Logger,
-		assets:  assets,
-		limiter: newIPLimiter(d.Config.LoginRate, d.Config.LoginBurst),
-		keeps:   newIPLimiter(rate.Every(d.Config.KeptFormsWindow/time.Duration(d.Config.KeptFormsPerAddress)), d.Config.KeptFormsPerAddress),
-		cop:     http.NewCrossOriginProtection(),
-		stop:    make(chan struct{}),
+		st:     d.Store,
+		cfg:    d.Config,
+		log:    d.Logger,
+		assets: assets,
+		pages: &web.Pages{Asset: assets.url, PublicURL: d.Config.BaseURL, Secure: d.Config.SecureCookies,
+			User: signin.User, Log: d.Logger},
+		cop:  http.NewCrossOriginProtection(),
+		stop: make(chan struct{}),
 	}
-	a.sessions = newSessionStore(d.Store, d.Config, a.keeps)
-	if d.Config.OIDC.Issuer != "" {
-		a.oidc = newOIDCClient(d.Config.OIDC, d.Config.BaseURL)
-	}
-	if a.proxies, err = parseProxies(d.Config.TrustedProxies); err != nil {
-		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.Subscribers() }})
+	// Sign-in first: settings that cannot work are refused before anything runs.
+	a.signin, err = signin.New(signin.Deps{
+		Store:  d.Store,
+		Config: d.Config.signin(),
+		Logger: d.Logger,
+		Pages:  a.pages,
+		// The engine is built below; a kept form is sent after that.
+		Router:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.engine.ServeHTTP(w, r) }),
+		Replayed:    a.metrics.Replay,
+		UploadRoute: routeImport,
+		UploadMax:   importBodyMax,
+	})
+	if err != nil {
+		return nil, err
 	}
 	a.hub = newHub(d.Store, d.Config, d.Logger, d.Bus)
-	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.Subscribers() }})
 	a.changes = d.Changes
 	a.changes.Listen(a.committed)
 	go a.runTimers()
@@ -263,8 +265,7 @@ func (a *App) RunMaintenance(ctx context.Context, every time.Duration) {
 		} else if n > 0 {
 			a.log.Info("purged expired rows", "rows", n)
 		}
-		a.limiter.sweep()
-		a.keeps.sweep()
+		a.signin.Sweep()
 		select {
 		case <-ctx.Done():
 			return
@@ -292,43 +293,24 @@ func (a *App) routes() *gin.Engine {
 	r.GET("/readyz", a.readyz)
 	r.HEAD("/readyz", a.readyz)
 
-	r.Use(a.readHTMX, a.observeRequests, a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
-		a.freshReads, sessions.Sessions(a.sessions.cookieName, a.sessions), a.loadUser)
-	if a.cfg.TrustedUserHeader != "" {
-		r.Use(a.trustedUser)
-	}
-	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFound) })
-	r.NoMethod(func(c *gin.Context) { a.fail(c, errMethod) })
+	r.Use(web.ReadHTMX, a.observeRequests, a.logRequests, a.handleErrors, a.recoverPanics, a.securityHeaders, a.limitBody, a.crossOrigin,
+		a.freshReads)
+	r.Use(a.signin.Middleware()...)
+	r.NoRoute(func(c *gin.Context) { web.Fail(c, web.ErrNotFound) })
+	r.NoMethod(func(c *gin.Context) { web.Fail(c, web.ErrMethod) })
 
 	r.GET("/healthz", a.health)
 	r.GET("/assets/*file", a.assets.serve)
 
 	// Signed-in routes are in auth: anyone else is sent to sign in, and a
 	// signed-out POST (any form that changes something) is kept, to be sent
-	// after sign-in once the person confirms it (kept.go). Only signing out
-	// and the kept form's own page are not kept: signed out already, there is
-	// nothing to sign out of, and a kept form is not kept again.
-	login := a.requireLogin(false)
-	auth := r.Group("", a.requireLogin(true))
+	// after sign-in once the person confirms it (signin/kept.go).
+	auth := r.Group("", a.signin.RequireLogin(true))
 
 	r.GET("/", a.home)
-	r.GET("/login", a.loginPage)
-	r.POST("/login", a.loginPost)
-	r.GET("/login/oidc", a.oidcStart)
-	r.GET("/login/oidc/callback", a.oidcCallback)
-	r.POST("/login/choose", a.chooseNickname)
-	r.GET("/signin/:token", a.signinLinkPage)
-	r.POST("/signin/:token", a.signinLinkPost)
-	auth.GET("/account", a.account)
-	auth.POST("/account/signin-link", a.replaceSigninLink)
-	auth.POST("/account/forget-browser", a.forgetBrowser)
+	// Signing in and out, the account page, the kept form's page.
+	a.signin.Register(r)
 	auth.POST("/account/language", a.setLanguage)
-	r.POST("/account/signout-everywhere", login, a.signOutEverywhere)
-	auth.POST("/account/browsers/:id/revoke", a.revokeBrowser)
-	auth.GET("/confirm-logout", a.logoutPage)
-	r.POST("/confirm-logout", login, a.logoutPost)
-	r.GET(views.PathKept, login, a.keptPage)
-	r.POST(views.PathKept, login, a.keptPost)
 
 	auth.POST("/creategroup", a.createGroup)
 	auth.POST(views.PathQuick, a.quickRoom)

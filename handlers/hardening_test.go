@@ -18,7 +18,7 @@ import (
 // Tests for the attack run's findings on sign-in (issue 11).
 
 func (c *client) browserKeyCookie() string {
-	if ck := c.cookies[c.ta.app.sessions.keyCookie]; ck != nil {
+	if ck := c.cookies[c.ta.app.signin.KeyCookie()]; ck != nil {
 		return ck.Value
 	}
 	return ""
@@ -28,7 +28,7 @@ func (c *client) browserKeyCookie() string {
 // withSession, of its session cookie too).
 func (c *client) stealKey(withSession bool) *client {
 	thief := c.ta.client()
-	thief.cookies[c.ta.app.sessions.keyCookie] = &http.Cookie{Name: c.ta.app.sessions.keyCookie, Value: c.browserKeyCookie()}
+	thief.cookies[c.ta.app.signin.KeyCookie()] = &http.Cookie{Name: c.ta.app.signin.KeyCookie(), Value: c.browserKeyCookie()}
 	if ck := c.sessionCookie(); withSession && ck != nil {
 		thief.cookies[ck.Name] = &http.Cookie{Name: ck.Name, Value: ck.Value}
 	}
@@ -38,7 +38,7 @@ func (c *client) stealKey(withSession bool) *client {
 func TestPlantedBrowserKeyIsNotAdopted(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t)
-	name := ta.app.sessions.keyCookie
+	name := ta.app.signin.KeyCookie()
 	for _, planted := range []string{strings.Repeat("A", 43), store.NewToken()} {
 		victim := ta.client()
 		victim.cookies[name] = &http.Cookie{Name: name, Value: planted}
@@ -196,7 +196,7 @@ func TestForgetThisBrowserRevokesIt(t *testing.T) {
 	if !laptop.get("/").has("nav-signout") {
 		t.Fatal("forgetting the browser signed it out")
 	}
-	thief.cookies = map[string]*http.Cookie{ta.app.sessions.keyCookie: thief.cookies[ta.app.sessions.keyCookie]}
+	thief.cookies = map[string]*http.Cookie{ta.app.signin.KeyCookie(): thief.cookies[ta.app.signin.KeyCookie()]}
 	thief.post("/login", url.Values{"nickname": {"Xia"}}).wantStatus(http.StatusUnprocessableEntity)
 	laptop.post("/confirm-logout", nil)
 	laptop.post("/login", url.Values{"nickname": {"Xia"}}).wantStatus(http.StatusUnprocessableEntity)
@@ -401,7 +401,7 @@ func TestMalloryLiveBrowserKeyPlantedInVictimsBrowser(t *testing.T) {
 	t.Parallel()
 	p := newIDP(t)
 	ta := newTestApp(t, p.configure)
-	name := ta.app.sessions.keyCookie
+	name := ta.app.signin.KeyCookie()
 	victimNick := "Victoria Okonkwo-Lindqvist Jr."
 	plant := func(c *client, key string) { c.cookies[name] = &http.Cookie{Name: name, Value: key} }
 	mallories := 0
@@ -571,7 +571,7 @@ func TestOfficeSigningOutLeavesRoomForAColleaguesKeptForm(t *testing.T) {
 func TestLostSignInAnswerDoesNotLockTheBrowserOut(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t)
-	name := ta.app.sessions.keyCookie
+	name := ta.app.signin.KeyCookie()
 	const nick = "Ngozi Adeyemi-Larsen on a train"
 	alice := ta.signedIn(nick)
 	alice.plain().post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)

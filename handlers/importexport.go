@@ -14,8 +14,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"estimator/exchange"
+	"estimator/signin"
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // importStore is the part of the store used by import and export.
@@ -44,9 +46,9 @@ const (
 )
 
 var (
-	errImportFileTooLarge = newError(http.StatusRequestEntityTooLarge, "File too large",
+	errImportFileTooLarge = web.NewError(http.StatusRequestEntityTooLarge, "File too large",
 		"An imported file may be at most 1 MiB. Split it, or import it in parts. Nothing was added.")
-	errImportRowsTooLarge = newError(http.StatusRequestEntityTooLarge, "Too many rows",
+	errImportRowsTooLarge = web.NewError(http.StatusRequestEntityTooLarge, "Too many rows",
 		"Pasted rows may be at most 2 MiB. Import them in parts. Nothing was added.")
 )
 
@@ -78,9 +80,9 @@ func readImportForm(c *gin.Context) (importForm, string, error) {
 		if err := c.Request.ParseMultipartForm(importBodyMax + 1); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return f, "", errTooLarge
+				return f, "", web.ErrTooLarge
 			}
-			return f, "", errBadRequest
+			return f, "", web.ErrBadRequest
 		}
 		defer c.Request.MultipartForm.RemoveAll()
 		mf := c.Request.MultipartForm
@@ -92,7 +94,7 @@ func readImportForm(c *gin.Context) (importForm, string, error) {
 			file = fhs[0]
 		}
 	default:
-		form, err := readForm(c)
+		form, err := web.ReadForm(c)
 		if err != nil {
 			return f, "", err
 		}
@@ -111,12 +113,12 @@ func readImportForm(c *gin.Context) (importForm, string, error) {
 		}
 		fh, err := file.Open()
 		if err != nil {
-			return f, "", errBadRequest
+			return f, "", web.ErrBadRequest
 		}
 		defer fh.Close()
 		b, err := io.ReadAll(io.LimitReader(fh, importFileMax+1))
 		if err != nil {
-			return f, "", errBadRequest
+			return f, "", web.ErrBadRequest
 		}
 		if len(b) > importFileMax {
 			return f, "", errImportFileTooLarge
@@ -142,12 +144,12 @@ func first(vs []string) string {
 func (a *App) importIssues(c *gin.Context) {
 	g, _ := groupOf(c)
 	f, msg, err := readImportForm(c)
-	var he *httpError
+	var he *web.Error
 	if errors.As(err, &he) {
-		err = he.withLink(views.GroupPath(g.ID), "Back to "+g.Name)
+		err = he.WithLink(views.GroupPath(g.ID), "Back to "+g.Name)
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	// The rows go back into the form only when they were typed there: a file's
@@ -158,7 +160,7 @@ func (a *App) importIssues(c *gin.Context) {
 	}
 	if msg != "" {
 		again.Problems = []string{msg}
-		a.page(c, http.StatusUnprocessableEntity, views.ImportPage(g, again))
+		a.pages.Page(c, http.StatusUnprocessableEntity, views.ImportPage(g, again))
 		return
 	}
 	ctx := c.Request.Context()
@@ -169,13 +171,13 @@ func (a *App) importIssues(c *gin.Context) {
 	if err == nil && f.confirmed {
 		once, oerr := readOnce(url.Values{"once": {f.once}}, strconv.FormatInt(g.ID, 10), f.rows)
 		if oerr != nil {
-			a.fail(c, oerr)
+			web.Fail(c, oerr)
 			return
 		}
 		// Confirmed twice (a double click): added once, answered alike.
 		var n int
-		if n, _, err = a.st.ImportIssuesOnce(ctx, currentUser(c).ID, g.ID, rows, once); err == nil {
-			a.doneRedirect(c, importedNotice(n), views.GroupPath(g.ID))
+		if n, _, err = a.st.ImportIssuesOnce(ctx, signin.User(c).ID, g.ID, rows, once); err == nil {
+			web.DoneRedirect(c, importedNotice(n), views.GroupPath(g.ID))
 			return
 		}
 	}
@@ -192,13 +194,13 @@ func (a *App) importIssues(c *gin.Context) {
 			again.Problems = append(again.Problems, e.String())
 		}
 	case err != nil:
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	default:
-		a.page(c, http.StatusOK, views.ImportPreviewPage(views.ImportPreview{Group: g, Rows: rows, Carry: importCarry(rows), Once: store.NewToken()}))
+		a.pages.Page(c, http.StatusOK, views.ImportPreviewPage(views.ImportPreview{Group: g, Rows: rows, Carry: importCarry(rows), Once: store.NewToken()}))
 		return
 	}
-	a.page(c, http.StatusUnprocessableEntity, views.ImportPage(g, again))
+	a.pages.Page(c, http.StatusUnprocessableEntity, views.ImportPage(g, again))
 }
 
 func importedNotice(n int) string {
@@ -230,12 +232,12 @@ func (a *App) exportCSV(c *gin.Context) {
 	g, _ := groupOf(c)
 	issues, err := a.st.GroupIssueRounds(c.Request.Context(), g.ID)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	body, err := exchange.EncodeCSV(issues)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	a.sendExport(c, g, "csv", "text/csv; charset=utf-8", body)
@@ -245,12 +247,12 @@ func (a *App) exportJSON(c *gin.Context) {
 	g, _ := groupOf(c)
 	issues, err := a.st.GroupIssueRounds(c.Request.Context(), g.ID)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	body, err := exchange.EncodeJSON(g, issues)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	a.sendExport(c, g, "json", "application/json; charset=utf-8", body)
@@ -259,7 +261,7 @@ func (a *App) exportJSON(c *gin.Context) {
 func (a *App) sendExport(c *gin.Context, g store.Group, ext, contentType string, body []byte) {
 	c.Header("Content-Type", contentType)
 	c.Header("Content-Disposition", `attachment; filename="`+exportFilename(g, ext)+`"`)
-	writeBody(c, http.StatusOK, body)
+	web.WriteBody(c, http.StatusOK, body)
 }
 
 // exportFilename is estimator-<group name as ASCII letters, digits and

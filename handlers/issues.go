@@ -9,8 +9,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"estimator/signin"
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // issueStore is the part of the store used by an issue, its room and its votes.
@@ -30,15 +32,15 @@ type issueStore interface {
 }
 
 var (
-	errNotRevealed = newError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
+	errNotRevealed = web.NewError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
 )
 
 // errTooFewVotes: with one number, alone or beside ? and coffee, the result
 // would be that person's value.
-var errTooFewVotes = newError(http.StatusConflict, "Not enough votes",
+var errTooFewVotes = web.NewError(http.StatusConflict, "Not enough votes",
 	"A round is revealed with at least 2 votes that are numbers (? and coffee do not count): with one, the result would show that person’s value. The round stays open.")
 
-var errClosed = newError(http.StatusConflict, "Estimates are closed",
+var errClosed = web.NewError(http.StatusConflict, "Estimates are closed",
 	"The result of this issue has been revealed, so estimates can no longer be given or changed.")
 
 // statusView gathers what the room's live part shows to this viewer.
@@ -56,14 +58,14 @@ func (a *App) statusView(c *gin.Context, issueID int64, role store.Role) (views.
 // from a page whose stream says it already; HEAD loads no page; the deck alone
 // is not the room.
 func (a *App) pageLoaded(c *gin.Context, issueID int64) {
-	if !wantsFragment(c) && !isHead(c) {
-		a.hub.Seen(issueID, currentUser(c).ID)
+	if !web.WantsFragment(c) && !isHead(c) {
+		a.hub.Seen(issueID, signin.User(c).ID)
 	}
 }
 
 // ownView is the viewer's own side of the room: their seat and vote.
 func (a *App) ownView(c *gin.Context, is store.Issue, g store.Group, seat store.Seat) (views.EstimateView, error) {
-	own, err := a.st.OwnEstimate(c.Request.Context(), is.ID, currentUser(c).ID)
+	own, err := a.st.OwnEstimate(c.Request.Context(), is.ID, signin.User(c).ID)
 	return views.EstimateView{Issue: is, Group: g, Seat: seat, Own: own}, err
 }
 
@@ -74,7 +76,7 @@ func (a *App) issueStatus(c *gin.Context) {
 	// other facts are left to read.
 	st, err := a.st.RoomFacts(c.Request.Context(), is, g)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	v := views.StatusView{Status: st, Role: role, Present: a.hub.Present(is.ID), Now: a.st.Now()}
@@ -83,31 +85,31 @@ func (a *App) issueStatus(c *gin.Context) {
 
 // showStatus answers with the live panel for htmx, the whole room otherwise.
 func (a *App) showStatus(c *gin.Context, status int, v views.StatusView) {
-	if wantsFragment(c) {
-		a.fragment(c, status, views.StatusPanel(v))
+	if web.WantsFragment(c) {
+		a.pages.Fragment(c, status, views.StatusPanel(v))
 		return
 	}
-	own, err := a.ownView(c, v.Status.Issue, v.Status.Group, v.Status.SeatOf(currentUser(c).ID))
+	own, err := a.ownView(c, v.Status.Issue, v.Status.Group, v.Status.SeatOf(signin.User(c).ID))
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	// The room holds the viewer's cards: compressed, its size would depend on
 	// the vote shown.
-	sendUncompressed(c)
-	a.page(c, status, views.IssueStatusPage(v, own))
+	web.SendUncompressed(c)
+	a.pages.Page(c, status, views.IssueStatusPage(v, own))
 }
 
 func (a *App) estimatePage(c *gin.Context) {
 	is, g, _ := issueOf(c)
-	seat, err := a.st.SeatOf(c.Request.Context(), g.ID, currentUser(c).ID)
+	seat, err := a.st.SeatOf(c.Request.Context(), g.ID, signin.User(c).ID)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	v, err := a.ownView(c, is, g, seat)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	a.showEstimate(c, http.StatusOK, v)
@@ -115,30 +117,30 @@ func (a *App) estimatePage(c *gin.Context) {
 
 func (a *App) showEstimate(c *gin.Context, status int, v views.EstimateView) {
 	// Compressed, the size of the answer would depend on the value shown.
-	sendUncompressed(c)
-	if wantsFragment(c) {
-		a.fragment(c, status, views.EstimatePanel(v))
+	web.SendUncompressed(c)
+	if web.WantsFragment(c) {
+		a.pages.Fragment(c, status, views.EstimatePanel(v))
 		return
 	}
-	a.page(c, status, views.EstimatePage(v))
+	a.pages.Page(c, status, views.EstimatePage(v))
 }
 
 var (
-	errSpectator = newError(http.StatusForbidden, "You are a spectator",
+	errSpectator = web.NewError(http.StatusForbidden, "You are a spectator",
 		"Spectators watch without voting. Choose “Vote in this group” to vote.")
 )
 
 func (a *App) estimatePost(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	is, g, _ := issueOf(c)
-	u := currentUser(c)
+	u := signin.User(c)
 	ctx := c.Request.Context()
 	if is.State != store.StateOpen {
-		a.fail(c, errClosed.withLink(views.IssuePath(is.ID), "See the result"))
+		web.Fail(c, errClosed.WithLink(views.IssuePath(is.ID), "See the result"))
 		return
 	}
 	// retry shows the cards again with the message (422); a spectator, who has
@@ -146,12 +148,12 @@ func (a *App) estimatePost(c *gin.Context) {
 	retry := func(typed string, errs views.FieldErrors) {
 		seat, err := a.st.SeatOf(ctx, g.ID, u.ID)
 		if err == nil && seat == store.SeatSpectator {
-			a.fail(c, errSpectator.withLink(views.IssuePath(is.ID), "Back to the room"))
+			web.Fail(c, errSpectator.WithLink(views.IssuePath(is.ID), "Back to the room"))
 			return
 		}
 		v, err := a.ownView(c, is, g, store.SeatVoter)
 		if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
 		v.Typed, v.Errors = typed, errs
@@ -165,19 +167,19 @@ func (a *App) estimatePost(c *gin.Context) {
 	revealed, err := a.st.Estimate(ctx, is.ID, u.ID, vote)
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
-		a.fail(c, errClosed.withLink(views.IssuePath(is.ID), "See the result"))
+		web.Fail(c, errClosed.WithLink(views.IssuePath(is.ID), "See the result"))
 		return
 	case errors.Is(err, store.ErrNotMember):
-		a.fail(c, errNotFound)
+		web.Fail(c, web.ErrNotFound)
 		return
 	case errors.Is(err, store.ErrSpectator):
-		a.fail(c, errSpectator.withLink(views.IssuePath(is.ID), "Back to the room"))
+		web.Fail(c, errSpectator.WithLink(views.IssuePath(is.ID), "Back to the room"))
 		return
 	case errors.Is(err, store.ErrNotOnDeck):
 		retry(typed, views.FieldErrors{"estimate": notOnDeckMessage})
 		return
 	case err != nil:
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	a.metrics.Vote()
@@ -186,26 +188,26 @@ func (a *App) estimatePost(c *gin.Context) {
 	// own would tell the write-ahead log who voted last. The room shows the
 	// result either way.
 	notice := "Your estimate for " + is.Key + " is saved. Only you can see it."
-	if wantsFragment(c) {
+	if web.WantsFragment(c) {
 		if revealed {
 			// The vote completed the round: the cards close, as everyone's do.
 			if is, _, _, err = a.st.IssueFor(ctx, is.ID, u.ID); err != nil {
-				a.fail(c, err)
+				web.Fail(c, err)
 				return
 			}
 		}
 		// Compressed, the size of the answer would depend on the vote shown.
-		sendUncompressed(c)
-		a.fragment(c, http.StatusOK, views.EstimatePanel(views.EstimateView{Issue: is, Group: g, Seat: store.SeatVoter, Own: vote, Saved: true}))
+		web.SendUncompressed(c)
+		a.pages.Fragment(c, http.StatusOK, views.EstimatePanel(views.EstimateView{Issue: is, Group: g, Seat: store.SeatVoter, Own: vote, Saved: true}))
 		return
 	}
-	a.doneRedirect(c, replayNotice(c, notice), views.IssuePath(is.ID))
+	web.DoneRedirect(c, signin.ReplayNotice(c, notice), views.IssuePath(is.ID))
 }
 
 func (a *App) reveal(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	is, _, role := issueOf(c)
@@ -218,29 +220,29 @@ func (a *App) reveal(c *gin.Context) {
 	}
 	// Without JavaScript there is no confirm dialog: ask on a page first when not
 	// everyone has voted. (htmx asks with hx-confirm before sending.)
-	if !isHTMX(c) && form.Get("confirmed") != "1" {
+	if !web.IsHTMX(c) && form.Get("confirmed") != "1" {
 		v, err := a.statusView(c, is.ID, role)
 		if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
 		// Too few votes: nothing to confirm, the reveal below answers 409.
 		if n := v.Status.VotedCount(); n >= store.MinRevealVotes && n < v.Status.VoterCount() {
-			a.page(c, http.StatusOK, views.RevealConfirmPage(v))
+			a.pages.Page(c, http.StatusOK, views.RevealConfirmPage(v))
 			return
 		}
 	}
-	_, err = a.st.Reveal(c.Request.Context(), is.ID, currentUser(c))
+	_, err = a.st.Reveal(c.Request.Context(), is.ID, signin.User(c))
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
 		// Revealed meanwhile (the other click of a double click): the same answer.
 		a.afterOwnerAction(c, is.ID, role, revealed)
 		return
 	case errors.Is(err, store.ErrTooFewVotes):
-		a.fail(c, errTooFewVotes.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errTooFewVotes.WithLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	case err != nil:
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	a.afterOwnerAction(c, is.ID, role, revealed)
@@ -249,86 +251,86 @@ func (a *App) reveal(c *gin.Context) {
 // afterOwnerAction answers an owner's change in the room: the fresh live panel
 // for htmx, PRG otherwise.
 func (a *App) afterOwnerAction(c *gin.Context, issueID int64, role store.Role, notice string) {
-	if wantsFragment(c) {
+	if web.WantsFragment(c) {
 		v, err := a.statusView(c, issueID, role)
 		if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
-		a.actionDone(c, views.StatusPanel(v), notice)
+		a.pages.ActionDone(c, views.StatusPanel(v), notice)
 		return
 	}
-	a.doneRedirect(c, notice, views.IssuePath(issueID))
+	web.DoneRedirect(c, notice, views.IssuePath(issueID))
 }
 
 func (a *App) accept(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	is, _, role := issueOf(c)
 	f, final := decodeFinal(form, is.Result)
 	// An open issue has no accept form to show a message in: 409 whatever was sent.
 	if is.State == store.StateOpen {
-		a.fail(c, errNotRevealed.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errNotRevealed.WithLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}
 	if len(f.Errors) > 0 {
 		v, err := a.statusView(c, is.ID, role)
 		if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
 		v.Final = f
 		a.showStatus(c, http.StatusUnprocessableEntity, v)
 		return
 	}
-	err = a.st.Accept(c.Request.Context(), is.ID, currentUser(c), final)
+	err = a.st.Accept(c.Request.Context(), is.ID, signin.User(c), final)
 	if errors.Is(err, store.ErrNotRevealed) {
-		a.fail(c, errNotRevealed.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errNotRevealed.WithLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	a.afterOwnerAction(c, is.ID, role, "The final estimate of "+is.Key+" is "+is.Result.Label(final)+".")
 }
 
 func (a *App) revote(c *gin.Context) {
-	if _, err := readForm(c); err != nil {
-		a.fail(c, err)
+	if _, err := web.ReadForm(c); err != nil {
+		web.Fail(c, err)
 		return
 	}
 	is, _, role := issueOf(c)
-	err := a.st.Revote(c.Request.Context(), is.ID, currentUser(c))
+	err := a.st.Revote(c.Request.Context(), is.ID, signin.User(c))
 	if errors.Is(err, store.ErrNotRevealed) {
-		a.fail(c, newError(http.StatusConflict, "Not revealed", "A new round can start only after the result is revealed and before it is accepted.").withLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, web.NewError(http.StatusConflict, "Not revealed", "A new round can start only after the result is revealed and before it is accepted.").WithLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	a.afterOwnerAction(c, is.ID, role, "Round "+strconv.Itoa(is.Round+1)+" of "+is.Key+" has started.")
 }
 
-var errNotEditable = newError(http.StatusConflict, "Not editable", "Only an open issue can be edited or deleted.")
+var errNotEditable = web.NewError(http.StatusConflict, "Not editable", "Only an open issue can be edited or deleted.")
 
 func (a *App) editIssuePage(c *gin.Context) {
 	is, g, _ := issueOf(c)
 	if is.State != store.StateOpen {
-		a.fail(c, errNotEditable.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errNotEditable.WithLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}
-	a.page(c, http.StatusOK, views.IssueEditPage(is, g, views.IssueForm{Key: is.Key, Description: is.Description}))
+	a.pages.Page(c, http.StatusOK, views.IssueEditPage(is, g, views.IssueForm{Key: is.Key, Description: is.Description}))
 }
 
 func (a *App) editIssue(c *gin.Context) {
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	is, g, _ := issueOf(c)
@@ -339,44 +341,44 @@ func (a *App) editIssue(c *gin.Context) {
 		case errors.Is(err, store.ErrKeyTaken):
 			f.Errors["key"] = issueKeyTakenMessage(in.Key)
 		case errors.Is(err, store.ErrNotOpen):
-			a.fail(c, errNotEditable.withLink(views.IssuePath(is.ID), "Back to the issue"))
+			web.Fail(c, errNotEditable.WithLink(views.IssuePath(is.ID), "Back to the issue"))
 			return
 		case err != nil:
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
 	}
 	if len(f.Errors) > 0 {
-		a.page(c, http.StatusUnprocessableEntity, views.IssueEditPage(is, g, f))
+		a.pages.Page(c, http.StatusUnprocessableEntity, views.IssueEditPage(is, g, f))
 		return
 	}
-	a.doneRedirect(c, "Issue “"+in.Key+"” was saved.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, "Issue “"+in.Key+"” was saved.", views.GroupPath(g.ID))
 }
 
 // deleteIssuePage asks before deleting (the page without JavaScript).
 func (a *App) deleteIssuePage(c *gin.Context) {
 	is, g, _ := issueOf(c)
 	if is.State != store.StateOpen {
-		a.fail(c, errNotEditable.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errNotEditable.WithLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}
-	a.page(c, http.StatusOK, views.IssueDeletePage(is, g))
+	a.pages.Page(c, http.StatusOK, views.IssueDeletePage(is, g))
 }
 
 func (a *App) deleteIssue(c *gin.Context) {
-	if _, err := readForm(c); err != nil {
-		a.fail(c, err)
+	if _, err := web.ReadForm(c); err != nil {
+		web.Fail(c, err)
 		return
 	}
 	is, g, _ := issueOf(c)
 	err := a.st.DeleteIssue(c.Request.Context(), is.ID)
 	if errors.Is(err, store.ErrNotOpen) {
-		a.fail(c, errNotEditable.withLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errNotEditable.WithLink(views.IssuePath(is.ID), "Back to the issue"))
 		return
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	a.doneRedirect(c, "Issue “"+is.Key+"” was deleted.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, "Issue “"+is.Key+"” was deleted.", views.GroupPath(g.ID))
 }

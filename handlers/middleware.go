@@ -5,32 +5,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/time/rate"
 
-	"estimator/store"
+	"estimator/signin"
+	"estimator/web"
 )
 
 // requestStore is the part of the store used by the middleware.
 type requestStore interface {
-	ConfirmBrowserKey(ctx context.Context, browserKey string) error
 	Fresh(ctx context.Context) context.Context
-}
-
-const userKey = "estimator.user"
-
-// currentUser is the request's user: a signed-in user or store.Anonymous.
-func currentUser(c *gin.Context) store.User {
-	if u, ok := c.Get(userKey); ok {
-		return u.(store.User)
-	}
-	return store.Anonymous
 }
 
 // logRequests writes one structured line per request: method, route, status,
@@ -51,10 +38,10 @@ func (a *App) logRequests(c *gin.Context) {
 	if p := c.Request.URL.Path; !strings.Contains(route, ":token") && !strings.Contains(p, "/join/") && !strings.Contains(p, "/signin/") {
 		attrs = append(attrs, slog.String("path", p))
 	}
-	if isHTMX(c) {
+	if web.IsHTMX(c) {
 		attrs = append(attrs, slog.Bool("htmx", true))
 	}
-	if isReplay(c) {
+	if signin.IsReplay(c) {
 		attrs = append(attrs, slog.Bool("replay", true))
 	}
 	a.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request", attrs...)
@@ -70,7 +57,7 @@ func (a *App) recoverPanics(c *gin.Context) {
 			}
 			a.log.Error("panic", "route", c.FullPath(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			c.Errors = c.Errors[:0]
-			a.fail(c, errInternal)
+			web.Fail(c, web.ErrInternal)
 		}
 	}()
 	c.Next()
@@ -101,7 +88,7 @@ func (a *App) setSecurityHeaders(h http.Header) {
 func (a *App) limitBody(c *gin.Context) {
 	limit := a.bodyLimit(c)
 	if c.Request.ContentLength > limit {
-		a.fail(c, errTooLarge)
+		web.Fail(c, web.ErrTooLarge)
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
@@ -113,7 +100,7 @@ func (a *App) limitBody(c *gin.Context) {
 // before sessions, so a refused request changes and keeps nothing.
 func (a *App) crossOrigin(c *gin.Context) {
 	if err := a.cop.Check(c.Request); err != nil {
-		a.fail(c, errCrossSite)
+		web.Fail(c, web.ErrCrossSite)
 		return
 	}
 	c.Next()
@@ -127,107 +114,4 @@ func (a *App) crossOrigin(c *gin.Context) {
 func (a *App) freshReads(c *gin.Context) {
 	c.Request = c.Request.WithContext(a.st.Fresh(c.Request.Context()))
 	c.Next()
-}
-
-// loadUser puts the current user (or the anonymous user) in the context. A
-// session that cannot be read fails closed: 503, and nothing is written over it.
-func (a *App) loadUser(c *gin.Context) {
-	_, st := session(c)
-	if st.err != nil {
-		a.fail(c, st.err)
-		return
-	}
-	st.addr = c.ClientIP()
-	c.Set(userKey, st.user)
-	if st.user.IsAuthenticated() {
-		c.Header("Cache-Control", "no-store")
-		a.confirmBrowserKey(c)
-	}
-	c.Next()
-}
-
-// confirmBrowserKey: the first request of a session signed in with a fresh
-// browser key carries that key, so the browser has it, and the key it had
-// before stops proving its nicknames. Before this request, a sign-in whose
-// answer was lost leaves the browser able to sign in again with the old one.
-func (a *App) confirmBrowserKey(c *gin.Context) {
-	s, _ := session(c)
-	if s.Get(keyUnconfirmed) == nil {
-		return
-	}
-	if k := a.existingBrowserKey(c); k != "" {
-		if err := a.st.ConfirmBrowserKey(c.Request.Context(), k); err != nil {
-			a.log.Warn("browser key not confirmed", "err", err)
-			return // tried again with the next request
-		}
-	}
-	s.Delete(keyUnconfirmed)
-	if err := saveSession(c); err != nil {
-		a.log.Warn("session not saved", "err", err)
-	}
-}
-
-// ipLimiter is a token bucket per client address.
-type ipLimiter struct {
-	mu    sync.Mutex
-	r     rate.Limit
-	burst int
-	m     map[string]*limiterEntry
-}
-
-type limiterEntry struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-func newIPLimiter(r rate.Limit, burst int) *ipLimiter {
-	return &ipLimiter{r: r, burst: burst, m: map[string]*limiterEntry{}}
-}
-
-// allow reports whether the client at ip may go on, or how long it should
-// wait. Every limit counts addressKey(ip): one IPv6 /64 is one address.
-func (l *ipLimiter) allow(ip string) (bool, time.Duration) {
-	key := addressKey(ip)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.m[key]
-	if e == nil {
-		e = &limiterEntry{lim: rate.NewLimiter(l.r, l.burst)}
-		l.m[key] = e
-	}
-	e.seen = time.Now()
-	res := e.lim.Reserve()
-	if d := res.Delay(); d > 0 {
-		res.Cancel()
-		return false, d
-	}
-	return true, 0
-}
-
-// addressKey is the client address a per-address limit counts: an IPv6 client
-// usually holds a whole /64, so its addresses count as one; an IPv4 address
-// written as IPv6 (::ffff:192.0.2.1) is that IPv4 address, and a zone is
-// dropped.
-func addressKey(ip string) string {
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	addr = addr.Unmap().WithZone("")
-	if addr.Is4() {
-		return addr.String()
-	}
-	p, _ := addr.Prefix(64)
-	return p.String()
-}
-
-// sweep forgets addresses not seen for a while.
-func (l *ipLimiter) sweep() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for ip, e := range l.m {
-		if time.Since(e.seen) > 10*time.Minute {
-			delete(l.m, ip)
-		}
-	}
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"estimator/assets"
+	"estimator/signin"
 	"estimator/store"
 )
 
@@ -45,7 +46,7 @@ func newIDP(t testing.TB) *idp {
 // configure points the app at the provider; the app's public address is the
 // test requests' host.
 func (p *idp) configure(cfg *Config) {
-	cfg.OIDC = OIDCConfig{Issuer: p.m.Issuer(), ClientID: p.m.ClientID, ClientSecret: p.m.ClientSecret, Name: "Acme SSO"}
+	cfg.OIDC = signin.OIDCConfig{Issuer: p.m.Issuer(), ClientID: p.m.ClientID, ClientSecret: p.m.ClientSecret, Name: "Acme SSO"}
 	cfg.BaseURL = "http://example.com"
 }
 
@@ -73,7 +74,7 @@ func (p *idp) authorize(start *response) string {
 		p.t.Fatalf("provider answered %d: %s", resp.StatusCode, body)
 	}
 	back, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || back.Scheme != "http" || back.Host != "example.com" || back.Path != OIDCCallbackPath {
+	if err != nil || back.Scheme != "http" || back.Host != "example.com" || back.Path != signin.OIDCCallbackPath {
 		p.t.Fatalf("provider sent the browser to %q, want the app's callback", resp.Header.Get("Location"))
 	}
 	return back.RequestURI()
@@ -541,8 +542,8 @@ func TestGuestsOff(t *testing.T) {
 	// Off with nothing else on would lock everyone out: refused at start.
 	for _, cfg := range []Config{
 		{NoGuests: true},
-		{OIDC: OIDCConfig{Issuer: p.m.Issuer()}, BaseURL: "http://example.com"},
-		{OIDC: OIDCConfig{Issuer: p.m.Issuer(), ClientID: "x"}},
+		{OIDC: signin.OIDCConfig{Issuer: p.m.Issuer()}, BaseURL: "http://example.com"},
+		{OIDC: signin.OIDCConfig{Issuer: p.m.Issuer(), ClientID: "x"}},
 		{TrustedUserHeader: "X-Forwarded-User"},
 	} {
 		if _, err := New(Deps{Store: ta.st, Assets: assets.FS, Config: cfg, Changes: new(store.Relay)}); err == nil || !strings.Contains(err.Error(), "--") {
@@ -557,7 +558,7 @@ func TestOIDCProviderUnreachable(t *testing.T) {
 	issuer := p.m.Issuer()
 	p.m.Shutdown()
 	ta := newTestApp(t, func(c *Config) {
-		c.OIDC = OIDCConfig{Issuer: issuer, ClientID: "x", Name: "Acme SSO"}
+		c.OIDC = signin.OIDCConfig{Issuer: issuer, ClientID: "x", Name: "Acme SSO"}
 		c.BaseURL = "http://example.com"
 	})
 	c := ta.client()

@@ -13,6 +13,7 @@ import (
 
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // Issue "Protected endpoints: HX-Redirect to sign-in and replay of the kept
@@ -657,7 +658,7 @@ func checkOnSite(t testing.TB, what, loc string) {
 	if loc == "" {
 		return
 	}
-	if _, ok := SafePath(loc); !ok {
+	if _, ok := web.SafePath(loc); !ok {
 		t.Errorf("%s: %q is not a safe path", what, loc)
 		return
 	}
@@ -680,7 +681,7 @@ func checkOnSite(t testing.TB, what, loc string) {
 	}
 	if u.Path == "/login" {
 		if next := u.Query().Get("next"); next != "" {
-			if _, ok := SafePath(next); !ok {
+			if _, ok := web.SafePath(next); !ok {
 				t.Errorf("%s: sign-in URL %q carries unsafe next %q", what, loc, next)
 			}
 		}
@@ -736,7 +737,7 @@ func TestRedirectTargetsNeverLeaveTheSite(t *testing.T) {
 	for _, h := range hostileTargets {
 		driveRedirectTargets(t, ta, c, "Rhea", h)
 		// The hostile values go to the start page exactly.
-		if _, ok := SafePath(h); !ok {
+		if _, ok := web.SafePath(h); !ok {
 			if got := c.post("/login", url.Values{"nickname": {"Rhea"}, "next": {h}}).location(); got != "/" {
 				t.Errorf("next %q led to %q, want /", h, got)
 			}
@@ -802,7 +803,7 @@ func TestPlantedAnonymousSessionDoesNotReplayThePlantersFormAsTheVictim(t *testi
 			// ...and plants that session in the victim's browser, then sends the
 			// victim the sign-in link.
 			victim := ta.client()
-			name := ta.app.sessions.cookieName
+			name := ta.app.signin.SessionCookie()
 			victim.cookies[name] = attacker.cookies[name]
 			signer := victim
 			if htmxSignIn {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"estimator/signin"
 	"estimator/store"
 )
 
@@ -78,7 +79,7 @@ func TestTrustedHeaderFromTrustedProxy(t *testing.T) {
 	}
 
 	// A value no proxy should send is refused, and signs nobody in.
-	for _, bad := range []string{strings.Repeat("x", maxHeaderSubject+1), "a\x7fb"} {
+	for _, bad := range []string{strings.Repeat("x", signin.MaxHeaderSubject+1), "a\x7fb"} {
 		c := ta.client().with("X-Forwarded-User", bad)
 		c.get("/").wantStatus(http.StatusBadRequest)
 		if c.sessionCookie() != nil {
@@ -132,7 +133,7 @@ func TestTrustedHeaderFromElsewhereIsIgnored(t *testing.T) {
 func TestTrustedHeaderSigninRenewsAPlantedLiveKey(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t, proxyConfig("192.0.2.0/24"))
-	name := ta.app.sessions.keyCookie
+	name := ta.app.signin.KeyCookie()
 	m := ta.client()
 	m.login("Mallory")
 	k := m.browserKeyCookie()

@@ -11,7 +11,7 @@
 //	go run ./cmd/devcheck -n 3 -v    # fewer edits, the dev task's output too
 //
 // The page is the not-found page: its heading comes from a templ literal
-// (views/layout.templ) and its message from a Go string (handlers/errors.go).
+// (views/layout.templ) and its message from a Go string (web/errors.go).
 package main
 
 import (
@@ -52,7 +52,7 @@ var targets = []target{
 		edit:   func(m string) string { return "<h1>{ title } " + m + "</h1>" },
 	},
 	{
-		kind: "go", file: "handlers/errors.go",
+		kind: "go", file: "web/errors.go",
 		anchor: `"There is nothing here, or it is not visible to you."`,
 		edit:   func(m string) string { return `"There is nothing here, or it is not visible to you. ` + m + `"` },
 	},

@@ -23,6 +23,7 @@ import (
 
 	"estimator/handlers"
 	"estimator/internal/wiring"
+	"estimator/signin"
 	"estimator/store"
 )
 
@@ -313,7 +314,7 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		TrustedProxies: proxies,
 		LoginRate:      signinRate,
 		LoginBurst:     cfg.signinBurst,
-		OIDC: handlers.OIDCConfig{
+		OIDC: signin.OIDCConfig{
 			Issuer:       strings.TrimSpace(cfg.oidcIssuer),
 			ClientID:     cfg.oidcClientID,
 			ClientSecret: cfg.oidcClientSecret,

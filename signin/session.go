@@ -1,4 +1,4 @@
-package handlers
+package signin
 
 import (
 	"errors"
@@ -9,8 +9,10 @@ import (
 	"estimator/store"
 )
 
-// The request's session as handlers use it: signing in and out, and one-time
-// notices. The session store itself (the SQLite adapter) is in sessions.go.
+// The request's session as sign-in uses it: signing in and out, and the
+// values a sign-in leaves in it. The session store itself (the adapter of
+// gin-contrib/sessions to the store) is in sessionstore.go; one-time notices
+// are web.SetNotice's.
 
 // session returns the request's gin-contrib session and the server state in it.
 func session(c *gin.Context) (sessions.Session, *sessState) {
@@ -66,44 +68,4 @@ func signOut(c *gin.Context) (int64, error) {
 	st.destroy = true
 	c.Set(userKey, store.Anonymous)
 	return id, saveSession(c)
-}
-
-const noticeKey, noticeErrKey = "notice", "notice_error"
-
-// setNotice leaves a one-time message for the next page this browser sees.
-func setNotice(c *gin.Context, msg string) error {
-	s, _ := session(c)
-	s.Set(noticeKey, msg)
-	s.Delete(noticeErrKey)
-	return s.Save()
-}
-
-// setErrorNotice is setNotice for a message about something that went wrong.
-func setErrorNotice(c *gin.Context, msg string) error {
-	s, _ := session(c)
-	s.Set(noticeKey, msg)
-	s.Set(noticeErrKey, "1")
-	return s.Save()
-}
-
-// popNotice takes the one-time message out of the session, if there is one.
-func (a *App) popNotice(c *gin.Context) (string, bool) {
-	if _, ok := c.Get(sessions.DefaultKey); !ok {
-		return "", false // answered before the session was read (refused early)
-	}
-	s, st := session(c)
-	if st.err != nil {
-		return "", false
-	}
-	msg, _ := s.Get(noticeKey).(string)
-	if msg == "" {
-		return "", false
-	}
-	isErr := s.Get(noticeErrKey) != nil
-	s.Delete(noticeKey)
-	s.Delete(noticeErrKey)
-	if err := s.Save(); err != nil {
-		a.log.Warn("could not clear notice", "err", err)
-	}
-	return msg, isErr
 }

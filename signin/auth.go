@@ -1,4 +1,4 @@
-package handlers
+package signin
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // authStore is the part of the store used by the nickname sign-in, the personal
@@ -37,7 +38,7 @@ type authStore interface {
 
 // useBrowserKey makes k this browser's key (the cookie, and later reads in
 // this request: a replay) after a sign-in gave it a fresh one.
-func (a *App) useBrowserKey(c *gin.Context, k string) {
+func (a *Auth) useBrowserKey(c *gin.Context, k string) {
 	a.setBrowserKey(c, k, int(a.cfg.BrowserKeyMaxAge.Seconds()))
 	replaceCookie(c.Request, a.sessions.keyCookie, k)
 }
@@ -48,7 +49,7 @@ func (a *App) useBrowserKey(c *gin.Context, k string) {
 // u is tied to it. It returns the new key when u is tied to it, else "". A key
 // planted in the cookie (another person's, live or not) thus never signs in as
 // u afterwards.
-func (a *App) renewBrowserKey(c *gin.Context, u store.User, tie bool) (string, error) {
+func (a *Auth) renewBrowserKey(c *gin.Context, u store.User, tie bool) (string, error) {
 	old := a.existingBrowserKey(c)
 	k := store.NewToken()
 	n, err := a.st.RenewBrowserKey(c.Request.Context(), u.ID, old, k, tie)
@@ -80,36 +81,36 @@ func replaceCookie(r *http.Request, name, value string) {
 	r.AddCookie(&http.Cookie{Name: name, Value: value})
 }
 
-func (a *App) existingBrowserKey(c *gin.Context) string {
+func (a *Auth) existingBrowserKey(c *gin.Context) string {
 	if k, err := c.Cookie(a.sessions.keyCookie); err == nil && wellFormedToken(k) {
 		return k
 	}
 	return ""
 }
 
-func (a *App) setBrowserKey(c *gin.Context, value string, maxAge int) {
+func (a *Auth) setBrowserKey(c *gin.Context, value string, maxAge int) {
 	a.sessions.setCookie(c.Writer, a.sessions.keyCookie, value, maxAge)
 }
 
 // rateLimited answers 429 with Retry-After when the client address is over its
 // sign-in budget.
-func (a *App) rateLimited(c *gin.Context) bool {
+func (a *Auth) rateLimited(c *gin.Context) bool {
 	ok, wait := a.limiter.allow(c.ClientIP())
 	if ok {
 		return false
 	}
 	secs := int(math.Ceil(wait.Seconds()))
 	c.Header("Retry-After", strconv.Itoa(max(secs, 1)))
-	a.fail(c, newError(http.StatusTooManyRequests, "Too many attempts",
+	web.Fail(c, web.NewError(http.StatusTooManyRequests, "Too many attempts",
 		fmt.Sprintf("Too many sign-in attempts from your address. Please wait %d seconds and try again.", max(secs, 1))))
 	return true
 }
 
-func (a *App) loginPage(c *gin.Context) {
+func (a *Auth) loginPage(c *gin.Context) {
 	next := afterSignIn(c.Query("next"))
 	kept := c.Query("kept")
-	if currentUser(c).IsAuthenticated() && kept == "" {
-		redirect(c, next)
+	if User(c).IsAuthenticated() && kept == "" {
+		web.Redirect(c, next)
 		return
 	}
 	f := a.loginForm(views.LoginForm{Next: next})
@@ -118,7 +119,7 @@ func (a *App) loginPage(c *gin.Context) {
 	if k := a.existingBrowserKey(c); k != "" {
 		nick, err := a.st.LastNickname(c.Request.Context(), k)
 		if err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
 		f.Nickname = nick
@@ -132,7 +133,7 @@ func (a *App) loginPage(c *gin.Context) {
 	if !a.withInvite(c, &f) {
 		return
 	}
-	a.page(c, http.StatusOK, views.LoginPage(f))
+	a.pages.Page(c, http.StatusOK, views.LoginPage(f))
 }
 
 // withInvite names the group and its owner on a sign-in that continues to an
@@ -140,7 +141,7 @@ func (a *App) loginPage(c *gin.Context) {
 // signed out reads what they are signing in for. An invite that does not work
 // (replaced, gone) names nothing: the join page says so after the sign-in. It
 // reports whether it went through (else it failed c).
-func (a *App) withInvite(c *gin.Context, f *views.LoginForm) bool {
+func (a *Auth) withInvite(c *gin.Context, f *views.LoginForm) bool {
 	rest, ok := strings.CutPrefix(f.Next, "/join/")
 	if !ok {
 		return true
@@ -154,24 +155,24 @@ func (a *App) withInvite(c *gin.Context, f *views.LoginForm) bool {
 	case errors.Is(err, store.ErrNotFound):
 		return true
 	case err != nil:
-		a.fail(c, err)
+		web.Fail(c, err)
 		return false
 	}
 	f.Invite = &inv
 	return true
 }
 
-func (a *App) loginPost(c *gin.Context) {
+func (a *Auth) loginPost(c *gin.Context) {
 	if !a.guestsWelcome() {
-		a.fail(c, errNoGuests)
+		web.Fail(c, errNoGuests)
 		return
 	}
 	if a.rateLimited(c) {
 		return
 	}
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	// As Flask-Login: next may come in the query (POST /login?next=/account, an
@@ -200,40 +201,38 @@ func (a *App) loginPost(c *gin.Context) {
 		a.loginInvalid(c, http.StatusForbidden, f)
 		return
 	case err != nil:
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	a.useBrowserKey(c, key)
 	a.completeSignIn(c, u, f.Remember, key, "nickname", f.Next, f.Kept)
 }
 
-func (a *App) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
+func (a *Auth) loginInvalid(c *gin.Context, status int, f views.LoginForm) {
 	if !a.withInvite(c, &f) {
 		return
 	}
-	if wantsFragment(c) {
-		a.fragment(c, status, views.LoginFormFragment(f))
+	if web.WantsFragment(c) {
+		a.pages.Fragment(c, status, views.LoginFormFragment(f))
 		return
 	}
-	a.page(c, status, views.LoginPage(f))
+	a.pages.Page(c, status, views.LoginPage(f))
 }
 
 // completeSignIn makes the session the user's under a new id, records it, and
 // goes on to next, or, when a kept form waits, to the page that shows it: a
 // kept form is sent only with the signed-in person's own click (it may have
 // been kept by someone who planted this session in the browser).
-func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, browserKey, how, next, kept string) {
+func (a *Auth) completeSignIn(c *gin.Context, u store.User, remember bool, browserKey, how, next, kept string) {
 	// The notice goes out with the sign-in's own save of the session: one
 	// write instead of two.
-	s, _ := session(c)
-	s.Set(noticeKey, "Signed in as "+u.Nickname+".")
-	s.Delete(noticeErrKey)
+	web.SetNoticeUnsaved(c, "Signed in as "+u.Nickname+".")
 	if err := a.startSession(c, u, remember, browserKey, how); err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	if kept == "" {
-		redirect(c, next)
+		web.Redirect(c, next)
 		return
 	}
 	// A kept form that cannot be sent (expired, used, foreign, unknown) says
@@ -242,9 +241,9 @@ func (a *App) completeSignIn(c *gin.Context, u store.User, remember bool, browse
 	switch {
 	case !ok:
 	case ref == "":
-		redirect(c, next)
+		web.Redirect(c, next)
 	default:
-		redirect(c, views.KeptPath(ref, next))
+		web.Redirect(c, views.KeptPath(ref, next))
 	}
 }
 
@@ -253,7 +252,7 @@ const schemeKey = "signed_in_with"
 
 // startSession makes the session the user's under a new id, remembering how,
 // and records the sign-in. The request goes on as that user.
-func (a *App) startSession(c *gin.Context, u store.User, remember bool, browserKey, how string) error {
+func (a *Auth) startSession(c *gin.Context, u store.User, remember bool, browserKey, how string) error {
 	s, _ := session(c)
 	s.Set(schemeKey, how)
 	if err := signIn(c, u, remember, browserKey); err != nil {
@@ -269,56 +268,56 @@ func (a *App) startSession(c *gin.Context, u store.User, remember bool, browserK
 // errLinksOff: with guests off every way in goes through the configured
 // scheme, and a personal sign-in link (which works with the provider down)
 // would be a way around it.
-var errLinksOff = newError(http.StatusForbidden, "Sign-in links are off",
+var errLinksOff = web.NewError(http.StatusForbidden, "Sign-in links are off",
 	"Personal sign-in links are turned off here: sign in with your organisation’s account. Nobody was signed in.").
-	withLink(views.PathLogin, "Sign in")
+	WithLink(views.PathLogin, "Sign in")
 
-func (a *App) signinLinkPage(c *gin.Context) {
+func (a *Auth) signinLinkPage(c *gin.Context) {
 	if !a.guestsWelcome() {
-		a.fail(c, errLinksOff)
+		web.Fail(c, errLinksOff)
 		return
 	}
 	u, err := a.st.UserBySigninToken(c.Request.Context(), c.Param("token"))
 	if err != nil {
-		a.fail(c, signinLinkError(err))
+		web.Fail(c, signinLinkError(err))
 		return
 	}
-	a.page(c, http.StatusOK, views.SigninConfirmPage(u.Nickname, c.Param("token")))
+	a.pages.Page(c, http.StatusOK, views.SigninConfirmPage(u.Nickname, c.Param("token")))
 }
 
 func signinLinkError(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return newError(http.StatusNotFound, "Link not valid", "This sign-in link is not valid: it may have been replaced by a newer one.")
+		return web.NewError(http.StatusNotFound, "Link not valid", "This sign-in link is not valid: it may have been replaced by a newer one.")
 	}
 	return err
 }
 
-func (a *App) signinLinkPost(c *gin.Context) {
+func (a *Auth) signinLinkPost(c *gin.Context) {
 	if !a.guestsWelcome() {
-		a.fail(c, errLinksOff)
+		web.Fail(c, errLinksOff)
 		return
 	}
 	if a.rateLimited(c) {
 		return
 	}
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	ctx := c.Request.Context()
 	u, err := a.st.UserBySigninToken(ctx, c.Param("token"))
 	if err != nil {
-		a.fail(c, signinLinkError(err))
+		web.Fail(c, signinLinkError(err))
 		return
 	}
 	if !u.Active {
-		a.fail(c, newError(http.StatusForbidden, "Deactivated", nicknameDeactivatedMessage))
+		web.Fail(c, web.NewError(http.StatusForbidden, "Deactivated", nicknameDeactivatedMessage))
 		return
 	}
 	key, err := a.renewBrowserKey(c, u, true)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	a.completeSignIn(c, u, form.Get("remember") != "", key, "personal link", "/", "")
@@ -328,36 +327,36 @@ func (a *App) signinLinkPost(c *gin.Context) {
 // it and the one page that shows it.
 const newLinkKey = "new_signin_link"
 
-func (a *App) account(c *gin.Context) {
+func (a *Auth) account(c *gin.Context) {
 	s, _ := session(c)
 	newToken, _ := s.Get(newLinkKey).(string)
 	if newToken != "" {
 		s.Delete(newLinkKey)
 		if err := s.Save(); err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
 	}
 	a.renderAccount(c, newToken)
 }
 
-func (a *App) renderAccount(c *gin.Context, newToken string) {
+func (a *Auth) renderAccount(c *gin.Context, newToken string) {
 	ctx := c.Request.Context()
-	u := currentUser(c)
+	u := User(c)
 	v := views.AccountView{GuestsOff: !a.guestsWelcome()}
 	var err error
 	if !v.GuestsOff {
 		if v.HasLink, err = a.st.HasSigninToken(ctx, u.ID); err != nil {
-			a.fail(c, err)
+			web.Fail(c, err)
 			return
 		}
 	}
 	if newToken != "" {
-		v.NewLink = a.baseURL(c) + views.SigninLinkPath(newToken)
+		v.NewLink = a.pages.BaseURL(c) + views.SigninLinkPath(newToken)
 	}
 	browsers, err := a.st.UserBrowsers(ctx, u.ID, a.existingBrowserKey(c))
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	for _, b := range browsers {
@@ -367,60 +366,60 @@ func (a *App) renderAccount(c *gin.Context, newToken string) {
 	}
 	events, err := a.st.UserEvents(ctx, u.ID, 10)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	v.Activity = activityLines(events)
+	v.Activity = views.ActivityLines(events)
 	s, _ := session(c)
 	v.SignedInWith, _ = s.Get(schemeKey).(string)
-	a.page(c, http.StatusOK, views.AccountPage(v))
+	a.pages.Page(c, http.StatusOK, views.AccountPage(v))
 }
 
 // replaceSigninLink makes a new personal sign-in link; the old one stops
 // working. Post/redirect/get: the Account page it lands on shows the link once,
 // and a reload shows it no more (nor sends the form again). The token waits in
 // the server-side session for that one page only.
-func (a *App) replaceSigninLink(c *gin.Context) {
+func (a *Auth) replaceSigninLink(c *gin.Context) {
 	if !a.guestsWelcome() {
-		a.fail(c, errLinksOff)
+		web.Fail(c, errLinksOff)
 		return
 	}
-	tok, err := a.st.ReplaceSigninToken(c.Request.Context(), currentUser(c).ID)
+	tok, err := a.st.ReplaceSigninToken(c.Request.Context(), User(c).ID)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	s, _ := session(c)
 	s.Set(newLinkKey, tok)
-	a.doneRedirect(c, "Your new personal sign-in link is below; the old one no longer works.", views.PathAccount)
+	web.DoneRedirect(c, "Your new personal sign-in link is below; the old one no longer works.", views.PathAccount)
 }
 
 // forgetBrowser revokes this browser's key for the user: typing the nickname
 // here no longer signs in. This session goes on until the person signs out.
-func (a *App) forgetBrowser(c *gin.Context) {
-	if !a.forgetThisBrowser(c, currentUser(c)) {
+func (a *Auth) forgetBrowser(c *gin.Context) {
+	if !a.forgetThisBrowser(c, User(c)) {
 		return
 	}
-	if err := setNotice(c, "This browser no longer remembers your nickname. Keep your personal sign-in link to come back."); err != nil {
-		a.fail(c, err)
+	if err := web.SetNotice(c, "This browser no longer remembers your nickname. Keep your personal sign-in link to come back."); err != nil {
+		web.Fail(c, err)
 		return
 	}
-	redirect(c, views.PathAccount)
+	web.Redirect(c, views.PathAccount)
 }
 
 // forgetThisBrowser revokes this browser's key for u, if it holds one. It
 // reports whether it went through (else it failed c).
-func (a *App) forgetThisBrowser(c *gin.Context, u store.User) bool {
+func (a *Auth) forgetThisBrowser(c *gin.Context, u store.User) bool {
 	id, known, err := a.thisBrowser(c, u)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return false
 	}
 	return !known || a.revoke(c, u, id)
 }
 
 // thisBrowser is the id of this browser's key for u, and whether it holds one.
-func (a *App) thisBrowser(c *gin.Context, u store.User) (int64, bool, error) {
+func (a *Auth) thisBrowser(c *gin.Context, u store.User) (int64, bool, error) {
 	k := a.existingBrowserKey(c)
 	if k == "" {
 		return 0, false, nil
@@ -435,34 +434,34 @@ func (a *App) thisBrowser(c *gin.Context, u store.User) (int64, bool, error) {
 // revokeBrowser revokes one of the user's browsers (a lost or stolen device):
 // its key no longer signs in by nickname, and its sessions end. Another user's
 // browser id is not found.
-func (a *App) revokeBrowser(c *gin.Context) {
-	id, ok := parseID(c, "id")
+func (a *Auth) revokeBrowser(c *gin.Context) {
+	id, ok := web.ParseID(c, "id")
 	if !ok {
-		a.fail(c, errNotFound)
+		web.Fail(c, web.ErrNotFound)
 		return
 	}
-	if _, err := readForm(c); err != nil {
-		a.fail(c, err)
+	if _, err := web.ReadForm(c); err != nil {
+		web.Fail(c, err)
 		return
 	}
-	if !a.revoke(c, currentUser(c), id) {
+	if !a.revoke(c, User(c), id) {
 		return
 	}
-	if err := setNotice(c, "That browser can no longer sign in as "+currentUser(c).Nickname+" by typing the nickname; its sessions have ended."); err != nil {
-		a.fail(c, err)
+	if err := web.SetNotice(c, "That browser can no longer sign in as "+User(c).Nickname+" by typing the nickname; its sessions have ended."); err != nil {
+		web.Fail(c, err)
 		return
 	}
-	redirect(c, views.PathAccount)
+	web.Redirect(c, views.PathAccount)
 }
 
 // revoke unties browser id from u, ends its sessions (not this one) and their
 // event streams, and clears this browser's key cookie when it was this browser's
 // and serves nobody else. It reports whether it went through (else it failed c).
-func (a *App) revoke(c *gin.Context, u store.User, id int64) bool {
+func (a *Auth) revoke(c *gin.Context, u store.User, id int64) bool {
 	_, st := session(c)
 	_, err := a.st.RevokeBrowser(c.Request.Context(), u.ID, id, st.rec.ID)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return false
 	}
 	if k := a.existingBrowserKey(c); k != "" {
@@ -479,50 +478,50 @@ func (a *App) revoke(c *gin.Context, u store.User, id int64) bool {
 
 // signOutEverywhere ends every session of the user and revokes every browser key
 // but this browser's, so a lost device can no longer sign in by nickname.
-func (a *App) signOutEverywhere(c *gin.Context) {
-	u := currentUser(c)
+func (a *Auth) signOutEverywhere(c *gin.Context) {
+	u := User(c)
 	ids, err := a.st.SignOutEverywhere(c.Request.Context(), u.ID, a.existingBrowserKey(c))
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	if _, err := signOut(c); err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	if err := a.st.Audit(c.Request.Context(), u, 0, 0, store.ActSignOutAll, fmt.Sprintf("%d sessions", len(ids))); err != nil {
 		a.log.Warn("audit failed", "err", err)
 	}
-	a.doneRedirect(c, "You are signed out here and on every other device.", views.PathHome)
+	web.DoneRedirect(c, "You are signed out here and on every other device.", views.PathHome)
 }
 
-func (a *App) logoutPage(c *gin.Context) {
-	_, known, err := a.thisBrowser(c, currentUser(c))
+func (a *Auth) logoutPage(c *gin.Context) {
+	_, known, err := a.thisBrowser(c, User(c))
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	s, _ := session(c)
 	how, _ := s.Get(schemeKey).(string)
-	a.page(c, http.StatusOK, views.LogoutPage(views.LogoutView{BrowserKnown: known, SignedInWith: how}))
+	a.pages.Page(c, http.StatusOK, views.LogoutPage(views.LogoutView{BrowserKnown: known, SignedInWith: how}))
 }
 
 // logoutPost signs out; with forget=1 this browser forgets the nickname first
 // (a shared computer), as "Forget this browser" on the account page does.
-func (a *App) logoutPost(c *gin.Context) {
-	form, err := readForm(c)
+func (a *Auth) logoutPost(c *gin.Context) {
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	u := currentUser(c)
+	u := User(c)
 	forget := form.Get("forget") == "1"
 	if forget && !a.forgetThisBrowser(c, u) {
 		return
 	}
 	_, err = signOut(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	if err := a.st.Audit(c.Request.Context(), u, 0, 0, store.ActSignOut, ""); err != nil {
@@ -539,5 +538,5 @@ func (a *App) logoutPost(c *gin.Context) {
 	if forget {
 		notice = "You are signed out, and this browser no longer remembers your nickname."
 	}
-	a.doneRedirect(c, notice, views.PathHome)
+	web.DoneRedirect(c, notice, views.PathHome)
 }

@@ -1,4 +1,4 @@
-package handlers
+package signin
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // identityStore is the part of the store used by signing in through the
@@ -29,31 +30,11 @@ type identityStore interface {
 // subject, propose the provider's name as the nickname, and ask for another only
 // when it is taken or not a valid nickname.
 
-// CheckSignin refuses sign-in settings that cannot work: a provider without
-// what it needs, a header believed from nobody, guests off with nothing else on.
-func (c *Config) CheckSignin() error {
-	if c.OIDC.Issuer != "" {
-		if c.OIDC.ClientID == "" {
-			return errors.New("--oidc-issuer needs --oidc-client-id")
-		}
-		if c.BaseURL == "" {
-			return errors.New("--oidc-issuer needs --base-url: the provider sends people back to <base-url>" + OIDCCallbackPath)
-		}
-	}
-	if c.TrustedUserHeader != "" && len(c.TrustedProxies) == 0 {
-		return errors.New("--trusted-user-header needs --trusted-proxies: the header is believed only from those addresses")
-	}
-	if c.NoGuests && c.OIDC.Issuer == "" && c.TrustedUserHeader == "" {
-		return errors.New("--guests=false would leave no way to sign in: also set --oidc-issuer or --trusted-user-header")
-	}
-	return nil
-}
-
 // otherScheme reports whether a way to sign in other than the nickname is on.
-func (a *App) otherScheme() bool { return a.oidc != nil || a.cfg.TrustedUserHeader != "" }
+func (a *Auth) otherScheme() bool { return a.oidc != nil || a.cfg.TrustedUserHeader != "" }
 
 // guestsWelcome reports whether nickname-only sign-in is offered.
-func (a *App) guestsWelcome() bool { return !a.cfg.NoGuests || !a.otherScheme() }
+func (a *Auth) guestsWelcome() bool { return !a.cfg.NoGuests || !a.otherScheme() }
 
 // How each scheme is named in the audit log and on the account page.
 const (
@@ -61,7 +42,7 @@ const (
 )
 
 // schemeName is how the scheme of issuer is named to people.
-func (a *App) schemeName(issuer string) string {
+func (a *Auth) schemeName(issuer string) string {
 	if issuer == store.HeaderIssuer || a.oidc == nil {
 		return schemeHeader
 	}
@@ -78,7 +59,7 @@ type identityFlow struct {
 // signInIdentity signs in the user linked to the identity, or makes that user
 // with the proposed nickname, or asks for a nickname. A deactivated user is
 // refused.
-func (a *App) signInIdentity(c *gin.Context, f identityFlow) {
+func (a *Auth) signInIdentity(c *gin.Context, f identityFlow) {
 	ctx := c.Request.Context()
 	how := a.schemeName(f.issuer)
 	u, err := a.st.UserByIdentity(ctx, f.issuer, f.subject)
@@ -101,27 +82,27 @@ func (a *App) signInIdentity(c *gin.Context, f identityFlow) {
 		}
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	if !u.Active {
-		a.fail(c, errDeactivated)
+		web.Fail(c, errDeactivated)
 		return
 	}
 	// A provider's user is tied to no browser key (typing the nickname never
 	// signs in past the provider), but the browser's key is renewed all the same.
 	if _, err := a.renewBrowserKey(c, u, false); err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	a.completeSignIn(c, u, f.remember, "", how, f.next, f.kept)
 }
 
-var errDeactivated = newError(http.StatusForbidden, "Deactivated", "This account has been deactivated by an administrator.")
+var errDeactivated = web.NewError(http.StatusForbidden, "Deactivated", "This account has been deactivated by an administrator.")
 
 // askNickname parks the verified identity with the browser session and shows
 // the page where the person picks a nickname. Nobody is signed in yet.
-func (a *App) askNickname(c *gin.Context, f identityFlow, how, msg string) {
+func (a *Auth) askNickname(c *gin.Context, f identityFlow, how, msg string) {
 	// Vouched for by the provider or the proxy, not a stranger: the session
 	// counts against the total cap only (an office behind one address may all
 	// need to choose a nickname at once).
@@ -129,7 +110,7 @@ func (a *App) askNickname(c *gin.Context, f identityFlow, how, msg string) {
 	st.counted = true
 	sid, err := ensureSession(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	tok, err := a.st.StartSigninFlow(c.Request.Context(), store.SigninFlow{
@@ -137,13 +118,13 @@ func (a *App) askNickname(c *gin.Context, f identityFlow, how, msg string) {
 		Next: f.next, Kept: f.kept, Remember: f.remember,
 	})
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	v := views.NicknameChoice{Choice: tok, Nickname: suggestNickname(f.proposed), Provider: how,
 		Errors: views.FieldErrors{"nickname": msg}}
 	c.Header("Cache-Control", "no-store")
-	a.page(c, http.StatusOK, views.NicknameChoicePage(v))
+	a.pages.Page(c, http.StatusOK, views.NicknameChoicePage(v))
 }
 
 // claimRefusal is the message for a nickname ClaimIdentity refused, and whether
@@ -170,13 +151,13 @@ func suggestNickname(proposed string) string {
 // chooseNickname takes the nickname for a waiting identity: the same rules and
 // "taken" check as the nickname form; once accepted, the sign-in completes as
 // any other (kept form replayed, or on to next).
-func (a *App) chooseNickname(c *gin.Context) {
+func (a *Auth) chooseNickname(c *gin.Context) {
 	if a.rateLimited(c) {
 		return
 	}
-	form, err := readForm(c)
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	ctx := c.Request.Context()
@@ -184,11 +165,11 @@ func (a *App) chooseNickname(c *gin.Context) {
 	token := form.Get("choice")
 	flow, err := a.st.SigninFlow(ctx, store.FlowChoice, token, st.rec.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		a.fail(c, errSigninFlow)
+		web.Fail(c, errSigninFlow)
 		return
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	how := a.schemeName(flow.Issuer)
@@ -196,26 +177,26 @@ func (a *App) chooseNickname(c *gin.Context) {
 	nick, msg := store.NormalizeNickname(v.Nickname)
 	if msg != "" {
 		v.Errors["nickname"] = msg
-		a.page(c, http.StatusUnprocessableEntity, views.NicknameChoicePage(v))
+		a.pages.Page(c, http.StatusUnprocessableEntity, views.NicknameChoicePage(v))
 		return
 	}
 	u, err := a.st.ClaimIdentity(ctx, flow.Issuer, flow.Subject, nick)
 	if m, ok := claimRefusal(err, nick); ok {
 		v.Errors["nickname"] = m
-		a.page(c, http.StatusUnprocessableEntity, views.NicknameChoicePage(v))
+		a.pages.Page(c, http.StatusUnprocessableEntity, views.NicknameChoicePage(v))
 		return
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	if !u.Active {
-		a.fail(c, errDeactivated)
+		web.Fail(c, errDeactivated)
 		return
 	}
 	// Used up: back or refresh cannot make a second user.
 	if _, err := a.st.TakeSigninFlow(ctx, store.FlowChoice, token, st.rec.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	if flow.Issuer == store.HeaderIssuer {
@@ -223,18 +204,18 @@ func (a *App) chooseNickname(c *gin.Context) {
 		s.Set(headerSubjectKey, flow.Subject)
 	}
 	if _, err := a.renewBrowserKey(c, u, false); err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	a.completeSignIn(c, u, flow.Remember, "", how, flow.Next, flow.Kept)
 }
 
-var errNoGuests = newError(http.StatusForbidden, "Nickname sign-in is off",
+var errNoGuests = web.NewError(http.StatusForbidden, "Nickname sign-in is off",
 	"Signing in with a nickname alone is turned off here: sign in with your organisation’s account. Nobody was signed in.").
-	withLink(views.PathLogin, "Sign in")
+	WithLink(views.PathLogin, "Sign in")
 
 // loginForm adds what the sign-in page offers besides the nickname.
-func (a *App) loginForm(f views.LoginForm) views.LoginForm {
+func (a *Auth) loginForm(f views.LoginForm) views.LoginForm {
 	if a.oidc != nil {
 		f.Provider = a.oidc.cfg.Name
 	}

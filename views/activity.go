@@ -1,21 +1,20 @@
-package handlers
+package views
 
 import (
 	"strconv"
 	"strings"
 
 	"estimator/store"
-	"estimator/views"
 )
 
-// activityLines turn audit events into sentences a person reads ("Alice moved
+// ActivityLines turn audit events into sentences a person reads ("Alice moved
 // the group to PHX-104"), from the action and its detail as the store wrote
 // them. Events never hold a vote, so no line can tie a value to a person; the
 // final estimate is the group's decision, not anyone's vote.
-func activityLines(events []store.AuditEvent) []views.ActivityLine {
-	out := make([]views.ActivityLine, 0, len(events))
+func ActivityLines(events []store.AuditEvent) []ActivityLine {
+	out := make([]ActivityLine, 0, len(events))
 	for _, e := range events {
-		out = append(out, views.ActivityLine{At: e.At, Text: activitySentence(e)})
+		out = append(out, ActivityLine{At: e.At, Text: activitySentence(e)})
 	}
 	return out
 }
@@ -75,7 +74,7 @@ func activitySentence(e store.AuditEvent) string {
 			return who + " stopped the timer on " + key
 		}
 		if secs, err := strconv.Atoi(strings.TrimSuffix(d, "s")); err == nil {
-			return who + " started a timer of " + duration(secs) + " on " + key
+			return who + " started a timer of " + Duration(secs) + " on " + key
 		}
 		return who + " started a timer on " + key
 	case store.ActSettings:
@@ -146,7 +145,7 @@ func settingsWords(d string) string {
 			}
 		case "timer":
 			if secs, err := strconv.Atoi(strings.TrimSuffix(value, "s")); err == nil && secs > 0 {
-				words = append(words, "a timer of "+duration(secs))
+				words = append(words, "a timer of "+Duration(secs))
 			} else if err == nil {
 				words = append(words, "no timer")
 			}
@@ -172,20 +171,13 @@ func deckName(d store.Deck) string {
 	return "custom deck " + d.CardsText()
 }
 
-// duration says a number of seconds as a person would: "6 seconds",
+// Duration says a number of seconds as a person would: "6 seconds",
 // "1 minute", "90 seconds", "2 minutes".
-func duration(secs int) string {
+func Duration(secs int) string {
 	if secs >= 60 && secs%60 == 0 {
 		return plural(secs/60, "minute", "minutes")
 	}
 	return plural(secs, "second", "seconds")
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }
 
 // leadingNumber reads the number a detail starts with ("3 sessions").

@@ -1,4 +1,4 @@
-package handlers
+package signin
 
 import (
 	"errors"
@@ -12,14 +12,15 @@ import (
 
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // headerSubjectKey remembers, in the session, which header value signed it in,
 // so later requests with the same header cost no lookup.
 const headerSubjectKey = "header_subject"
 
-// maxHeaderSubject bounds the name a proxy may send.
-const maxHeaderSubject = 256
+// MaxHeaderSubject bounds the name a proxy may send.
+const MaxHeaderSubject = 256
 
 // parseProxies reads --trusted-proxies the way gin does: addresses or CIDRs.
 func parseProxies(list []string) ([]netip.Prefix, error) {
@@ -44,7 +45,7 @@ func parseProxies(list []string) ([]netip.Prefix, error) {
 
 // fromTrustedProxy reports whether the request's peer (not X-Forwarded-For,
 // which anyone can write) is one of the trusted proxies.
-func (a *App) fromTrustedProxy(c *gin.Context) bool {
+func (a *Auth) fromTrustedProxy(c *gin.Context) bool {
 	addr, err := netip.ParseAddr(c.RemoteIP())
 	if err != nil {
 		return false
@@ -58,7 +59,7 @@ func (a *App) fromTrustedProxy(c *gin.Context) bool {
 	return false
 }
 
-var errHeaderValue = newError(http.StatusBadRequest, "Sign-in header not usable",
+var errHeaderValue = web.NewError(http.StatusBadRequest, "Sign-in header not usable",
 	"The sign-in proxy sent a user name this app cannot use. Nobody was signed in.")
 
 // trustedUser signs in the user the trusted proxy names in its header. From any
@@ -66,7 +67,7 @@ var errHeaderValue = newError(http.StatusBadRequest, "Sign-in header not usable"
 // linked like a provider's subject, with issuer "header": a guest who picked the
 // same nickname is not that user, and a first-time name that is taken or not a
 // valid nickname gets the nickname choice.
-func (a *App) trustedUser(c *gin.Context) {
+func (a *Auth) trustedUser(c *gin.Context) {
 	values := c.Request.Header.Values(a.cfg.TrustedUserHeader)
 	if len(values) == 0 {
 		c.Next()
@@ -88,11 +89,11 @@ func (a *App) trustedUser(c *gin.Context) {
 	}
 	subject := strings.TrimSpace(values[0])
 	if len(values) > 1 || !usableSubject(subject) {
-		a.fail(c, errHeaderValue)
+		web.Fail(c, errHeaderValue)
 		return
 	}
 	s, _ := session(c)
-	if currentUser(c).IsAuthenticated() && s.Get(schemeKey) == schemeHeader && s.Get(headerSubjectKey) == subject {
+	if User(c).IsAuthenticated() && s.Get(schemeKey) == schemeHeader && s.Get(headerSubjectKey) == subject {
 		c.Next()
 		return
 	}
@@ -116,20 +117,20 @@ func (a *App) trustedUser(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	if !u.Active {
-		a.fail(c, errDeactivated)
+		web.Fail(c, errDeactivated)
 		return
 	}
 	s.Set(headerSubjectKey, subject)
 	if _, err := a.renewBrowserKey(c, u, false); err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	if err := a.startSession(c, u, false, "", schemeHeader); err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	c.Next()
@@ -137,7 +138,7 @@ func (a *App) trustedUser(c *gin.Context) {
 
 // usableSubject: text, not too long, no control characters.
 func usableSubject(s string) bool {
-	if s == "" || len(s) > maxHeaderSubject || !utf8.ValidString(s) {
+	if s == "" || len(s) > MaxHeaderSubject || !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {

@@ -1,11 +1,9 @@
-package handlers
+package web
 
 import (
 	"net/url"
 	"strings"
 	"unicode"
-
-	"estimator/views"
 )
 
 // maxPathLen bounds what is accepted as a redirect target.
@@ -60,21 +58,10 @@ func plainLocalPath(p string) bool {
 	return !strings.HasPrefix(u.Path, "//")
 }
 
-// safeNext is p when SafePath accepts it, "/" otherwise.
-func safeNext(p string) string {
+// SafeNext is p when SafePath accepts it, "/" otherwise.
+func SafeNext(p string) string {
 	if s, ok := SafePath(p); ok {
 		return s
 	}
 	return "/"
-}
-
-// afterSignIn is where a sign-in may lead: safeNext, but never the sign-out
-// page. Back after signing out asks for it again, and a person who has just
-// signed in does not want to be asked whether to sign out.
-func afterSignIn(p string) string {
-	p = safeNext(p)
-	if u, err := url.Parse(p); err == nil && strings.TrimSuffix(u.Path, "/") == views.PathLogout {
-		return "/"
-	}
-	return p
 }

@@ -1,4 +1,4 @@
-package handlers
+package signin
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // keptStore is the part of the store used by keeping forms sent while signed
@@ -33,7 +34,7 @@ type keptStore interface {
 	TakeForm(ctx context.Context, ref string, sessionID int64) (store.KeptForm, error)
 }
 
-// requireLogin protects a route. A signed-in user goes on. Anyone else is sent
+// RequireLogin protects a route. A signed-in user goes on. Anyone else is sent
 // to the sign-in page, by request kind:
 //
 //   - plain GET: 303 to /login?next=<this page>;
@@ -44,9 +45,9 @@ type keptStore interface {
 //
 // Cross-site requests never get here (crossOrigin refuses them first), so a
 // forged form is never kept.
-func (a *App) requireLogin(replayable bool) gin.HandlerFunc {
+func (a *Auth) RequireLogin(replayable bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if currentUser(c).IsAuthenticated() {
+		if User(c).IsAuthenticated() {
 			c.Next()
 			return
 		}
@@ -55,20 +56,20 @@ func (a *App) requireLogin(replayable bool) gin.HandlerFunc {
 		if c.Request.Method == http.MethodPost && replayable {
 			var err error
 			if kept, err = a.keepForm(c, next); err != nil {
-				a.fail(c, err)
+				web.Fail(c, err)
 				return
 			}
 		}
-		redirect(c, views.LoginPath(next, kept))
+		web.Redirect(c, views.LoginPath(next, kept))
 		c.Abort()
 	}
 }
 
 // loginNext is where to go after signing in if nothing is replayed: the page the
 // person is on.
-func (a *App) loginNext(c *gin.Context) string {
-	if isHTMX(c) {
-		if p := currentPagePath(c); p != "" {
+func (a *Auth) loginNext(c *gin.Context) string {
+	if web.IsHTMX(c) {
+		if p := web.CurrentPagePath(c); p != "" {
 			return afterSignIn(p)
 		}
 		return "/"
@@ -89,33 +90,33 @@ func (a *App) loginNext(c *gin.Context) string {
 //
 // The import form is multipart (it takes a CSV file): pasted rows are kept as
 // a URL-encoded form, a file is refused with a message to sign in first.
-func (a *App) keepForm(c *gin.Context, next string) (string, error) {
+func (a *Auth) keepForm(c *gin.Context, next string) (string, error) {
 	var body []byte
 	switch ct := c.ContentType(); {
-	case ct == "multipart/form-data" && c.FullPath() == routeImport:
-		f, err := keptImportForm(c, next)
+	case ct == "multipart/form-data" && c.FullPath() == a.upload:
+		f, err := keptUploadForm(c, next, a.maxBody)
 		if err != nil {
 			return "", err
 		}
 		body = []byte(f.Encode())
 	case ct != "application/x-www-form-urlencoded" && c.Request.ContentLength != 0:
-		return "", errMediaType
+		return "", web.ErrMediaType
 	default:
 		var err error
 		body, err = io.ReadAll(io.LimitReader(c.Request.Body, store.KeptFormMaxBytes+1))
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return "", errTooLarge
+				return "", web.ErrTooLarge
 			}
-			return "", errBadRequest
+			return "", web.ErrBadRequest
 		}
 	}
 	if len(body) > store.KeptFormMaxBytes {
-		return "", errTooLarge
+		return "", web.ErrTooLarge
 	}
 	if _, err := url.ParseQuery(string(body)); err != nil {
-		return "", errBadRequest
+		return "", web.ErrBadRequest
 	}
 	// Caps, before anything is stored (a session row included): per client
 	// address, and for everyone together.
@@ -150,25 +151,25 @@ func (a *App) keepForm(c *gin.Context, next string) (string, error) {
 	return ref, err
 }
 
-// keptImportForm reads a signed-out import (multipart): its fields, when no
-// file was chosen; a file is refused, since a file is not kept.
-func keptImportForm(c *gin.Context, next string) (url.Values, error) {
-	if err := c.Request.ParseMultipartForm(importBodyMax + 1); err != nil {
+// keptUploadForm reads a signed-out upload (multipart: the import): its
+// fields, when no file was chosen; a file is refused, since a file is not kept.
+func keptUploadForm(c *gin.Context, next string, maxBody int64) (url.Values, error) {
+	if err := c.Request.ParseMultipartForm(maxBody + 1); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, errTooLarge
+			return nil, web.ErrTooLarge
 		}
-		return nil, errBadRequest
+		return nil, web.ErrBadRequest
 	}
 	defer c.Request.MultipartForm.RemoveAll()
 	mf := c.Request.MultipartForm
 	if fhs := mf.File["file"]; len(fhs) > 0 && (fhs[0].Filename != "" || fhs[0].Size > 0) {
-		return nil, errUploadSignedOut.withLink(views.LoginPath(next, ""), "Sign in")
+		return nil, errUploadSignedOut.WithLink(views.LoginPath(next, ""), "Sign in")
 	}
 	return url.Values(mf.Value), nil
 }
 
-var errUploadSignedOut = newError(http.StatusUnsupportedMediaType, "Sign in to upload a file",
+var errUploadSignedOut = web.NewError(http.StatusUnsupportedMediaType, "Sign in to upload a file",
 	"You were signed out, and a file cannot be kept for after the sign-in. Sign in first, then choose the file again. Nothing was imported.")
 
 func keptFormsTooMany(c *gin.Context, wait time.Duration) error {
@@ -177,19 +178,20 @@ func keptFormsTooMany(c *gin.Context, wait time.Duration) error {
 	if mins := int(math.Ceil(wait.Minutes())); mins > 1 {
 		when = strconv.Itoa(mins) + " minutes"
 	}
-	return newError(http.StatusTooManyRequests, "Too many forms while signed out",
+	return web.NewError(http.StatusTooManyRequests, "Too many forms while signed out",
 		"Many forms were sent from your address while signed out, so this one was not kept. Sign in first and send it again, or wait "+when+".")
 }
 
 func keptFormsFull(c *gin.Context) error {
 	c.Header("Retry-After", "60")
-	return newError(http.StatusServiceUnavailable, "Cannot keep this form now",
+	return web.NewError(http.StatusServiceUnavailable, "Cannot keep this form now",
 		"The server is holding as many forms for people who are not signed in as it can, so this one was not kept. Sign in first and send it again.")
 }
 
 type replayKey struct{}
 
-func isReplay(c *gin.Context) bool { return c.Request.Context().Value(replayKey{}) != nil }
+// IsReplay reports a request that sends a kept form again after the sign-in.
+func IsReplay(c *gin.Context) bool { return c.Request.Context().Value(replayKey{}) != nil }
 
 // replay runs the kept form again, now as the signed-in user, through the whole
 // router: the same validation and permission checks as any request. The browser
@@ -197,18 +199,18 @@ func isReplay(c *gin.Context) bool { return c.Request.Context().Value(replayKey{
 // permission), the person sees that answer — their form, filled in, with the
 // messages. A reference that is used, expired, foreign or unknown changes
 // nothing and says why.
-func (a *App) replay(c *gin.Context, kept, next string) {
+func (a *Auth) replay(c *gin.Context, kept, next string) {
 	_, st := session(c)
 	f, err := a.st.TakeForm(c.Request.Context(), kept, st.rec.ID)
 	if err != nil {
 		a.keptRefused(c, err, next)
 		return
 	}
-	a.metrics.Replay()
+	a.replayed()
 	ctx := context.WithValue(c.Request.Context(), replayKey{}, kept)
 	req, err := http.NewRequestWithContext(ctx, f.Method, f.Path, bytes.NewReader(f.Body))
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	req.Host = c.Request.Host
@@ -222,10 +224,10 @@ func (a *App) replay(c *gin.Context, kept, next string) {
 		req.AddCookie(&http.Cookie{Name: a.sessions.keyCookie, Value: k})
 	}
 	rec := newRecorder()
-	a.engine.ServeHTTP(rec, req)
+	a.router.ServeHTTP(rec, req)
 
 	if loc := rec.header.Get("Location"); rec.status >= 300 && rec.status < 400 && loc != "" {
-		redirect(c, loc)
+		web.Redirect(c, loc)
 		return
 	}
 	// The action answered with a page (its form with messages, or a refusal):
@@ -237,7 +239,7 @@ func (a *App) replay(c *gin.Context, kept, next string) {
 		}
 	}
 	h.Set("Cache-Control", "no-store")
-	if isHTMX(c) {
+	if web.IsHTMX(c) {
 		// The sign-in form targets itself; a whole page replaces the body instead.
 		h.Set("HX-Retarget", "body")
 		h.Set("HX-Reswap", "outerHTML")
@@ -261,11 +263,11 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 func (r *recorder) WriteHeader(status int) { r.status = status }
 
-// replayNotice prefixes the notice of a replayed action, so the person knows the
+// ReplayNotice prefixes the notice of a replayed action, so the person knows the
 // form they sent before signing in went through.
-func replayNotice(c *gin.Context, msg string) string {
-	if isReplay(c) {
-		return strings.TrimSpace("Signed in as " + currentUser(c).Nickname + ". " + msg)
+func ReplayNotice(c *gin.Context, msg string) string {
+	if IsReplay(c) {
+		return strings.TrimSpace("Signed in as " + User(c).Nickname + ". " + msg)
 	}
 	return msg
 }
@@ -274,18 +276,18 @@ func replayNotice(c *gin.Context, msg string) string {
 // reference when the form still waits for this session; "" and a notice
 // saying why when it cannot be replayed. ok is false when the answer is
 // already given (the database failed).
-func (a *App) checkKept(c *gin.Context, kept string) (_ string, ok bool) {
+func (a *Auth) checkKept(c *gin.Context, kept string) (_ string, ok bool) {
 	_, st := session(c)
 	err := a.st.CheckForm(c.Request.Context(), kept, st.rec.ID)
 	switch {
 	case err == nil:
 		return kept, true
 	case errors.Is(err, store.ErrUnavailable):
-		a.fail(c, err)
+		web.Fail(c, err)
 		return "", false
 	default:
-		if err := setErrorNotice(c, keptFormMessage(err)); err != nil {
-			a.fail(c, err)
+		if err := web.SetErrorNotice(c, keptFormMessage(err)); err != nil {
+			web.Fail(c, err)
 			return "", false
 		}
 		return "", true

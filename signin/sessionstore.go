@@ -1,4 +1,4 @@
-package handlers
+package signin
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	gsessions "github.com/gorilla/sessions"
 
 	"estimator/store"
+	"estimator/web"
 )
 
 // sessionRecords is the part of the store used by the session store.
@@ -237,13 +238,13 @@ func wellFormedToken(tok string) bool {
 // anonTooMany: one address stored its share of rows while signed out.
 func anonTooMany(h http.Header, wait time.Duration) error {
 	h.Set("Retry-After", strconv.Itoa(max(int(math.Ceil(wait.Seconds())), 1)))
-	e := newError(http.StatusTooManyRequests, "Too many requests while signed out",
+	e := web.NewError(http.StatusTooManyRequests, "Too many requests while signed out",
 		"Many requests came from your address while signed out, so this one was not kept. Sign in first and try again, or wait a few minutes.")
-	e.anonCap = true
+	e.AnonCap = true
 	return e
 }
 
 // errAnonFull: everyone's rows of visitors who are not signed in are at their
 // cap; nothing more is stored until some expire.
-var errAnonFull = &httpError{status: http.StatusServiceUnavailable, title: "Busy", anonCap: true,
-	msg: "The server is holding as much as it can for people who are not signed in, so nothing was kept. Sign in first and try again."}
+var errAnonFull = &web.Error{Status: http.StatusServiceUnavailable, Title: "Busy", AnonCap: true,
+	Msg: "The server is holding as much as it can for people who are not signed in, so nothing was kept. Sign in first and try again."}

@@ -1,4 +1,4 @@
-package handlers
+package signin
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // OIDCConfig turns on sign-in with an OpenID Connect provider (when Issuer is
@@ -67,7 +68,7 @@ func (o *oidcClient) ctx(ctx context.Context) context.Context {
 	return oidc.ClientContext(ctx, o.cfg.HTTPClient)
 }
 
-var errProviderDown = newError(http.StatusServiceUnavailable, "Sign-in provider unavailable",
+var errProviderDown = web.NewError(http.StatusServiceUnavailable, "Sign-in provider unavailable",
 	"The sign-in provider cannot be reached right now. Nothing was changed; please try again in a moment.")
 
 // setup returns the OAuth 2 configuration and ID-token verifier, reading the
@@ -98,18 +99,18 @@ func (o *oidcClient) setup(ctx context.Context) (*oauth2.Config, *oidc.IDTokenVe
 // errSigninFlow answers every broken round trip the same way: wrong, used or
 // expired state, a code the provider refuses, an ID token that does not verify.
 // Which one it was goes to the log, not to whoever sent it.
-var errSigninFlow = newError(http.StatusBadRequest, "Sign-in not completed",
+var errSigninFlow = web.NewError(http.StatusBadRequest, "Sign-in not completed",
 	"This sign-in could not be completed: it was already used, it expired, or the provider’s answer did not check out. Nobody was signed in. Please start again.").
-	withLink(views.PathLogin, "Sign in again")
+	WithLink(views.PathLogin, "Sign in again")
 
 // oidcStart begins the authorization-code flow: state, nonce and PKCE verifier
 // are made here and kept server-side with the browser session, together with
 // next and the kept form, so the URL the provider sees carries none of them.
 // This GET may store a session: it is a deliberate start of a sign-in, so the
 // sign-in limiter counts it.
-func (a *App) oidcStart(c *gin.Context) {
+func (a *Auth) oidcStart(c *gin.Context) {
 	if a.oidc == nil {
-		a.fail(c, errNotFound)
+		web.Fail(c, web.ErrNotFound)
 		return
 	}
 	if a.rateLimited(c) {
@@ -119,19 +120,19 @@ func (a *App) oidcStart(c *gin.Context) {
 	oc, _, err := a.oidc.setup(ctx)
 	if err != nil {
 		a.log.Warn("OpenID Connect discovery failed", "issuer", a.oidc.cfg.Issuer, "err", err)
-		a.fail(c, errProviderDown)
+		web.Fail(c, errProviderDown)
 		return
 	}
 	kept := c.Query("kept")
 	if kept != "" && !wellFormedToken(kept) {
-		a.fail(c, errBadRequest)
+		web.Fail(c, web.ErrBadRequest)
 		return
 	}
 	_, st := session(c)
 	st.counted = true // by the sign-in limiter above
 	sid, err := ensureSession(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	flow := store.SigninFlow{
@@ -145,7 +146,7 @@ func (a *App) oidcStart(c *gin.Context) {
 	}
 	state, err := a.st.StartSigninFlow(ctx, flow)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	c.Header("Cache-Control", "no-store")
@@ -157,11 +158,11 @@ func (a *App) oidcStart(c *gin.Context) {
 // session, once; the code is exchanged with the PKCE verifier; the ID token is
 // verified (signature, issuer, audience, expiry) and must carry the flow's
 // nonce. Only then is anyone signed in.
-func (a *App) oidcCallback(c *gin.Context) {
+func (a *Auth) oidcCallback(c *gin.Context) {
 	// Not rate-limited: nothing happens here without a state that a limited
 	// start handed out, and a stranger's guesses cost one indexed read.
 	if a.oidc == nil {
-		a.fail(c, errNotFound)
+		web.Fail(c, web.ErrNotFound)
 		return
 	}
 	ctx := c.Request.Context()
@@ -171,23 +172,23 @@ func (a *App) oidcCallback(c *gin.Context) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		a.log.Info("OpenID Connect callback refused", "reason", "unknown, used, expired or foreign state")
-		a.fail(c, errSigninFlow)
+		web.Fail(c, errSigninFlow)
 		return
 	case err != nil:
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
 	if e := q.Get("error"); e != "" {
 		// The person cancelled, or the provider refused them.
 		a.log.Info("OpenID Connect provider answered with an error", "error", clip(e, 64))
-		a.fail(c, newError(http.StatusBadRequest, "Not signed in",
-			"The sign-in provider did not sign you in. Nobody was signed in here.").withLink(views.LoginPath(flow.Next, flow.Kept), "Back to sign-in"))
+		web.Fail(c, web.NewError(http.StatusBadRequest, "Not signed in",
+			"The sign-in provider did not sign you in. Nobody was signed in here.").WithLink(views.LoginPath(flow.Next, flow.Kept), "Back to sign-in"))
 		return
 	}
 	oc, verifier, err := a.oidc.setup(ctx)
 	if err != nil {
 		a.log.Warn("OpenID Connect discovery failed", "issuer", a.oidc.cfg.Issuer, "err", err)
-		a.fail(c, errProviderDown)
+		web.Fail(c, errProviderDown)
 		return
 	}
 	tok, err := oc.Exchange(a.oidc.ctx(ctx), q.Get("code"), oauth2.VerifierOption(flow.Verifier))
@@ -195,28 +196,28 @@ func (a *App) oidcCallback(c *gin.Context) {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) || q.Get("code") == "" {
 			a.log.Info("OpenID Connect callback refused", "reason", "the provider refused the code")
-			a.fail(c, errSigninFlow)
+			web.Fail(c, errSigninFlow)
 			return
 		}
 		a.log.Warn("OpenID Connect token exchange failed", "err", err)
-		a.fail(c, errProviderDown)
+		web.Fail(c, errProviderDown)
 		return
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
 		a.log.Info("OpenID Connect callback refused", "reason", "no ID token")
-		a.fail(c, errSigninFlow)
+		web.Fail(c, errSigninFlow)
 		return
 	}
 	idt, err := verifier.Verify(a.oidc.ctx(ctx), raw)
 	if err != nil {
 		a.log.Info("OpenID Connect callback refused", "reason", "ID token did not verify", "err", err)
-		a.fail(c, errSigninFlow)
+		web.Fail(c, errSigninFlow)
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(flow.Nonce)) != 1 {
 		a.log.Info("OpenID Connect callback refused", "reason", "nonce mismatch")
-		a.fail(c, errSigninFlow)
+		web.Fail(c, errSigninFlow)
 		return
 	}
 	var claims struct {
@@ -224,7 +225,7 @@ func (a *App) oidcCallback(c *gin.Context) {
 	}
 	if err := idt.Claims(&claims); err != nil {
 		a.log.Info("OpenID Connect callback refused", "reason", "claims unreadable", "err", err)
-		a.fail(c, errSigninFlow)
+		web.Fail(c, errSigninFlow)
 		return
 	}
 	a.signInIdentity(c, identityFlow{

@@ -1,4 +1,4 @@
-package handlers
+package signin
 
 import (
 	"errors"
@@ -12,6 +12,7 @@ import (
 
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // A kept form never acts on an account by itself. Whoever sent it from this
@@ -25,8 +26,8 @@ import (
 // in. A form that cannot be sent (used, expired, foreign, unknown) leaves a
 // message and goes on to next: refreshing the page after sending never sends
 // it twice.
-func (a *App) keptPage(c *gin.Context) {
-	kept, next := c.Query("kept"), safeNext(c.Query("next"))
+func (a *Auth) keptPage(c *gin.Context) {
+	kept, next := c.Query("kept"), web.SafeNext(c.Query("next"))
 	_, st := session(c)
 	f, err := a.st.PeekForm(c.Request.Context(), kept, st.rec.ID)
 	if err != nil {
@@ -35,18 +36,18 @@ func (a *App) keptPage(c *gin.Context) {
 	}
 	v := a.describeKept(c, f)
 	v.Kept, v.Next = kept, next
-	a.page(c, http.StatusOK, views.KeptConfirmPage(v))
+	a.pages.Page(c, http.StatusOK, views.KeptConfirmPage(v))
 }
 
 // keptPost sends the kept form (do=send), as the signed-in user through the
 // whole router, or discards it (do=discard). Either uses it up.
-func (a *App) keptPost(c *gin.Context) {
-	form, err := readForm(c)
+func (a *Auth) keptPost(c *gin.Context) {
+	form, err := web.ReadForm(c)
 	if err != nil {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	kept, next := form.Get("kept"), safeNext(form.Get("next"))
+	kept, next := form.Get("kept"), web.SafeNext(form.Get("next"))
 	switch form.Get("do") {
 	case "send":
 		a.replay(c, kept, next)
@@ -56,23 +57,23 @@ func (a *App) keptPost(c *gin.Context) {
 			a.keptRefused(c, err, next)
 			return
 		}
-		a.doneRedirect(c, "Discarded: what was sent before the sign-in was not sent.", next)
+		web.DoneRedirect(c, "Discarded: what was sent before the sign-in was not sent.", next)
 	default:
-		a.fail(c, newError(http.StatusBadRequest, "Bad request", "Choose to send the form or to discard it.").withLink(views.KeptPath(kept, next), "Back"))
+		web.Fail(c, web.NewError(http.StatusBadRequest, "Bad request", "Choose to send the form or to discard it.").WithLink(views.KeptPath(kept, next), "Back"))
 	}
 }
 
 // keptRefused answers a kept form that cannot be sent: why, then next.
-func (a *App) keptRefused(c *gin.Context, err error, next string) {
+func (a *Auth) keptRefused(c *gin.Context, err error, next string) {
 	if errors.Is(err, store.ErrUnavailable) {
-		a.fail(c, err)
+		web.Fail(c, err)
 		return
 	}
-	if err := setErrorNotice(c, keptFormMessage(err)); err != nil {
-		a.fail(c, err)
+	if err := web.SetErrorNotice(c, keptFormMessage(err)); err != nil {
+		web.Fail(c, err)
 		return
 	}
-	redirect(c, next)
+	web.Redirect(c, next)
 }
 
 // keptLabels names the fields a kept form shows, in the order shown; fields
@@ -112,9 +113,9 @@ func shortened(s string) string {
 // issues are shown only to their members (an invite's group to anyone holding
 // the invite, as its join page does): the form may name something this person
 // cannot see.
-func (a *App) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
+func (a *Auth) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 	ctx := c.Request.Context()
-	uid := currentUser(c).ID
+	uid := User(c).ID
 	form, _ := url.ParseQuery(string(f.Body))
 	v := views.KeptView{}
 	for _, l := range keptLabels {

@@ -1,4 +1,4 @@
-package handlers
+package web
 
 import (
 	"net/http"
@@ -33,10 +33,10 @@ func parseHTMX(r *http.Request) *htmxRequest {
 
 const htmxKey = "estimator.htmx"
 
-// readHTMX reads the htmx headers into the request's htmxRequest. Every answer
-// of the app may depend on HX-Request (an error is a fragment for htmx, a page
-// otherwise), so caches are told here, once.
-func (a *App) readHTMX(c *gin.Context) {
+// ReadHTMX is the middleware that reads the htmx headers into the request's
+// htmxRequest. Every answer of the app may depend on HX-Request (an error is a
+// fragment for htmx, a page otherwise), so caches are told here, once.
+func ReadHTMX(c *gin.Context) {
 	c.Set(htmxKey, parseHTMX(c.Request))
 	c.Header("Vary", "HX-Request")
 	c.Writer.Header().Add("Vary", "Accept-Language")
@@ -44,7 +44,7 @@ func (a *App) readHTMX(c *gin.Context) {
 }
 
 // htmxOf is the request's htmxRequest (read now for an answer given before
-// readHTMX ran).
+// ReadHTMX ran).
 func htmxOf(c *gin.Context) *htmxRequest {
 	if v, ok := c.Get(htmxKey); ok {
 		return v.(*htmxRequest)
@@ -54,18 +54,19 @@ func htmxOf(c *gin.Context) *htmxRequest {
 	return h
 }
 
-func isHTMX(c *gin.Context) bool { return htmxOf(c).Request }
+// IsHTMX reports a request sent by htmx.
+func IsHTMX(c *gin.Context) bool { return htmxOf(c).Request }
 
-// wantsFragment: only a plain (not boosted, not history-restoring) htmx request
+// WantsFragment: only a plain (not boosted, not history-restoring) htmx request
 // gets a fragment; everything else gets a whole page.
-func wantsFragment(c *gin.Context) bool {
+func WantsFragment(c *gin.Context) bool {
 	h := htmxOf(c)
 	return h.Request && !h.Boosted && !h.HistoryRestore
 }
 
-// currentPagePath is the path (and query) of the page an htmx request came from,
+// CurrentPagePath is the path (and query) of the page an htmx request came from,
 // when HX-Current-URL names a page of this site; "" otherwise.
-func currentPagePath(c *gin.Context) string {
+func CurrentPagePath(c *gin.Context) string {
 	raw := htmxOf(c).CurrentURL
 	if raw == "" {
 		return ""
@@ -84,12 +85,12 @@ func currentPagePath(c *gin.Context) string {
 	return ""
 }
 
-// redirect sends the browser to a path of this site: 303 for a plain request,
+// Redirect sends the browser to a path of this site: 303 for a plain request,
 // HX-Redirect with 200 for htmx (a 3xx would be followed inside fetch and its
 // page swapped into a fragment). The target is checked; off-site goes to "/".
-func redirect(c *gin.Context, target string) {
-	target = safeNext(target)
-	if isHTMX(c) {
+func Redirect(c *gin.Context, target string) {
+	target = SafeNext(target)
+	if IsHTMX(c) {
 		c.Header("HX-Redirect", target)
 		c.Status(http.StatusOK)
 		return

@@ -1,0 +1,43 @@
+package signin
+
+import (
+	"net/url"
+	"strings"
+
+	"estimator/store"
+	"estimator/views"
+	"estimator/web"
+)
+
+// decodeLogin reads the sign-in form (POST /login).
+func decodeLogin(v url.Values) (f views.LoginForm, nickname string) {
+	f = views.LoginForm{
+		Nickname: v.Get("nickname"),
+		Remember: v.Get("remember") != "",
+		Next:     afterSignIn(v.Get("next")),
+		Kept:     v.Get("kept"),
+		Errors:   views.FieldErrors{},
+	}
+	nickname, msg := store.NormalizeNickname(f.Nickname)
+	if msg != "" {
+		f.Errors["nickname"] = msg
+	}
+	return f, nickname
+}
+
+func nicknameTakenMessage(nickname string) string {
+	return "“" + nickname + "” is taken. If it is yours, open your personal sign-in link (Account page, on a browser where you are signed in); otherwise choose another nickname."
+}
+
+const nicknameDeactivatedMessage = "This nickname has been deactivated by an administrator."
+
+// afterSignIn is where a sign-in may lead: web.SafeNext, but never the sign-out
+// page. Back after signing out asks for it again, and a person who has just
+// signed in does not want to be asked whether to sign out.
+func afterSignIn(p string) string {
+	p = web.SafeNext(p)
+	if u, err := url.Parse(p); err == nil && strings.TrimSuffix(u.Path, "/") == views.PathLogout {
+		return "/"
+	}
+	return p
+}
