@@ -8,16 +8,24 @@
 (function () {
   "use strict";
 
-  // The server's one format for a moment, "6 Dec 2026, 19:35 UTC", in the
-  // viewer's zone ("7 Dec 2026, 04:35 GMT+9"): the same shape on every page.
-  var timeParts = window.Intl && new Intl.DateTimeFormat("en-GB", {
-    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short"
-  });
+  // The server's one format for a moment in the page's language ("6 Dec
+  // 2026, 19:35 UTC", "6. Dez. 2026, 19:35 UTC"; its pattern is on <html>),
+  // in the viewer's zone ("7 Dec 2026, 04:35 GMT+9"): the same shape on every
+  // page.
+  var html = document.documentElement;
+  var pattern = html.getAttribute("data-datetime") || "{{.Day}} {{.Month}} {{.Year}}, {{.Time}} UTC";
+  var timeParts;
+  try {
+    timeParts = window.Intl && new Intl.DateTimeFormat(html.lang || "en-GB", {
+      day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short"
+    });
+  } catch (e) { timeParts = null; }
   var localTime = timeParts && timeParts.formatToParts && {
     format: function (d) {
       var p = {};
       timeParts.formatToParts(d).forEach(function (part) { p[part.type] = part.value; });
-      return p.day + " " + p.month + " " + p.year + ", " + p.hour + ":" + p.minute + " " + p.timeZoneName;
+      return pattern.replace("{{.Day}}", p.day).replace("{{.Month}}", p.month).replace("{{.Year}}", p.year)
+        .replace("{{.Time}}", p.hour + ":" + p.minute).replace("UTC", p.timeZoneName);
     }
   };
 

@@ -140,6 +140,7 @@ type appStore interface {
 	roomStore
 	facilitatorsStore
 	signin.Store
+	languageStore
 }
 
 // App is the web application: an http.Handler with the live-update hub.
@@ -309,6 +310,7 @@ func (a *App) routes() *gin.Engine {
 	r.GET("/", a.home)
 	// Signing in and out, the account page, the kept form's page.
 	a.signin.Register(r)
+	auth.POST("/account/language", a.setLanguage)
 
 	auth.POST("/creategroup", a.createGroup)
 	auth.POST(views.PathQuick, a.quickRoom)

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sync"
 
+	"estimator/i18n"
 	"estimator/store"
 	"estimator/views"
 	"estimator/web"
@@ -18,6 +19,7 @@ import (
 // render the same bytes.
 type homeInputs struct {
 	user    store.User
+	lang    i18n.Lang
 	notice  string
 	isErr   bool
 	baseURL string
@@ -25,11 +27,11 @@ type homeInputs struct {
 }
 
 func newHomeInputs(p *views.Page, groups []store.GroupSummary) homeInputs {
-	return homeInputs{user: p.User, notice: p.Notice, isErr: p.NoticeError, baseURL: p.BaseURL, groups: groups}
+	return homeInputs{user: p.User, lang: p.Lang, notice: p.Notice, isErr: p.NoticeError, baseURL: p.BaseURL, groups: groups}
 }
 
 func (x homeInputs) equal(y homeInputs) bool {
-	return x.user == y.user && x.notice == y.notice && x.isErr == y.isErr && x.baseURL == y.baseURL &&
+	return x.user == y.user && x.lang == y.lang && x.notice == y.notice && x.isErr == y.isErr && x.baseURL == y.baseURL &&
 		slices.Equal(x.groups, y.groups)
 }
 

@@ -174,6 +174,11 @@ func keptRoutes() []keptRoute {
 			check: func(t *testing.T, s *keptSite) {
 				rows(s, "SELECT COUNT(*) FROM browser_keys WHERE user_id = ? HAVING COUNT(*) = 0", uid(s, keptOwner))(t)
 			}},
+		{route: "/account/language", who: "owner", path: func(*keptSite) string { return "/account/language" },
+			form: url.Values{"lang": {"pt-BR"}},
+			check: func(t *testing.T, s *keptSite) {
+				rows(s, "SELECT 1 FROM users WHERE id = ? AND lang = 'pt-BR'", uid(s, keptOwner))(t)
+			}},
 		{route: "/account/browsers/:id/revoke", who: "owner",
 			path: func(s *keptSite) string {
 				bs, err := s.ta.st.UserBrowsers(tctx, uid(s, keptOwner), "")

@@ -91,6 +91,7 @@ var keptLabels = []struct{ name, label string }{
 	{"timer", "Default timer (seconds)"},
 	{"role", "Seat"},
 	{"rows", "Rows"},
+	{"lang", "Language"},
 }
 
 // keptValueMax bounds a value shown on the page; the form sends it whole.
@@ -273,6 +274,8 @@ func (a *Auth) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 			v.What = "Replace your personal sign-in link"
 		case "forget-browser":
 			v.What = "Make this browser forget your nickname"
+		case "language":
+			v.What = "Change the language of your pages"
 		default:
 			v.What = "Revoke one of your browsers"
 		}

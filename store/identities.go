@@ -15,7 +15,7 @@ const HeaderIssuer = "header"
 // deactivated user is returned too (Active false): the caller refuses them with
 // the right message. Unknown: ErrNotFound.
 func (s *Store) UserByIdentity(ctx context.Context, issuer, subject string) (User, error) {
-	row, err := s.queryRow(ctx, `SELECT u.id, u.nickname, u.active, u.created_at
+	row, err := s.queryRow(ctx, `SELECT u.id, u.nickname, u.active, u.created_at, u.lang
 		FROM identities i JOIN users u ON u.id = i.user_id WHERE i.issuer = ? AND i.subject = ?`, issuer, subject)
 	if err != nil {
 		return User{}, err

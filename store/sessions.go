@@ -113,7 +113,7 @@ type sessionRow struct {
 
 func (s *Store) sessionRow(ctx context.Context, tokenHash []byte) (sessionRow, error) {
 	row, err := s.queryRow(ctx, `SELECT s.id, s.remember, s.data, s.created_at, s.last_seen_at, s.expires_at, s.user_id IS NULL,
-			u.id, u.nickname, u.active, u.created_at
+			u.id, u.nickname, u.active, u.created_at, u.lang
 		FROM sessions s LEFT JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ?`, tokenHash)
 	if err != nil {
@@ -123,10 +123,10 @@ func (s *Store) sessionRow(ctx context.Context, tokenHash []byte) (sessionRow, e
 		r                      sessionRow
 		created, seen, expires int64
 		uid, ucreated          sql.NullInt64
-		nick                   sql.NullString
+		nick, lang             sql.NullString
 		active                 sql.NullBool
 	)
-	err = row.Scan(&r.ss.ID, &r.ss.Remember, &r.ss.Data, &created, &seen, &expires, &r.anonymous, &uid, &nick, &active, &ucreated)
+	err = row.Scan(&r.ss.ID, &r.ss.Remember, &r.ss.Data, &created, &seen, &expires, &r.anonymous, &uid, &nick, &active, &ucreated, &lang)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sessionRow{}, ErrNotFound
 	}
@@ -135,7 +135,7 @@ func (s *Store) sessionRow(ctx context.Context, tokenHash []byte) (sessionRow, e
 	}
 	r.ss.CreatedAt, r.ss.LastSeenAt, r.ss.ExpiresAt = time.Unix(created, 0), time.Unix(seen, 0), time.Unix(expires, 0)
 	if uid.Valid {
-		r.user = User{ID: uid.Int64, Nickname: nick.String, Active: active.Bool, CreatedAt: time.Unix(ucreated.Int64, 0)}
+		r.user = User{ID: uid.Int64, Nickname: nick.String, Active: active.Bool, CreatedAt: time.Unix(ucreated.Int64, 0), Lang: lang.String}
 	}
 	return r, nil
 }

@@ -24,6 +24,9 @@ type User struct {
 	Nickname  string
 	Active    bool
 	CreatedAt time.Time
+	// Lang is the interface language the person chose ("de"), or "" to
+	// follow their browser.
+	Lang string
 }
 
 // Anonymous is the user value of a visitor who is not signed in.
@@ -147,12 +150,12 @@ func HashToken(token string) []byte {
 	return h[:]
 }
 
-const userCols = "id, nickname, active, created_at"
+const userCols = "id, nickname, active, created_at, lang"
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var created int64
-	err := row.Scan(&u.ID, &u.Nickname, &u.Active, &created)
+	err := row.Scan(&u.ID, &u.Nickname, &u.Active, &created, &u.Lang)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -530,6 +533,19 @@ func (s *Store) UserBySigninToken(ctx context.Context, token string) (User, erro
 		return User{}, err
 	}
 	return scanUser(row)
+}
+
+// SetLanguage keeps the interface language a person chose ("" to follow the
+// browser again). The handler checks lang against the languages spoken.
+func (s *Store) SetLanguage(ctx context.Context, userID int64, lang string) error {
+	res, err := s.exec(ctx, "UPDATE users SET lang = ? WHERE id = ?", lang, userID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // SetActive activates or deactivates a user by nickname. Deactivation ends every

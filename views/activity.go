@@ -1,183 +1,210 @@
 package views
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
+	"estimator/i18n"
 	"estimator/store"
 )
 
-// ActivityLines turn audit events into sentences a person reads ("Alice moved
-// the group to PHX-104"), from the action and its detail as the store wrote
-// them. Events never hold a vote, so no line can tie a value to a person; the
-// final estimate is the group's decision, not anyone's vote.
+// ActivityLines turn audit events into lines a person reads ("Alice moved the
+// group to PHX-104"), from the action and its detail as the store wrote them;
+// the sentence is written at render, in the reader's language. Events never
+// hold a vote, so no line can tie a value to a person; the final estimate is
+// the group's decision, not anyone's vote.
 func ActivityLines(events []store.AuditEvent) []ActivityLine {
 	out := make([]ActivityLine, 0, len(events))
 	for _, e := range events {
-		out = append(out, ActivityLine{At: e.At, Text: activitySentence(e)})
+		out = append(out, ActivityLine{At: e.At, Event: e})
 	}
 	return out
 }
 
-func activitySentence(e store.AuditEvent) string {
+// ActivitySentence is an event as a sentence in the page's language.
+func ActivitySentence(ctx context.Context, e store.AuditEvent) string {
+	return activitySentence(Lang(ctx), e)
+}
+
+type words = map[string]any
+
+func activitySentence(l i18n.Lang, e store.AuditEvent) string {
 	who := e.Nickname
 	if who == "" {
-		who = "Someone"
+		who = l.T("activity.someone")
 	}
 	key := e.IssueKey
 	if key == "" {
-		key = "an issue since deleted"
+		key = l.T("activity.deleted_issue")
 	}
+	w := words{"Who": who, "Key": key}
 	d := e.Detail
 	switch e.Action {
 	case store.ActSignIn:
 		switch how := strings.TrimPrefix(d, "with "); how {
 		case "nickname":
-			return who + " signed in by typing the nickname"
+			return l.F("activity.signin.nickname", w)
 		case "personal link":
-			return who + " signed in with the personal sign-in link"
+			return l.F("activity.signin.link", w)
 		case "":
-			return who + " signed in"
+			return l.F("activity.signin", w)
 		default:
-			return who + " signed in with " + how
+			w["How"] = how
+			return l.F("activity.signin.with", w)
 		}
 	case store.ActSignOut:
-		return who + " signed out"
+		return l.F("activity.signout", w)
 	case store.ActSignOutAll:
 		if n, ok := leadingNumber(d); ok {
-			return who + " signed out everywhere, ending " + plural(n, "session", "sessions")
+			return l.N("activity.signout_all.sessions", n, w)
 		}
-		return who + " signed out everywhere"
+		return l.F("activity.signout_all", w)
 	case store.ActBrowserRevoked:
-		return who + " revoked a browser: it no longer signs in by typing the nickname"
+		return l.F("activity.revoked", w)
 	case store.ActOwnershipChange:
 		if _, to, ok := strings.Cut(d, " → "); ok {
-			return who + " made " + to + " the owner"
+			w["Member"] = to
+			return l.F("activity.owner", w)
 		}
-		return who + " handed the group over"
+		return l.F("activity.handed", w)
 	case store.ActReveal:
-		return revealSentence(who, key, d)
+		return revealSentence(l, w, d)
 	case store.ActAccept:
 		if final, ok := strings.CutPrefix(d, "final "); ok {
-			return who + " accepted " + final + " as the final estimate of " + key
+			w["Final"] = final
+			return l.F("activity.accept.final", w)
 		}
-		return who + " accepted the final estimate of " + key
+		return l.F("activity.accept", w)
 	case store.ActRevote:
 		if round, ok := strings.CutPrefix(d, "round "); ok {
-			return who + " started round " + round + " of " + key
+			w["Round"] = round
+			return l.F("activity.revote.round", w)
 		}
-		return who + " started a new round of " + key
+		return l.F("activity.revote", w)
 	case store.ActStart:
-		return who + " moved the group to " + key
+		return l.F("activity.start", w)
 	case store.ActTimer:
 		if d == "stopped" {
-			return who + " stopped the timer on " + key
+			return l.F("activity.timer.stopped", w)
 		}
 		if secs, err := strconv.Atoi(strings.TrimSuffix(d, "s")); err == nil {
-			return who + " started a timer of " + Duration(secs) + " on " + key
+			w["Duration"] = duration(l, secs)
+			return l.F("activity.timer.for", w)
 		}
-		return who + " started a timer on " + key
+		return l.F("activity.timer", w)
 	case store.ActSettings:
-		return who + " changed how the group estimates" + settingsWords(d)
+		if what := settingsWords(l, d); what != "" {
+			w["What"] = what
+			return l.F("activity.settings.what", w)
+		}
+		return l.F("activity.settings", w)
 	case "user.deactivated":
-		return who + " was deactivated"
+		return l.F("activity.deactivated", w)
 	case "user.activated":
-		return who + " was activated again"
+		return l.F("activity.activated", w)
 	case "member.removed":
 		if d != "" {
-			return who + " removed " + d + " from the group"
+			w["Member"] = d
+			return l.F("activity.removed.member", w)
 		}
-		return who + " removed a member"
+		return l.F("activity.removed", w)
 	case "member.left":
-		return who + " left the group"
+		return l.F("activity.left", w)
 	case store.ActFacilitator:
 		if nick, ok := strings.CutSuffix(d, " on"); ok {
-			return who + " made " + nick + " a facilitator"
+			w["Member"] = nick
+			return l.F("activity.facilitator.on", w)
 		}
 		if nick, ok := strings.CutSuffix(d, " off"); ok {
-			return who + " took the facilitator role back from " + nick
+			w["Member"] = nick
+			return l.F("activity.facilitator.off", w)
 		}
-		return who + " changed who runs the meeting"
+		return l.F("activity.facilitator", w)
 	}
-	return who + ": " + e.Action
+	w["Action"] = e.Action
+	return l.F("activity.other", w)
 }
 
-// revealSentence reads a reveal's detail: "round 2, 3 votes" and, when the
-// owner did not click, ", auto-reveal" or ", timer".
-func revealSentence(who, key, d string) string {
+// revealSentence reads a reveal's detail: "round 2, 3 votes" and, when
+// nobody clicked, ", auto-reveal" or ", timer". Each way is a whole sentence
+// in the message files (a round and a result differ in gender in some
+// languages).
+func revealSentence(l i18n.Lang, w words, d string) string {
 	parts := strings.Split(d, ", ")
-	round, votes := "", ""
-	if len(parts) >= 2 {
-		round = strings.TrimPrefix(parts[0], "round ")
-		if n, ok := leadingNumber(parts[1]); ok {
-			votes = " (" + plural(n, "vote", "votes") + ")"
-		}
-	}
-	what := "the result of " + key
-	if round != "" {
-		what = "round " + round + " of " + key
-	}
+	id := "activity.reveal"
 	switch {
 	case len(parts) == 3 && parts[2] == string(store.RevealByTimer):
-		return "Time was up: " + what + " was revealed" + votes
+		id = "activity.reveal.timer"
 	case len(parts) == 3 && parts[2] == string(store.RevealByAuto):
-		return "Everyone had voted: " + what + " was revealed" + votes
+		id = "activity.reveal.auto"
 	}
-	return who + " revealed " + what + votes
+	if len(parts) >= 2 {
+		if round, ok := strings.CutPrefix(parts[0], "round "); ok {
+			w["Round"] = round
+			id += ".round"
+		}
+	}
+	s := l.F(id, w)
+	if len(parts) >= 2 {
+		if n, ok := leadingNumber(parts[1]); ok {
+			s += " " + l.N("activity.votes", n, nil)
+		}
+	}
+	return s
 }
 
 // settingsWords reads a settings change ("deck tshirt, auto-reveal on, timer
-// 60s") as ": T-shirt sizes, reveal by itself, 1 minute timer".
-func settingsWords(d string) string {
-	var words []string
+// 60s") as "T-shirt sizes, reveal by itself, a timer of 1 minute".
+func settingsWords(l i18n.Lang, d string) string {
+	var ws []string
 	for _, part := range strings.Split(d, ", ") {
 		name, value, _ := strings.Cut(part, " ")
 		switch name {
 		case "deck":
 			if deck, err := store.ParseDeckSpec(value); err == nil {
-				words = append(words, deckName(deck))
+				ws = append(ws, deckName(l, deck))
 			}
 		case "auto-reveal":
 			if value == "on" {
-				words = append(words, "reveal by itself")
+				ws = append(ws, l.T("activity.settings.auto_on"))
 			} else {
-				words = append(words, "the owner reveals")
+				ws = append(ws, l.T("activity.settings.auto_off"))
 			}
 		case "timer":
 			if secs, err := strconv.Atoi(strings.TrimSuffix(value, "s")); err == nil && secs > 0 {
-				words = append(words, "a timer of "+Duration(secs))
+				ws = append(ws, l.F("activity.settings.timer", words{"Duration": duration(l, secs)}))
 			} else if err == nil {
-				words = append(words, "no timer")
+				ws = append(ws, l.T("activity.settings.no_timer"))
 			}
 		}
 	}
-	if len(words) == 0 {
-		return ""
-	}
-	return ": " + strings.Join(words, ", ")
+	return strings.Join(ws, ", ")
 }
 
-func deckName(d store.Deck) string {
+func deckName(l i18n.Lang, d store.Deck) string {
 	switch d.Name {
 	case store.DeckFibonacci:
-		return "Fibonacci deck"
+		return l.T("deck.fibonacci")
 	case store.DeckModified:
-		return "modified Fibonacci deck"
+		return l.T("deck.modified")
 	case store.DeckTShirt:
-		return "T-shirt sizes"
+		return l.T("deck.tshirt")
 	case store.DeckPowers:
-		return "powers of two"
+		return l.T("deck.powers")
 	}
-	return "custom deck " + d.CardsText()
+	return l.F("deck.custom", words{"Cards": d.CardsText()})
 }
 
-// Duration says a number of seconds as a person would: "6 seconds",
-// "1 minute", "90 seconds", "2 minutes".
-func Duration(secs int) string {
+// Duration says a number of seconds as a person would, in English: "6
+// seconds", "1 minute", "90 seconds", "2 minutes".
+func Duration(secs int) string { return duration(i18n.EN, secs) }
+
+func duration(l i18n.Lang, secs int) string {
 	if secs >= 60 && secs%60 == 0 {
-		return plural(secs/60, "minute", "minutes")
+		return l.N("duration.minutes", secs/60, nil)
 	}
-	return plural(secs, "second", "seconds")
+	return l.N("duration.seconds", secs, nil)
 }
 
 // leadingNumber reads the number a detail starts with ("3 sessions").

@@ -8,6 +8,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"estimator/i18n"
 	"estimator/store"
 )
 
@@ -24,6 +25,8 @@ type Page struct {
 	Asset func(name string) string
 	// BaseURL is the scheme and host the app is reached at, for links to copy.
 	BaseURL string
+	// Lang is the language the page is written in ("" reads as English).
+	Lang i18n.Lang
 }
 
 // WithPage stores page facts in the context.
@@ -41,6 +44,25 @@ func PageFrom(ctx context.Context) *Page {
 
 // CurrentUser is the signed-in user, or store.Anonymous.
 func CurrentUser(ctx context.Context) store.User { return PageFrom(ctx).User }
+
+// Lang is the language the page is written in.
+func Lang(ctx context.Context) i18n.Lang {
+	if l := PageFrom(ctx).Lang; l != "" {
+		return l
+	}
+	return i18n.EN
+}
+
+// t is a message of the page's language (i18n/locales).
+func t(ctx context.Context, id string) string { return Lang(ctx).T(id) }
+
+// tf is a message with placeholders.
+func tf(ctx context.Context, id string, data map[string]any) string { return Lang(ctx).F(id, data) }
+
+// tn is a message that depends on a count.
+func tn(ctx context.Context, id string, n int, data map[string]any) string {
+	return Lang(ctx).N(id, n, data)
+}
 
 func asset(ctx context.Context, name string) string {
 	if p := PageFrom(ctx); p.Asset != nil {

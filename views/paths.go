@@ -8,13 +8,15 @@ import (
 // Paths of the app: the one place handlers and templates get URLs from. The route
 // patterns in handlers use the same shapes.
 const (
-	PathHome        = "/"
-	PathLogin       = "/login"
-	PathLogout      = "/confirm-logout"
-	PathAccount     = "/account"
-	PathCreateGroup = "/creategroup"
-	PathQuick       = "/quick"
-	PathHealth      = "/healthz"
+	PathHome    = "/"
+	PathLogin   = "/login"
+	PathLogout  = "/confirm-logout"
+	PathAccount = "/account"
+	// PathAccountLanguage is where a person chooses the interface language.
+	PathAccountLanguage = "/account/language"
+	PathCreateGroup     = "/creategroup"
+	PathQuick           = "/quick"
+	PathHealth          = "/healthz"
 )
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }

@@ -39,6 +39,7 @@ const htmxKey = "estimator.htmx"
 func ReadHTMX(c *gin.Context) {
 	c.Set(htmxKey, parseHTMX(c.Request))
 	c.Header("Vary", "HX-Request")
+	c.Writer.Header().Add("Vary", "Accept-Language")
 	c.Next()
 }
 

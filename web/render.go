@@ -14,6 +14,7 @@ import (
 	// the 4.6 KB "My Groups" page in ~19 µs where compress/gzip took ~25 µs.
 	"github.com/klauspost/compress/gzip"
 
+	"estimator/i18n"
 	"estimator/store"
 	"estimator/views"
 )
@@ -68,7 +69,14 @@ func (p *Pages) ActionDone(c *gin.Context, comp templ.Component, notice string) 
 
 // Info is what every page needs: the user, asset URLs, the public base URL.
 func (p *Pages) Info(c *gin.Context) *views.Page {
-	return &views.Page{User: p.User(c), Asset: p.Asset, BaseURL: p.BaseURL(c)}
+	u := p.User(c)
+	return &views.Page{User: u, Asset: p.Asset, BaseURL: p.BaseURL(c), Lang: PageLang(c, u)}
+}
+
+// PageLang is the language of the answer: the person's own choice, else the
+// browser's Accept-Language (every answer says it varies with it: ReadHTMX).
+func PageLang(c *gin.Context, u store.User) i18n.Lang {
+	return i18n.Negotiate(i18n.Lang(u.Lang), c.GetHeader("Accept-Language"))
 }
 
 // BaseURL is the public scheme://host of the app, as people reach it.

@@ -1,0 +1,239 @@
+// Package i18n is the languages the interface speaks: the message files a
+// translator edits (locales/*.toml, go-i18n's format with CLDR plural forms),
+// the choice of a language from the person's setting or Accept-Language, and
+// numbers and dates written the way each language writes them.
+//
+// Message IDs are stable English-free names ("nav.my_groups"); English is the
+// reference file, and every other file must have every ID with the same
+// placeholders (TestEveryLanguageHasEveryMessage).
+package i18n
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	"golang.org/x/text/number"
+)
+
+// Lang is a language of the interface, by its BCP 47 tag as route values and
+// the account keep it: "en", "de", "fr", "es", "pt-BR".
+type Lang string
+
+// The languages the interface speaks. English is the fallback.
+const (
+	EN   Lang = "en"
+	DE   Lang = "de"
+	FR   Lang = "fr"
+	ES   Lang = "es"
+	PTBR Lang = "pt-BR"
+)
+
+// Langs lists the languages in the order a chooser offers them.
+var Langs = []Lang{EN, DE, FR, ES, PTBR}
+
+//go:embed locales/*.toml
+var files embed.FS
+
+// catalog is every language's messages, loaded once.
+type catalog struct {
+	bundle *goi18n.Bundle
+	// plain holds the messages that are one fixed text (no placeholder, no
+	// plural): most of them, served without running a template.
+	plain map[Lang]map[string]string
+	loc   map[Lang]*goi18n.Localizer
+	// ids is every message ID of each file, for the completeness test.
+	msgs    map[Lang]map[string]*goi18n.Message
+	printer map[Lang]*message.Printer
+	months  map[Lang][]string
+}
+
+var (
+	loadOnce sync.Once
+	cat      *catalog
+	loadErr  error
+	matcher  = language.NewMatcher(tags())
+)
+
+func tags() []language.Tag {
+	ts := make([]language.Tag, len(Langs))
+	for i, l := range Langs {
+		ts[i] = language.MustParse(string(l))
+	}
+	return ts
+}
+
+// Load reads the message files; main calls it at start so that a broken file
+// stops the server before it serves. Every other function loads on first use
+// and panics on a broken file (the files are embedded: a test catches it).
+func Load() error {
+	loadOnce.Do(func() { cat, loadErr = load(files) })
+	return loadErr
+}
+
+func get() *catalog {
+	if err := Load(); err != nil {
+		panic(err)
+	}
+	return cat
+}
+
+func load(fsys fs.FS) (*catalog, error) {
+	b := goi18n.NewBundle(language.English)
+	b.RegisterUnmarshalFunc("toml", toml.Unmarshal)
+	c := &catalog{
+		bundle:  b,
+		plain:   map[Lang]map[string]string{},
+		loc:     map[Lang]*goi18n.Localizer{},
+		msgs:    map[Lang]map[string]*goi18n.Message{},
+		printer: map[Lang]*message.Printer{},
+		months:  map[Lang][]string{},
+	}
+	for _, l := range Langs {
+		name := path.Join("locales", string(l)+".toml")
+		raw, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("i18n: %w", err)
+		}
+		mf, err := b.ParseMessageFileBytes(raw, name)
+		if err != nil {
+			return nil, fmt.Errorf("i18n: %s: %w", name, err)
+		}
+		c.msgs[l] = map[string]*goi18n.Message{}
+		c.plain[l] = map[string]string{}
+		for _, m := range mf.Messages {
+			c.msgs[l][m.ID] = m
+			if !strings.Contains(m.Other, "{{") && m.One == "" && m.Few == "" && m.Many == "" && m.Two == "" && m.Zero == "" {
+				c.plain[l][m.ID] = m.Other
+			}
+		}
+		c.loc[l] = goi18n.NewLocalizer(b, string(l))
+		c.printer[l] = message.NewPrinter(language.MustParse(string(l)))
+		if ms := strings.Fields(c.plain[l]["date.months"]); len(ms) == 12 {
+			c.months[l] = ms
+		} else {
+			return nil, fmt.Errorf("i18n: %s: date.months must name 12 months, separated by spaces", name)
+		}
+	}
+	return c, nil
+}
+
+// Parse reads a language as a form or the account gives it; ok is false for
+// anything the interface does not speak.
+func Parse(s string) (Lang, bool) {
+	for _, l := range Langs {
+		if s == string(l) {
+			return l, true
+		}
+	}
+	return "", false
+}
+
+// Negotiate is the language a page is written in: the person's own choice
+// when they made one, else the best match of the browser's Accept-Language
+// (German for "de-AT", Portuguese for "pt-PT" as well as "pt-BR"), else
+// English.
+func Negotiate(chosen Lang, acceptLanguage string) Lang {
+	if l, ok := Parse(string(chosen)); ok {
+		return l
+	}
+	if acceptLanguage == "" {
+		return EN
+	}
+	prefs, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil || len(prefs) == 0 {
+		return EN
+	}
+	_, i, conf := matcher.Match(prefs...)
+	if conf == language.No {
+		return EN
+	}
+	return Langs[i]
+}
+
+// Name is the language's name in itself, as a chooser shows it.
+func (l Lang) Name() string { return get().plain[l.or()]["language.name"] }
+
+func (l Lang) or() Lang {
+	if _, ok := Parse(string(l)); ok {
+		return l
+	}
+	return EN
+}
+
+// T is a message without placeholders.
+func (l Lang) T(id string) string {
+	c := get()
+	if s, ok := c.plain[l.or()][id]; ok {
+		return s
+	}
+	return l.F(id, nil)
+}
+
+// F is a message with placeholders filled from data ({{.Name}} in the file).
+func (l Lang) F(id string, data map[string]any) string {
+	s, err := get().loc[l.or()].Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	if err != nil {
+		// Only a message missing from every file gets here: the tests
+		// forbid it. The ID still tells a reader what was meant.
+		return id
+	}
+	return s
+}
+
+// N is a message that depends on a count, in the language's plural forms;
+// {{.Count}} is the count written as the language writes numbers.
+func (l Lang) N(id string, n int, data map[string]any) string {
+	d := map[string]any{"Count": l.Int(n)}
+	for k, v := range data {
+		d[k] = v
+	}
+	s, err := get().loc[l.or()].Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: d, PluralCount: n})
+	if err != nil {
+		return id
+	}
+	return s
+}
+
+// Int writes a whole number with the language's digit grouping (1,000; 1.000).
+func (l Lang) Int(n int) string {
+	if n > -1000 && n < 1000 {
+		// The common case on every page, without the printer.
+		return fmt.Sprint(n)
+	}
+	return get().printer[l.or()].Sprint(number.Decimal(n))
+}
+
+// Number writes a number with at most prec decimals, in the language's way:
+// 2.5 in English, 2,5 in German, French, Spanish and Portuguese.
+func (l Lang) Number(f float64, prec int) string {
+	return get().printer[l.or()].Sprint(number.Decimal(f, number.MaxFractionDigits(prec)))
+}
+
+// DateTimePattern is the language's shape of a moment as the message file
+// writes it, placeholders and all ("{{.Day}}. {{.Month}} {{.Year}}, {{.Time}}
+// UTC"): app.js fills it in the viewer's own zone.
+func (l Lang) DateTimePattern() string { return get().msgs[l.or()]["date.datetime"].Other }
+
+// DateTime writes a moment as every page does: the day before the month, the
+// month's short name, a 24-hour clock and the zone: "6 Dec 2026, 19:35 UTC",
+// "6. Dez. 2026, 19:35 UTC".
+func (l Lang) DateTime(t time.Time) string {
+	t = t.UTC()
+	c := get()
+	l = l.or()
+	return l.F("date.datetime", map[string]any{
+		"Day":   t.Day(),
+		"Month": c.months[l][t.Month()-1],
+		"Year":  t.Year(),
+		"Time":  t.Format("15:04"),
+	})
+}
