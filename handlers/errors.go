@@ -29,19 +29,21 @@ func (a *App) handleErrors(c *gin.Context) {
 	if he.Status == http.StatusServiceUnavailable && c.Writer.Header().Get("Retry-After") == "" {
 		c.Header("Retry-After", "5")
 	}
+	page := a.pages.Info(c)
+	title, msg, label := he.In(page.Lang)
 	if web.WantsFragment(c) {
 		// htmx 4 swaps every status: send the message to the notice area.
 		c.Header("HX-Retarget", "#notice")
 		c.Header("HX-Reswap", "innerHTML")
-		web.Render(c, he.Status, views.ErrorFragment(he.Msg), a.pages.Info(c))
+		web.Render(c, he.Status, views.ErrorFragment(msg), page)
 		return
 	}
-	back, label := he.Back, he.BackLabel
+	back := he.Back
 	if back == "" {
-		back, label = views.PathHome, "Go to the start page"
+		back, label = views.PathHome, page.Lang.T("error.back_home")
 	}
 	// An error page leaves a pending one-time notice for the next real page.
-	web.Render(c, he.Status, views.ErrorPage(he.Status, he.Title, he.Msg, back, label), a.pages.Info(c))
+	web.Render(c, he.Status, views.ErrorPage(he.Status, title, msg, back, label), page)
 }
 
 func (a *App) classify(c *gin.Context, err error) *web.Error {

@@ -124,3 +124,34 @@ func (r *response) selected(testid string) (string, bool) {
 	}
 	return "", false
 }
+
+func TestErrorsAndNoticesSpeakThePersonsLanguage(t *testing.T) {
+	ta := newTestApp(t)
+	de := ta.signedIn("Friederike Schätzer-Großmann 123").with("Accept-Language", "de-CH")
+	r := de.get("/groups/999999").wantStatus(http.StatusNotFound)
+	if got := r.text("error"); !strings.Contains(got, "Nicht gefunden") || !strings.Contains(got, "Zur Startseite") {
+		t.Errorf("a 404 page for a German browser reads %q", got)
+	}
+	frag := de.htmxFrom("/").get("/groups/999999").wantStatus(http.StatusNotFound)
+	if got := frag.text("notice"); got != "Hier gibt es nichts, oder es ist für dich nicht sichtbar." {
+		t.Errorf("a 404 fragment for a German browser reads %q", got)
+	}
+	// The English message stays what the log and Error say.
+	if got := ta.logs.String(); strings.Contains(got, "Nicht gefunden") {
+		t.Errorf("the log speaks the visitor's language: %s", got)
+	}
+
+	nick := "Séverine Lefèvre-Dubois-Château1"
+	ta.signedIn(nick)
+	fr := ta.client().with("Accept-Language", "fr-FR")
+	r = fr.post("/login", url.Values{"nickname": {nick}}).wantStatus(http.StatusUnprocessableEntity)
+	if got := r.text("nickname-error"); !strings.HasPrefix(got, "« "+nick+" » est déjà pris.") {
+		t.Errorf("a taken nickname for a French browser reads %q", got)
+	}
+
+	es := ta.signedIn("María José Fernández-Castañeda 1").with("Accept-Language", "es-ES")
+	es.post("/account/signout-everywhere", nil)
+	if got := es.get("/").text("notice"); got != "Cerraste sesión aquí y en todos tus demás dispositivos." {
+		t.Errorf("the notice after signing out everywhere reads %q for a Spanish browser", got)
+	}
+}

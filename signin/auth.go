@@ -101,8 +101,7 @@ func (a *Auth) rateLimited(c *gin.Context) bool {
 	}
 	secs := int(math.Ceil(wait.Seconds()))
 	c.Header("Retry-After", strconv.Itoa(max(secs, 1)))
-	web.Fail(c, web.NewError(http.StatusTooManyRequests, "Too many attempts",
-		fmt.Sprintf("Too many sign-in attempts from your address. Please wait %d seconds and try again.", max(secs, 1))))
+	web.Fail(c, web.NewErrorID(http.StatusTooManyRequests, "error.signin_attempts", map[string]any{"Seconds": max(secs, 1)}))
 	return true
 }
 
@@ -193,11 +192,11 @@ func (a *Auth) loginPost(c *gin.Context) {
 	u, _, err := a.st.SignInNickname(ctx, nick, a.existingBrowserKey(c), key)
 	switch {
 	case errors.Is(err, store.ErrNicknameTaken):
-		f.Errors["nickname"] = nicknameTakenMessage(nick)
+		f.Errors["nickname"] = a.lang(c).F("login.taken", map[string]any{"Nickname": nick})
 		a.loginInvalid(c, http.StatusUnprocessableEntity, f)
 		return
 	case errors.Is(err, store.ErrInactive):
-		f.Errors["nickname"] = nicknameDeactivatedMessage
+		f.Errors["nickname"] = a.lang(c).T("error.nickname_deactivated")
 		a.loginInvalid(c, http.StatusForbidden, f)
 		return
 	case err != nil:
@@ -268,9 +267,8 @@ func (a *Auth) startSession(c *gin.Context, u store.User, remember bool, browser
 // errLinksOff: with guests off every way in goes through the configured
 // scheme, and a personal sign-in link (which works with the provider down)
 // would be a way around it.
-var errLinksOff = web.NewError(http.StatusForbidden, "Sign-in links are off",
-	"Personal sign-in links are turned off here: sign in with your organisation’s account. Nobody was signed in.").
-	WithLink(views.PathLogin, "Sign in")
+var errLinksOff = web.NewErrorID(http.StatusForbidden, "error.links_off", nil).
+	WithLinkID(views.PathLogin, "login.title")
 
 func (a *Auth) signinLinkPage(c *gin.Context) {
 	if !a.guestsWelcome() {
@@ -287,7 +285,7 @@ func (a *Auth) signinLinkPage(c *gin.Context) {
 
 func signinLinkError(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return web.NewError(http.StatusNotFound, "Link not valid", "This sign-in link is not valid: it may have been replaced by a newer one.")
+		return web.NewErrorID(http.StatusNotFound, "error.link_invalid", nil)
 	}
 	return err
 }
@@ -312,7 +310,7 @@ func (a *Auth) signinLinkPost(c *gin.Context) {
 		return
 	}
 	if !u.Active {
-		web.Fail(c, web.NewError(http.StatusForbidden, "Deactivated", nicknameDeactivatedMessage))
+		web.Fail(c, web.NewErrorID(http.StatusForbidden, "error.nickname_deactivated", nil))
 		return
 	}
 	key, err := a.renewBrowserKey(c, u, true)
@@ -391,7 +389,7 @@ func (a *Auth) replaceSigninLink(c *gin.Context) {
 	}
 	s, _ := session(c)
 	s.Set(newLinkKey, tok)
-	web.DoneRedirect(c, "Your new personal sign-in link is below; the old one no longer works.", views.PathAccount)
+	web.DoneRedirect(c, a.lang(c).T("notice.link_replaced"), views.PathAccount)
 }
 
 // forgetBrowser revokes this browser's key for the user: typing the nickname
@@ -400,7 +398,7 @@ func (a *Auth) forgetBrowser(c *gin.Context) {
 	if !a.forgetThisBrowser(c, User(c)) {
 		return
 	}
-	if err := web.SetNotice(c, "This browser no longer remembers your nickname. Keep your personal sign-in link to come back."); err != nil {
+	if err := web.SetNotice(c, a.lang(c).T("notice.browser_forgotten")); err != nil {
 		web.Fail(c, err)
 		return
 	}
@@ -447,7 +445,7 @@ func (a *Auth) revokeBrowser(c *gin.Context) {
 	if !a.revoke(c, User(c), id) {
 		return
 	}
-	if err := web.SetNotice(c, "That browser can no longer sign in as "+User(c).Nickname+" by typing the nickname; its sessions have ended."); err != nil {
+	if err := web.SetNotice(c, a.lang(c).F("notice.browser_revoked", map[string]any{"Nickname": User(c).Nickname})); err != nil {
 		web.Fail(c, err)
 		return
 	}
@@ -492,7 +490,7 @@ func (a *Auth) signOutEverywhere(c *gin.Context) {
 	if err := a.st.Audit(c.Request.Context(), u, 0, 0, store.ActSignOutAll, fmt.Sprintf("%d sessions", len(ids))); err != nil {
 		a.log.Warn("audit failed", "err", err)
 	}
-	web.DoneRedirect(c, "You are signed out here and on every other device.", views.PathHome)
+	web.DoneRedirect(c, a.lang(c).T("notice.signed_out_everywhere"), views.PathHome)
 }
 
 func (a *Auth) logoutPage(c *gin.Context) {
@@ -534,9 +532,10 @@ func (a *Auth) logoutPost(c *gin.Context) {
 	// which the sign-in limiter counts already).
 	_, st := session(c)
 	st.counted = true
-	notice := "You are signed out."
+	l := web.PageLang(c, u)
+	notice := l.T("notice.signed_out")
 	if forget {
-		notice = "You are signed out, and this browser no longer remembers your nickname."
+		notice = l.T("notice.signed_out_forgotten")
 	}
 	web.DoneRedirect(c, notice, views.PathHome)
 }

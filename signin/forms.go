@@ -25,12 +25,6 @@ func decodeLogin(v url.Values) (f views.LoginForm, nickname string) {
 	return f, nickname
 }
 
-func nicknameTakenMessage(nickname string) string {
-	return "“" + nickname + "” is taken. If it is yours, open your personal sign-in link (Account page, on a browser where you are signed in); otherwise choose another nickname."
-}
-
-const nicknameDeactivatedMessage = "This nickname has been deactivated by an administrator."
-
 // afterSignIn is where a sign-in may lead: web.SafeNext, but never the sign-out
 // page. Back after signing out asks for it again, and a person who has just
 // signed in does not want to be asked whether to sign out.

@@ -98,7 +98,7 @@ func (a *Auth) signInIdentity(c *gin.Context, f identityFlow) {
 	a.completeSignIn(c, u, f.remember, "", how, f.next, f.kept)
 }
 
-var errDeactivated = web.NewError(http.StatusForbidden, "Deactivated", "This account has been deactivated by an administrator.")
+var errDeactivated = web.NewErrorID(http.StatusForbidden, "error.account_deactivated", nil)
 
 // askNickname parks the verified identity with the browser session and shows
 // the page where the person picks a nickname. Nobody is signed in yet.
@@ -210,9 +210,8 @@ func (a *Auth) chooseNickname(c *gin.Context) {
 	a.completeSignIn(c, u, flow.Remember, "", how, flow.Next, flow.Kept)
 }
 
-var errNoGuests = web.NewError(http.StatusForbidden, "Nickname sign-in is off",
-	"Signing in with a nickname alone is turned off here: sign in with your organisation’s account. Nobody was signed in.").
-	WithLink(views.PathLogin, "Sign in")
+var errNoGuests = web.NewErrorID(http.StatusForbidden, "error.no_guests", nil).
+	WithLinkID(views.PathLogin, "login.title")
 
 // loginForm adds what the sign-in page offers besides the nickname.
 func (a *Auth) loginForm(f views.LoginForm) views.LoginForm {

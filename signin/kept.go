@@ -57,9 +57,9 @@ func (a *Auth) keptPost(c *gin.Context) {
 			a.keptRefused(c, err, next)
 			return
 		}
-		web.DoneRedirect(c, "Discarded: what was sent before the sign-in was not sent.", next)
+		web.DoneRedirect(c, a.lang(c).T("notice.kept_discarded"), next)
 	default:
-		web.Fail(c, web.NewError(http.StatusBadRequest, "Bad request", "Choose to send the form or to discard it.").WithLink(views.KeptPath(kept, next), "Back"))
+		web.Fail(c, web.NewErrorID(http.StatusBadRequest, "error.kept_choice", nil).WithLinkID(views.KeptPath(kept, next), "error.back"))
 	}
 }
 
@@ -69,7 +69,7 @@ func (a *Auth) keptRefused(c *gin.Context, err error, next string) {
 		web.Fail(c, err)
 		return
 	}
-	if err := web.SetErrorNotice(c, keptFormMessage(err)); err != nil {
+	if err := web.SetErrorNotice(c, keptFormMessage(a.lang(c), err)); err != nil {
 		web.Fail(c, err)
 		return
 	}

@@ -68,8 +68,7 @@ func (o *oidcClient) ctx(ctx context.Context) context.Context {
 	return oidc.ClientContext(ctx, o.cfg.HTTPClient)
 }
 
-var errProviderDown = web.NewError(http.StatusServiceUnavailable, "Sign-in provider unavailable",
-	"The sign-in provider cannot be reached right now. Nothing was changed; please try again in a moment.")
+var errProviderDown = web.NewErrorID(http.StatusServiceUnavailable, "error.provider_down", nil)
 
 // setup returns the OAuth 2 configuration and ID-token verifier, reading the
 // provider's discovery document the first time.
@@ -99,9 +98,8 @@ func (o *oidcClient) setup(ctx context.Context) (*oauth2.Config, *oidc.IDTokenVe
 // errSigninFlow answers every broken round trip the same way: wrong, used or
 // expired state, a code the provider refuses, an ID token that does not verify.
 // Which one it was goes to the log, not to whoever sent it.
-var errSigninFlow = web.NewError(http.StatusBadRequest, "Sign-in not completed",
-	"This sign-in could not be completed: it was already used, it expired, or the provider’s answer did not check out. Nobody was signed in. Please start again.").
-	WithLink(views.PathLogin, "Sign in again")
+var errSigninFlow = web.NewErrorID(http.StatusBadRequest, "error.signin_flow", nil).
+	WithLinkID(views.PathLogin, "error.signin_again")
 
 // oidcStart begins the authorization-code flow: state, nonce and PKCE verifier
 // are made here and kept server-side with the browser session, together with
@@ -181,8 +179,7 @@ func (a *Auth) oidcCallback(c *gin.Context) {
 	if e := q.Get("error"); e != "" {
 		// The person cancelled, or the provider refused them.
 		a.log.Info("OpenID Connect provider answered with an error", "error", clip(e, 64))
-		web.Fail(c, web.NewError(http.StatusBadRequest, "Not signed in",
-			"The sign-in provider did not sign you in. Nobody was signed in here.").WithLink(views.LoginPath(flow.Next, flow.Kept), "Back to sign-in"))
+		web.Fail(c, web.NewErrorID(http.StatusBadRequest, "error.provider_refused", nil).WithLinkID(views.LoginPath(flow.Next, flow.Kept), "error.back_signin"))
 		return
 	}
 	oc, verifier, err := a.oidc.setup(ctx)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"estimator/i18n"
 	"estimator/store"
 	"estimator/views"
 	"estimator/web"
@@ -169,23 +170,16 @@ func keptUploadForm(c *gin.Context, next string, maxBody int64) (url.Values, err
 	return url.Values(mf.Value), nil
 }
 
-var errUploadSignedOut = web.NewError(http.StatusUnsupportedMediaType, "Sign in to upload a file",
-	"You were signed out, and a file cannot be kept for after the sign-in. Sign in first, then choose the file again. Nothing was imported.")
+var errUploadSignedOut = web.NewErrorID(http.StatusUnsupportedMediaType, "error.upload_signed_out", nil)
 
 func keptFormsTooMany(c *gin.Context, wait time.Duration) error {
 	c.Header("Retry-After", strconv.Itoa(max(int(math.Ceil(wait.Seconds())), 1)))
-	when := "a minute"
-	if mins := int(math.Ceil(wait.Minutes())); mins > 1 {
-		when = strconv.Itoa(mins) + " minutes"
-	}
-	return web.NewError(http.StatusTooManyRequests, "Too many forms while signed out",
-		"Many forms were sent from your address while signed out, so this one was not kept. Sign in first and send it again, or wait "+when+".")
+	return web.NewErrorID(http.StatusTooManyRequests, "error.kept_too_many", map[string]any{"Minutes": max(int(math.Ceil(wait.Minutes())), 1)})
 }
 
 func keptFormsFull(c *gin.Context) error {
 	c.Header("Retry-After", "60")
-	return web.NewError(http.StatusServiceUnavailable, "Cannot keep this form now",
-		"The server is holding as many forms for people who are not signed in as it can, so this one was not kept. Sign in first and send it again.")
+	return web.NewErrorID(http.StatusServiceUnavailable, "error.kept_full", nil)
 }
 
 type replayKey struct{}
@@ -286,7 +280,7 @@ func (a *Auth) checkKept(c *gin.Context, kept string) (_ string, ok bool) {
 		web.Fail(c, err)
 		return "", false
 	default:
-		if err := web.SetErrorNotice(c, keptFormMessage(err)); err != nil {
+		if err := web.SetErrorNotice(c, keptFormMessage(a.lang(c), err)); err != nil {
 			web.Fail(c, err)
 			return "", false
 		}
@@ -294,15 +288,15 @@ func (a *Auth) checkKept(c *gin.Context, kept string) (_ string, ok bool) {
 	}
 }
 
-func keptFormMessage(err error) string {
+func keptFormMessage(l i18n.Lang, err error) string {
 	switch {
 	case errors.Is(err, store.ErrFormUsed):
-		return "That form was already sent or discarded; nothing was sent again."
+		return l.T("notice.kept_used")
 	case errors.Is(err, store.ErrFormExpired):
-		return "What you submitted before signing in waited more than 15 minutes and expired, so nothing was sent. Please fill it in again."
+		return l.T("notice.kept_expired")
 	case errors.Is(err, store.ErrFormForeign):
-		return "That form was kept for another browser session, so it was not sent from here."
+		return l.T("notice.kept_foreign")
 	default:
-		return "The form you sent before signing in could not be found, so nothing was sent."
+		return l.T("notice.kept_missing")
 	}
 }

@@ -238,8 +238,7 @@ func wellFormedToken(tok string) bool {
 // anonTooMany: one address stored its share of rows while signed out.
 func anonTooMany(h http.Header, wait time.Duration) error {
 	h.Set("Retry-After", strconv.Itoa(max(int(math.Ceil(wait.Seconds())), 1)))
-	e := web.NewError(http.StatusTooManyRequests, "Too many requests while signed out",
-		"Many requests came from your address while signed out, so this one was not kept. Sign in first and try again, or wait a few minutes.")
+	e := web.NewErrorID(http.StatusTooManyRequests, "error.anon_too_many", nil)
 	e.AnonCap = true
 	return e
 }

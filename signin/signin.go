@@ -23,6 +23,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
+	"estimator/i18n"
 	"estimator/store"
 	"estimator/views"
 	"estimator/web"
@@ -229,6 +230,9 @@ func (a *Auth) Sweep() {
 
 // SessionCookie and KeyCookie are the names of the session's cookie and the
 // browser key's.
+// lang is the language of this request's answer (and of the notice it sets).
+func (a *Auth) lang(c *gin.Context) i18n.Lang { return web.PageLang(c, User(c)) }
+
 func (a *Auth) SessionCookie() string { return a.sessions.cookieName }
 func (a *Auth) KeyCookie() string     { return a.sessions.keyCookie }
 

@@ -59,8 +59,7 @@ func (a *Auth) fromTrustedProxy(c *gin.Context) bool {
 	return false
 }
 
-var errHeaderValue = web.NewError(http.StatusBadRequest, "Sign-in header not usable",
-	"The sign-in proxy sent a user name this app cannot use. Nobody was signed in.")
+var errHeaderValue = web.NewErrorID(http.StatusBadRequest, "error.header_value", nil)
 
 // trustedUser signs in the user the trusted proxy names in its header. From any
 // other address the header is ignored (and that is logged once). The user is
