@@ -283,7 +283,9 @@ func TestGroupPageShowsMembersAndIssuesLive(t *testing.T) {
 		return strings.Contains(d, `data-key="GP-2-edited"`) && !strings.Contains(d, `data-key="GP-2"`)
 	})
 	rt.owner.post(fmt.Sprintf("/issues/%d/delete", two), url.Values{"confirmed": {"1"}}).wantStatus(http.StatusSeeOther)
-	see("the deleted issue gone", func(d string) bool { return strings.Contains(d, `data-key="GP-1"`) && !strings.Contains(d, "GP-2-edited") })
+	see("the deleted issue gone", func(d string) bool {
+		return strings.Contains(d, `data-key="GP-1"`) && !strings.Contains(d, "GP-2-edited")
+	})
 	for _, c := range []*client{rt.owner, rt.members[0]} {
 		c.estimate(one, "8").wantStatus(http.StatusSeeOther)
 	}
