@@ -113,7 +113,8 @@ func TestOwnVoteReachesEveryTabOfTheVoterAndNobodyElse(t *testing.T) {
 		s.mustNext()
 	}
 
-	for _, vote := range []string{"34", "?", "13"} {
+	sizes := map[int]bool{}
+	for _, vote := range []string{"34", "?", "13", "coffee", "100"} {
 		ana.htmxFrom(room).post(room+"/estimate", url.Values{"estimate": {vote}}).wantStatus(http.StatusOK)
 		started := time.Now()
 		for name, s := range mine {
@@ -121,10 +122,15 @@ func TestOwnVoteReachesEveryTabOfTheVoterAndNobodyElse(t *testing.T) {
 			if _, chosen := ownCardsIn(ev); chosen != vote {
 				t.Errorf("%s: own cards mark %q chosen, want %q", name, chosen, vote)
 			}
+			sizes[len(ev.data)] = true
 		}
 		if took := time.Since(started); took > time.Second {
 			t.Errorf("own cards took %v", took)
 		}
+	}
+	// Even on her own streams, the event's size does not tell the vote.
+	if len(sizes) != 1 {
+		t.Errorf("own cards of different votes have different sizes: %v", sizes)
 	}
 	bo := rt.members[1]
 	bo.htmxFrom(room).post(room+"/estimate", url.Values{"estimate": {"21"}}).wantStatus(http.StatusOK)
@@ -142,7 +148,7 @@ func TestOwnVoteReachesEveryTabOfTheVoterAndNobodyElse(t *testing.T) {
 	// Bo's own vote went to Bo alone: Ana's streams never carry it.
 	for name, s := range mine {
 		for _, ev := range quietly(s, 300*time.Millisecond) {
-			if own, chosen := ownCardsIn(ev); own && chosen != "13" {
+			if own, chosen := ownCardsIn(ev); own && chosen != "100" {
 				t.Errorf("%s got own cards marking %q", name, chosen)
 			}
 		}
