@@ -259,7 +259,7 @@ type roomStep struct {
 	votePosts, revealPosts, startPosts []time.Duration
 	errors                             int
 	firstErr                           string
-	streamsOpened                      int64 // one per page: a move opens none
+	streamsOpened                      int64         // one per page: a move opens none
 	peakRSS                            int           // KiB, the highest of the instances'
 	cpu                                time.Duration // the instances' CPU time over the step
 	clientCPU                          time.Duration // the load generator's
