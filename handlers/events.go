@@ -61,29 +61,41 @@ func (a *App) events(c *gin.Context) {
 		a.fail(c, errNotFound)
 		return
 	}
-	a.stream(c, a.followed(c, is, g, u.ID), g.ID)
+	issueID, missed := a.followed(c, is, g, u.ID)
+	a.stream(c, issueID, g.ID, missed)
 }
 
 // followed is the issue a room's stream serves: the one in its address, or,
 // when the page moved with its group before this reconnect, the one it shows
-// now, which the last event it got names (its id, "ISSUE-VERSION"), if the
-// viewer may see it and it is of the same group.
-func (a *App) followed(c *gin.Context, is store.Issue, g store.Group, userID int64) int64 {
-	last := c.GetHeader("Last-Event-ID")
-	head, _, ok := strings.Cut(last, "-")
-	if !ok {
-		return is.ID
+// now, which the last event it got names (its id, "ISSUE-VERSION", with "-c"
+// when that issue was the group's current one), if the viewer may see it and
+// it is of the same group. A page that was with its group and missed a move
+// (its stream was closed meanwhile: a tab in the background) gets the
+// group's current issue, as a moved page does (missed).
+func (a *App) followed(c *gin.Context, is store.Issue, g store.Group, userID int64) (issueID int64, missed bool) {
+	parts := strings.Split(c.GetHeader("Last-Event-ID"), "-")
+	if len(parts) < 2 || len(parts) > 3 {
+		return is.ID, false
 	}
-	shown, err := strconv.ParseInt(head, 10, 64)
-	if err != nil || shown <= 0 || shown == is.ID {
-		return is.ID
+	shown, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil || shown <= 0 {
+		return is.ID, false
 	}
-	other, og, role, err := a.st.IssueFor(c.Request.Context(), shown, userID)
-	if err != nil || role == store.RoleNone || og.ID != g.ID {
-		return is.ID
+	if shown != is.ID {
+		other, og, role, err := a.st.IssueFor(c.Request.Context(), shown, userID)
+		if err != nil || role == store.RoleNone || og.ID != g.ID {
+			return is.ID, false
+		}
+		is, g = other, og
 	}
-	return other.ID
+	if len(parts) == 3 && parts[2] == currentTag && g.CurrentIssueID != 0 && g.CurrentIssueID != is.ID {
+		return g.CurrentIssueID, true
+	}
+	return is.ID, false
 }
+
+// currentTag marks the events of a room that is its group's current one.
+const currentTag = "c"
 
 // groupEvents streams the live part of a group's page, like events does an
 // issue's room; a move to another issue sends the page there.
@@ -107,20 +119,25 @@ func (a *App) groupEvents(c *gin.Context) {
 		a.fail(c, errNotFound)
 		return
 	}
-	a.stream(c, live.GroupPage, g.ID)
+	a.stream(c, live.GroupPage, g.ID, false)
 }
 
 // stream subscribes the signed-in member to a topic (an issue, or
-// live.GroupPage for the group's page) and serves it. HEAD answers the headers a stream would get and
+// live.GroupPage for the group's page) and serves it; missed: the page missed
+// the group's move to the issue, and starts as a moved one. HEAD answers the headers a stream would get and
 // opens nothing: no subscriber, no presence.
-func (a *App) stream(c *gin.Context, issueID, groupID int64) {
+func (a *App) stream(c *gin.Context, issueID, groupID int64, missed bool) {
 	if isHead(c) {
 		live.SetHeaders(c.Writer.Header())
 		c.Status(http.StatusOK)
 		return
 	}
 	_, st := session(c)
-	sub, err := a.hub.Subscribe(issueID, groupID, live.Viewer{User: currentUser(c).ID, Session: st.rec.ID})
+	subscribe := a.hub.Subscribe
+	if missed {
+		subscribe = a.hub.SubscribeMoved
+	}
+	sub, err := subscribe(issueID, groupID, live.Viewer{User: currentUser(c).ID, Session: st.rec.ID})
 	switch {
 	case errors.Is(err, live.ErrSessionFull):
 		c.Header("Retry-After", "30")
@@ -183,6 +200,9 @@ func statusFrames(st liveStore) func(context.Context, int64, map[int64]bool) (li
 			return live.Frames{}, err
 		}
 		f := live.Frames{Bodies: map[string][]byte{}, Audience: map[int64]string{}}
+		if status.Current.ID == issueID {
+			f.Tag = currentTag
+		}
 		for _, v := range status.Voters {
 			f.Audience[v.UserID] = string(v.Role)
 		}

@@ -211,28 +211,53 @@ func TestAMoveSendsTheSameRoomToEverySeatAndAnAheadVoteToItsVoterOnly(t *testing
 
 // A page that moved with its group and reconnects (to the address it was
 // loaded from) gets the issue it shows now, which the last event's id names;
-// an id naming an issue of another group, or nonsense, is ignored.
-func TestAReconnectAfterAMoveFollowsTheIssueShown(t *testing.T) {
+// if that issue was the group's current one ("-c") and the group moved on
+// while the stream was closed (a tab in the background), it gets the move.
+// An id naming an issue of another group, or nonsense, is ignored.
+func TestAReconnectFollowsTheIssueShownAndAMoveMissed(t *testing.T) {
 	t.Parallel()
-	rt := newRoomTeam(t, "FROM-1", "TO-2")
-	one, two := rt.issues[0], rt.issues[1]
+	rt := newRoomTeam(t, "FROM-1", "TO-2", "BROWSED-3")
+	one, two, three := rt.issues[0], rt.issues[1], rt.issues[2]
 	stranger := rt.ta.signedIn("Stranger-with-a-32-char-nickname")
 	otherGroup := stranger.createGroup("Elsewhere")
 	rt.members[0].join(otherGroup)
 	foreign := stranger.addIssue(otherGroup, "SECRET-9", "not yours to follow")
+	rt.owner.post(fmt.Sprintf("/issues/%d/start", two), nil).wantStatus(http.StatusSeeOther)
 	path := fmt.Sprintf("/issues/%d/events", one)
-	for lastID, want := range map[string]int64{
-		fmt.Sprintf("%d-7", two):     two,
-		fmt.Sprintf("%d-1", foreign): one,
-		"":                           one,
-		"x-1":                        one,
-		"-3":                         one,
-		"99999999-1":                 one,
+	type want struct {
+		issue int64
+		move  bool
+	}
+	for lastID, w := range map[string]want{
+		fmt.Sprintf("%d-7", two):       {two, false},
+		fmt.Sprintf("%d-7-c", two):     {two, false},
+		fmt.Sprintf("%d-4", three):     {three, false}, // browsing another issue: it stays
+		fmt.Sprintf("%d-4-c", three):   {two, true},    // it was current: the move it missed
+		fmt.Sprintf("%d-3-c", one):     {two, true},
+		fmt.Sprintf("%d-1", foreign):   {one, false},
+		fmt.Sprintf("%d-1-c", foreign): {one, false},
+		"":                             {one, false},
+		"x-1":                          {one, false},
+		"-3":                           {one, false},
+		"99999999-1-c":                 {one, false},
+		fmt.Sprintf("%d-1-c-c", three): {one, false},
 	} {
 		s := openStreamFrom(t, rt, rt.members[0], path, lastID)
 		ev := s.mustNext()
-		if !strings.HasPrefix(ev.id, fmt.Sprintf("%d-", want)) {
-			t.Errorf("Last-Event-ID %q: first event id %q, want issue %d", lastID, ev.id, want)
+		if moved := ev.name == "move"; moved != w.move {
+			t.Errorf("Last-Event-ID %q: first event %q, want a move: %v", lastID, ev.name, w.move)
+		}
+		if ev.name == "move" {
+			if !strings.Contains(ev.data, fmt.Sprintf(`data-path="/issues/%d"`, w.issue)) {
+				t.Errorf("Last-Event-ID %q: a move elsewhere: %q", lastID, truncate(ev.data, 200))
+			}
+			ev = s.mustNext()
+		}
+		if !strings.HasPrefix(ev.id, fmt.Sprintf("%d-", w.issue)) {
+			t.Errorf("Last-Event-ID %q: state id %q, want issue %d", lastID, ev.id, w.issue)
+		}
+		if tagged := strings.HasSuffix(ev.id, "-c"); tagged != (w.issue == two) {
+			t.Errorf("state id %q: tagged current %v, want %v", ev.id, tagged, w.issue == two)
 		}
 		s.close()
 	}

@@ -65,6 +65,10 @@ type Frames struct {
 	// Audience maps every user who may watch the topic to their audience. A
 	// watcher missing from it has lost access: its stream is closed (Removed).
 	Audience map[int64]string
+	// Tag (Config.Render only) is added to the events' ids of this state
+	// ("TOPIC-VERSION-TAG"): what a page that reconnects says of the state it
+	// had, beside its topic (for a room: "c", it was where its group was).
+	Tag string
 	// Own (Config.Enter only) are the users who have a part of their own on
 	// the topic (a vote): a page of theirs that moves there gets Config.Own
 	// after the entry.
@@ -214,6 +218,9 @@ type Subscription struct {
 	entering uint64
 	own      []byte
 	ownSeq   uint64
+	// stale: after a move, the topic's states up to this version were
+	// rendered before it (they may say the group is elsewhere): not sent.
+	stale uint64
 }
 
 // New builds a broker and starts listening to its bus.
@@ -290,6 +297,28 @@ func (b *Broker) Subscribe(topicID, group int64, v Viewer) (*Subscription, error
 	case !wasPresent:
 		b.presenceLocked(t)
 	}
+	return s, nil
+}
+
+// SubscribeMoved is Subscribe for a page that shows another topic of the
+// group and missed the group's move to this one (it reconnects after it): the
+// stream starts as a moved one does, with the topic's entry (Config.Enter),
+// then its state. Without Config.Enter it is Subscribe.
+func (b *Broker) SubscribeMoved(topicID, group int64, v Viewer) (*Subscription, error) {
+	s, err := b.Subscribe(topicID, group, v)
+	if err != nil || b.cfg.Enter == nil || topicID == GroupPage {
+		return s, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := s.t
+	t.moves++
+	t.enterDirty = true
+	s.entering = t.moves
+	if cur := t.current.Load(); cur != nil {
+		s.stale = cur.version
+	}
+	b.changedLocked(t)
 	return s, nil
 }
 
@@ -497,6 +526,9 @@ func (b *Broker) renderFrames(t *topic, present map[int64]bool) (*frameSet, erro
 	// The id names the topic: a page that moved with its group and
 	// reconnects (to the address it was loaded from) says which one it shows.
 	id := strconv.FormatInt(t.id, 10) + "-" + strconv.FormatUint(fs.version, 10)
+	if f.Tag != "" {
+		id += "-" + f.Tag
+	}
 	for name, body := range f.Bodies {
 		fs.wire[name] = encodeEvent("", id, body)
 	}
@@ -655,6 +687,10 @@ func (b *Broker) moved(group, topicID int64) {
 			delete(t.subs, s)
 			s.t = to
 			s.entering = to.moves
+			s.stale = 0
+			if cur := to.current.Load(); cur != nil {
+				s.stale = cur.version
+			}
 			s.own = nil
 			to.subs[s] = struct{}{}
 			delete(b.seen[topicID], s.userID)

@@ -176,3 +176,23 @@ func TestOwnChangedReachesOnlyThatPersonsStreams(t *testing.T) {
 	}
 	w.b.OwnChanged(GroupPage, 2) // a group's page has no own part
 }
+
+// A page that missed a move (its stream was closed meanwhile) and subscribes
+// to the topic the group is on now starts as a moved page does: the entry,
+// then the state.
+func TestSubscribeMovedStartsWithTheEntry(t *testing.T) {
+	t.Parallel()
+	w := newMoveWorld(t)
+	w.set(6, "room 6", map[int64]string{2: "voter"})
+	c := w.openMoved(6, 10, 2, 2)
+	evs := collect(c, 400*time.Millisecond)
+	if len(evs) < 2 || evs[0].name != "move" || evs[0].data != "entry 6 for voter" || !strings.HasPrefix(evs[1].data, "room 6 for voter") {
+		t.Fatalf("a page that missed the move got %+v", evs)
+	}
+}
+
+// openMoved opens a stream with SubscribeMoved.
+func (w *world) openMoved(topic, group, user, session int64) *client {
+	w.t.Helper()
+	return w.openAt(fmt.Sprintf("%s/?topic=%d&group=%d&user=%d&session=%d&moved=1", w.srv.URL, topic, group, user, session))
+}

@@ -61,7 +61,7 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 	defer b.unsubscribe(s)
 	heartbeat := time.NewTicker(b.cfg.Heartbeat)
 	defer heartbeat.Stop()
-	var sent uint64
+	var sent, stale uint64
 	var sentOf *topic
 	for {
 		select {
@@ -73,17 +73,20 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 			}
 			return
 		case <-s.wake:
-			t, entry, own, ready := b.pending(s)
+			t, entry, own, moved, ready := b.pending(s)
 			if !ready {
 				continue // the entry is being rendered: it wakes us
 			}
 			if t != sentOf {
 				sent, sentOf = 0, t
 			}
-			if entry != nil && w.write(entry) != nil {
-				return
+			if entry != nil {
+				stale = moved
+				if w.write(entry) != nil {
+					return
+				}
 			}
-			if fs := t.current.Load(); fs != nil && fs.version != sent {
+			if fs := t.current.Load(); fs != nil && fs.version != sent && fs.version > stale {
 				audience, ok := fs.audience[s.userID]
 				if !ok {
 					continue // the renderer closes it
@@ -105,24 +108,26 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 }
 
 // pending is what a woken subscription has to send beside its topic's
-// state: the entry of the topic it moved to, and its own part. ready is false
+// state: the entry of the topic it moved to (with the last version of its
+// state rendered before the move, stale), and its own part. ready is false
 // while a move waits for its entry.
-func (b *Broker) pending(s *Subscription) (t *topic, entry, own []byte, ready bool) {
+func (b *Broker) pending(s *Subscription) (t *topic, entry, own []byte, stale uint64, ready bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	t = s.t
 	if s.entering != 0 {
 		es := t.entry.Load()
 		if es == nil || es.seq < s.entering {
-			return t, nil, nil, false
+			return t, nil, nil, 0, false
 		}
 		s.entering = 0
+		stale = s.stale
 		if audience, ok := es.audience[s.userID]; ok {
 			entry = es.wire[audience]
 		}
 	}
 	own, s.own = s.own, nil
-	return t, entry, own, true
+	return t, entry, own, stale, true
 }
 
 var heartbeatComment = []byte(": ping\n\n")
