@@ -1,7 +1,8 @@
 // Estimator's own script. The app works without it; it only adds copying links,
 // following the server's "navigate" events on live pages (a stream whose
 // session ended goes to the sign-in page; the group moving to another issue
-// takes every room there), times in the viewer's own zone, telling live pages
+// takes its page there), moving a room in place when the group moves on (the
+// "move" event), times in the viewer's own zone, telling live pages
 // apart from what a page without script says, keys 1–9 for the cards, the
 // countdown, fetching the cards again when the round they belong to changes, and
 // disabling a plain form's buttons once it is sent.
@@ -98,6 +99,38 @@
   document.addEventListener("navigate", function (evt) {
     var path = evt.detail && evt.detail.data;
     if (samePath(path)) window.location.assign(path);
+  });
+
+  // The group moved to another issue: the room's stream stays open and sends
+  // the new room's head and cards (the same for everyone in a seat; a vote
+  // given there ahead follows, and the live part as the next update). They
+  // take the old ones' places; the address becomes the new room's (back
+  // loads the room left), and the focus goes to its heading, so that a
+  // screen reader says where the page is now.
+  document.addEventListener("move", function (evt) {
+    var data = evt.detail && evt.detail.data;
+    if (typeof data !== "string") return;
+    var tpl = document.createElement("template");
+    tpl.innerHTML = data;
+    var head = tpl.content.getElementById("room-head");
+    var path = head && head.getAttribute("data-path");
+    if (!samePath(path) || !document.getElementById("room-head")) return;
+    ["room-head", "estimate-panel"].forEach(function (id) {
+      var now = document.getElementById(id), next = tpl.content.getElementById(id);
+      if (!now || !next) return;
+      now.replaceWith(next);
+      if (window.htmx) htmx.process(next);
+      enhance(next);
+    });
+    if (location.pathname !== path) history.pushState({ room: path }, "", path);
+    document.title = head.getAttribute("data-title") || document.title;
+    var h1 = document.querySelector("#room-head h1");
+    if (h1) h1.focus();
+  });
+  // Back (or forward) to a room the page moved away from in place: load it.
+  window.addEventListener("popstate", function () {
+    var head = document.getElementById("room-head");
+    if (head && head.getAttribute("data-path") !== location.pathname) location.reload();
   });
 
   // Keys 1–9 pick the n-th card of the room, unless the person is typing.

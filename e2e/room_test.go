@@ -261,12 +261,17 @@ func TestRoom(t *testing.T) {
 		t.Errorf("earlier rounds show %q", got)
 	}
 
-	// The owner starts the next issue: every room goes there by itself.
+	// The owner starts the next issue: every room goes there by itself, in
+	// place.
 	e.waitStreams(owner, first+"/events", 4)
+	for _, tb := range []*tab{max, mia, sam} {
+		tb.mark()
+		tb.watchMoves()
+	}
 	owner.click(testID("start-next"))
 	started = time.Now()
 	owner.waitPath(second)
-	movesWithin(t, started, second, max, mia, sam)
+	movedInPlace(t, started, second, max, mia, sam)
 	max.waitText(testID("issue-key"), "ROOM-2", stepTimeout)
 	max.waitVisible(testID("card-1"))
 

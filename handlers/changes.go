@@ -16,6 +16,12 @@ func (a *App) committed(ch store.Change) {
 	case store.IssueChanged:
 		b.TopicChanged(ch.Issue)
 		b.GroupPageChanged(ch.Group)
+	case store.VoteCast:
+		// Everyone sees who has voted; the voter's own cards, with the
+		// vote, go to their own streams of the issue only.
+		b.TopicChanged(ch.Issue)
+		b.GroupPageChanged(ch.Group)
+		b.OwnChanged(ch.Issue, ch.User)
 	case store.IssueDeleted:
 		b.TopicDeleted(ch.Issue)
 		b.GroupPageChanged(ch.Group)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -26,19 +28,22 @@ type liveStore interface {
 	IssueStatus(ctx context.Context, issueID int64) (store.Status, error)
 	Members(ctx context.Context, groupID int64) ([]store.Member, error)
 	Now() time.Time
+	OwnEstimate(ctx context.Context, issueID, userID int64) (store.Vote, error)
 	SessionAlive(ctx context.Context, id, userID int64, p store.SessionPolicy) (bool, error)
 }
 
 var (
 	errTooManyStreams = web.NewError(http.StatusServiceUnavailable, "Too many live pages",
 		"The server has as many live pages open as it can serve. The page still works: refresh it to see changes.")
+
 	errTooManySessionStreams = web.NewError(http.StatusTooManyRequests, "Too many live pages",
 		"This browser has too many live pages open. Close some tabs, or refresh this page to see changes.")
 )
 
 // events streams the live part of the issue's room (live.Serve says how). A
 // stream whose session ended tells the browser to go to the sign-in page, then
-// closes; a move of the group to another issue sends the room there.
+// closes; when the group moves to another issue, the stream stays open and
+// follows it (the room's new head and cards first: live.Config.Enter).
 func (a *App) events(c *gin.Context) {
 	id, ok := web.ParseID(c, "id")
 	if !ok {
@@ -59,8 +64,41 @@ func (a *App) events(c *gin.Context) {
 		web.Fail(c, web.ErrNotFound)
 		return
 	}
-	a.stream(c, is.ID, g.ID)
+	issueID, missed := a.followed(c, is, g, u.ID)
+	a.stream(c, issueID, g.ID, missed)
 }
+
+// followed is the issue a room's stream serves: the one in its address, or,
+// when the page moved with its group before this reconnect, the one it shows
+// now, which the last event it got names (its id, "ISSUE-VERSION", with "-c"
+// when that issue was the group's current one), if the viewer may see it and
+// it is of the same group. A page that was with its group and missed a move
+// (its stream was closed meanwhile: a tab in the background) gets the
+// group's current issue, as a moved page does (missed).
+func (a *App) followed(c *gin.Context, is store.Issue, g store.Group, userID int64) (issueID int64, missed bool) {
+	parts := strings.Split(c.GetHeader("Last-Event-ID"), "-")
+	if len(parts) < 2 || len(parts) > 3 {
+		return is.ID, false
+	}
+	shown, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil || shown <= 0 {
+		return is.ID, false
+	}
+	if shown != is.ID {
+		other, og, role, err := a.st.IssueFor(c.Request.Context(), shown, userID)
+		if err != nil || role == store.RoleNone || og.ID != g.ID {
+			return is.ID, false
+		}
+		is, g = other, og
+	}
+	if len(parts) == 3 && parts[2] == currentTag && g.CurrentIssueID != 0 && g.CurrentIssueID != is.ID {
+		return g.CurrentIssueID, true
+	}
+	return is.ID, false
+}
+
+// currentTag marks the events of a room that is its group's current one.
+const currentTag = "c"
 
 // groupEvents streams the live part of a group's page, like events does an
 // issue's room; a move to another issue sends the page there.
@@ -84,19 +122,24 @@ func (a *App) groupEvents(c *gin.Context) {
 		web.Fail(c, web.ErrNotFound)
 		return
 	}
-	a.stream(c, live.GroupPage, g.ID)
+	a.stream(c, live.GroupPage, g.ID, false)
 }
 
 // stream subscribes the signed-in member to a topic (an issue, or
-// live.GroupPage for the group's page) and serves it. HEAD answers the headers a stream would get and
-// opens nothing: no subscriber, no presence.
-func (a *App) stream(c *gin.Context, issueID, groupID int64) {
+// live.GroupPage for the group's page) and serves it; missed: the page missed
+// the group's move to the issue, and starts as a moved one. HEAD answers the
+// headers a stream would get and opens nothing: no subscriber, no presence.
+func (a *App) stream(c *gin.Context, issueID, groupID int64, missed bool) {
 	if isHead(c) {
 		live.SetHeaders(c.Writer.Header())
 		c.Status(http.StatusOK)
 		return
 	}
-	sub, err := a.hub.Subscribe(issueID, groupID, live.Viewer{User: signin.User(c).ID, Session: signin.SessionID(c)})
+	subscribe := a.hub.Subscribe
+	if missed {
+		subscribe = a.hub.SubscribeMoved
+	}
+	sub, err := subscribe(issueID, groupID, live.Viewer{User: signin.User(c).ID, Session: signin.SessionID(c)})
 	switch {
 	case errors.Is(err, live.ErrSessionFull):
 		c.Header("Retry-After", "30")
@@ -121,6 +164,7 @@ func (a *App) streamNavigate(c *gin.Context, target string) {
 // broker holds nothing of the web layer.
 func newHub(st liveStore, cfg Config, log *slog.Logger, bus live.Bus) *live.Broker {
 	room, group := statusFrames(st), groupFrames(st)
+	enter, own := enterFrames(st), ownCards(st)
 	return live.New(live.Config{
 		Bus: bus,
 		Render: func(ctx context.Context, issueID, groupID int64, present map[int64]bool) (live.Frames, error) {
@@ -129,6 +173,8 @@ func newHub(st liveStore, cfg Config, log *slog.Logger, bus live.Bus) *live.Brok
 			}
 			return room(ctx, issueID, present)
 		},
+		Enter: enter,
+		Own:   own,
 		Alive: func(ctx context.Context, v live.Viewer) (bool, error) {
 			return st.SessionAlive(ctx, v.Session, v.User, cfg.Sessions)
 		},
@@ -156,6 +202,9 @@ func statusFrames(st liveStore) func(context.Context, int64, map[int64]bool) (li
 			return live.Frames{}, err
 		}
 		f := live.Frames{Bodies: map[string][]byte{}, Audience: map[int64]string{}}
+		if status.Current.ID == issueID {
+			f.Tag = currentTag
+		}
 		for _, v := range status.Voters {
 			f.Audience[v.UserID] = string(v.Role)
 		}
@@ -171,9 +220,68 @@ func statusFrames(st liveStore) func(context.Context, int64, map[int64]bool) (li
 	}
 }
 
+// seats are the audiences of a move: the room's head is everyone's, the
+// cards are a voter's or a spectator's.
+var seats = []store.Seat{store.SeatVoter, store.SeatSpectator}
+
+// enterFrames renders what a room page gets when its group moves to the
+// issue: the room's head and the cards without a vote, once per seat (never
+// per person), and who voted there already (they get ownCards next).
+func enterFrames(st liveStore) func(context.Context, int64, int64) (live.Frames, error) {
+	return func(ctx context.Context, issueID, _ int64) (live.Frames, error) {
+		status, err := st.IssueStatus(ctx, issueID)
+		if errors.Is(err, store.ErrNotFound) {
+			return live.Frames{}, live.ErrGone
+		}
+		if err != nil {
+			return live.Frames{}, err
+		}
+		f := live.Frames{Bodies: map[string][]byte{}, Audience: map[int64]string{}, Own: map[int64]bool{}}
+		for _, v := range status.Voters {
+			f.Audience[v.UserID] = string(v.Seat)
+			if v.Voted {
+				f.Own[v.UserID] = true
+			}
+		}
+		for _, seat := range seats {
+			var buf bytes.Buffer
+			if err := views.RoomMove(status, seat).Render(ctx, &buf); err != nil {
+				return live.Frames{}, err
+			}
+			f.Bodies[string(seat)] = buf.Bytes()
+		}
+		return f, nil
+	}
+}
+
+// ownCards renders one person's own cards of an issue, with their vote: the
+// broker sends them to that person's streams of the issue only. moved: the
+// page has just moved there (nothing was just saved).
+func ownCards(st liveStore) func(context.Context, int64, int64, bool) ([]byte, error) {
+	return func(ctx context.Context, issueID, userID int64, moved bool) ([]byte, error) {
+		status, err := st.IssueStatus(ctx, issueID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, live.ErrGone
+		}
+		if err != nil {
+			return nil, err
+		}
+		vote, err := st.OwnEstimate(ctx, issueID, userID)
+		if err != nil {
+			return nil, err
+		}
+		v := views.EstimateView{Issue: status.Issue, Group: status.Group, Seat: status.SeatOf(userID), Own: vote, Saved: !moved && !vote.IsZero()}
+		var buf bytes.Buffer
+		if err := views.OwnCards(v).Render(ctx, &buf); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+}
+
 // groupFrames renders the live part of a group's page for owners and for
-// members: where the group is, and its issues (with how many voted, never
-// what).
+// members: where the group is, its issues (with how many voted, never what)
+// and its members.
 func groupFrames(st liveStore) func(context.Context, int64) (live.Frames, error) {
 	return func(ctx context.Context, groupID int64) (live.Frames, error) {
 		g, _, err := st.GroupFor(ctx, groupID, 0)
@@ -198,7 +306,8 @@ func groupFrames(st liveStore) func(context.Context, int64) (live.Frames, error)
 		for _, role := range roles {
 			var buf bytes.Buffer
 			view := views.GroupLiveView{GroupID: g.ID, Current: g.CurrentIssueID, Issues: issues, Facilitates: role.CanFacilitate()}
-			if err := views.GroupLive(view).Render(ctx, &buf); err != nil {
+			page := views.GroupView{Group: g, Role: role, Members: members}
+			if err := views.GroupLiveFrame(view, page).Render(ctx, &buf); err != nil {
 				return live.Frames{}, err
 			}
 			f.Bodies[string(role)] = buf.Bytes()

@@ -484,14 +484,30 @@ func TestStartIssueMovesTheGroup(t *testing.T) {
 	}
 	rt.owner.htmxFrom(fmt.Sprintf("/issues/%d", one)).post(fmt.Sprintf("/issues/%d/start", two), nil).wantHXRedirect(fmt.Sprintf("/issues/%d", two))
 	started := time.Now()
-	for i, s := range streams {
-		ev := s.until(2*time.Second, "a navigate event", func(ev sse) bool { return ev.name == "navigate" })
-		if ev.data != fmt.Sprintf("/issues/%d", two) {
-			t.Errorf("stream %d: navigate to %q", i, ev.data)
+	// The group page is sent to the room; the rooms stay, on the same stream:
+	// the new room's head and cards, then its live part.
+	if ev := streams[1].until(time.Second, "a navigate event", func(ev sse) bool { return ev.name == "navigate" }); ev.data != fmt.Sprintf("/issues/%d", two) {
+		t.Errorf("group page: navigate to %q", ev.data)
+	}
+	for _, i := range []int{0, 2} {
+		ev := streams[i].until(time.Second, "the move", func(ev sse) bool { return ev.name != "" })
+		if ev.name != "move" || !strings.Contains(ev.data, fmt.Sprintf(`data-path="/issues/%d"`, two)) || !strings.Contains(ev.data, ">M-2</h1>") || !strings.Contains(ev.data, `id="estimate-panel"`) {
+			t.Fatalf("stream %d: %s event %q", i, ev.name, truncate(ev.data, 400))
+		}
+		ev = streams[i].until(time.Second, "the new room's live part", func(ev sse) bool { return true })
+		if ev.name != "" || !strings.HasPrefix(ev.id, fmt.Sprintf("%d-", two)) || !strings.Contains(ev.data, "estimating this issue now") {
+			t.Errorf("stream %d after the move: %s event id %q %q", i, ev.name, ev.id, truncate(ev.data, 300))
 		}
 	}
-	if took := time.Since(started); took > 2*time.Second {
+	if took := time.Since(started); took > time.Second {
 		t.Errorf("the move took %v", took)
+	}
+	// Votes on the started issue reach the moved rooms on their streams.
+	rt.members[1].estimate(two, "5").wantStatus(http.StatusSeeOther)
+	for _, i := range []int{0, 2} {
+		streams[i].until(time.Second, "the vote on the started issue", func(ev sse) bool {
+			return ev.name == "" && strings.HasPrefix(ev.id, fmt.Sprintf("%d-", two)) && strings.Contains(ev.data, "1 of 4 voted")
+		})
 	}
 	// The room of the started issue is not sent away: it says it is current.
 	ev := stay.until(2*time.Second, "the room's update", func(ev sse) bool { return ev.name == "" && strings.Contains(ev.data, "estimating this issue now") })
@@ -766,12 +782,17 @@ func TestRoomNeverPairsANameWithAValue(t *testing.T) {
 		checkAnonymous(t, anonView{name: "time-up event", viewer: nick, body: ev.data, revealed: true}, open)
 	}
 
-	// The move to another issue names only the issue.
+	// The move to another issue sends the new room's head and cards, the same
+	// for everyone in a seat, with no value of anyone's.
 	rt.owner.post(fmt.Sprintf("/issues/%d/start", next), nil).wantStatus(http.StatusSeeOther)
 	for nick, s := range streams {
-		ev := s.until(2*time.Second, "the move", func(ev sse) bool { return ev.name == "navigate" })
-		if ev.data != fmt.Sprintf("/issues/%d", next) {
-			t.Errorf("%s: navigate event %q", nick, ev.data)
+		ev := s.until(2*time.Second, "the move", func(ev sse) bool { return ev.name == "move" })
+		if !strings.Contains(ev.data, fmt.Sprintf(`data-path="/issues/%d"`, next)) {
+			t.Errorf("%s: move event %q", nick, truncate(ev.data, 300))
+		}
+		checkAnonymous(t, anonView{name: "move event", viewer: nick, body: ev.data, estimate: true}, open)
+		if strings.Contains(ev.data, `aria-pressed="true"`) {
+			t.Errorf("%s: the move event marks a card chosen", nick)
 		}
 	}
 

@@ -65,6 +65,14 @@ type Frames struct {
 	// Audience maps every user who may watch the topic to their audience. A
 	// watcher missing from it has lost access: its stream is closed (Removed).
 	Audience map[int64]string
+	// Tag (Config.Render only) is added to the events' ids of this state
+	// ("TOPIC-VERSION-TAG"): what a page that reconnects says of the state it
+	// had, beside its topic (for a room: "c", it was where its group was).
+	Tag string
+	// Own (Config.Enter only) are the users who have a part of their own on
+	// the topic (a vote): a page of theirs that moves there gets Config.Own
+	// after the entry.
+	Own map[int64]bool
 }
 
 // Config is what a Broker is built from.
@@ -77,6 +85,19 @@ type Config struct {
 	// per heartbeat for every open stream, to notice sessions that ended
 	// without a notice (expiry, another process). Nil: never asked.
 	Alive func(ctx context.Context, v Viewer) (bool, error)
+	// Enter renders what a page that moves to the topic with its group needs
+	// beside the topic's state (its heading, the cards), once per audience
+	// (Frames.Audience: user → audience). With Enter, a move of the group
+	// keeps the streams of its other topics open and moves them to the topic:
+	// they get the entry as an event named "move", then the topic's state,
+	// then, for those in Frames.Own, Config.Own. Without it, a move closes
+	// them with Moved's exit.
+	Enter func(ctx context.Context, topic, group int64) (Frames, error)
+	// Own renders one user's own part of a topic (their cards and their
+	// vote). It is sent to that user's streams of the topic only, never to
+	// anyone else's: after OwnChanged, and after a move (moved: true) to a
+	// topic where Enter says they have one. Nil: OwnChanged does nothing.
+	Own func(ctx context.Context, topic, user int64, moved bool) ([]byte, error)
 	// Exit is where a page goes when its stream is closed on it, given why, the
 	// topic (for Moved, the topic moved to) and its group; "" just ends the
 	// stream.
@@ -126,6 +147,9 @@ type Broker struct {
 	// forget drops them after SeenFor, one timer per topic.
 	seen       map[int64]map[int64]time.Time
 	seenTimers map[int64]*time.Timer
+	// ownSeq orders the own parts handed to subscriptions: an older one never
+	// replaces a newer.
+	ownSeq uint64
 }
 
 // topicKey names a topic: by its id, or for a group's page (id 0) by its group.
@@ -151,6 +175,20 @@ type topic struct {
 	// current is the latest rendered state; nil until the first render.
 	current atomic.Pointer[frameSet]
 	version uint64 // last version rendered; only the renderer touches it
+	// moves counts the moves of pages into the topic, and enterDirty asks
+	// the renderer for an entry that covers them; guarded by Broker.mu.
+	moves      uint64
+	enterDirty bool
+	// entry is the latest entry rendered (Config.Enter); nil until a move.
+	entry atomic.Pointer[entrySet]
+}
+
+// entrySet is what a page that moved to a topic is sent first, per
+// audience: it covers the moves up to seq.
+type entrySet struct {
+	seq      uint64
+	wire     map[string][]byte
+	audience map[int64]string
 }
 
 // frameSet is one state of a topic as events, ready to write: one per
@@ -163,6 +201,8 @@ type frameSet struct {
 
 // Subscription is one open stream of a viewer on a topic.
 type Subscription struct {
+	// t is the topic followed; a move of the group changes it (guarded by
+	// Broker.mu).
 	t         *topic
 	userID    int64
 	sessionID int64
@@ -172,6 +212,15 @@ type Subscription struct {
 	// navigate is where the browser should go when the stream is closed on it
 	// (sign-in after a sign-out, the start page after a removal); "" to just end.
 	navigate string
+	// Guarded by Broker.mu. entering: the page moved to t and waits for t's
+	// entry of at least this move (0: not moving). own: the viewer's own part
+	// of t to send (nil: none), ownSeq its order.
+	entering uint64
+	own      []byte
+	ownSeq   uint64
+	// stale: after a move, the topic's states up to this version were
+	// rendered before it (they may say the group is elsewhere): not sent.
+	stale uint64
 }
 
 // New builds a broker and starts listening to its bus.
@@ -251,6 +300,28 @@ func (b *Broker) Subscribe(topicID, group int64, v Viewer) (*Subscription, error
 	return s, nil
 }
 
+// SubscribeMoved is Subscribe for a page that shows another topic of the
+// group and missed the group's move to this one (it reconnects after it): the
+// stream starts as a moved one does, with the topic's entry (Config.Enter),
+// then its state. Without Config.Enter it is Subscribe.
+func (b *Broker) SubscribeMoved(topicID, group int64, v Viewer) (*Subscription, error) {
+	s, err := b.Subscribe(topicID, group, v)
+	if err != nil || b.cfg.Enter == nil || topicID == GroupPage {
+		return s, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := s.t
+	t.moves++
+	t.enterDirty = true
+	s.entering = t.moves
+	if cur := t.current.Load(); cur != nil {
+		s.stale = cur.version
+	}
+	b.changedLocked(t)
+	return s, nil
+}
+
 func (b *Broker) unsubscribe(s *Subscription) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -307,24 +378,32 @@ func (b *Broker) presenceLocked(t *topic) {
 	})
 }
 
-// render loads and renders the topic's state until no change is pending, and
-// wakes every subscriber after each render.
+// render loads and renders the topic's state (and its entry, after a move)
+// until no change is pending, and wakes every subscriber after each render.
 func (b *Broker) render(t *topic) {
 	for {
 		b.mu.Lock()
-		if !t.dirty || b.closed {
+		if (!t.dirty && !t.enterDirty) || b.closed {
 			t.rendering = false
 			b.mu.Unlock()
 			return
 		}
-		t.dirty = false
-		if t.presence != nil && t.presence.Stop() {
+		dirty, enter, moves := t.dirty, t.enterDirty, t.moves
+		t.dirty, t.enterDirty = false, false
+		if dirty && t.presence != nil && t.presence.Stop() {
 			t.presence = nil // this render shows who is there now
 		}
 		present := b.presentLocked(t)
 		b.mu.Unlock()
 
-		fs, err := b.renderFrames(t, present)
+		var err error
+		if enter {
+			err = b.renderEntry(t, moves)
+		}
+		var fs *frameSet
+		if err == nil && dirty {
+			fs, err = b.renderFrames(t, present)
+		}
 		if errors.Is(err, ErrGone) {
 			// Every instance learns this from its own render: nothing to publish.
 			b.closeWhere(func(s *Subscription) bool { return s.t == t }, TopicGone)
@@ -339,23 +418,101 @@ func (b *Broker) render(t *topic) {
 			case <-time.After(time.Second):
 			}
 			b.mu.Lock()
-			t.dirty = true
+			t.dirty = t.dirty || dirty
+			t.enterDirty = t.enterDirty || enter
 			b.mu.Unlock()
 			continue
 		}
-		t.current.Store(fs)
+		if fs != nil {
+			t.current.Store(fs)
+		}
 		b.mu.Lock()
 		for s := range t.subs {
-			if _, allowed := fs.audience[s.userID]; !allowed {
+			if _, allowed := fs.audienceOf(s.userID); fs != nil && !allowed {
 				s.close(b.cfg.Exit(Removed, t.id, t.group))
 				continue
 			}
-			select {
-			case s.wake <- struct{}{}:
-			default: // already woken: it will read the latest state
-			}
+			s.wakeUp()
 		}
 		b.mu.Unlock()
+	}
+}
+
+func (fs *frameSet) audienceOf(user int64) (string, bool) {
+	if fs == nil {
+		return "", false
+	}
+	a, ok := fs.audience[user]
+	return a, ok
+}
+
+func (s *Subscription) wakeUp() {
+	select {
+	case s.wake <- struct{}{}:
+	default: // already woken: it will read the latest state
+	}
+}
+
+// renderEntry renders what the pages that moved to the topic (up to move
+// number moves) are sent first, then the own parts of those who have one
+// there: one render per audience, and one per person with a part of their own.
+func (b *Broker) renderEntry(t *topic, moves uint64) error {
+	f, err := b.cfg.Enter(b.ctx, t.id, t.group)
+	if err != nil {
+		return err
+	}
+	es := &entrySet{seq: moves, wire: make(map[string][]byte, len(f.Bodies)), audience: f.Audience}
+	for name, body := range f.Bodies {
+		es.wire[name] = encodeEvent("move", "", body)
+	}
+	t.entry.Store(es)
+	if b.cfg.Own == nil || len(f.Own) == 0 {
+		return nil
+	}
+	b.mu.Lock()
+	users := map[int64]bool{}
+	for s := range t.subs {
+		if s.entering != 0 && s.entering <= moves && f.Own[s.userID] {
+			users[s.userID] = true
+		}
+	}
+	b.mu.Unlock()
+	for user := range users {
+		b.mu.Lock()
+		b.ownSeq++
+		seq := b.ownSeq
+		b.mu.Unlock()
+		body, err := b.cfg.Own(b.ctx, t.id, user, true)
+		if err != nil {
+			if errors.Is(err, ErrGone) {
+				return err
+			}
+			b.log.Warn("own part not rendered", "topic", t.id, "err", err)
+			continue
+		}
+		b.giveOwn(t.id, user, body, seq)
+	}
+	return nil
+}
+
+// giveOwn hands a user's own part of a topic to their streams of it, unless
+// they already hold a newer one.
+func (b *Broker) giveOwn(topicID, user int64, body []byte, seq uint64) {
+	if body == nil {
+		return
+	}
+	wire := encodeEvent("", "", body)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.topics[keyOf(topicID, 0)]
+	if t == nil || topicID == GroupPage {
+		return
+	}
+	for s := range t.subs {
+		if s.userID == user && seq > s.ownSeq {
+			s.own, s.ownSeq = wire, seq
+			s.wakeUp()
+		}
 	}
 }
 
@@ -366,7 +523,12 @@ func (b *Broker) renderFrames(t *topic, present map[int64]bool) (*frameSet, erro
 	}
 	t.version++
 	fs := &frameSet{version: t.version, wire: make(map[string][]byte, len(f.Bodies)), audience: f.Audience}
-	id := strconv.FormatUint(fs.version, 10)
+	// The id names the topic: a page that moved with its group and
+	// reconnects (to the address it was loaded from) says which one it shows.
+	id := strconv.FormatInt(t.id, 10) + "-" + strconv.FormatUint(fs.version, 10)
+	if f.Tag != "" {
+		id += "-" + f.Tag
+	}
 	for name, body := range f.Bodies {
 		fs.wire[name] = encodeEvent("", id, body)
 	}
@@ -386,10 +548,20 @@ func (b *Broker) GroupPageChanged(group int64) {
 }
 
 // GroupMoved takes every page of the group (its topics' and its own page) to
-// topic, the one it works on now: their streams close with Moved's exit. The
-// pages of topic itself stay, and get its state again.
+// topic, the one it works on now. With Config.Enter, the streams of the
+// group's other topics stay open and follow it there (see Config.Enter);
+// otherwise, and always for the group's own page, they close with Moved's
+// exit. The pages of topic itself stay, and get its state again.
 func (b *Broker) GroupMoved(group, topic int64) {
 	b.publish(Notice{Kind: GroupMoved, Group: group, Topic: topic})
+}
+
+// OwnChanged is called after user's own part of topic changed (their vote):
+// their streams of the topic, and only theirs, get Config.Own.
+func (b *Broker) OwnChanged(topicID, user int64) {
+	if topicID != GroupPage {
+		b.publish(Notice{Kind: OwnChanged, Topic: topicID, User: user})
+	}
 }
 
 // GroupChanged is called after memberships or roles in a group changed: every
@@ -440,17 +612,9 @@ func (b *Broker) apply(n Notice) {
 	case GroupPageChanged:
 		b.changed(keyOf(0, n.Group))
 	case GroupMoved:
-		b.mu.Lock()
-		for _, t := range b.topics {
-			if t.group != n.Group || t.id == n.Topic {
-				continue
-			}
-			for s := range t.subs {
-				s.close(b.cfg.Exit(Moved, n.Topic, n.Group))
-			}
-		}
-		b.mu.Unlock()
-		b.changed(keyOf(n.Topic, n.Group))
+		b.moved(n.Group, n.Topic)
+	case OwnChanged:
+		b.ownChanged(n.Topic, n.User)
 	case GroupChanged:
 		b.groupChanged(n.Group)
 	case GroupDeleted:
@@ -487,6 +651,84 @@ func (b *Broker) apply(n Notice) {
 		}
 		b.mu.Unlock()
 	}
+}
+
+// moved takes the pages of a group's other topics to topic: in place (their
+// streams now follow topic, and get its entry first) with Config.Enter,
+// closed with Moved's exit otherwise. The group's own page is always sent
+// there.
+func (b *Broker) moved(group, topicID int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if topicID == GroupPage {
+		return
+	}
+	var to *topic
+	for k, t := range b.topics {
+		if t.group != group || t.id == topicID {
+			continue
+		}
+		if b.cfg.Enter == nil || t.id == GroupPage || b.closed {
+			for s := range t.subs {
+				s.close(b.cfg.Exit(Moved, topicID, group))
+			}
+			continue
+		}
+		if to == nil {
+			to = b.topics[keyOf(topicID, group)]
+			if to == nil {
+				to = &topic{id: topicID, group: group, subs: map[*Subscription]struct{}{}}
+				b.topics[keyOf(topicID, group)] = to
+			}
+			to.moves++
+			to.enterDirty = true
+		}
+		for s := range t.subs {
+			delete(t.subs, s)
+			s.t = to
+			s.entering = to.moves
+			s.stale = 0
+			if cur := to.current.Load(); cur != nil {
+				s.stale = cur.version
+			}
+			s.own = nil
+			to.subs[s] = struct{}{}
+			delete(b.seen[topicID], s.userID)
+		}
+		delete(b.topics, k)
+		if t.presence != nil {
+			t.presence.Stop()
+			t.presence = nil
+		}
+	}
+	if t := b.topics[keyOf(topicID, group)]; t != nil {
+		b.changedLocked(t)
+	}
+}
+
+// ownChanged renders a user's own part of a topic for their streams of it,
+// if they have any here.
+func (b *Broker) ownChanged(topicID, user int64) {
+	b.mu.Lock()
+	t := b.topics[keyOf(topicID, 0)]
+	if t == nil || topicID == GroupPage || b.cfg.Own == nil || b.closed || !t.hasUserLocked(user) {
+		b.mu.Unlock()
+		return
+	}
+	b.ownSeq++
+	seq := b.ownSeq
+	b.mu.Unlock()
+	// Rendered away from the bus: a notice's delivery does not block.
+	go func() {
+		body, err := b.cfg.Own(b.ctx, topicID, user, false)
+		if err != nil {
+			if b.ctx.Err() == nil && !errors.Is(err, ErrGone) {
+				b.log.Warn("own part not rendered", "topic", topicID, "err", err)
+			}
+			return
+		}
+		b.giveOwn(topicID, user, body, seq)
+	}()
 }
 
 // changed renders the topic again, if anyone watches it here.

@@ -21,6 +21,9 @@ const (
 	// its connection); every topic is rendered afresh, which also closes the
 	// streams of viewers who lost access meanwhile.
 	Resync
+	// OwnChanged: User's own part of Topic (their vote) changed; only their
+	// streams of it hear of it.
+	OwnChanged
 )
 
 func (k Kind) String() string {
@@ -43,6 +46,8 @@ func (k Kind) String() string {
 		return "group-moved"
 	case Resync:
 		return "resync"
+	case OwnChanged:
+		return "own-changed"
 	}
 	return "unknown"
 }
@@ -52,8 +57,8 @@ func (k Kind) String() string {
 // and it fits a PostgreSQL NOTIFY payload.
 type Notice struct {
 	Kind        Kind
-	Topic       int64   // TopicChanged, TopicDeleted, GroupMoved (where to)
-	Group, User int64   // GroupChanged, GroupDeleted, MemberLeft, GroupPageChanged, GroupMoved
+	Topic       int64   // TopicChanged, TopicDeleted, GroupMoved (where to), OwnChanged
+	Group, User int64   // GroupChanged, GroupDeleted, MemberLeft (both), GroupPageChanged, GroupMoved; OwnChanged (User)
 	Sessions    []int64 // SessionsEnded; MemberLeft: the session that left
 }
 

@@ -120,7 +120,11 @@ func (w *world) serve(rw http.ResponseWriter, r *http.Request) {
 		fmt.Sscan(r.URL.Query().Get(k), &v)
 		return v
 	}
-	sub, err := w.b.Subscribe(n("topic"), n("group"), Viewer{User: n("user"), Session: n("session")})
+	subscribe := w.b.Subscribe
+	if n("moved") == 1 {
+		subscribe = w.b.SubscribeMoved
+	}
+	sub, err := subscribe(n("topic"), n("group"), Viewer{User: n("user"), Session: n("session")})
 	switch {
 	case errors.Is(err, ErrSessionFull):
 		http.Error(rw, "session full", http.StatusTooManyRequests)
@@ -144,8 +148,12 @@ type client struct {
 
 func (w *world) open(topic, group, user, session int64) *client {
 	w.t.Helper()
+	return w.openAt(fmt.Sprintf("%s/?topic=%d&group=%d&user=%d&session=%d", w.srv.URL, topic, group, user, session))
+}
+
+func (w *world) openAt(url string) *client {
+	w.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	url := fmt.Sprintf("%s/?topic=%d&group=%d&user=%d&session=%d", w.srv.URL, topic, group, user, session)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := w.srv.Client().Do(req)
 	if err != nil {

@@ -54,13 +54,15 @@ func (b *Broker) Serve(w http.ResponseWriter, r *http.Request, s *Subscription) 
 }
 
 // pump writes a subscriber's events until the client goes, the stream is closed
-// on it, or it cannot keep up.
+// on it, or it cannot keep up. After a move of the group it writes the new
+// topic's entry, then its state; the viewer's own part goes after the state.
 func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 	defer w.close() // after unsubscribing: a client that saw the end sees it gone
 	defer b.unsubscribe(s)
 	heartbeat := time.NewTicker(b.cfg.Heartbeat)
 	defer heartbeat.Stop()
-	var sent uint64
+	var sent, stale uint64
+	var sentOf *topic
 	for {
 		select {
 		case <-gone:
@@ -71,17 +73,31 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 			}
 			return
 		case <-s.wake:
-			fs := s.t.current.Load()
-			if fs == nil || fs.version == sent {
-				continue
+			t, entry, own, moved, ready := b.pending(s)
+			if !ready {
+				continue // the entry is being rendered: it wakes us
 			}
-			audience, ok := fs.audience[s.userID]
-			if !ok {
-				continue // the renderer closes it
+			if t != sentOf {
+				sent, sentOf = 0, t
 			}
-			sent = fs.version
-			if w.write(fs.wire[audience]) != nil {
-				return // gone or too slow: it reconnects and gets the current state
+			if entry != nil {
+				stale = moved
+				if w.write(entry) != nil {
+					return
+				}
+			}
+			if fs := t.current.Load(); fs != nil && fs.version != sent && fs.version > stale {
+				audience, ok := fs.audience[s.userID]
+				if !ok {
+					continue // the renderer closes it
+				}
+				sent = fs.version
+				if w.write(fs.wire[audience]) != nil {
+					return // gone or too slow: it reconnects and gets the current state
+				}
+			}
+			if own != nil && w.write(own) != nil {
+				return
 			}
 		case <-heartbeat.C:
 			if w.write(heartbeatComment) != nil {
@@ -89,6 +105,29 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 			}
 		}
 	}
+}
+
+// pending is what a woken subscription has to send beside its topic's
+// state: the entry of the topic it moved to (with the last version of its
+// state rendered before the move, stale), and its own part. ready is false
+// while a move waits for its entry.
+func (b *Broker) pending(s *Subscription) (t *topic, entry, own []byte, stale uint64, ready bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t = s.t
+	if s.entering != 0 {
+		es := t.entry.Load()
+		if es == nil || es.seq < s.entering {
+			return t, nil, nil, 0, false
+		}
+		s.entering = 0
+		stale = s.stale
+		if audience, ok := es.audience[s.userID]; ok {
+			entry = es.wire[audience]
+		}
+	}
+	own, s.own = s.own, nil
+	return t, entry, own, stale, true
 }
 
 var heartbeatComment = []byte(": ping\n\n")

@@ -28,6 +28,10 @@ const (
 	GroupDeleted
 	// SessionsEnded: the sessions in Sessions were signed out.
 	SessionsEnded
+	// VoteCast: User gave or changed their vote on Issue (the round stays
+	// open): the room changed for everyone (who has voted), and User's own
+	// cards changed for User alone.
+	VoteCast
 )
 
 func (k ChangeKind) String() string {
@@ -50,6 +54,8 @@ func (k ChangeKind) String() string {
 		return "group-deleted"
 	case SessionsEnded:
 		return "sessions-ended"
+	case VoteCast:
+		return "vote-cast"
 	}
 	return "unknown"
 }
@@ -63,7 +69,9 @@ type Change struct {
 	// Issue is the issue changed, revealed or deleted, or the one a group
 	// moved to.
 	Issue int64
-	// User is the member who left (MemberLeft).
+	// User is the member who left (MemberLeft), or who voted (VoteCast: who
+	// has voted is what the room shows everyone; what they voted is never in
+	// a Change).
 	User int64
 	// Session is the session a member left from (MemberLeft; 0 for a
 	// removal): its own answer takes its pages on, and a page load sent by

@@ -103,9 +103,9 @@ func TestEveryChangeIsToldOnce(t *testing.T) {
 	}
 	want("timer", Change{Kind: IssueChanged, Group: gid, Issue: is.ID})
 	vote(t, s, is.ID, owner, 5)
-	want("vote", Change{Kind: IssueChanged, Group: gid, Issue: is.ID})
+	want("vote", Change{Kind: VoteCast, Group: gid, Issue: is.ID, User: owner.ID})
 	vote(t, s, is.ID, ann, 8)
-	want("vote", Change{Kind: IssueChanged, Group: gid, Issue: is.ID})
+	want("vote", Change{Kind: VoteCast, Group: gid, Issue: is.ID, User: ann.ID})
 	if _, err := s.Reveal(ctx, is.ID, owner); err != nil {
 		t.Fatal(err)
 	}

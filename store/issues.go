@@ -491,7 +491,7 @@ func (s *Store) Estimate(ctx context.Context, issueID, userID int64, v Vote) (re
 		return false, err
 	}
 	if !revealed {
-		s.tell(Change{Kind: IssueChanged, Group: groupID, Issue: issueID})
+		s.tell(Change{Kind: VoteCast, Group: groupID, Issue: issueID, User: userID})
 		return false, nil
 	}
 	s.tell(Change{Kind: RoundRevealed, Group: groupID, Issue: issueID})

@@ -70,7 +70,6 @@ func main() {
 	roomSteps := flag.String("rooms", "10,100,250,500,750,900", "room scenario: the room counts to run, in order, each after the last held its targets (none: skip it)")
 	flag.IntVar(&o.room.people, "people", 10, "room scenario: people in each room")
 	flag.IntVar(&o.room.rounds, "rounds", 2, "room scenario: rounds (issues) per room count")
-	flag.BoolVar(&o.room.reload, "reload", true, "room scenario: a page taken to the next issue loads it before opening its stream, as the browser does (false: the stream alone)")
 	flag.BoolVar(&o.room.aligned, "room-aligned", false, "room scenario: every room votes on the same instant (default: the rooms' seconds spread over the second)")
 	flag.IntVar(&o.scaleRooms, "scale-rooms", 200, "with -scale: rooms of the room scenario in each configuration (0 skips it)")
 	flag.StringVar(&o.profile, "profile", "", "build the server with -tags profile and write its CPU profile of each room count (10 s from the first vote) into this folder (go tool pprof FILE)")
@@ -267,10 +266,7 @@ func run(ctx context.Context, o options) error {
 		if o.room.aligned {
 			mode = "all on the same instant"
 		}
-		moved := "every page loads it, then opens its stream"
-		if !o.room.reload {
-			moved = "every page opens its stream, without loading the page (-reload=false)"
-		}
+		moved := "every page moves there in place over the stream it has: no page load, no new stream"
 		printRooms(fmt.Sprintf("room scenario: each person holds the room's stream open; per round %d votes a second apart (rooms %s), "+
 			"the owner reveals, then starts the next issue (%s); %d rounds per room count", o.room.people, mode, moved, o.room.rounds), rooms)
 	}

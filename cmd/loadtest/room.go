@@ -29,8 +29,8 @@ import (
 // company's planning day. Everyone holds their room's event stream open, as
 // the room page does; in each round the M people vote one second apart, the
 // owner reveals a second after the last vote, then starts the next issue, which
-// takes every page of the room there (a navigate event: the browser loads the
-// new room page and opens its stream). The rooms run side by side, their
+// moves every page of the room there in place: the stream each page has open
+// sends the new room ("move"), then its states; no page load, no new stream. The rooms run side by side, their
 // seconds spread evenly over the second (or all on the same instant with
 // -room-aligned).
 //
@@ -39,11 +39,12 @@ import (
 //     the room's M streams has read a state counting it;
 //   - reveal to every screen: from just before the reveal's POST until every
 //     stream has read the revealed state;
-//   - start to every screen: from just before the start POST until every page
-//     has loaded the new room and read its first state;
+//   - move to every screen: from just before the start POST until every page
+//     has read the new room's first state on the stream it had open;
 //
 // and the server's peak RSS, and every error (a status other than the one
-// expected, a stream that ends without a navigate, a state that never comes).
+// expected, a stream that ends or is sent elsewhere, a stream opened again, a
+// state that never comes).
 
 // Targets of issue 17 at 500 rooms × 10 people.
 const (
@@ -57,10 +58,6 @@ type roomOptions struct {
 	people  int
 	rounds  int
 	aligned bool
-	// reload: a moved page loads the new room before opening its stream, as
-	// the browser does; false opens the stream alone (the server's cost of the
-	// room without the page loads).
-	reload bool
 }
 
 func parseSteps(s string) ([]int, error) {
@@ -96,7 +93,9 @@ type roomWorld struct {
 	// client sends the scenario's POSTs and page loads: keep-alive, enough idle
 	// connections that thousands of people do not redial each time.
 	client *http.Client
-	reload bool
+	// dials counts the event streams opened: one per screen and step, since
+	// a move keeps them.
+	dials atomic.Int64
 }
 
 var joinLink = regexp.MustCompile(`/join/([A-Za-z0-9_-]{16,})`)
@@ -251,24 +250,6 @@ func (rw *roomWorld) get(ctx context.Context, p *person, path string) (string, e
 	return string(b), nil
 }
 
-// load loads a page as a browser does (gzip asked for) and drops it unread:
-// the screens only need it answered.
-func (rw *roomWorld) load(ctx context.Context, p *person, path string) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.base+path, nil)
-	req.Header.Set("Cookie", p.cookie)
-	req.Header.Set("Accept-Encoding", "gzip") // so the transport leaves it compressed
-	resp, err := rw.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
-	}
-	return nil
-}
-
 // roomStep is what one room count measured.
 type roomStep struct {
 	rooms, people, rounds  int
@@ -278,6 +259,7 @@ type roomStep struct {
 	votePosts, revealPosts, startPosts []time.Duration
 	errors                             int
 	firstErr                           string
+	streamsOpened                      int64         // one per page: a move opens none
 	peakRSS                            int           // KiB, the highest of the instances'
 	cpu                                time.Duration // the instances' CPU time over the step
 	clientCPU                          time.Duration // the load generator's
@@ -298,6 +280,7 @@ func (s *roomStep) held() bool {
 // screen is one person's room page: its event stream, reconnected to the new
 // room each time the group moves on.
 type screen struct {
+	rw  *roomWorld
 	rm  *room
 	idx int
 	p   *person
@@ -401,42 +384,30 @@ func (t *tracker) all(deadline time.Time, when func(i int) time.Time) (time.Time
 var (
 	countRe = regexp.MustCompile(`data-testid="voted-count">(\d+) of`)
 	stateRe = regexp.MustCompile(`data-state="([a-z]+)"`)
+	// movePathRe is the address of the room a move event brings.
+	movePathRe = regexp.MustCompile(`id="room-head" data-path="(/issues/\d+)"`)
 )
 
-// watch keeps a screen's stream open: it reads states, and on a navigate
-// event loads the new room page and opens its stream, as the browser does. It
-// ends when ctx does.
-func (s *screen) watch(ctx context.Context, rw *roomWorld, issue int64) {
-	for ctx.Err() == nil {
-		next, err := s.stream(ctx, issue)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			s.tr.fail("room %d screen %d: %v", s.rm.group, s.idx, err)
-			return
-		}
-		// The group moved on: the page loads the new room, then its stream.
-		if rw.reload {
-			if err := rw.load(ctx, s.p, "/issues/"+strconv.FormatInt(next, 10)); err != nil {
-				if ctx.Err() == nil {
-					s.tr.fail("room %d screen %d: %v", s.rm.group, s.idx, err)
-				}
-				return
-			}
-		}
-		issue = next
+// watch keeps a screen's stream open: it reads states, and follows the
+// group's moves on the same stream, as the room page does. It ends when ctx
+// does, or the stream fails.
+func (s *screen) watch(ctx context.Context, issue int64) {
+	err := s.stream(ctx, issue)
+	if ctx.Err() == nil && err != nil {
+		s.tr.fail("room %d screen %d: %v", s.rm.group, s.idx, err)
 	}
 }
 
-// stream reads one event stream of issue until it navigates elsewhere (the
-// issue it names is returned) or fails.
-func (s *screen) stream(ctx context.Context, issue int64) (int64, error) {
+// stream reads the event stream of a room page opened on issue until it fails
+// or ctx ends. A "move" event takes it to the issue it names; every state
+// names its issue in its id.
+func (s *screen) stream(ctx context.Context, issue int64) error {
 	addr := strings.TrimPrefix(s.p.base, "http://")
 	var d net.Dialer
+	s.rw.dials.Add(1)
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer conn.Close()
 	defer context.AfterFunc(ctx, func() { conn.Close() })() // the step ends
@@ -445,15 +416,15 @@ func (s *screen) stream(ctx context.Context, issue int64) (int64, error) {
 	r := bufio.NewReaderSize(conn, 4096)
 	status, err := r.ReadString('\n')
 	if err != nil {
-		return 0, fmt.Errorf("stream of issue %d: %w", issue, err)
+		return fmt.Errorf("stream of issue %d: %w", issue, err)
 	}
 	if !strings.Contains(status, " 200 ") {
-		return 0, fmt.Errorf("stream of issue %d: %s", issue, strings.TrimSpace(status))
+		return fmt.Errorf("stream of issue %d: %s", issue, strings.TrimSpace(status))
 	}
 	for { // the head
 		line, err := r.ReadString('\n')
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if line == "\r\n" {
 			break
@@ -464,6 +435,7 @@ func (s *screen) stream(ctx context.Context, issue int64) (int64, error) {
 	// instead of keeping and searching whole events.
 	name, target := "", ""
 	count, state := -1, ""
+	stateIssue := issue
 	var tail []byte
 	// A line longer than the buffer comes in pieces (an event is one long
 	// data line): each piece is searched, the count across pieces.
@@ -471,7 +443,7 @@ func (s *screen) stream(ctx context.Context, issue int64) (int64, error) {
 	for {
 		piece, err := r.ReadSlice('\n')
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return 0, fmt.Errorf("stream of issue %d ended without a navigate: %w", issue, err)
+			return fmt.Errorf("stream of issue %d ended: %w", issue, err)
 		}
 		ends := err == nil
 		data := piece
@@ -480,24 +452,38 @@ func (s *screen) stream(ctx context.Context, issue int64) (int64, error) {
 			switch {
 			case len(piece) == 1 && ends: // the blank line that ends an event
 				at := time.Now()
-				if name == "navigate" {
+				switch name {
+				case "navigate":
+					return fmt.Errorf("stream of issue %d sent the page to %q: a move should keep it", issue, target)
+				case "move":
 					id, err := strconv.ParseInt(strings.TrimPrefix(target, "/issues/"), 10, 64)
 					if err != nil {
-						return 0, fmt.Errorf("navigate to %q", target)
+						return fmt.Errorf("a move to %q", target)
 					}
-					return id, nil
+					issue = id
 				}
 				if count >= 0 {
-					s.tr.seen(s.idx, issue, at, count, state == "revealed")
+					s.tr.seen(s.idx, stateIssue, at, count, state == "revealed")
 				}
-				name, target, count, state, tail = "", "", -1, "", nil
+				name, target, count, state, tail, stateIssue = "", "", -1, "", nil, issue
 				continue
 			case bytes.HasPrefix(piece, []byte("event: ")):
 				name = string(bytes.TrimSpace(piece[len("event: "):]))
+			case bytes.HasPrefix(piece, []byte("id: ")):
+				// "ISSUE-VERSION": the issue the state is of.
+				head, _, _ := bytes.Cut(bytes.TrimSpace(piece[len("id: "):]), []byte("-"))
+				if id, err := strconv.ParseInt(string(head), 10, 64); err == nil {
+					stateIssue = id
+				}
 			case isData:
 				data = piece[len("data: "):]
-				if name == "navigate" {
+				switch name {
+				case "navigate":
 					target = string(bytes.TrimSpace(data))
+				case "move":
+					if m := movePathRe.FindSubmatch(data); m != nil && target == "" {
+						target = string(m[1])
+					}
 				}
 				if m := stateRe.FindSubmatch(data); m != nil && state == "" {
 					state = string(m[1])
@@ -576,6 +562,7 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 			}
 		}()
 	}
+	dialsBefore := rw.dials.Load()
 	var wg sync.WaitGroup
 	// The streams of a step open at a bounded rate: thousands of dials at once
 	// would overflow the listen backlog.
@@ -593,6 +580,10 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 	}
 	wg.Wait()
 	st.wall = time.Since(began)
+	st.streamsOpened = rw.dials.Load() - dialsBefore
+	if pages := int64(n * o.people); st.streamsOpened > pages {
+		fail("%d event streams opened for %d pages: a move should open none", st.streamsOpened, pages)
+	}
 	for _, pid := range pids {
 		st.cpu += cpuTime(pid)
 	}
@@ -632,10 +623,10 @@ func (rw *roomWorld) runRoom(ctx context.Context, rm *room, at time.Time, o room
 	}
 	tr.reset(issue, m)
 	for i, p := range rm.people {
-		s := &screen{rm: rm, idx: i, p: p, tr: tr}
+		s := &screen{rw: rw, rm: rm, idx: i, p: p, tr: tr}
 		go func() {
 			if dials.Wait(ctx) == nil {
-				s.watch(ctx, rw, issue)
+				s.watch(ctx, issue)
 			}
 		}()
 	}
@@ -779,7 +770,6 @@ func runRooms(ctx context.Context, w *world, dbPath string, srvs []*server, o ro
 	if err != nil {
 		return nil, err
 	}
-	rw.reload = o.reload
 	var out []*roomStep
 	for _, n := range o.steps {
 		say("room scenario: %d rooms × %d people, %d rounds", n, o.people, o.rounds)
@@ -802,7 +792,7 @@ func runRooms(ctx context.Context, w *world, dbPath string, srvs []*server, o ro
 func printRooms(title string, steps []*roomStep) {
 	fmt.Printf("\n%s\n", title)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rooms × people\tstreams\tvote→every screen p50\tp99\tvote→a screen p50\tp99\treveal→every screen p50\tp99\tstart→every page p50\tp99\terrors\tpeak RSS MiB\ttargets\t")
+	fmt.Fprintln(tw, "rooms × people\tstreams\tvote→every screen p50\tp99\tvote→a screen p50\tp99\treveal→every screen p50\tp99\tmove→every page p50\tp99\terrors\tpeak RSS MiB\ttargets\t")
 	largest := 0
 	for _, s := range steps {
 		ok := "held"
@@ -811,7 +801,7 @@ func printRooms(title string, steps []*roomStep) {
 		} else {
 			largest = max(largest, s.rooms)
 		}
-		fmt.Fprintf(tw, "%d × %d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%.1f\t%s\t\n", s.rooms, s.people, s.rooms*s.people,
+		fmt.Fprintf(tw, "%d × %d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%.1f\t%s\t\n", s.rooms, s.people, s.streamsOpened,
 			msf(pct(s.votes, 0.5)), msf(pct(s.votes, 0.99)), msf(pct(s.screens, 0.5)), msf(pct(s.screens, 0.99)),
 			msf(pct(s.reveals, 0.5)), msf(pct(s.reveals, 0.99)), msf(pct(s.starts, 0.5)), msf(pct(s.starts, 0.99)),
 			s.errors, float64(s.peakRSS)/1024, ok)

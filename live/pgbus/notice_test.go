@@ -16,6 +16,7 @@ func TestNoticeRoundTrip(t *testing.T) {
 	for _, n := range []live.Notice{
 		{Kind: live.TopicChanged, Topic: 42},
 		{Kind: live.MemberLeft, Group: 7, User: 9},
+		{Kind: live.OwnChanged, Topic: 42, User: 9},
 		{Kind: live.SessionsEnded, Sessions: []int64{1, 2, 3}},
 		{Kind: live.SessionsEnded, Sessions: many},
 	} {
