@@ -418,11 +418,14 @@ func (s *Store) FireTimers(ctx context.Context) ([]TimerOutcome, error) {
 type Round struct {
 	Number int
 	Result Result
+	// Notes are the round's notes, sorted by card and text (shuffle them to
+	// show them): no person, no time, no order.
+	Notes []Note
 }
 
 // Rounds lists an issue's revealed rounds, oldest first.
 func (s *Store) Rounds(ctx context.Context, issueID int64) ([]Round, error) {
-	rows, err := s.query(ctx, "SELECT round, result FROM issue_rounds WHERE issue_id = ? ORDER BY round", issueID)
+	rows, err := s.query(ctx, "SELECT round, result, notes FROM issue_rounds WHERE issue_id = ? ORDER BY round", issueID)
 	if err != nil {
 		return nil, err
 	}
@@ -430,11 +433,14 @@ func (s *Store) Rounds(ctx context.Context, issueID int64) ([]Round, error) {
 	var out []Round
 	for rows.Next() {
 		var r Round
-		var enc string
-		if err := rows.Scan(&r.Number, &enc); err != nil {
+		var enc, notes string
+		if err := rows.Scan(&r.Number, &enc, &notes); err != nil {
 			return nil, wrap(err)
 		}
 		if r.Result, err = decodeResult(enc); err != nil {
+			return nil, err
+		}
+		if r.Notes, err = decodeNotes(notes); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
