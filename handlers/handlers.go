@@ -136,6 +136,7 @@ type appStore interface {
 	keptStore
 	roomStore
 	facilitatorsStore
+	aheadStore
 }
 
 // App is the web application: an http.Handler with the live-update hub.
@@ -357,6 +358,9 @@ func (a *App) routes() *gin.Engine {
 	group.POST("/role", a.setRole)
 	owned.POST("/settings", a.saveSettings)
 	group.GET("/room", a.groupRoom)
+	group.GET("/ahead", a.aheadPage)
+	run.POST("/ahead", a.openAhead)
+	run.POST("/accept-consensus", a.acceptConsensus)
 	run.POST("/import", a.importIssues)
 	group.GET("/export.csv", a.exportCSV)
 	group.GET("/export.json", a.exportJSON)
@@ -368,6 +372,7 @@ func (a *App) routes() *gin.Engine {
 	issue.GET("", a.issueStatus)
 	issue.GET("/estimate", a.estimatePage)
 	issue.POST("/estimate", a.estimatePost)
+	issue.POST("/note", a.addNote)
 	runIssue.POST("/reveal", a.reveal)
 	runIssue.POST("/accept", a.accept)
 	runIssue.POST("/revote", a.revote)

@@ -168,11 +168,11 @@ func TestNotesAreRefusedWhenTooLongAndDetachedAtTheReveal(t *testing.T) {
 		}
 	}
 	rs, err := s.Rounds(ctx, is[0].ID)
-	if err != nil || len(rs) != 1 || len(rs[0].Notes) != 3 {
+	if err != nil || len(rs) != 1 || len(rs[0].Result.Notes) != 3 {
 		t.Fatalf("Rounds = %+v, %v", rs, err)
 	}
 	want := []Note{{Vote{Value: 3}, notes[2]}, {Vote{Value: 3}, notes[0]}, {Vote{Value: 13}, notes[1]}}
-	for i, n := range rs[0].Notes {
+	for i, n := range rs[0].Result.Notes {
 		if n != want[i] {
 			t.Errorf("note %d: %+v, want %+v (sorted by card and text)", i, n, want[i])
 		}
@@ -232,7 +232,7 @@ func TestInvitedVotersAddOneNoteAfterTheRevealWithTheirToken(t *testing.T) {
 		t.Errorf("after the note: %+v", inv)
 	}
 	rs, _ := s.Rounds(ctx, id)
-	if len(rs) != 1 || len(rs[0].Notes) != 1 || rs[0].Notes[0] != (Note{Vote{Value: 13}, "The payment provider has no sandbox"}) {
+	if len(rs) != 1 || len(rs[0].Result.Notes) != 1 || rs[0].Result.Notes[0] != (Note{Vote{Value: 13}, "The payment provider has no sandbox"}) {
 		t.Errorf("the round's notes: %+v", rs)
 	}
 	// A new round forgets the rights.

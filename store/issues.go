@@ -346,8 +346,8 @@ func (s *Store) RoomFacts(ctx context.Context, is Issue, g Group) (Status, error
 	key := [2]int64{is.ID, g.ID}
 	if cached {
 		if f, ok := s.cache.rooms.get(gen, key); ok {
-			return Status{Issue: is, Group: g, Voters: slices.Clone(f.voters), Rounds: slices.Clone(f.rounds),
-				Current: f.current, Next: f.next}, nil
+			return withNotes(Status{Issue: is, Group: g, Voters: slices.Clone(f.voters), Rounds: slices.Clone(f.rounds),
+				Current: f.current, Next: f.next}), nil
 		}
 	}
 	st, err := s.roomFacts(ctx, is, g)
@@ -355,7 +355,16 @@ func (s *Store) RoomFacts(ctx context.Context, is Issue, g Group) (Status, error
 		s.cache.rooms.put(gen, key, roomFacts{voters: slices.Clone(st.Voters), rounds: slices.Clone(st.Rounds),
 			current: st.Current, next: st.Next})
 	}
-	return st, err
+	return withNotes(st), err
+}
+
+// withNotes gives the current result the notes of its round (kept in the
+// round, not on the issue).
+func withNotes(st Status) Status {
+	if n := len(st.Rounds); n > 0 && st.Issue.State != StateOpen && st.Rounds[n-1].Number == st.Issue.Round {
+		st.Issue.Result.Notes = st.Rounds[n-1].Result.Notes
+	}
+	return st
 }
 
 func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error) {
@@ -367,6 +376,7 @@ func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error
 	if st.Rounds, err = s.Rounds(ctx, is.ID); err != nil {
 		return st, err
 	}
+
 	// The next open issue after this one, else the first open one before it;
 	// never the one the group is on already (starting it would move nobody).
 	row, err := s.queryRow(ctx, `SELECT COALESCE(c.id, 0), COALESCE(c.key, ''), COALESCE(n.id, 0), COALESCE(n.key, '')

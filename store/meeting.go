@@ -418,9 +418,6 @@ func (s *Store) FireTimers(ctx context.Context) ([]TimerOutcome, error) {
 type Round struct {
 	Number int
 	Result Result
-	// Notes are the round's notes, sorted by card and text (shuffle them to
-	// show them): no person, no time, no order.
-	Notes []Note
 }
 
 // Rounds lists an issue's revealed rounds, oldest first.
@@ -440,7 +437,7 @@ func (s *Store) Rounds(ctx context.Context, issueID int64) ([]Round, error) {
 		if r.Result, err = decodeResult(enc); err != nil {
 			return nil, err
 		}
-		if r.Notes, err = decodeNotes(notes); err != nil {
+		if r.Result.Notes, err = decodeNotes(notes); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
