@@ -1,0 +1,274 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"estimator/internal/testkit"
+	"estimator/store"
+)
+
+// aheadTeam is an owner and three voters with 32-character nicknames, and
+// three issues with keys like a tracker's.
+func aheadTeam(ta *testApp) (tm team, ids []int64) {
+	tm = ta.team("Ahead of the planning meeting", "Facilitator-of-the-planning-day1",
+		"Ana-Maria-from-the-backend-team1", "Bertrand-of-the-mobile-squad-xyz", "Chiara.di.Lorenzo_frontend-0042a")
+	for _, k := range []string{"SHOP-101", "SHOP-102", "SHOP-103"} {
+		ids = append(ids, tm.owner.addIssue(tm.gid, k, "Checkout: "+k+" https://tracker.example.com/browse/"+k+"?focusedCommentId=12345"))
+	}
+	return
+}
+
+func aheadForm(hours string, ids ...int64) url.Values {
+	f := url.Values{"hours": {hours}}
+	for _, id := range ids {
+		f.Add("issue", fmt.Sprint(id))
+	}
+	return f
+}
+
+func TestOpenAheadRefusesBadHoursAnotherGroupsIssueAndMembers(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm, ids := aheadTeam(ta)
+	otherGroup := tm.owner.createGroup("Another team of the same owner")
+	foreign := tm.owner.addIssue(otherGroup, "OTHER-1", "")
+	path := fmt.Sprintf("/groups/%d/ahead", tm.gid)
+	for name, form := range map[string]url.Values{
+		"hours 0":              aheadForm("0", ids[0]),
+		"hours 337":            aheadForm("337", ids[0]),
+		"hours 2.5":            aheadForm("2.5", ids[0]),
+		"no issue":             aheadForm("24"),
+		"an issue of another":  aheadForm("24", ids[0], foreign),
+		"an issue id not a no": {"hours": {"24"}, "issue": {"SHOP-101"}},
+	} {
+		r := tm.owner.plain().post(path, form).wantStatus(http.StatusUnprocessableEntity)
+		if !r.has("ahead-form") {
+			t.Errorf("%s: the form is not sent back", name)
+		}
+	}
+	if n := ta.countRows("issues", "ahead_until IS NOT NULL"); n != 0 {
+		t.Fatalf("%d issues opened ahead by refused forms", n)
+	}
+	// A member who does not run the meeting may not.
+	tm.members[0].plain().post(path, aheadForm("24", ids[0])).wantStatus(http.StatusForbidden)
+	tm.owner.plain().post(path, aheadForm("336", ids...)).wantStatus(http.StatusSeeOther)
+	if n := ta.countRows("issues", "ahead_until IS NOT NULL"); n != 3 {
+		t.Fatalf("%d issues opened ahead, want 3", n)
+	}
+	page := tm.owner.get(fmt.Sprintf("/groups/%d", tm.gid)).wantStatus(http.StatusOK)
+	if got := len(page.all("ahead-until")); got != 3 {
+		t.Errorf("the backlog marks %d issues with their deadline, want 3", got)
+	}
+}
+
+// TestWalkThroughTheIssuesWaitingForMyVote: My Groups says how many wait;
+// the walk shows one, the vote (with a note) goes on to the next, without
+// JavaScript; a note of 281 characters is sent back (422) on the same issue.
+func TestWalkThroughTheIssuesWaitingForMyVote(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm, ids := aheadTeam(ta)
+	tm.owner.plain().post(fmt.Sprintf("/groups/%d/ahead", tm.gid), aheadForm("48", ids...)).wantStatus(http.StatusSeeOther)
+	ana := tm.members[0]
+	home := ana.get("/").wantStatus(http.StatusOK)
+	if got := home.text("group-waiting"); got != "3 wait for your vote" {
+		t.Errorf("My Groups says %q", got)
+	}
+	if !home.has("ahead-vote-now") {
+		t.Error("My Groups has no way to the walk")
+	}
+	walk := fmt.Sprintf("/groups/%d/ahead", tm.gid)
+	r := ana.get(walk).wantStatus(http.StatusOK)
+	if r.text("ahead-key") != "SHOP-101" || !strings.Contains(r.text("ahead-progress"), "1 of 3") {
+		t.Fatalf("the walk starts on %q (%q)", r.text("ahead-key"), r.text("ahead-progress"))
+	}
+	long := strings.Repeat("ü", store.NoteMax+1)
+	r = ana.plain().post(fmt.Sprintf("/issues/%d/estimate", ids[0]), url.Values{"estimate": {"5"}, "note": {long}, "then": {"ahead"}}).
+		wantStatus(http.StatusUnprocessableEntity)
+	if r.text("ahead-key") != "SHOP-101" || !strings.Contains(r.body, "at most 280 characters") {
+		t.Errorf("a note of 281 characters: on %q, %s", r.text("ahead-key"), truncate(r.body, 200))
+	}
+	if n := ta.countRows("ballots", "1=1"); n != 0 {
+		t.Fatalf("the refused vote was kept (%d ballots)", n)
+	}
+	ana.plain().post(fmt.Sprintf("/issues/%d/estimate", ids[0]), url.Values{"estimate": {"5"}, "note": {"Only the API changes"}, "then": {"ahead"}}).
+		wantRedirect(walk)
+	r = ana.get(walk)
+	if r.text("ahead-key") != "SHOP-102" || !strings.Contains(r.text("ahead-progress"), "1 of 2") {
+		t.Errorf("after the vote, the walk is on %q (%q)", r.text("ahead-key"), r.text("ahead-progress"))
+	}
+	// Skipping goes to the next, and wraps round.
+	r = ana.get(fmt.Sprintf("%s?after=%d", walk, ids[1]))
+	if r.text("ahead-key") != "SHOP-103" {
+		t.Errorf("skipped to %q", r.text("ahead-key"))
+	}
+	for _, id := range ids[1:] {
+		ana.plain().post(fmt.Sprintf("/issues/%d/estimate", id), url.Values{"estimate": {"?"}, "then": {"ahead"}}).wantRedirect(walk)
+	}
+	if r := ana.get(walk); !r.has("ahead-done") {
+		t.Errorf("nothing left, yet the walk shows %q", r.text("ahead-key"))
+	}
+	if home := ana.get("/"); home.has("group-waiting") || home.has("ahead-vote-now") {
+		t.Error("My Groups still says issues wait")
+	}
+	// The room shows one's own note while the round is open.
+	if r := ana.get(fmt.Sprintf("/issues/%d", ids[0])); !strings.Contains(r.body, ">Only the API changes</textarea>") {
+		t.Error("the room does not show one's own note")
+	}
+}
+
+// aheadRound: three people vote ahead on three issues with notes; the
+// deadline passes (the test's clock; the app's own loop reveals).
+func aheadRound(t *testing.T, ta *testApp) (tm team, ids []int64) {
+	t.Helper()
+	tm, ids = aheadTeam(ta)
+	tm.owner.plain().post(fmt.Sprintf("/groups/%d/ahead", tm.gid), aheadForm("2", ids...)).wantStatus(http.StatusSeeOther)
+	// The owner watches: three voters.
+	tm.owner.plain().post(fmt.Sprintf("/groups/%d/role", tm.gid), url.Values{"role": {"spectator"}}).wantStatus(http.StatusSeeOther)
+	votes := [][]string{{"5", "5", "5"}, {"3", "8", "13"}, {"8", "?", "coffee"}}
+	notes := [][]string{{"Same as SHOP-12", "", ""}, {"Only the API", "The payment provider has no sandbox", "Legacy importer, no tests"}, {"", "", ""}}
+	for i, id := range ids {
+		for j, m := range tm.members {
+			m.plain().post(fmt.Sprintf("/issues/%d/estimate", id), url.Values{"estimate": {votes[i][j]}, "note": {notes[i][j]}, "then": {"ahead"}}).
+				wantStatus(http.StatusSeeOther)
+		}
+	}
+	ta.clock.Advance(2*time.Hour + time.Second)
+	testkit.Eventually(t, 5*time.Second, "the deadline's reveal", func() bool {
+		return ta.countRows("issues", "ahead_fired = 1") == 3
+	})
+	return tm, ids
+}
+
+func TestDeadlineRevealsWithNobodyConnectedAndTellsTheFacilitator(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm, ids := aheadRound(t, ta)
+	if n := ta.countRows("issues", "state = 'revealed'"); n != 2 {
+		t.Fatalf("%d rounds revealed at the deadline, want 2", n)
+	}
+	page := tm.owner.get(fmt.Sprintf("/groups/%d", tm.gid))
+	if got := page.text("ahead-ready"); !strings.Contains(got, "1 result with consensus, 1 to discuss, 1 still open") {
+		t.Errorf("the facilitator is told %q", got)
+	}
+	if got := page.text("consensus-mark"); got != "consensus: 5" {
+		t.Errorf("the consensus mark: %q", got)
+	}
+	if !page.has("ahead-short") {
+		t.Error("the round left open does not say why")
+	}
+	if tm.members[0].get(fmt.Sprintf("/groups/%d", tm.gid)).has("accept-consensus") {
+		t.Error("a member is offered to accept the consensus")
+	}
+	room := tm.members[0].get(fmt.Sprintf("/issues/%d", ids[1]))
+	if got := room.texts("note-text"); len(got) != 3 {
+		t.Errorf("the room of the round to discuss shows notes %q", got)
+	}
+	for _, m := range []string{"Ana-Maria", "Bertrand", "Chiara"} {
+		for _, li := range room.texts("note") {
+			if strings.Contains(li, m) {
+				t.Errorf("a note shows a name: %q", li)
+			}
+		}
+	}
+}
+
+// TestAcceptConsensusInOneStep accepts the consensus result, leaves the one
+// to discuss, and takes the group to it.
+func TestAcceptConsensusInOneStep(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm, ids := aheadRound(t, ta)
+	path := fmt.Sprintf("/groups/%d/accept-consensus", tm.gid)
+	tm.members[0].plain().post(path, url.Values{}).wantStatus(http.StatusForbidden)
+	tm.owner.plain().post(path, url.Values{}).wantRedirect(fmt.Sprintf("/issues/%d", ids[1]))
+	if n := ta.countRows("issues", "state = 'accepted' AND final_estimate = 5 AND id = ?", ids[0]); n != 1 {
+		t.Error("the consensus result is not accepted with its value")
+	}
+	if n := ta.countRows("issues", "state = 'revealed' AND id = ?", ids[1]); n != 1 {
+		t.Error("the result to discuss was accepted")
+	}
+	if n := ta.countRows("groups", "current_issue_id = ?", ids[1]); n != 1 {
+		t.Error("the group is not taken to the issue to discuss")
+	}
+	// Again (a double click): nothing more.
+	tm.owner.plain().post(path, url.Values{}).wantStatus(http.StatusSeeOther)
+	if n := ta.countRows("issues", "state = 'accepted'"); n != 1 {
+		t.Errorf("%d accepted after a second click", n)
+	}
+}
+
+// TestNotesAfterTheReveal: the lowest and the highest voters are invited on
+// their own page; the page of the middle voter is as long, byte for byte;
+// a spectator's, a second, a 281-character note, a note before the reveal
+// from someone who did not vote, and an uninvited one are refused.
+func TestNotesAfterTheReveal(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm, ids := aheadRound(t, ta)
+	room := fmt.Sprintf("/issues/%d", ids[1])
+	note := room + "/note"
+	low, mid, high := tm.members[0], tm.members[1], tm.members[2]
+	pages := map[string]*response{}
+	for range 2 { // the second time, everyone is "here" on every page
+		for name, c := range map[string]*client{"low": low, "mid": mid, "high": high} {
+			pages[name] = c.get(room).wantStatus(http.StatusOK)
+		}
+	}
+	if got := pages["low"].text("note-invite"); !strings.Contains(got, "You were among the lowest — add a note for the team?") {
+		t.Errorf("the lowest voter's page: %q", got)
+	}
+	if got := pages["high"].text("note-invite"); !strings.Contains(got, "You were among the highest — add a note for the team?") {
+		t.Errorf("the highest voter's page: %q", got)
+	}
+	if pages["mid"].has("note-invite-form") {
+		t.Error("the middle voter is invited")
+	}
+	// The invitation block is as long for everyone (the pages differ only by
+	// the nickname in the navigation, of the same length here).
+	for _, name := range []string{"low", "high"} {
+		if len(pages[name].body) != len(pages["mid"].body) {
+			t.Errorf("the %s voter's page has %d bytes, the middle one's %d", name, len(pages[name].body), len(pages["mid"].body))
+		}
+	}
+	// The spectator (the owner), and someone who did not vote, before the reveal.
+	tm.owner.plain().post(note, url.Values{"note": {"I watched"}}).wantStatus(http.StatusForbidden)
+	tm.owner.plain().post(fmt.Sprintf("/groups/%d/role", tm.gid), url.Values{"role": {"voter"}}).wantStatus(http.StatusSeeOther)
+	tm.owner.plain().post(fmt.Sprintf("/issues/%d/note", ids[2]), url.Values{"note": {"Too early"}}).wantStatus(http.StatusConflict)
+	tm.owner.plain().post(note, url.Values{"note": {"Not invited"}}).wantStatus(http.StatusForbidden)
+	mid.plain().post(note, url.Values{"note": {"Not invited either"}}).wantStatus(http.StatusForbidden)
+	r := high.plain().post(note, url.Values{"note": {strings.Repeat("x", store.NoteMax+1)}}).wantStatus(http.StatusUnprocessableEntity)
+	if !strings.Contains(r.body, "at most 280 characters") {
+		t.Errorf("281 characters: %s", truncate(r.text("note-invite"), 200))
+	}
+	high.plain().post(note, url.Values{"note": {"Nobody has used the sandbox; I counted a spike"}}).wantRedirect(room)
+	high.plain().post(note, url.Values{"note": {"And another"}}).wantStatus(http.StatusConflict)
+	if n := ta.countRows("issue_rounds", "issue_id = ? AND notes LIKE ?", ids[1], "%counted a spike%"); n != 1 {
+		t.Error("the note is not in the round")
+	}
+	after := mid.get(room)
+	found := false
+	for _, li := range after.texts("note") {
+		if strings.Contains(li, "counted a spike") {
+			found = strings.HasPrefix(strings.TrimSpace(li), "13")
+		}
+	}
+	if !found {
+		t.Errorf("the added note is not beside the highest card: %q", after.texts("note"))
+	}
+	if got := high.get(room).text("note-added"); got == "" {
+		t.Error("the invited voter is not told the note is added")
+	}
+	// Nothing an operator reads names a note or a token.
+	logs := ta.logs.String()
+	for _, secret := range []string{"counted a spike", "payment provider", high.cookies[noteCookie(ids[1])].Value} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the logs hold %q", secret)
+		}
+	}
+}
