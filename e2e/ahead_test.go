@@ -16,7 +16,7 @@ import (
 // passes without the test sleeping.
 type movedClock struct{ ahead atomic.Int64 }
 
-func (c *movedClock) Now() time.Time           { return time.Now().Add(time.Duration(c.ahead.Load())) }
+func (c *movedClock) Now() time.Time          { return time.Now().Add(time.Duration(c.ahead.Load())) }
 func (c *movedClock) Advance(d time.Duration) { c.ahead.Add(int64(d)) }
 
 // Acceptance (issue 28): three people vote ahead on three issues from their
