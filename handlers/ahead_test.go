@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
+	"os"
 	"net/http"
 	"net/url"
 	"strings"
@@ -269,6 +272,123 @@ func TestNotesAfterTheReveal(t *testing.T) {
 	for _, secret := range []string{"counted a spike", "payment provider", high.cookies[noteCookie(ids[1])].Value} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the logs hold %q", secret)
+		}
+	}
+}
+
+// TestNoteAnswerSizeTellsNothing: the answer to a vote with a note, the
+// cards panel and the room showing one's own note have one length whatever
+// the note (empty, one character, 280 characters of CJK, every character one
+// that HTML escapes), so a size on the wire or in the log does not pair a
+// note with the person who sent it.
+func TestNoteAnswerSizeTellsNothing(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm, ids := aheadTeam(ta)
+	ana := tm.members[0]
+	room := fmt.Sprintf("/issues/%d", ids[0])
+	path := room + "/estimate"
+	notes := []string{"", "x", strings.Repeat("見", store.NoteMax), strings.Repeat("'", store.NoteMax), strings.Repeat("&", store.NoteMax),
+		"Needs a migration — see https://tracker.example.com/browse/SHOP-7?x=1&y=2"}
+	kinds := map[string]map[int][]string{}
+	note := func(kind string, r *response, n string) {
+		t.Helper()
+		if kinds[kind] == nil {
+			kinds[kind] = map[int][]string{}
+		}
+		kinds[kind][len(r.body)] = append(kinds[kind][len(r.body)], truncate(n, 10))
+	}
+	hx := ana.htmxFrom(room).with("Accept-Encoding", "gzip")
+	ana.get(room) // takes the notice of joining
+	for _, n := range notes {
+		note("htmx answer", hx.post(path, url.Values{"estimate": {"5"}, "note": {n}}).wantStatus(http.StatusOK), n)
+		note("htmx cards panel", hx.get(path).wantStatus(http.StatusOK), n)
+		note("room", ana.plain().with("Accept-Encoding", "gzip").get(room).wantStatus(http.StatusOK), n)
+	}
+	for kind, byLen := range kinds {
+		if len(byLen) != 1 {
+			t.Errorf("%s has %d lengths: %v", kind, len(byLen), byLen)
+		}
+	}
+}
+
+// TestNothingAtRestTiesANoteToItsVoter: distinctive notes are sent with
+// votes (one changed, one by a voter who then turns spectator); after the
+// deadline's reveal and its scrub, the database file and its WAL hold no
+// note slot of a person (user id, length, text), the notes are only in the
+// round, and no note key is left.
+func TestNothingAtRestTiesANoteToItsVoter(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm, ids := aheadTeam(ta)
+	tm.owner.plain().post(fmt.Sprintf("/groups/%d/ahead", tm.gid), aheadForm("1", ids[0])).wantStatus(http.StatusSeeOther)
+	est := fmt.Sprintf("/issues/%d/estimate", ids[0])
+	texts := []string{"Zebra-note-alpha: the importer", "Zebra-note-bravo: no sandbox", "Zebra-note-charlie: 見積もり"}
+	for i, m := range tm.members {
+		m.plain().post(est, url.Values{"estimate": {[]string{"3", "8", "13"}[i]}, "note": {"draft " + texts[i]}}).wantStatus(http.StatusSeeOther)
+		m.plain().post(est, url.Values{"estimate": {[]string{"3", "8", "13"}[i]}, "note": {texts[i]}}).wantStatus(http.StatusSeeOther)
+	}
+	tm.owner.plain().post(est, url.Values{"estimate": {"5"}, "note": {"Zebra-note-delta: then I watch"}}).wantStatus(http.StatusSeeOther)
+	tm.owner.plain().post(fmt.Sprintf("/groups/%d/role", tm.gid), url.Values{"role": {"spectator"}}).wantStatus(http.StatusSeeOther)
+	ta.clock.Advance(time.Hour + time.Second)
+	testkit.Eventually(t, 5*time.Second, "the deadline's reveal", func() bool {
+		return ta.countRows("issues", "state = 'revealed' AND id = ?", ids[0]) == 1
+	})
+	testkit.Eventually(t, 5*time.Second, "the scrub", func() bool {
+		fi, err := os.Stat(ta.st.Path() + "-wal")
+		return err != nil || fi.Size() == 0
+	})
+	files := databaseBytes(t, ta.st.Path())
+	for i, m := range append([]string{"Facilitator-of-the-planning-day1"}, "Ana-Maria-from-the-backend-team1", "Bertrand-of-the-mobile-squad-xyz", "Chiara.di.Lorenzo_frontend-0042a") {
+		uid := ta.user(m).ID
+		for name, b := range files {
+			if bytes.Contains(b, binary.BigEndian.AppendUint64(nil, uint64(uid))) && i > 0 {
+				// The ballot still names who took part: the slot must not
+				// be followed by a note.
+				at := bytes.Index(b, binary.BigEndian.AppendUint64(nil, uint64(uid)))
+				if bytes.Contains(b[at:min(len(b), at+40)], []byte("Zebra")) {
+					t.Errorf("%s: %s's id sits beside a note", name, m)
+				}
+			}
+		}
+	}
+	for name, b := range files {
+		if bytes.Contains(b, []byte("draft Zebra")) || bytes.Contains(b, []byte("then I watch")) {
+			t.Errorf("%s holds a note that was changed or dropped", name)
+		}
+	}
+	for _, table := range []string{"open_notes", "note_keys"} {
+		if n := ta.countRows(table, "1=1"); n != 0 {
+			t.Errorf("%s holds %d rows after the reveal", table, n)
+		}
+	}
+	if n := ta.countRows("issue_rounds", "notes LIKE '%Zebra-note-alpha%' AND notes LIKE '%Zebra-note-charlie%'"); n != 1 {
+		t.Error("the notes are not in the round")
+	}
+}
+
+// TestTheInvitationIsNotInTheStreamNorTheFragments: the live panel (the
+// fragment a stream's update fetches) of an invited voter is the same as
+// anyone's, as long (the notes aside, shuffled at each rendering, the same).
+func TestTheInvitationIsNotInTheStreamNorTheFragments(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm, ids := aheadRound(t, ta)
+	room := fmt.Sprintf("/issues/%d", ids[1])
+	var bodies []string
+	for range 2 {
+		bodies = bodies[:0]
+		for _, m := range tm.members {
+			bodies = append(bodies, m.htmxFrom(room).get(room).wantStatus(http.StatusOK).body)
+		}
+	}
+	for i, b := range bodies {
+		if strings.Contains(b, "note-invite") || strings.Contains(b, "among the") {
+			t.Errorf("member %d's live panel carries the invitation", i)
+		}
+		// The notes come in a random order each time: the same bytes, else.
+		if len(b) != len(bodies[1]) {
+			t.Errorf("member %d's live panel has %d bytes, the middle voter's %d", i, len(b), len(bodies[1]))
 		}
 	}
 }
