@@ -116,6 +116,9 @@ func TestWalkThroughTheIssuesWaitingForMyVote(t *testing.T) {
 	if r := ana.get(walk); !r.has("ahead-done") {
 		t.Errorf("nothing left, yet the walk shows %q", r.text("ahead-key"))
 	}
+	if r := ana.get(fmt.Sprintf("/issues/%d", ids[0])); !strings.Contains(r.text("ahead-room-until"), "Votes until") {
+		t.Error("the room does not show the deadline")
+	}
 	if home := ana.get("/"); home.has("group-waiting") || home.has("ahead-vote-now") {
 		t.Error("My Groups still says issues wait")
 	}
@@ -164,6 +167,9 @@ func TestDeadlineRevealsWithNobodyConnectedAndTellsTheFacilitator(t *testing.T) 
 	}
 	if !page.has("ahead-short") {
 		t.Error("the round left open does not say why")
+	}
+	if r := tm.members[0].get(fmt.Sprintf("/issues/%d", ids[2])); !r.has("ahead-room-short") {
+		t.Error("the room of the round left open does not say why")
 	}
 	if tm.members[0].get(fmt.Sprintf("/groups/%d", tm.gid)).has("accept-consensus") {
 		t.Error("a member is offered to accept the consensus")
