@@ -91,6 +91,12 @@ func activitySentence(e store.AuditEvent) string {
 		return who + " removed a member"
 	case "member.left":
 		return who + " left the group"
+	case store.ActAhead:
+		// "3 issues, 48h"
+		if n, h, ok := strings.Cut(d, " issues, "); ok {
+			return who + " opened " + n + " issues for votes ahead, for " + strings.TrimSuffix(h, "h") + " hours"
+		}
+		return who + " opened issues for votes ahead"
 	case store.ActFacilitator:
 		if nick, ok := strings.CutSuffix(d, " on"); ok {
 			return who + " made " + nick + " a facilitator"
@@ -123,6 +129,8 @@ func revealSentence(who, key, d string) string {
 		return "Time was up: " + what + " was revealed" + votes
 	case len(parts) == 3 && parts[2] == string(store.RevealByAuto):
 		return "Everyone had voted: " + what + " was revealed" + votes
+	case len(parts) == 3 && parts[2] == string(store.RevealByDeadline):
+		return "The deadline passed: " + what + " was revealed" + votes
 	}
 	return who + " revealed " + what + votes
 }

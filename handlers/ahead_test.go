@@ -171,6 +171,11 @@ func TestDeadlineRevealsWithNobodyConnectedAndTellsTheFacilitator(t *testing.T) 
 	if r := tm.members[0].get(fmt.Sprintf("/issues/%d", ids[2])); !r.has("ahead-room-short") {
 		t.Error("the room of the round left open does not say why")
 	}
+	acts := page.texts("activity-text")
+	if !strings.Contains(strings.Join(acts, "|"), "The deadline passed: round 1 of SHOP-101 was revealed (3 votes)") ||
+		!strings.Contains(strings.Join(acts, "|"), "opened 3 issues for votes ahead, for 2 hours") {
+		t.Errorf("the activity reads %q", acts)
+	}
 	if tm.members[0].get(fmt.Sprintf("/groups/%d", tm.gid)).has("accept-consensus") {
 		t.Error("a member is offered to accept the consensus")
 	}
