@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -400,6 +401,55 @@ func TestTheInvitationIsNotInTheStreamNorTheFragments(t *testing.T) {
 		// The notes come in a random order each time: the same bytes, else.
 		if len(b) != len(bodies[1]) {
 			t.Errorf("member %d's live panel has %d bytes, the middle voter's %d", i, len(b), len(bodies[1]))
+		}
+	}
+}
+
+// TestStreamsAndExportsCarryNoInvitationNorAPersonsNote: the three voters'
+// room streams (each with its browser's note token) get the deadline's
+// reveal as events of one length, with no invitation; the exports carry no
+// note.
+func TestStreamsAndExportsCarryNoInvitationNorAPersonsNote(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t, func(c *Config) { c.StreamHeartbeat = time.Hour })
+	tm, ids := aheadTeam(ta)
+	tm.owner.plain().post(fmt.Sprintf("/groups/%d/ahead", tm.gid), aheadForm("1", ids[1])).wantStatus(http.StatusSeeOther)
+	texts := []string{"Zebra-note: the importer", "Zebra-note: no sandbox", "Zebra-note: 見積もり"}
+	for i, m := range tm.members {
+		m.plain().post(fmt.Sprintf("/issues/%d/estimate", ids[1]), url.Values{"estimate": {[]string{"3", "8", "13"}[i]}, "note": {texts[i]}}).
+			wantStatus(http.StatusSeeOther)
+	}
+	srv := httptest.NewServer(ta.app)
+	t.Cleanup(func() {
+		ta.app.Close()
+		srv.Close()
+	})
+	var streams []*stream
+	for _, m := range tm.members {
+		s := openStream(t, srv, m, ids[1])
+		s.mustNext()
+		streams = append(streams, s)
+	}
+	ta.clock.Advance(time.Hour + time.Second)
+	var events []string
+	for i, s := range streams {
+		ev := s.until(5*time.Second, "the deadline's reveal", func(e sse) bool { return strings.Contains(e.data, `data-state="revealed"`) })
+		if strings.Contains(ev.data, "note-invite") || strings.Contains(ev.data, "among the") {
+			t.Errorf("voter %d's stream carries the invitation", i)
+		}
+		if !strings.Contains(ev.data, "Zebra-note: no sandbox") {
+			t.Errorf("voter %d's stream does not show the notes", i)
+		}
+		events = append(events, ev.data)
+	}
+	for i, e := range events {
+		if len(e) != len(events[0]) {
+			t.Errorf("voter %d's reveal event has %d bytes, the first voter's %d", i, len(e), len(events[0]))
+		}
+	}
+	for _, path := range []string{"/export.json", "/export.csv"} {
+		if r := tm.owner.get(fmt.Sprintf("/groups/%d%s", tm.gid, path)).wantStatus(http.StatusOK); strings.Contains(r.body, "Zebra") {
+			t.Errorf("%s carries a note", path)
 		}
 	}
 }
