@@ -453,3 +453,38 @@ func TestStreamsAndExportsCarryNoInvitationNorAPersonsNote(t *testing.T) {
 		}
 	}
 }
+
+// TestAheadRoutesAreForMembersOnly: someone outside the group gets 404 on
+// every route of estimating ahead and of notes; a spectator's walk says
+// nothing waits for them.
+func TestAheadRoutesAreForMembersOnly(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm, ids := aheadTeam(ta)
+	tm.owner.plain().post(fmt.Sprintf("/groups/%d/ahead", tm.gid), aheadForm("24", ids...)).wantStatus(http.StatusSeeOther)
+	stranger := ta.signedIn("Stranger-from-another-team-00042")
+	stranger.get(fmt.Sprintf("/groups/%d/ahead", tm.gid)).wantStatus(http.StatusNotFound)
+	stranger.plain().post(fmt.Sprintf("/groups/%d/ahead", tm.gid), aheadForm("24", ids[0])).wantStatus(http.StatusNotFound)
+	stranger.plain().post(fmt.Sprintf("/groups/%d/accept-consensus", tm.gid), url.Values{}).wantStatus(http.StatusNotFound)
+	stranger.plain().post(fmt.Sprintf("/issues/%d/note", ids[0]), url.Values{"note": {"Hello"}}).wantStatus(http.StatusNotFound)
+	if home := stranger.get("/"); home.has("ahead-vote-now") {
+		t.Error("a stranger is told issues wait for them")
+	}
+	bert := tm.members[1]
+	bert.plain().post(fmt.Sprintf("/groups/%d/role", tm.gid), url.Values{"role": {"spectator"}}).wantStatus(http.StatusSeeOther)
+	if r := bert.get(fmt.Sprintf("/groups/%d/ahead", tm.gid)).wantStatus(http.StatusOK); !r.has("ahead-spectator") {
+		t.Error("a spectator's walk does not say nothing waits")
+	}
+	if home := bert.get("/"); home.has("group-waiting") {
+		t.Error("a spectator is told issues wait for their vote")
+	}
+	// Signed out, a note is not kept: the sign-in page, nothing stored.
+	out := ta.client()
+	r := out.plain().post(fmt.Sprintf("/issues/%d/note", ids[0]), url.Values{"note": {"Kept?"}})
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/login") {
+		t.Errorf("a signed-out note: %d to %q", r.status, r.location())
+	}
+	if n := ta.countRows("kept_forms", "1=1"); n != 0 {
+		t.Errorf("%d kept forms after a signed-out note", n)
+	}
+}
