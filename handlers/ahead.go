@@ -64,8 +64,9 @@ func (a *App) invitation(c *gin.Context, is store.Issue) (store.Invitation, erro
 }
 
 // decodeNote reads the optional note field: nil when the form has none (a
-// vote without it keeps the note), else the note, with a message when it is
-// too long or not plain text.
+// vote without it keeps the note) or when it is the note the form showed
+// (note_was), else the note, with a message when it is too long or not plain
+// text.
 func decodeNote(v url.Values) (note *string, raw, msg string) {
 	vals, ok := v["note"]
 	if !ok {
@@ -73,6 +74,11 @@ func decodeNote(v url.Values) (note *string, raw, msg string) {
 	}
 	raw = strings.Join(vals, "")
 	n, msg := store.NormalizeNote(raw)
+	if was, ok := v["note_was"]; ok && msg == "" && len(was) == 1 && was[0] == views.NoteHash(n) {
+		// The note as its form showed it: left as stored (another tab may
+		// have changed it since this one was shown).
+		return nil, raw, ""
+	}
 	return &n, raw, msg
 }
 

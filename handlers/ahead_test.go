@@ -488,3 +488,28 @@ func TestAheadRoutesAreForMembersOnly(t *testing.T) {
 		t.Errorf("%d kept forms after a signed-out note", n)
 	}
 }
+
+// TestASecondTabDoesNotWipeTheNote: a tab shown before the note was written
+// votes with its empty note field: the note stays; changed in that tab, it
+// changes.
+func TestASecondTabDoesNotWipeTheNote(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t)
+	tm, ids := aheadTeam(ta)
+	ana := tm.members[0]
+	room := fmt.Sprintf("/issues/%d", ids[0])
+	stale := ana.get(room)
+	was, ok := stale.inputValue("cards", "note_was")
+	if !ok {
+		t.Fatal("the cards form has no note_was")
+	}
+	ana.htmxFrom(room).post(room+"/estimate", url.Values{"estimate": {"5"}, "note": {"Written in the first tab"}, "note_was": {was}}).wantStatus(http.StatusOK)
+	ana.htmxFrom(room).post(room+"/estimate", url.Values{"estimate": {"8"}, "note": {""}, "note_was": {was}}).wantStatus(http.StatusOK)
+	if own, _ := ta.st.OwnNote(tctx, ids[0], ta.user("Ana-Maria-from-the-backend-team1").ID); own != "Written in the first tab" {
+		t.Errorf("the second tab's vote left the note %q", own)
+	}
+	ana.htmxFrom(room).post(room+"/estimate", url.Values{"estimate": {"8"}, "note": {"Changed in the second tab"}, "note_was": {was}}).wantStatus(http.StatusOK)
+	if own, _ := ta.st.OwnNote(tctx, ids[0], ta.user("Ana-Maria-from-the-backend-team1").ID); own != "Changed in the second tab" {
+		t.Errorf("the note is %q", own)
+	}
+}

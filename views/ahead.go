@@ -2,6 +2,8 @@ package views
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"math/rand/v2"
 	"slices"
@@ -139,6 +141,15 @@ const noteFieldWidth = 5 * store.NoteMax
 
 func notePad(note string) string {
 	return strings.Repeat("0", max(0, noteFieldWidth-len(templ.EscapeString(note))))
+}
+
+// NoteHash stands for the note a form showed (note_was): a vote whose note
+// is the one its form showed leaves the stored note alone, so a second tab
+// opened before the note was written does not wipe it with its empty field.
+// Of one length whatever the note (the panel's length must not depend on it).
+func NoteHash(note string) string {
+	h := sha256.Sum256([]byte(note))
+	return hex.EncodeToString(h[:8])
 }
 
 // Invitation is the viewer's own invitation to add a note after the reveal
