@@ -24,6 +24,7 @@ import (
 
 	"estimator/handlers"
 	"estimator/internal/wiring"
+	"estimator/store"
 )
 
 const (
@@ -91,6 +92,13 @@ func newEnvWithin(t *testing.T, timeout time.Duration, configure ...func(cfg *ha
 // (their live updates go through LISTEN/NOTIFY).
 func newEnvOn(t *testing.T, timeout time.Duration, db string, configure ...func(cfg *handlers.Config, base string)) *env {
 	t.Helper()
+	return newEnvStore(t, timeout, db, store.Options{}, configure...)
+}
+
+// newEnvStore is newEnvOn with the store's options (a clock the test moves,
+// say).
+func newEnvStore(t *testing.T, timeout time.Duration, db string, so store.Options, configure ...func(cfg *handlers.Config, base string)) *env {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("the browser suite does not run with -short")
 	}
@@ -144,7 +152,7 @@ func newEnvOn(t *testing.T, timeout time.Duration, db string, configure ...func(
 	for _, f := range configure {
 		f(&cfg, "http://"+ln.Addr().String())
 	}
-	built, err := wiring.Open(context.Background(), wiring.Options{DB: db, Handlers: cfg, Logger: logger, WaitForBus: true})
+	built, err := wiring.Open(context.Background(), wiring.Options{DB: db, Store: so, Handlers: cfg, Logger: logger, WaitForBus: true})
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)

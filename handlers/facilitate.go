@@ -212,6 +212,10 @@ func (a *App) runTimers() {
 		case <-t.C:
 		}
 		_, err := a.st.FireTimers(ctx)
+		if err == nil {
+			// Ahead deadlines: the same loop, the same once-only reveal.
+			_, err = a.st.FireDeadlines(ctx)
+		}
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			// Once per run of failures: the database may be down for a while.

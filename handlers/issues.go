@@ -66,7 +66,16 @@ func (a *App) pageLoaded(c *gin.Context, issueID int64) {
 // ownView is the viewer's own side of the room: their seat and vote.
 func (a *App) ownView(c *gin.Context, is store.Issue, g store.Group, seat store.Seat) (views.EstimateView, error) {
 	own, err := a.st.OwnEstimate(c.Request.Context(), is.ID, signin.User(c).ID)
-	return views.EstimateView{Issue: is, Group: g, Seat: seat, Own: own}, err
+	if err != nil {
+		return views.EstimateView{}, err
+	}
+	v := views.EstimateView{Issue: is, Group: g, Seat: seat, Own: own}
+	if is.State == store.StateOpen {
+		v.Note, err = a.st.OwnNote(c.Request.Context(), is.ID, signin.User(c).ID)
+	} else {
+		v.Invite, err = a.invitation(c, is)
+	}
+	return v, err
 }
 
 func (a *App) issueStatus(c *gin.Context) {
@@ -145,6 +154,7 @@ func (a *App) estimatePost(c *gin.Context) {
 	}
 	// retry shows the cards again with the message (422); a spectator, who has
 	// no cards, is refused (403).
+	var retryNote string
 	retry := func(typed string, errs views.FieldErrors) {
 		seat, err := a.st.SeatOf(ctx, g.ID, u.ID)
 		if err == nil && seat == store.SeatSpectator {
@@ -157,14 +167,30 @@ func (a *App) estimatePost(c *gin.Context) {
 			return
 		}
 		v.Typed, v.Errors = typed, errs
+		if errs.Has("note") {
+			v.Note = retryNote
+		}
 		a.showEstimate(c, http.StatusUnprocessableEntity, v)
 	}
+	ahead := form.Get("then") == views.AheadThen
 	vote, typed, errs := decodeVote(form)
+	note, rawNote, noteMsg := decodeNote(form)
+	if noteMsg != "" {
+		if errs == nil {
+			errs = views.FieldErrors{}
+		}
+		errs["note"] = noteMsg
+	}
+	if len(errs) > 0 && ahead {
+		a.showAhead(c, http.StatusUnprocessableEntity, g, is.ID, rawNote, errs)
+		return
+	}
 	if len(errs) > 0 {
+		retryNote = rawNote
 		retry(typed, errs)
 		return
 	}
-	revealed, err := a.st.Estimate(ctx, is.ID, u.ID, vote)
+	revealed, err := a.st.EstimateNote(ctx, is.ID, u.ID, vote, note)
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
 		web.Fail(c, errClosed.WithLink(views.IssuePath(is.ID), "See the result"))
@@ -183,6 +209,11 @@ func (a *App) estimatePost(c *gin.Context) {
 		return
 	}
 	a.metrics.Vote()
+	// The browser that voted holds the round's note token (store/notes.go).
+	if err := a.setNoteToken(c, is.ID, u.ID); err != nil {
+		web.Fail(c, err)
+		return
+	}
 	// The same words whether or not this vote completed the round: the notice
 	// is written to the session after the reveal's scrub, and words of their
 	// own would tell the write-ahead log who voted last. The room shows the
@@ -197,8 +228,22 @@ func (a *App) estimatePost(c *gin.Context) {
 			}
 		}
 		// Compressed, the size of the answer would depend on the vote shown.
+		own := views.EstimateView{Issue: is, Group: g, Seat: store.SeatVoter, Own: vote, Saved: true}
+		if note != nil {
+			own.Note = *note
+		} else if is.State == store.StateOpen {
+			if own.Note, err = a.st.OwnNote(ctx, is.ID, u.ID); err != nil {
+				web.Fail(c, err)
+				return
+			}
+		}
 		web.SendUncompressed(c)
-		a.pages.Fragment(c, http.StatusOK, views.EstimatePanel(views.EstimateView{Issue: is, Group: g, Seat: store.SeatVoter, Own: vote, Saved: true}))
+		a.pages.Fragment(c, http.StatusOK, views.EstimatePanel(own))
+		return
+	}
+	if ahead {
+		// From the walk: on to the next issue waiting for the vote.
+		web.DoneRedirect(c, signin.ReplayNotice(c, notice), views.GroupAheadPath(g.ID))
 		return
 	}
 	web.DoneRedirect(c, signin.ReplayNotice(c, notice), views.IssuePath(is.ID))

@@ -17,8 +17,10 @@ import (
 // out (plain and htmx), and sent after the sign-in, once they confirm it.
 
 // notKept are the POST routes a signed-out request is not kept for: sign-in
-// itself, signing out (nothing to sign out of), and the kept form's own page.
-var notKept = []string{"/login", "/login/choose", "/signin/:token", "/confirm-logout", "/account/signout-everywhere", views.PathKept}
+// itself, signing out (nothing to sign out of), the kept form's own page, and
+// a note after the reveal (kept, it would wait beside the browser that sent
+// it, outside the round's anonymity; the invited voter writes it again).
+var notKept = []string{"/login", "/login/choose", "/signin/:token", "/confirm-logout", "/account/signout-everywhere", views.PathKept, "/issues/:id/note"}
 
 const keptOwner = "Olga Owner-With-A-Long-Name_32"
 
@@ -152,6 +154,20 @@ func keptRoutes() []keptRoute {
 			check: func(t *testing.T, s *keptSite) { rows(s, "SELECT 1 FROM issues WHERE id = ? AND round = 2", s.iid)(t) }},
 		{route: "/issues/:id/start", who: "owner", path: issue("/start"),
 			check: func(t *testing.T, s *keptSite) { rows(s, "SELECT 1 FROM groups WHERE current_issue_id = ?", s.iid)(t) }},
+		{route: "/groups/:id/ahead", who: "owner", path: group("/ahead"),
+			formOf: func(s *keptSite) url.Values { return url.Values{"issue": {fmt.Sprint(s.iid)}, "hours": {"48"}} },
+			check: func(t *testing.T, s *keptSite) {
+				rows(s, "SELECT 1 FROM issues WHERE id = ? AND ahead_until IS NOT NULL", s.iid)(t)
+			}},
+		{route: "/groups/:id/accept-consensus", who: "owner", path: group("/accept-consensus"),
+			prep: func(s *keptSite) {
+				s.mia.estimate(s.iid, "5").wantStatus(http.StatusSeeOther)
+				s.max.estimate(s.iid, "5").wantStatus(http.StatusSeeOther)
+				s.tm.owner.post(fmt.Sprintf("/issues/%d/reveal", s.iid), url.Values{"confirmed": {"1"}}).wantStatus(http.StatusSeeOther)
+			},
+			check: func(t *testing.T, s *keptSite) {
+				rows(s, "SELECT 1 FROM issues WHERE id = ? AND state = 'accepted' AND final_estimate = 5", s.iid)(t)
+			}},
 		{route: "/issues/:id/timer", who: "owner", path: issue("/timer"), form: url.Values{"seconds": {"120"}},
 			check: func(t *testing.T, s *keptSite) {
 				rows(s, "SELECT 1 FROM issues WHERE id = ? AND timer_ends_at IS NOT NULL", s.iid)(t)

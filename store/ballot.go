@@ -188,6 +188,16 @@ func dropVoter(ctx context.Context, tx *sql.Tx, userID int64, issuesQuery string
 		if err := saveBallot(ctx, tx, p.id, p.b); err != nil {
 			return nil, err
 		}
+		// The voter's note goes with their vote (notes.go).
+		n, err := loadNotes(ctx, tx, p.id)
+		if err != nil {
+			return nil, err
+		}
+		if nn := n.set(userID, ""); len(nn) != len(n) {
+			if err := saveNotes(ctx, tx, p.id, nn); err != nil {
+				return nil, err
+			}
+		}
 		ids = append(ids, p.id)
 	}
 	return ids, nil

@@ -56,6 +56,8 @@ type GroupSummary struct {
 	Role       Role
 	Members    int
 	OpenIssues int
+	// Waiting is how many issues opened ahead wait for this person's vote.
+	Waiting int
 }
 
 // Member is a person in a group.
@@ -193,7 +195,18 @@ func (s *Store) userGroups(ctx context.Context, userID int64) ([]GroupSummary, e
 		gs.CreatedAt = time.Unix(created, 0)
 		out = append(out, gs)
 	}
-	return out, wrap(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err)
+	}
+	rows.Close()
+	waiting, err := s.AheadWaiting(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Waiting = waiting[out[i].ID]
+	}
+	return out, nil
 }
 
 // GroupFor loads a group and the role of userID in it. A group that does not

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -39,6 +40,10 @@ type Issue struct {
 	// TimeUp is set when the countdown ended on a round with too few votes to
 	// reveal: the round stays open and the room says time is up.
 	TimeUp bool
+	// AheadUntil is the deadline of votes ahead of the meeting (zero: none);
+	// AheadFired is set once it passed and was handled (ahead.go).
+	AheadUntil time.Time
+	AheadFired bool
 }
 
 // IssueSummary is a row of a group's issue table.
@@ -132,13 +137,13 @@ func ValidateIssue(key, description string) (IssueInput, map[string]string) {
 	return in, errs
 }
 
-const issueCols = "i.id, i.group_id, i.key, i.description, i.state, i.round, COALESCE(i.final_estimate, 0), COALESCE(i.result, ''), i.created_at, COALESCE(i.timer_ends_at, 0), i.timer_up"
+const issueCols = "i.id, i.group_id, i.key, i.description, i.state, i.round, COALESCE(i.final_estimate, 0), COALESCE(i.result, ''), i.created_at, COALESCE(i.timer_ends_at, 0), i.timer_up, COALESCE(i.ahead_until, 0), i.ahead_fired"
 
 func scanIssue(row interface{ Scan(...any) error }, extra ...any) (Issue, error) {
 	var is Issue
 	var result string
-	var created, timerEnds int64
-	err := row.Scan(append([]any{&is.ID, &is.GroupID, &is.Key, &is.Description, &is.State, &is.Round, &is.Final, &result, &created, &timerEnds, &is.TimeUp}, extra...)...)
+	var created, timerEnds, aheadUntil int64
+	err := row.Scan(append([]any{&is.ID, &is.GroupID, &is.Key, &is.Description, &is.State, &is.Round, &is.Final, &result, &created, &timerEnds, &is.TimeUp, &aheadUntil, &is.AheadFired}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Issue{}, ErrNotFound
 	}
@@ -148,6 +153,9 @@ func scanIssue(row interface{ Scan(...any) error }, extra ...any) (Issue, error)
 	is.CreatedAt = time.Unix(created, 0)
 	if timerEnds != 0 {
 		is.TimerEndsAt = time.UnixMilli(timerEnds)
+	}
+	if aheadUntil != 0 {
+		is.AheadUntil = time.UnixMilli(aheadUntil)
 	}
 	if is.Result, err = decodeResult(result); err != nil {
 		return Issue{}, err
@@ -338,8 +346,8 @@ func (s *Store) RoomFacts(ctx context.Context, is Issue, g Group) (Status, error
 	key := [2]int64{is.ID, g.ID}
 	if cached {
 		if f, ok := s.cache.rooms.get(gen, key); ok {
-			return Status{Issue: is, Group: g, Voters: slices.Clone(f.voters), Rounds: slices.Clone(f.rounds),
-				Current: f.current, Next: f.next}, nil
+			return withNotes(Status{Issue: is, Group: g, Voters: slices.Clone(f.voters), Rounds: slices.Clone(f.rounds),
+				Current: f.current, Next: f.next}), nil
 		}
 	}
 	st, err := s.roomFacts(ctx, is, g)
@@ -347,7 +355,16 @@ func (s *Store) RoomFacts(ctx context.Context, is Issue, g Group) (Status, error
 		s.cache.rooms.put(gen, key, roomFacts{voters: slices.Clone(st.Voters), rounds: slices.Clone(st.Rounds),
 			current: st.Current, next: st.Next})
 	}
-	return st, err
+	return withNotes(st), err
+}
+
+// withNotes gives the current result the notes of its round (kept in the
+// round, not on the issue).
+func withNotes(st Status) Status {
+	if n := len(st.Rounds); n > 0 && st.Issue.State != StateOpen && st.Rounds[n-1].Number == st.Issue.Round {
+		st.Issue.Result.Notes = st.Rounds[n-1].Result.Notes
+	}
+	return st
 }
 
 func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error) {
@@ -359,6 +376,7 @@ func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error
 	if st.Rounds, err = s.Rounds(ctx, is.ID); err != nil {
 		return st, err
 	}
+
 	// The next open issue after this one, else the first open one before it;
 	// never the one the group is on already (starting it would move nobody).
 	row, err := s.queryRow(ctx, `SELECT COALESCE(c.id, 0), COALESCE(c.key, ''), COALESCE(n.id, 0), COALESCE(n.key, '')
@@ -434,6 +452,20 @@ func (s *Store) OwnEstimate(ctx context.Context, issueID, userID int64) (Vote, e
 // dropped. With the group's auto-reveal on, the vote that completes the round
 // reveals it, through the same reveal as the owner's button (revealed is true).
 func (s *Store) Estimate(ctx context.Context, issueID, userID int64, v Vote) (revealed bool, err error) {
+	return s.EstimateNote(ctx, issueID, userID, v, nil)
+}
+
+// EstimateNote is Estimate with the vote's note: nil leaves the voter's note
+// as it is, "" removes it, any other text (NormalizeNote) sets it. The note is
+// kept beside the vote until the reveal (notes.go).
+func (s *Store) EstimateNote(ctx context.Context, issueID, userID int64, v Vote, note *string) (revealed bool, err error) {
+	if note != nil {
+		text, msg := NormalizeNote(*note)
+		if msg != "" {
+			return false, ErrInvalid
+		}
+		note = &text
+	}
 	if v.Special != "" && v.Special != CardUnsure && v.Special != CardCoffee || v.Special != "" && v.Value != 0 {
 		return false, ErrInvalid
 	}
@@ -483,6 +515,23 @@ func (s *Store) Estimate(ctx context.Context, issueID, userID int64, v Vote) (re
 		}
 		if err := saveBallot(ctx, tx, issueID, b.set(userID, cardOf(v))); err != nil {
 			return err
+		}
+		if b.len() == 0 {
+			// The round's first vote makes its note key (notes.go).
+			if _, err := roundKey(ctx, tx, issueID); err != nil {
+				return err
+			}
+		}
+		if note != nil {
+			n, err := loadNotes(ctx, tx, issueID)
+			if err != nil {
+				return err
+			}
+			if nn := n.set(userID, *note); !bytes.Equal(nn, n) {
+				if err := saveNotes(ctx, tx, issueID, nn); err != nil {
+					return err
+				}
+			}
 		}
 		revealed, err = s.autoRevealTx(ctx, tx, issueID)
 		return err
@@ -590,7 +639,11 @@ func (s *Store) revealTx(ctx context.Context, tx *sql.Tx, issueID int64, by User
 	if _, err := tx.ExecContext(ctx, "UPDATE issues SET state = 'revealed', result = ?, timer_ends_at = NULL, timer_up = 0 WHERE id = ?", enc, issueID); err != nil {
 		return Issue{}, err
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO issue_rounds (issue_id, round, result) VALUES (?, ?, ?)", issueID, is.Round, enc); err != nil {
+	notes, err := detachNotes(ctx, tx, issueID, b, is.Result)
+	if err != nil {
+		return Issue{}, err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO issue_rounds (issue_id, round, result, notes) VALUES (?, ?, ?, ?)", issueID, is.Round, enc, encodeNotes(notes)); err != nil {
 		return Issue{}, err
 	}
 	if err := forgetVotes(ctx, tx, issueID, b); err != nil {
@@ -827,7 +880,7 @@ func (s *Store) Revote(ctx context.Context, issueID int64, by User) error {
 		var round int
 		err := tx.QueryRowContext(ctx, `UPDATE issues SET state = 'open', round = round + 1, result = NULL, final_estimate = NULL,
 				timer_ends_at = (SELECT CASE WHEN g.timer_seconds > 0 THEN CAST(? AS BIGINT) + 1000 * g.timer_seconds END FROM groups g WHERE g.id = issues.group_id),
-				timer_up = 0
+				timer_up = 0, ahead_until = NULL, ahead_fired = 0
 			WHERE id = ? AND state = 'revealed' RETURNING group_id, round`, s.now().UnixMilli(), issueID).Scan(&groupID, &round)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotRevealed
@@ -835,8 +888,10 @@ func (s *Store) Revote(ctx context.Context, issueID int64, by User) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM ballots WHERE issue_id = ?", issueID); err != nil {
-			return err
+		for _, table := range []string{"ballots", "open_notes", "note_keys", "note_rights"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE issue_id = ?", issueID); err != nil {
+				return err
+			}
 		}
 		return audit(ctx, tx, s.unix(), by, groupID, issueID, ActRevote, "round "+strconv.Itoa(round))
 	})

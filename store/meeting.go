@@ -422,7 +422,7 @@ type Round struct {
 
 // Rounds lists an issue's revealed rounds, oldest first.
 func (s *Store) Rounds(ctx context.Context, issueID int64) ([]Round, error) {
-	rows, err := s.query(ctx, "SELECT round, result FROM issue_rounds WHERE issue_id = ? ORDER BY round", issueID)
+	rows, err := s.query(ctx, "SELECT round, result, notes FROM issue_rounds WHERE issue_id = ? ORDER BY round", issueID)
 	if err != nil {
 		return nil, err
 	}
@@ -430,11 +430,14 @@ func (s *Store) Rounds(ctx context.Context, issueID int64) ([]Round, error) {
 	var out []Round
 	for rows.Next() {
 		var r Round
-		var enc string
-		if err := rows.Scan(&r.Number, &enc); err != nil {
+		var enc, notes string
+		if err := rows.Scan(&r.Number, &enc, &notes); err != nil {
 			return nil, wrap(err)
 		}
 		if r.Result, err = decodeResult(enc); err != nil {
+			return nil, err
+		}
+		if r.Result.Notes, err = decodeNotes(notes); err != nil {
 			return nil, err
 		}
 		out = append(out, r)

@@ -80,6 +80,10 @@ type Result struct {
 	Unsure, Coffee int
 	// Deck is the group's deck at the reveal (the zero Deck means the default).
 	Deck Deck
+	// Notes are the round's notes, sorted by card and text (shuffle them to
+	// show them): no person, no time, no order. Loaded with the round
+	// (Rounds, and the room's current result).
+	Notes []Note
 }
 
 // ComputeResult combines numeric estimates on the default deck.

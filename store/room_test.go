@@ -460,7 +460,7 @@ func TestRoundsKeepOnlyAnonymousResults(t *testing.T) {
 		rows.Scan(&c)
 		cols = append(cols, c)
 	}
-	if want := []string{"issue_id", "round", "result"}; !slices.Equal(cols, want) {
+	if want := []string{"issue_id", "round", "result", "notes"}; !slices.Equal(cols, want) {
 		t.Errorf("issue_rounds columns %v, want %v", cols, want)
 	}
 }

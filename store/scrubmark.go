@@ -173,9 +173,9 @@ func (s *Store) vacuumValues(ctx context.Context, skipLocked bool) error {
 	if err := rows.Err(); err != nil {
 		return wrap(err)
 	}
-	q := "VACUUM ballots, kept_forms"
+	q := "VACUUM ballots, kept_forms, open_notes, note_keys"
 	if skipLocked {
-		q = "VACUUM (SKIP_LOCKED) ballots, kept_forms"
+		q = "VACUUM (SKIP_LOCKED) ballots, kept_forms, open_notes, note_keys"
 	}
 	if _, err := s.w.ExecContext(ctx, q); err != nil {
 		return wrap(err)

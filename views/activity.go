@@ -111,6 +111,17 @@ func activitySentence(l i18n.Lang, e store.AuditEvent) string {
 		return l.F("activity.removed", w)
 	case "member.left":
 		return l.F("activity.left", w)
+	case store.ActAhead:
+		// "3 issues, 48h"
+		if n, h, ok := strings.Cut(d, " issues, "); ok {
+			issues, err1 := strconv.Atoi(n)
+			hours, err2 := strconv.Atoi(strings.TrimSuffix(h, "h"))
+			if err1 == nil && err2 == nil {
+				w["Hours"] = l.N("duration.hours", hours, nil)
+				return l.N("activity.ahead.issues", issues, w)
+			}
+		}
+		return l.F("activity.ahead", w)
 	case store.ActFacilitator:
 		if nick, ok := strings.CutSuffix(d, " on"); ok {
 			w["Member"] = nick
@@ -138,6 +149,8 @@ func revealSentence(l i18n.Lang, w words, d string) string {
 		id = "activity.reveal.timer"
 	case len(parts) == 3 && parts[2] == string(store.RevealByAuto):
 		id = "activity.reveal.auto"
+	case len(parts) == 3 && parts[2] == string(store.RevealByDeadline):
+		id = "activity.reveal.deadline"
 	}
 	if len(parts) >= 2 {
 		if round, ok := strings.CutPrefix(parts[0], "round "); ok {
