@@ -120,13 +120,11 @@ func TestSearchPagesEveryKind(t *testing.T) {
 	defer f.Close()
 	ctx := context.Background()
 	for _, kind := range []tracker.Kind{tracker.Jira, tracker.GitHub, tracker.GitLab} {
-		c, conn := client(t, f, kind, 0)
+		f.Project = "SHOP"
 		if kind == tracker.GitHub {
 			f.Project = "acme/shop"
-			conn.Project = "acme/shop"
-		} else {
-			f.Project = "SHOP"
 		}
+		c, conn := client(t, f, kind, 0)
 		is, err := c.Search(ctx, conn, "", 100)
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
