@@ -157,6 +157,12 @@ func (a *App) renderGroupWith(c *gin.Context, status int, v views.GroupView) {
 	if v.IssueForm.Once == "" {
 		v.IssueForm.Once = issuesOnce(currentUser(c).ID, g.ID, v.Issues)
 	}
+	if role.CanFacilitate() && len(v.Tracker.Allowed) == 0 {
+		if v.Tracker, err = a.trackerView(ctx, g.ID); err != nil {
+			a.fail(c, err)
+			return
+		}
+	}
 	if role == store.RoleOwner {
 		events, err := a.st.GroupEvents(ctx, g.ID, 10)
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 	"estimator/handlers/metrics"
 	"estimator/live"
 	"estimator/store"
+	"estimator/tracker"
 	"estimator/views"
 )
 
@@ -71,6 +72,13 @@ type Config struct {
 	TrustedUserHeader string
 	// NoGuests refuses nickname-only sign-in; another scheme must be on.
 	NoGuests bool
+	// Trackers are the issue trackers groups may connect to (--trackers);
+	// empty: none, and nothing is ever contacted.
+	Trackers tracker.Allowed
+	// TrackerTimeout bounds each call to a tracker (default 15s);
+	// TrackerPoll is how often the outbox of estimates to write back is
+	// looked at (default 2s).
+	TrackerTimeout, TrackerPoll time.Duration
 }
 
 func (c *Config) defaults() {
@@ -100,6 +108,12 @@ func (c *Config) defaults() {
 	}
 	if c.KeptFormsWindow == 0 {
 		c.KeptFormsWindow = store.KeptFormTTL
+	}
+	if c.TrackerTimeout == 0 {
+		c.TrackerTimeout = tracker.CallTimeout
+	}
+	if c.TrackerPoll == 0 {
+		c.TrackerPoll = 2 * time.Second
 	}
 	if c.BrowserKeyMaxAge == 0 {
 		c.BrowserKeyMaxAge = 400 * 24 * time.Hour
@@ -136,6 +150,7 @@ type appStore interface {
 	keptStore
 	roomStore
 	facilitatorsStore
+	trackerStore
 }
 
 // App is the web application: an http.Handler with the live-update hub.
@@ -158,6 +173,8 @@ type App struct {
 	untrustedHeader sync.Once
 	// keeps limits the forms kept per client address.
 	keeps *ipLimiter
+	// trackers is nil unless the operator listed trackers (tracker.go).
+	trackers *tracker.Client
 	// homes are the "My Groups" pages last rendered (render.go).
 	homes homeCache
 
@@ -205,6 +222,10 @@ func New(d Deps) (*App, error) {
 	a.changes = d.Changes
 	a.changes.Listen(a.committed)
 	go a.runTimers()
+	if len(d.Config.Trackers) > 0 {
+		a.trackers = tracker.New(d.Config.Trackers, d.Config.TrackerTimeout)
+		go a.runTrackerWrites()
+	}
 	a.engine = a.routes()
 	if err := a.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
 		return nil, err
@@ -360,6 +381,11 @@ func (a *App) routes() *gin.Engine {
 	run.POST("/import", a.importIssues)
 	group.GET("/export.csv", a.exportCSV)
 	group.GET("/export.json", a.exportJSON)
+	// The connect form carries a token: signed out, it is not kept for after
+	// the sign-in (kept forms are stored), only sent to sign in.
+	r.POST("/groups/:id/tracker", login, a.groupAccess(ownerOnly), a.connectTracker)
+	owned.POST("/tracker/disconnect", a.disconnectTracker)
+	run.POST("/tracker/import", a.importFromTracker)
 
 	// An issue's routes, likewise: members of its group, and those who run
 	// the meeting (the owner and the facilitators).
@@ -377,6 +403,7 @@ func (a *App) routes() *gin.Engine {
 	runIssue.POST("/edit", a.editIssue)
 	runIssue.GET("/delete", a.deleteIssuePage)
 	runIssue.POST("/delete", a.deleteIssue)
+	runIssue.POST("/tracker/retry", a.retryTrackerWrite)
 	// The event streams do their own sign-in check: a stream must answer in SSE.
 	r.GET("/issues/:id/events", a.events)
 	r.GET("/groups/:id/events", a.groupEvents)

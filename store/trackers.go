@@ -284,11 +284,11 @@ func (s *Store) ClaimTrackerWrites(ctx context.Context, lease time.Duration, lim
 	return out, err
 }
 
-// TrackerOutcome is how a write ended: sent (Err ""), to try again at
-// RetryAt, or failed for good.
+// TrackerOutcome is how a write ended: sent (Err ""), to try again after
+// RetryIn, or failed for good.
 type TrackerOutcome struct {
 	Err     string
-	RetryAt time.Time
+	RetryIn time.Duration
 	Failed  bool
 }
 
@@ -301,7 +301,7 @@ func (s *Store) FinishTrackerWrite(ctx context.Context, w TrackerWrite, o Tracke
 	case o.Failed:
 		state = TrackerFailed
 	default:
-		state, next = TrackerWaiting, o.RetryAt.UnixMilli()
+		state, next = TrackerWaiting, s.now().Add(max(o.RetryIn, time.Millisecond)).UnixMilli()
 	}
 	msg := o.Err
 	if utf8.RuneCountInString(msg) > 500 {

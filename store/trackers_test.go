@@ -113,7 +113,7 @@ func TestAcceptQueuesOneWriteAndANewValueReplacesIt(t *testing.T) {
 		t.Fatalf("new value: %+v", ws)
 	}
 	// A temporary failure waits; a retry at its time is claimed again.
-	if err := s.FinishTrackerWrite(ctx, ws[0], TrackerOutcome{Err: "The tracker limits how often it is called (429)", RetryAt: clk.Now().Add(42 * time.Second)}); err != nil {
+	if err := s.FinishTrackerWrite(ctx, ws[0], TrackerOutcome{Err: "The tracker limits how often it is called (429)", RetryIn: 42 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	if ws, _ := s.ClaimTrackerWrites(ctx, time.Minute, 10); len(ws) != 0 {

@@ -24,6 +24,7 @@ import (
 	"estimator/handlers"
 	"estimator/internal/wiring"
 	"estimator/store"
+	"estimator/tracker"
 )
 
 func main() {
@@ -54,6 +55,8 @@ type config struct {
 	idle, lifetime, remember       time.Duration
 	shutdownTimeout, shutdownDelay time.Duration
 	metricsAddr                    string
+	// trackers is the --trackers list, KIND=BASEURL,…
+	trackers string
 	// signinRate is "N/s", "N/min" or "N/h" (or N, per second); signinBurst
 	// is how many may come at once.
 	signinRate  string
@@ -191,6 +194,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", env("ESTIMATOR_METRICS_ADDR", ""), "serve Prometheus metrics (GET /metrics) on this separate address, e.g. 127.0.0.1:9100; off when empty (ESTIMATOR_METRICS_ADDR)")
 	fs.StringVar(&cfg.signinRate, "signin-rate", env("ESTIMATOR_SIGNIN_RATE", defaultSigninRate), "sign-in attempts per client address once the burst is used: N/s, N/min or N/h (ESTIMATOR_SIGNIN_RATE)")
 	fs.IntVar(&cfg.signinBurst, "signin-burst", envInt("ESTIMATOR_SIGNIN_BURST", defaultSigninBurst), "sign-in attempts one client address may make at once, e.g. an office behind one address (ESTIMATOR_SIGNIN_BURST)")
+	fs.StringVar(&cfg.trackers, "trackers", env("ESTIMATOR_TRACKERS", ""), "issue trackers groups may connect to, the only addresses ever contacted: comma-separated KIND=BASEURL, KIND jira, github or gitlab, e.g. jira=https://acme.atlassian.net,github=https://api.github.com; http:// only for loopback; off when empty (ESTIMATOR_TRACKERS)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageText)
 		fs.PrintDefaults()
@@ -233,6 +237,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	}
 	if _, err := parseRate(cfg.signinRate); err != nil {
 		return nil, nil, usage(fmt.Errorf("--signin-rate (ESTIMATOR_SIGNIN_RATE): %w", err))
+	}
+	if _, err := tracker.ParseAllowed(cfg.trackers); err != nil {
+		return nil, nil, usage(fmt.Errorf("--trackers (ESTIMATOR_TRACKERS): %w", err))
 	}
 	if cfg.signinBurst < 1 {
 		return nil, nil, usage(fmt.Errorf("--signin-burst (ESTIMATOR_SIGNIN_BURST) %d: at least 1", cfg.signinBurst))
@@ -321,6 +328,9 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		},
 		TrustedUserHeader: strings.TrimSpace(cfg.trustedUserHeader),
 		NoGuests:          !cfg.guests,
+	}
+	if hcfg.Trackers, err = tracker.ParseAllowed(cfg.trackers); err != nil {
+		return fmt.Errorf("%w: --trackers: %w", errUsage, err)
 	}
 	// A way of signing in that cannot work is a usage error, found before the
 	// database is touched.
