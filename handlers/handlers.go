@@ -381,11 +381,14 @@ func (a *App) routes() *gin.Engine {
 	run.POST("/import", a.importIssues)
 	group.GET("/export.csv", a.exportCSV)
 	group.GET("/export.json", a.exportJSON)
-	// The connect form carries a token: signed out, it is not kept for after
-	// the sign-in (kept forms are stored), only sent to sign in.
-	r.POST("/groups/:id/tracker", login, a.groupAccess(ownerOnly), a.connectTracker)
-	owned.POST("/tracker/disconnect", a.disconnectTracker)
-	run.POST("/tracker/import", a.importFromTracker)
+	// Issue trackers, when the operator listed some (tracker.go). The
+	// connect form carries a token: signed out, it is not kept for after the
+	// sign-in (kept forms are stored), only sent to sign in.
+	if a.trackers != nil {
+		r.POST(routeTrackerConnect, login, a.groupAccess(ownerOnly), a.connectTracker)
+		owned.POST("/tracker/disconnect", a.disconnectTracker)
+		run.POST("/tracker/import", a.importFromTracker)
+	}
 
 	// An issue's routes, likewise: members of its group, and those who run
 	// the meeting (the owner and the facilitators).
@@ -403,7 +406,9 @@ func (a *App) routes() *gin.Engine {
 	runIssue.POST("/edit", a.editIssue)
 	runIssue.GET("/delete", a.deleteIssuePage)
 	runIssue.POST("/delete", a.deleteIssue)
-	runIssue.POST("/tracker/retry", a.retryTrackerWrite)
+	if a.trackers != nil {
+		runIssue.POST("/tracker/retry", a.retryTrackerWrite)
+	}
 	// The event streams do their own sign-in check: a stream must answer in SSE.
 	r.GET("/issues/:id/events", a.events)
 	r.GET("/groups/:id/events", a.groupEvents)

@@ -18,7 +18,7 @@ import (
 
 // notKept are the POST routes a signed-out request is not kept for: sign-in
 // itself, signing out (nothing to sign out of), and the kept form's own page.
-var notKept = []string{"/login", "/login/choose", "/signin/:token", "/confirm-logout", "/account/signout-everywhere", views.PathKept}
+var notKept = []string{"/login", "/login/choose", "/signin/:token", "/confirm-logout", "/account/signout-everywhere", views.PathKept, routeTrackerConnect}
 
 const keptOwner = "Olga Owner-With-A-Long-Name_32"
 

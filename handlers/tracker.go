@@ -28,9 +28,12 @@ type trackerStore interface {
 	RetryTrackerWrite(ctx context.Context, issueID int64) error
 }
 
+// routeTrackerConnect is the one route that is never kept for after a
+// sign-in: its form carries a token.
+const routeTrackerConnect = "/groups/:id/tracker"
+
 var (
-	errTrackersOff = newError(http.StatusNotFound, "Not found", "This server connects to no issue tracker: its operator has not listed any (--trackers).")
-	errNoTracker   = newError(http.StatusConflict, "No tracker connected", "Connect the group to its issue tracker first (the group’s owner can, under Issue tracker). Nothing was imported.")
+	errNoTracker = newError(http.StatusConflict, "No tracker connected", "Connect the group to its issue tracker first (the group’s owner can, under Issue tracker). Nothing was imported.")
 )
 
 // Limits of the tracker forms.
@@ -63,10 +66,6 @@ func (a *App) trackerView(ctx context.Context, groupID int64) (views.TrackerView
 // project, Jira's field) and keeps it. The token is never sent back: a form
 // with a problem comes back without it.
 func (a *App) connectTracker(c *gin.Context) {
-	if a.trackers == nil {
-		a.fail(c, errTrackersOff)
-		return
-	}
 	form, err := readForm(c)
 	if err != nil {
 		a.fail(c, err)
@@ -175,10 +174,6 @@ func (a *App) disconnectTracker(c *gin.Context) {
 // or update; confirmed, it searches again and imports what it finds (the
 // tracker is the source: nothing of the preview is trusted back).
 func (a *App) importFromTracker(c *gin.Context) {
-	if a.trackers == nil {
-		a.fail(c, errTrackersOff)
-		return
-	}
 	form, err := readForm(c)
 	if err != nil {
 		a.fail(c, err)

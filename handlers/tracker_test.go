@@ -386,3 +386,13 @@ func grepLines(s, word string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+func TestWithoutTrackersNothingOffersOrTakesOne(t *testing.T) {
+	ta := newTestApp(t)
+	tm := ta.team("Shop team", longNickA)
+	if tm.owner.get(fmt.Sprintf("/groups/%d", tm.gid)).has("tracker") {
+		t.Fatal("the group page offers a tracker the operator did not list")
+	}
+	tm.owner.plain().post(fmt.Sprintf("/groups/%d/tracker", tm.gid), connectForm("http://127.0.0.1:1", trackerToken, "SHOP", "")).wantStatus(http.StatusNotFound)
+	tm.owner.plain().post(fmt.Sprintf("/groups/%d/tracker/import", tm.gid), url.Values{"query": {""}}).wantStatus(http.StatusNotFound)
+}
