@@ -396,3 +396,53 @@ func TestWithoutTrackersNothingOffersOrTakesOne(t *testing.T) {
 	tm.owner.plain().post(fmt.Sprintf("/groups/%d/tracker", tm.gid), connectForm("http://127.0.0.1:1", trackerToken, "SHOP", "")).wantStatus(http.StatusNotFound)
 	tm.owner.plain().post(fmt.Sprintf("/groups/%d/tracker/import", tm.gid), url.Values{"query": {""}}).wantStatus(http.StatusNotFound)
 }
+
+// Two instances on one PostgreSQL database, each with its sender: every
+// accepted estimate is written once.
+func TestTwoInstancesWriteEachAcceptOnce(t *testing.T) {
+	db := testkit.Schema(t, "two instances sharing the outbox need PostgreSQL")
+	const n = 12
+	f := trackertest.New(trackerToken, n)
+	defer f.Close()
+	// Writes take a while, so both senders are busy at once.
+	f.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPut {
+			time.Sleep(30 * time.Millisecond)
+		}
+		return false
+	})
+	clk := newClock()
+	al := allow(t, "jira="+f.URL)
+	a := newTrackerApp(t, db, clk, al)
+	b := newTrackerApp(t, db, clk, al)
+	_ = b
+	tm := trackerTeam(t, a, f)
+	issues, err := a.st.GroupIssues(context.Background(), tm.gid)
+	if err != nil || len(issues) != n {
+		t.Fatalf("%d issues, %v", len(issues), err)
+	}
+	for _, is := range issues {
+		acceptIssue(t, tm, is.ID, "3", "5", "5")
+	}
+	testkit.Eventually(t, 20*time.Second, "every estimate written", func() bool {
+		for i := 1; i <= n; i++ {
+			if f.Points(fmt.Sprintf("SHOP-%d", i)) != 5 {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(200 * time.Millisecond) // a second write would come within the poll
+	per := map[string]int{}
+	for _, w := range f.Writes() {
+		per[w.Path]++
+	}
+	if len(per) != n {
+		t.Fatalf("writes to %d issues", len(per))
+	}
+	for p, c := range per {
+		if c != 1 {
+			t.Fatalf("%s written %d times", p, c)
+		}
+	}
+}
