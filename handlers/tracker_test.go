@@ -89,6 +89,7 @@ func acceptIssue(t *testing.T, tm team, issueID int64, a, b, final string) {
 	tm.members[0].estimate(issueID, b).wantStatus(http.StatusSeeOther)
 	tm.owner.plain().post(fmt.Sprintf("/issues/%d/reveal", issueID), nil).wantStatus(http.StatusSeeOther)
 	tm.owner.plain().post(fmt.Sprintf("/issues/%d/accept", issueID), url.Values{"final": {final}}).wantStatus(http.StatusSeeOther)
+	tm.owner.ta.clock.Advance(store.TrackerSettle)
 }
 
 func TestConnectingATrackerChecksTheTokenAndSaysWhatFailed(t *testing.T) {
@@ -253,6 +254,7 @@ func TestAcceptWritesOnlyTheNumberBackAndANewValueAgain(t *testing.T) {
 	}
 	// Accepted again with another value: the new one is sent.
 	tm.owner.plain().post(fmt.Sprintf("/issues/%d/accept", id), url.Values{"final": {"13"}}).wantStatus(http.StatusSeeOther)
+	ta.clock.Advance(store.TrackerSettle)
 	testkit.Eventually(t, 5*time.Second, "the new estimate written", func() bool { return f.Points("SHOP-2") == 13 })
 	// Nothing but the number left: no nickname, no vote, no note.
 	for _, c := range f.Calls() {
@@ -334,6 +336,7 @@ func TestAFailedWriteShowsTheTrackersMessageAndARetry(t *testing.T) {
 	}
 	tm.members[0].plain().post(room+"/tracker/retry", nil).wantStatus(http.StatusForbidden)
 	tm.owner.plain().post(room+"/tracker/retry", nil).wantStatus(http.StatusSeeOther)
+	ta.clock.Advance(store.TrackerSettle)
 	testkit.Eventually(t, 5*time.Second, "sent after the retry", func() bool { return f.Points("SHOP-1") == 8 })
 	testkit.Eventually(t, 5*time.Second, "the room saying sent", func() bool {
 		return strings.Contains(tm.owner.get(room).text("tracker-state"), "sent")

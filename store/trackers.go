@@ -208,6 +208,12 @@ func nullable(s string) any {
 	return s
 }
 
+// TrackerSettle is how long a write waits after an accept or a retry before
+// it is due: the answer to the click that queued it (saying "waiting")
+// reaches the browser first, and the live update saying "sent" comes after
+// it instead of being overwritten by it.
+const TrackerSettle = time.Second
+
 // queueTrackerWrite keeps the accepted value of an imported issue of a
 // connected group for the tracker, in the accept's transaction. A new value
 // replaces one not sent yet (seq grows, so a send of the old value under way
@@ -219,7 +225,7 @@ func (s *Store) queueTrackerWrite(ctx context.Context, tx *sql.Tx, issueID int64
 		WHERE i.id = ? AND i.tracker_ref IS NOT NULL
 		ON CONFLICT (issue_id) DO UPDATE SET value = excluded.value, seq = tracker_outbox.seq + 1, state = 'waiting',
 			attempts = 0, next_at = excluded.next_at, last_error = '', updated_at = excluded.updated_at`,
-		value, now.UnixMilli(), now.Unix(), issueID)
+		value, now.Add(TrackerSettle).UnixMilli(), now.Unix(), issueID)
 	return err
 }
 
@@ -343,7 +349,7 @@ func (s *Store) RetryTrackerWrite(ctx context.Context, issueID int64) error {
 			return ErrInvalid
 		}
 		_, err = tx.ExecContext(ctx, "UPDATE tracker_outbox SET state = 'waiting', attempts = 0, next_at = ?, last_error = '', updated_at = ? WHERE issue_id = ?",
-			s.now().UnixMilli(), s.unix(), issueID)
+			s.now().Add(TrackerSettle).UnixMilli(), s.unix(), issueID)
 		return err
 	})
 	if err != nil {

@@ -35,7 +35,8 @@ func importOne(t *testing.T, s *Store, u User, groupID int64, key string) Issue 
 	return Issue{}
 }
 
-func acceptWith(t *testing.T, s *Store, is Issue, owner, m User, final int) {
+// acceptWith accepts and lets TrackerSettle pass.
+func acceptWith(t *testing.T, s *Store, clk *testClock, is Issue, owner, m User, final int) {
 	t.Helper()
 	ctx := context.Background()
 	if is.State == StateOpen {
@@ -48,6 +49,7 @@ func acceptWith(t *testing.T, s *Store, is Issue, owner, m User, final int) {
 	if err := s.Accept(ctx, is.ID, owner, final); err != nil {
 		t.Fatal(err)
 	}
+	clk.Advance(TrackerSettle)
 }
 
 func TestReimportUpdatesTheDescriptionInsteadOfFailing(t *testing.T) {
@@ -85,8 +87,8 @@ func TestAcceptQueuesOneWriteAndANewValueReplacesIt(t *testing.T) {
 	connectTracker(t, s, g.ID)
 	is := importOne(t, s, owner, g.ID, "SHOP-1")
 	plain := newIssue(t, s, g.ID, "LOCAL-1")
-	acceptWith(t, s, plain, owner, m, 5)
-	acceptWith(t, s, is, owner, m, 8)
+	acceptWith(t, s, clk, plain, owner, m, 5)
+	acceptWith(t, s, clk, is, owner, m, 8)
 	ws, err := s.ClaimTrackerWrites(ctx, time.Minute, 10)
 	if err != nil || len(ws) != 1 {
 		t.Fatalf("claimed %+v %v (the hand-typed issue has nothing to write)", ws, err)
@@ -100,7 +102,7 @@ func TestAcceptQueuesOneWriteAndANewValueReplacesIt(t *testing.T) {
 	}
 	// Accepted again with another value while the first is under way.
 	is, _, _, _ = s.IssueFor(ctx, is.ID, owner.ID)
-	acceptWith(t, s, is, owner, m, 13)
+	acceptWith(t, s, clk, is, owner, m, 13)
 	if err := s.FinishTrackerWrite(ctx, w, TrackerOutcome{}); err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +136,10 @@ func TestAcceptQueuesOneWriteAndANewValueReplacesIt(t *testing.T) {
 	if err := s.RetryTrackerWrite(ctx, is.ID); err != nil {
 		t.Fatal(err)
 	}
+	if ws, _ := s.ClaimTrackerWrites(ctx, time.Minute, 10); len(ws) != 0 {
+		t.Fatal("a retry was due before TrackerSettle")
+	}
+	clk.Advance(TrackerSettle)
 	ws, _ = s.ClaimTrackerWrites(ctx, time.Minute, 10)
 	if len(ws) != 1 {
 		t.Fatal("retry not claimed")
@@ -158,7 +164,7 @@ func TestALapsedLeaseIsClaimedAgain(t *testing.T) {
 	owner, m := newUser(t, s, "Owner"), newUser(t, s, "Member")
 	g := newGroup(t, s, owner, "Team", m)
 	connectTracker(t, s, g.ID)
-	acceptWith(t, s, importOne(t, s, owner, g.ID, "SHOP-1"), owner, m, 8)
+	acceptWith(t, s, clk, importOne(t, s, owner, g.ID, "SHOP-1"), owner, m, 8)
 	if ws, _ := s.ClaimTrackerWrites(ctx, time.Minute, 10); len(ws) != 1 {
 		t.Fatal("not claimed")
 	}
@@ -172,12 +178,12 @@ func TestALapsedLeaseIsClaimedAgain(t *testing.T) {
 func TestConcurrentClaimsTakeEachWriteOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := newStore(t)
+	s, clk := newStore(t)
 	owner, m := newUser(t, s, "Owner"), newUser(t, s, "Member")
 	g := newGroup(t, s, owner, "Team", m)
 	connectTracker(t, s, g.ID)
 	for _, k := range []string{"SHOP-1", "SHOP-2", "SHOP-3", "SHOP-4", "SHOP-5", "SHOP-6"} {
-		acceptWith(t, s, importOne(t, s, owner, g.ID, k), owner, m, 3)
+		acceptWith(t, s, clk, importOne(t, s, owner, g.ID, k), owner, m, 3)
 	}
 	var mu sync.Mutex
 	seen := map[int64]int{}
@@ -211,12 +217,12 @@ func TestConcurrentClaimsTakeEachWriteOnce(t *testing.T) {
 func TestDisconnectForgetsTheTokenAndFailsWaitingWrites(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := newStore(t)
+	s, clk := newStore(t)
 	owner, m := newUser(t, s, "Owner"), newUser(t, s, "Member")
 	g := newGroup(t, s, owner, "Team", m)
 	connectTracker(t, s, g.ID)
 	is := importOne(t, s, owner, g.ID, "SHOP-1")
-	acceptWith(t, s, is, owner, m, 8)
+	acceptWith(t, s, clk, is, owner, m, 8)
 	if err := s.DisconnectTracker(ctx, g.ID); err != nil {
 		t.Fatal(err)
 	}
