@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -38,6 +40,7 @@ func TestTrackerConnectImportAcceptSent(t *testing.T) {
 	owner.click(testID("tracker-summary"))
 	owner.typeInto("#tracker-token", token)
 	owner.typeInto("#tracker-project", "SHOP")
+	elementShot(owner, testID("tracker"), "tracker-connect")
 	owner.click(testID("tracker-connect"))
 	owner.waitText(testID("notice"), "Connected to Jira, project SHOP, token …7d2c", stepTimeout)
 	owner.click(testID("tracker-summary"))
@@ -71,6 +74,7 @@ func TestTrackerConnectImportAcceptSent(t *testing.T) {
 	owner.waitText(testID("tracker-state"), "Estimate sent to the tracker.", stepTimeout)
 	member.waitText(testID("tracker-state"), "Estimate sent to the tracker.", stepTimeout)
 	owner.screenshots("tracker-room")
+	elementShot(owner, testID("tracker-room"), "tracker-sent")
 	final := strings.TrimSpace(strings.TrimPrefix(owner.text(testID("final")), "Final estimate:"))
 	if got := jira.Points("SHOP-1"); fmt.Sprint(got) != final {
 		t.Fatalf("Jira has %d story points, the room accepted %s", got, final)
@@ -85,4 +89,24 @@ func TestTrackerConnectImportAcceptSent(t *testing.T) {
 	for _, tb := range []*tab{owner, member} {
 		tb.noConsoleErrors()
 	}
+}
+
+// elementShot writes a screenshot of the element sel, at 720 px wide, into
+// ESTIMATOR_SCREENSHOTS (for the README).
+func elementShot(tb *tab, sel, name string) {
+	tb.t.Helper()
+	dir := os.Getenv("ESTIMATOR_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	tb.do(chromedp.EmulateViewport(720, 900))
+	time.Sleep(150 * time.Millisecond)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.t.Fatal(err)
+	}
+	png := run(tb, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+	tb.do(chromedp.EmulateViewport(1280, 900))
 }

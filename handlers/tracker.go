@@ -50,7 +50,10 @@ func (a *App) trackerView(ctx context.Context, groupID int64) (views.TrackerView
 	if a.trackers == nil {
 		return views.TrackerView{}, nil
 	}
-	v := views.TrackerView{Allowed: a.trackers.Allowed()}
+	v := views.TrackerView{}
+	for _, b := range a.trackers.Allowed() {
+		v.Allowed = append(v.Allowed, views.TrackerBase{Kind: string(b.Kind), URL: b.URL})
+	}
 	conn, err := a.st.GroupTracker(ctx, groupID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -200,6 +203,10 @@ func (a *App) importFromTracker(c *gin.Context) {
 		v.Query, v.Problem = query, msg
 		a.page(c, status, views.TrackerPage(g, v, role == store.RoleOwner))
 	}
+	if sc.Token == "" {
+		problem(http.StatusConflict, "The "+store.ErrTokenSealed.Error()+". Nothing was imported.")
+		return
+	}
 	if utf8.RuneCountInString(query) > trackerQueryMax || strings.ContainsAny(query, "\x00") {
 		problem(http.StatusUnprocessableEntity, "A query is at most 1,000 characters.")
 		return
@@ -341,6 +348,10 @@ func (a *App) sendTrackerWrite(ctx context.Context, w store.TrackerWrite) store.
 	if kind == "" {
 		a.metrics.TrackerWrite(kind, "failed")
 		return store.TrackerOutcome{Err: "The group is no longer connected to a tracker.", Failed: true}
+	}
+	if w.Conn.Token == "" {
+		a.metrics.TrackerWrite(kind, "failed")
+		return store.TrackerOutcome{Err: "The " + store.ErrTokenSealed.Error() + ".", Failed: true}
 	}
 	conn := tracker.Conn{Kind: tracker.Kind(kind), Base: w.Conn.BaseURL, Token: w.Conn.Token, Project: w.Conn.Project, Field: w.Conn.Field}
 	err := a.trackers.Write(ctx, conn, w.Ref, w.Value)

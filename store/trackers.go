@@ -2,11 +2,62 @@ package store
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
 	"errors"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
+
+// sealedPrefix marks a token sealed with the server's key.
+const sealedPrefix = "sealed1:"
+
+func newSealer(key []byte) cipher.AEAD {
+	if len(key) == 0 {
+		return nil
+	}
+	k := sha256.Sum256(key)
+	block, _ := aes.NewCipher(k[:])
+	aead, _ := cipher.NewGCM(block)
+	return aead
+}
+
+// seal is how a token is stored: sealed with the server's key if it has one.
+func (s *Store) seal(token string) string {
+	if s.sealer == nil {
+		return token
+	}
+	nonce := make([]byte, s.sealer.NonceSize())
+	rand.Read(nonce)
+	return sealedPrefix + base64.RawStdEncoding.EncodeToString(s.sealer.Seal(nonce, nonce, []byte(token), []byte("tracker-token")))
+}
+
+// ErrTokenSealed is a stored token this server cannot open: it was sealed with
+// another key, or this server has none.
+var ErrTokenSealed = errors.New("the tracker's token was stored with another key (--tracker-key-file): connect the group again")
+
+// open reads a stored token.
+func (s *Store) open(stored string) (string, error) {
+	b64, sealed := strings.CutPrefix(stored, sealedPrefix)
+	if !sealed {
+		return stored, nil
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(b64)
+	if s.sealer == nil || err != nil || len(raw) < s.sealer.NonceSize() {
+		return "", ErrTokenSealed
+	}
+	n := s.sealer.NonceSize()
+	plain, err := s.sealer.Open(nil, raw[:n], raw[n:], []byte("tracker-token"))
+	if err != nil {
+		return "", ErrTokenSealed
+	}
+	return string(plain), nil
+}
 
 // TrackerState is where writing an accepted estimate back to the tracker
 // stands.
@@ -43,7 +94,7 @@ func (s *Store) ConnectTracker(ctx context.Context, groupID int64, c TrackerConn
 	_, err := s.exec(ctx, `INSERT INTO group_trackers (group_id, kind, base_url, token, project, field, connected_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (group_id) DO UPDATE SET kind = excluded.kind, base_url = excluded.base_url, token = excluded.token,
 			project = excluded.project, field = excluded.field, connected_at = excluded.connected_at`,
-		groupID, c.Kind, c.BaseURL, c.Token, c.Project, c.Field, s.unix())
+		groupID, c.Kind, c.BaseURL, s.seal(c.Token), c.Project, c.Field, s.unix())
 	if err != nil {
 		return err
 	}
@@ -90,6 +141,10 @@ func (s *Store) GroupTracker(ctx context.Context, groupID int64) (TrackerConn, e
 		return TrackerConn{}, wrap(err)
 	}
 	c.ConnectedAt = time.Unix(at, 0)
+	if c.Token, err = s.open(c.Token); err != nil {
+		// Still connected: the page says so, and a new connection replaces it.
+		c.Token = ""
+	}
 	return c, nil
 }
 
@@ -283,6 +338,9 @@ func (s *Store) ClaimTrackerWrites(ctx context.Context, lease time.Duration, lim
 				Scan(&w.GroupID, &w.Ref, &w.Conn.Kind, &w.Conn.BaseURL, &w.Conn.Token, &w.Conn.Project, &w.Conn.Field)
 			if err != nil {
 				return err
+			}
+			if w.Conn.Token, err = s.open(w.Conn.Token); err != nil {
+				w.Conn.Token = "" // the sender fails it with ErrTokenSealed's words
 			}
 		}
 		return nil

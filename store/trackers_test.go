@@ -237,3 +237,26 @@ func TestDisconnectForgetsTheTokenAndFailsWaitingWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestTokensAreSealedWithTheServersKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := newDB(t, "sealed.db")
+	const token = "dana@example.com:ATATT3xFfGF0-sealed-SECRET-5e1f"
+	s := openStore(t, path, Options{TrackerKey: []byte("0123456789abcdef0123456789abcdef-key-one")})
+	owner := newUser(t, s, "Owner")
+	g := newGroup(t, s, owner, "Team")
+	if err := s.ConnectTracker(ctx, g.ID, TrackerConn{Kind: "jira", BaseURL: "https://acme.atlassian.net", Token: token, Project: "SHOP"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, s, "SELECT COUNT(*) FROM group_trackers WHERE token LIKE ?", "%SECRET%"); n != 0 {
+		t.Fatal("the token is stored as given")
+	}
+	if c, err := s.GroupTracker(ctx, g.ID); err != nil || c.Token != token {
+		t.Fatalf("opened %q %v", c.Token, err)
+	}
+	other := openStore(t, path, Options{TrackerKey: []byte("another key, of at least thirty-two bytes")})
+	if c, err := other.GroupTracker(ctx, g.ID); err != nil || c.Token != "" || c.Project != "SHOP" {
+		t.Fatalf("with another key: %+v %v", c, err)
+	}
+}

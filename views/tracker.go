@@ -1,9 +1,6 @@
 package views
 
-import (
-	"estimator/store"
-	"estimator/tracker"
-)
+import "estimator/store"
 
 // Paths of the tracker routes.
 func GroupTrackerPath(g int64) string           { return GroupPath(g) + "/tracker" }
@@ -17,7 +14,7 @@ func IssueTrackerRetryPath(i int64) string      { return IssuePath(i) + "/tracke
 type TrackerView struct {
 	// Allowed is the operator's list; empty: trackers are off and the
 	// section is not shown.
-	Allowed   []tracker.Base
+	Allowed   []TrackerBase
 	Conn      store.TrackerConn
 	Connected bool
 	Form      TrackerForm
@@ -53,9 +50,22 @@ func (p TrackerPreview) counts() (add, update int) {
 	return
 }
 
-func kindTitle(k string) string { return tracker.Kind(k).Title() }
+// TrackerBase is an entry of the operator's list: a kind (jira, github,
+// gitlab) and its base URL.
+type TrackerBase struct{ Kind, URL string }
 
-// fieldHelp says what the field is for the kind of the first tracker listed.
+func kindTitle(k string) string {
+	switch k {
+	case "jira":
+		return "Jira"
+	case "github":
+		return "GitHub"
+	case "gitlab":
+		return "GitLab"
+	}
+	return k
+}
+
 func trackerStateText(s store.TrackerState) string {
 	switch s {
 	case store.TrackerSent:

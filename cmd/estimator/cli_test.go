@@ -324,6 +324,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--signin-rate", "5/day"}, "--signin-rate"},
 		{[]string{"--signin-rate", "0/s"}, "--signin-rate"},
 		{[]string{"--signin-burst", "0"}, "--signin-burst"},
+		// Trackers: only the three kinds, http:// only on loopback.
+		{[]string{"--trackers", "jira=http://10.0.0.7"}, "http:// only for a loopback address"},
+		{[]string{"--trackers", "bugzilla=https://bugs.example.com"}, "--trackers"},
+		{[]string{"--tracker-key-file", "/dev/null"}, "at least 32 bytes"},
 	} {
 		// On loopback, should one of them serve after all.
 		args := append([]string{"--addr", "127.0.0.1:0", "--db", db}, tc.args...)

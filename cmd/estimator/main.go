@@ -55,8 +55,9 @@ type config struct {
 	idle, lifetime, remember       time.Duration
 	shutdownTimeout, shutdownDelay time.Duration
 	metricsAddr                    string
-	// trackers is the --trackers list, KIND=BASEURL,…
-	trackers string
+	// trackers is the --trackers list, KIND=BASEURL,…; trackerKeyFile the
+	// file whose content seals their tokens at rest.
+	trackers, trackerKeyFile string
 	// signinRate is "N/s", "N/min" or "N/h" (or N, per second); signinBurst
 	// is how many may come at once.
 	signinRate  string
@@ -195,6 +196,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.StringVar(&cfg.signinRate, "signin-rate", env("ESTIMATOR_SIGNIN_RATE", defaultSigninRate), "sign-in attempts per client address once the burst is used: N/s, N/min or N/h (ESTIMATOR_SIGNIN_RATE)")
 	fs.IntVar(&cfg.signinBurst, "signin-burst", envInt("ESTIMATOR_SIGNIN_BURST", defaultSigninBurst), "sign-in attempts one client address may make at once, e.g. an office behind one address (ESTIMATOR_SIGNIN_BURST)")
 	fs.StringVar(&cfg.trackers, "trackers", env("ESTIMATOR_TRACKERS", ""), "issue trackers groups may connect to, the only addresses ever contacted: comma-separated KIND=BASEURL, KIND jira, github or gitlab, e.g. jira=https://acme.atlassian.net,github=https://api.github.com; http:// only for loopback; off when empty (ESTIMATOR_TRACKERS)")
+	fs.StringVar(&cfg.trackerKeyFile, "tracker-key-file", env("ESTIMATOR_TRACKER_KEY_FILE", ""), "file of at least 32 random bytes that seals the trackers' tokens in the database (AES-256-GCM); without it they are stored as given; keep it apart from the database's backups (ESTIMATOR_TRACKER_KEY_FILE)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageText)
 		fs.PrintDefaults()
@@ -337,9 +339,18 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	if err := hcfg.CheckSignin(); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
+	var trackerKey []byte
+	if cfg.trackerKeyFile != "" {
+		if trackerKey, err = os.ReadFile(cfg.trackerKeyFile); err != nil {
+			return fmt.Errorf("--tracker-key-file: %w", err)
+		}
+		if len(trackerKey) < 32 {
+			return fmt.Errorf("%w: --tracker-key-file %s: at least 32 bytes, e.g. head -c 32 /dev/urandom > %s", errUsage, cfg.trackerKeyFile, cfg.trackerKeyFile)
+		}
+	}
 	built, err := wiring.Open(ctx, wiring.Options{
 		DB:       cfg.db,
-		Store:    store.Options{MaxConns: cfg.dbConns},
+		Store:    store.Options{MaxConns: cfg.dbConns, TrackerKey: trackerKey},
 		Handlers: hcfg,
 		Logger:   logger,
 	})
