@@ -326,7 +326,10 @@ func (a *App) runTrackerWrites() {
 
 // sendTrackerWrites claims the writes due and sends each.
 func (a *App) sendTrackerWrites(ctx context.Context) error {
-	lease := 2*a.cfg.TrackerTimeout + 30*time.Second
+	// The lease outlasts the whole batch sent one after another, each call
+	// taking at most TrackerTimeout (GitHub's two): no write of it can be
+	// claimed by another sender while this one may still send it.
+	lease := time.Duration(2*trackerBatch+1)*a.cfg.TrackerTimeout + 30*time.Second
 	ws, err := a.st.ClaimTrackerWrites(ctx, lease, trackerBatch)
 	if err != nil {
 		return err

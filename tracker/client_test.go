@@ -305,3 +305,29 @@ func TestTheTokenIsNeverInAMessage(t *testing.T) {
 		t.Fatalf("message: %v", err)
 	}
 }
+
+func TestGitLabProjectPathIsOneSegment(t *testing.T) {
+	f := trackertest.New(token, 3)
+	defer f.Close()
+	f.Project = "acme/shop-team"
+	c, conn := client(t, f, tracker.GitLab, 0)
+	ctx := context.Background()
+	if err := c.Check(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	is, err := c.Search(ctx, conn, "labels=ready&state=opened&page=9", 10)
+	if err != nil || len(is) != 3 || is[2].Key != "#3" || !strings.HasPrefix(is[2].URL, "https://gitlab.example/") {
+		t.Fatalf("%+v %v", is, err)
+	}
+	if err := c.Write(ctx, conn, "3", 8); err != nil || f.Weight(3) != 8 {
+		t.Fatalf("write: %v, weight %d", err, f.Weight(3))
+	}
+	for _, call := range f.Calls() {
+		if !strings.HasPrefix(call.Path, "/api/v4/projects/acme%2Fshop-team") {
+			t.Fatalf("path %s", call.Path)
+		}
+		if strings.Contains(call.Path, "page=9") {
+			t.Fatalf("the query chose the page: %s", call.Path)
+		}
+	}
+}
