@@ -227,19 +227,29 @@ func (s *Store) ImportTrackerIssues(ctx context.Context, userID, groupID int64, 
 		if err != nil {
 			return err
 		}
+		// Where the issues come from: their estimates go back there only,
+		// not to a tracker connected later.
+		var from string
+		err = tx.QueryRowContext(ctx, "SELECT base_url || ' ' || project FROM group_trackers WHERE group_id = ?", groupID).Scan(&from)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
 		for _, t := range issues {
 			in, _ := t.input()
 			fold := NicknameKey(in.Key)
 			if _, have := keys[fold]; have {
-				if _, err := tx.ExecContext(ctx, "UPDATE issues SET description = ?, tracker_ref = ?, tracker_url = ? WHERE group_id = ? AND key_fold = ?",
-					in.Description, t.Ref, nullable(t.URL), groupID, fold); err != nil {
+				if _, err := tx.ExecContext(ctx, "UPDATE issues SET description = ?, tracker_ref = ?, tracker_url = ?, tracker_from = ? WHERE group_id = ? AND key_fold = ?",
+					in.Description, t.Ref, nullable(t.URL), from, groupID, fold); err != nil {
 					return err
 				}
 				updated++
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, "INSERT INTO issues (group_id, key, key_fold, description, created_at, tracker_ref, tracker_url) VALUES (?, ?, ?, ?, ?, ?, ?)",
-				groupID, in.Key, fold, in.Description, now, t.Ref, nullable(t.URL)); err != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO issues (group_id, key, key_fold, description, created_at, tracker_ref, tracker_url, tracker_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+				groupID, in.Key, fold, in.Description, now, t.Ref, nullable(t.URL), from); err != nil {
 				return err
 			}
 			keys[fold] = in.Key
@@ -277,7 +287,7 @@ func (s *Store) queueTrackerWrite(ctx context.Context, tx *sql.Tx, issueID int64
 	now := s.now()
 	_, err := tx.ExecContext(ctx, `INSERT INTO tracker_outbox (issue_id, value, seq, state, attempts, next_at, last_error, updated_at)
 		SELECT i.id, ?, 1, 'waiting', 0, ?, '', ? FROM issues i JOIN group_trackers t ON t.group_id = i.group_id
-		WHERE i.id = ? AND i.tracker_ref IS NOT NULL
+		WHERE i.id = ? AND i.tracker_ref IS NOT NULL AND i.tracker_from = t.base_url || ' ' || t.project
 		ON CONFLICT (issue_id) DO UPDATE SET value = excluded.value, seq = tracker_outbox.seq + 1, state = 'waiting',
 			attempts = 0, next_at = excluded.next_at, last_error = '', updated_at = excluded.updated_at`,
 		value, now.Add(TrackerSettle).UnixMilli(), now.Unix(), issueID)
@@ -334,7 +344,8 @@ func (s *Store) ClaimTrackerWrites(ctx context.Context, lease time.Duration, lim
 			w := &out[i]
 			err := tx.QueryRowContext(ctx, `SELECT i.group_id, COALESCE(i.tracker_ref, ''), COALESCE(t.kind, ''), COALESCE(t.base_url, ''),
 					COALESCE(t.token, ''), COALESCE(t.project, ''), COALESCE(t.field, '')
-				FROM issues i LEFT JOIN group_trackers t ON t.group_id = i.group_id WHERE i.id = ?`, w.IssueID).
+				FROM issues i LEFT JOIN group_trackers t ON t.group_id = i.group_id AND i.tracker_from = t.base_url || ' ' || t.project
+				WHERE i.id = ?`, w.IssueID).
 				Scan(&w.GroupID, &w.Ref, &w.Conn.Kind, &w.Conn.BaseURL, &w.Conn.Token, &w.Conn.Project, &w.Conn.Field)
 			if err != nil {
 				return err

@@ -58,6 +58,7 @@ func TestReimportUpdatesTheDescriptionInsteadOfFailing(t *testing.T) {
 	s, _ := newStore(t)
 	owner := newUser(t, s, "Owner")
 	g := newGroup(t, s, owner, "Team")
+	connectTracker(t, s, g.ID)
 	newIssue(t, s, g.ID, "shop-2") // typed by hand before the tracker
 	rows := []TrackerIssue{{Key: "SHOP-1", Title: "Old title", Ref: "SHOP-1", URL: "https://x/browse/SHOP-1"}}
 	if a, u, _, err := s.ImportTrackerIssues(ctx, owner.ID, g.ID, rows, Once{}); err != nil || a != 1 || u != 0 {
@@ -258,5 +259,23 @@ func TestTokensAreSealedWithTheServersKey(t *testing.T) {
 	other := openStore(t, path, Options{TrackerKey: []byte("another key, of at least thirty-two bytes")})
 	if c, err := other.GroupTracker(ctx, g.ID); err != nil || c.Token != "" || c.Project != "SHOP" {
 		t.Fatalf("with another key: %+v %v", c, err)
+	}
+}
+
+func TestAnEstimateGoesOnlyToTheTrackerItsIssueCameFrom(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, clk := newStore(t)
+	owner, m := newUser(t, s, "Owner"), newUser(t, s, "Member")
+	g := newGroup(t, s, owner, "Team", m)
+	connectTracker(t, s, g.ID)
+	is := importOne(t, s, owner, g.ID, "SHOP-1")
+	// The group moves to another project on GitHub; SHOP-1 is not one of it.
+	if err := s.ConnectTracker(ctx, g.ID, TrackerConn{Kind: "github", BaseURL: "https://api.github.com", Token: "github_pat_11ABCDEFG0123456789", Project: "acme/shop"}); err != nil {
+		t.Fatal(err)
+	}
+	acceptWith(t, s, clk, is, owner, m, 8)
+	if ws, _ := s.ClaimTrackerWrites(ctx, time.Minute, 10); len(ws) != 0 {
+		t.Fatalf("SHOP-1's estimate would go to GitHub: %+v", ws)
 	}
 }

@@ -1,8 +1,9 @@
 -- Issue trackers (issue 27). A group's connection to its tracker: the base
 -- URL is one of the operator's list (--trackers), the token is kept as given
 -- (the README says so: protect the database and its backups). An imported
--- issue keeps its reference in the tracker (a Jira key, an issue number) and
--- its web page. The outbox holds the accepted estimate to write back, one row
+-- issue keeps its reference in the tracker (a Jira key, an issue number), its
+-- web page, and where it came from (tracker_from: the base URL and project),
+-- so that its estimate goes only to that tracker, not to one connected later. The outbox holds the accepted estimate to write back, one row
 -- per issue: seq grows with each new value, lease_until (unix ms) is when a
 -- sender's claim on the row lapses, next_at (unix ms) when it is next due.
 CREATE TABLE group_trackers (
@@ -17,6 +18,7 @@ CREATE TABLE group_trackers (
 
 ALTER TABLE issues ADD COLUMN tracker_ref TEXT;
 ALTER TABLE issues ADD COLUMN tracker_url TEXT;
+ALTER TABLE issues ADD COLUMN tracker_from TEXT;
 
 CREATE TABLE tracker_outbox (
     issue_id    INTEGER PRIMARY KEY REFERENCES issues (id) ON DELETE CASCADE,

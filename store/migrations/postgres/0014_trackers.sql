@@ -12,6 +12,7 @@ CREATE TABLE group_trackers (
 
 ALTER TABLE issues ADD COLUMN tracker_ref TEXT;
 ALTER TABLE issues ADD COLUMN tracker_url TEXT;
+ALTER TABLE issues ADD COLUMN tracker_from TEXT;
 
 CREATE TABLE tracker_outbox (
     issue_id    BIGINT   PRIMARY KEY REFERENCES issues (id) ON DELETE CASCADE,
