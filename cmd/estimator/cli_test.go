@@ -131,6 +131,8 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{"metrics-addr", "127.0.0.1:9100", "127.0.0.1:9101", "127.0.0.1:9100", "127.0.0.1:9101", "", func(c *config) string { return c.metricsAddr }},
 		{"signin-rate", "2/s", "120/min", "2/s", "120/min", "1/s", func(c *config) string { return c.signinRate }},
 		{"signin-burst", "80", "100", "80", "100", "60", func(c *config) string { return strconv.Itoa(c.signinBurst) }},
+		{"trackers", "jira=https://acme.atlassian.net", "github=https://api.github.com,gitlab=http://127.0.0.1:8929", "jira=https://acme.atlassian.net", "github=https://api.github.com,gitlab=http://127.0.0.1:8929", "", func(c *config) string { return c.trackers }},
+		{"tracker-key-file", "/run/secrets/env.key", "/run/secrets/flag.key", "/run/secrets/env.key", "/run/secrets/flag.key", "", func(c *config) string { return c.trackerKeyFile }},
 	}
 	rows := readmeConfigRows(t)
 	if len(rows) != len(cases) {
