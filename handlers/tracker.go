@@ -115,11 +115,16 @@ func (a *App) connectTracker(c *gin.Context) {
 			conn.Field = ""
 		}
 	}
+	status := http.StatusUnprocessableEntity
 	if len(f.Errors) == 0 {
 		if err := a.trackers.Check(c.Request.Context(), conn); err != nil {
 			field := "token"
 			var te *tracker.Error
 			if errors.As(err, &te) {
+				if te.Temporary {
+					// The tracker is down or slow: not the owner's mistake.
+					status, field = http.StatusBadGateway, "url"
+				}
 				switch {
 				case te.Status == http.StatusNotFound:
 					field = "project"
@@ -140,7 +145,7 @@ func (a *App) connectTracker(c *gin.Context) {
 		}
 		v.Form = f
 		v.Connected = false
-		a.page(c, http.StatusUnprocessableEntity, views.TrackerPage(g, v, role == store.RoleOwner))
+		a.page(c, status, views.TrackerPage(g, v, role == store.RoleOwner))
 		return
 	}
 	sc := store.TrackerConn{Kind: string(conn.Kind), BaseURL: conn.Base, Token: conn.Token, Project: conn.Project, Field: conn.Field}

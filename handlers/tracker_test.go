@@ -123,6 +123,15 @@ func TestConnectingATrackerChecksTheTokenAndSaysWhatFailed(t *testing.T) {
 	if n := len(elsewhere.Calls()); n != 0 {
 		t.Fatalf("an address outside the list was contacted %d times", n)
 	}
+	// A tracker that is down: 502, not the owner's mistake.
+	f.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return true
+	})
+	if r := tm.owner.plain().post(path, connectForm(f.URL, trackerToken, "SHOP", "")).wantStatus(http.StatusBadGateway); !strings.Contains(r.text("url-error"), "503") {
+		t.Errorf("a tracker down: %q", r.text("url-error"))
+	}
+	f.SetHook(nil)
 	// A member who is not the owner cannot connect.
 	tm.members[0].plain().post(path, connectForm(f.URL, trackerToken, "SHOP", "")).wantStatus(http.StatusForbidden)
 	tm.owner.plain().post(path, connectForm(f.URL+"/", trackerToken, "SHOP", "")).wantStatus(http.StatusSeeOther)
