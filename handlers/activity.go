@@ -58,6 +58,13 @@ func activitySentence(e store.AuditEvent) string {
 		return who + " handed the group over"
 	case store.ActReveal:
 		return revealSentence(who, key, d)
+	case store.ActTrackerConnected:
+		if kind, project, ok := strings.Cut(d, " "); ok {
+			return who + " connected the group to " + trackerTitle(kind) + ", project " + project
+		}
+		return who + " connected the group to an issue tracker"
+	case store.ActTrackerDisconnected:
+		return who + " disconnected the issue tracker; its token was forgotten"
 	case store.ActAccept:
 		if final, ok := strings.CutPrefix(d, "final "); ok {
 			return who + " accepted " + final + " as the final estimate of " + key

@@ -18,8 +18,8 @@ import (
 
 // trackerStore is the part of the store the issue trackers use.
 type trackerStore interface {
-	ConnectTracker(ctx context.Context, groupID int64, c store.TrackerConn) error
-	DisconnectTracker(ctx context.Context, groupID int64) error
+	ConnectTracker(ctx context.Context, groupID int64, c store.TrackerConn, by store.User) error
+	DisconnectTracker(ctx context.Context, groupID int64, by store.User) error
 	GroupTracker(ctx context.Context, groupID int64) (store.TrackerConn, error)
 	PreviewTrackerImport(ctx context.Context, groupID int64, issues []store.TrackerIssue) ([]store.TrackerPreviewRow, error)
 	ImportTrackerIssues(ctx context.Context, userID, groupID int64, issues []store.TrackerIssue, once store.Once) (added, updated int, made bool, err error)
@@ -149,7 +149,7 @@ func (a *App) connectTracker(c *gin.Context) {
 		return
 	}
 	sc := store.TrackerConn{Kind: string(conn.Kind), BaseURL: conn.Base, Token: conn.Token, Project: conn.Project, Field: conn.Field}
-	if err := a.st.ConnectTracker(c.Request.Context(), g.ID, sc); err != nil {
+	if err := a.st.ConnectTracker(c.Request.Context(), g.ID, sc, currentUser(c)); err != nil {
 		a.fail(c, err)
 		return
 	}
@@ -166,7 +166,7 @@ func (a *App) disconnectTracker(c *gin.Context) {
 		return
 	}
 	g, _ := groupOf(c)
-	err := a.st.DisconnectTracker(c.Request.Context(), g.ID)
+	err := a.st.DisconnectTracker(c.Request.Context(), g.ID, currentUser(c))
 	if errors.Is(err, store.ErrNotFound) {
 		a.fail(c, newError(http.StatusNotFound, "Not connected", "This group is not connected to a tracker.").withLink(views.GroupPath(g.ID), "Back to "+g.Name))
 		return
@@ -381,3 +381,6 @@ func (a *App) sendTrackerWrite(ctx context.Context, w store.TrackerWrite) store.
 	a.metrics.TrackerWrite(kind, "retry")
 	return store.TrackerOutcome{Err: err.Error(), RetryIn: wait}
 }
+
+// trackerTitle is how a sentence names a tracker's kind.
+func trackerTitle(kind string) string { return tracker.Kind(kind).Title() }

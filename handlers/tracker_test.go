@@ -143,6 +143,12 @@ func TestConnectingATrackerChecksTheTokenAndSaysWhatFailed(t *testing.T) {
 	if n := ta.countRows("group_trackers", ""); n != 0 {
 		t.Fatal("the token is still stored after disconnecting")
 	}
+	activity := strings.Join(tm.owner.get(fmt.Sprintf("/groups/%d", tm.gid)).texts("activity-text"), "\n")
+	for _, want := range []string{longNickA + " connected the group to Jira, project SHOP", longNickA + " disconnected the issue tracker"} {
+		if !strings.Contains(activity, want) {
+			t.Errorf("the activity does not say %q:\n%s", want, activity)
+		}
+	}
 }
 
 func TestATrackerRedirectingElsewhereIsRefused(t *testing.T) {

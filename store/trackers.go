@@ -87,14 +87,20 @@ func (c TrackerConn) TokenEnd() string {
 
 // ConnectTracker connects a group to a tracker, replacing any connection it
 // had. The caller has checked the connection with the tracker.
-func (s *Store) ConnectTracker(ctx context.Context, groupID int64, c TrackerConn) error {
+func (s *Store) ConnectTracker(ctx context.Context, groupID int64, c TrackerConn, by User) error {
 	if c.Kind == "" || c.BaseURL == "" || c.Token == "" || c.Project == "" {
 		return ErrInvalid
 	}
-	_, err := s.exec(ctx, `INSERT INTO group_trackers (group_id, kind, base_url, token, project, field, connected_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (group_id) DO UPDATE SET kind = excluded.kind, base_url = excluded.base_url, token = excluded.token,
-			project = excluded.project, field = excluded.field, connected_at = excluded.connected_at`,
-		groupID, c.Kind, c.BaseURL, s.seal(c.Token), c.Project, c.Field, s.unix())
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO group_trackers (group_id, kind, base_url, token, project, field, connected_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (group_id) DO UPDATE SET kind = excluded.kind, base_url = excluded.base_url, token = excluded.token,
+				project = excluded.project, field = excluded.field, connected_at = excluded.connected_at`,
+			groupID, c.Kind, c.BaseURL, s.seal(c.Token), c.Project, c.Field, s.unix())
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, s.unix(), by, groupID, 0, ActTrackerConnected, c.Kind+" "+c.Project)
+	})
 	if err != nil {
 		return err
 	}
@@ -104,7 +110,7 @@ func (s *Store) ConnectTracker(ctx context.Context, groupID int64, c TrackerConn
 
 // DisconnectTracker forgets a group's tracker and its token. Writes still
 // waiting fail: there is nothing to write them to.
-func (s *Store) DisconnectTracker(ctx context.Context, groupID int64) error {
+func (s *Store) DisconnectTracker(ctx context.Context, groupID int64, by User) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM group_trackers WHERE group_id = ?", groupID)
 		if err != nil {
@@ -116,7 +122,10 @@ func (s *Store) DisconnectTracker(ctx context.Context, groupID int64) error {
 		_, err = tx.ExecContext(ctx, `UPDATE tracker_outbox SET state = 'failed', last_error = ?, lease_until = 0, updated_at = ?
 			WHERE state = 'waiting' AND issue_id IN (SELECT id FROM issues WHERE group_id = ?)`,
 			"The group was disconnected from its tracker.", s.unix(), groupID)
-		return err
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, s.unix(), by, groupID, 0, ActTrackerDisconnected, "")
 	})
 	if err != nil {
 		return err

@@ -11,7 +11,7 @@ import (
 func connectTracker(t *testing.T, s *Store, groupID int64) {
 	t.Helper()
 	if err := s.ConnectTracker(context.Background(), groupID, TrackerConn{Kind: "jira", BaseURL: "https://acme.atlassian.net",
-		Token: "dana@example.com:ATATT3xFfGF0-secret-9z81", Project: "SHOP", Field: "customfield_10016"}); err != nil {
+		Token: "dana@example.com:ATATT3xFfGF0-secret-9z81", Project: "SHOP", Field: "customfield_10016"}, User{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -224,7 +224,7 @@ func TestDisconnectForgetsTheTokenAndFailsWaitingWrites(t *testing.T) {
 	connectTracker(t, s, g.ID)
 	is := importOne(t, s, owner, g.ID, "SHOP-1")
 	acceptWith(t, s, clk, is, owner, m, 8)
-	if err := s.DisconnectTracker(ctx, g.ID); err != nil {
+	if err := s.DisconnectTracker(ctx, g.ID, owner); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, s, "SELECT COUNT(*) FROM group_trackers"); n != 0 {
@@ -247,7 +247,7 @@ func TestTokensAreSealedWithTheServersKey(t *testing.T) {
 	s := openStore(t, path, Options{TrackerKey: []byte("0123456789abcdef0123456789abcdef-key-one")})
 	owner := newUser(t, s, "Owner")
 	g := newGroup(t, s, owner, "Team")
-	if err := s.ConnectTracker(ctx, g.ID, TrackerConn{Kind: "jira", BaseURL: "https://acme.atlassian.net", Token: token, Project: "SHOP"}); err != nil {
+	if err := s.ConnectTracker(ctx, g.ID, TrackerConn{Kind: "jira", BaseURL: "https://acme.atlassian.net", Token: token, Project: "SHOP"}, owner); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, s, "SELECT COUNT(*) FROM group_trackers WHERE token LIKE ?", "%SECRET%"); n != 0 {
@@ -271,7 +271,7 @@ func TestAnEstimateGoesOnlyToTheTrackerItsIssueCameFrom(t *testing.T) {
 	connectTracker(t, s, g.ID)
 	is := importOne(t, s, owner, g.ID, "SHOP-1")
 	// The group moves to another project on GitHub; SHOP-1 is not one of it.
-	if err := s.ConnectTracker(ctx, g.ID, TrackerConn{Kind: "github", BaseURL: "https://api.github.com", Token: "github_pat_11ABCDEFG0123456789", Project: "acme/shop"}); err != nil {
+	if err := s.ConnectTracker(ctx, g.ID, TrackerConn{Kind: "github", BaseURL: "https://api.github.com", Token: "github_pat_11ABCDEFG0123456789", Project: "acme/shop"}, owner); err != nil {
 		t.Fatal(err)
 	}
 	acceptWith(t, s, clk, is, owner, m, 8)
