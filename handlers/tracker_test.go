@@ -464,3 +464,42 @@ func TestTwoInstancesWriteEachAcceptOnce(t *testing.T) {
 		}
 	}
 }
+
+// The accept never waits for the tracker nor fails because of it: with the
+// tracker hanging, it is answered at once and the room says waiting.
+func TestAcceptDoesNotWaitForAHangingTracker(t *testing.T) {
+	f := trackertest.New(trackerToken, 1)
+	defer f.Close()
+	ta := newTrackerApp(t, filepath.Join(t.TempDir(), "t.db"), newClock(), allow(t, "jira="+f.URL))
+	tm := trackerTeam(t, ta, f)
+	release := make(chan struct{})
+	defer close(release)
+	f.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPut {
+			return false
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		return true
+	})
+	id := ta.issueID(tm.gid, "SHOP-1")
+	start := time.Now()
+	acceptIssue(t, tm, id, "5", "8", "8")
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the accept took %v", d)
+	}
+	testkit.Eventually(t, 5*time.Second, "the write under way", func() bool {
+		for _, c := range f.Calls() {
+			if c.Method == http.MethodPut {
+				return true
+			}
+		}
+		return false
+	})
+	r := tm.owner.get(fmt.Sprintf("/issues/%d", id)).wantStatus(http.StatusOK)
+	if got := r.text("final"); !strings.Contains(got, "8") || !strings.Contains(r.text("tracker-state"), "waiting") {
+		t.Fatalf("final %q, tracker %q", got, r.text("tracker-state"))
+	}
+}
