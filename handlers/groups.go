@@ -159,6 +159,12 @@ func (a *App) renderGroupWith(c *gin.Context, status int, v views.GroupView) {
 	if v.IssueForm.Once == "" {
 		v.IssueForm.Once = issuesOnce(signin.User(c).ID, g.ID, v.Issues)
 	}
+	if role.CanFacilitate() && len(v.Tracker.Allowed) == 0 {
+		if v.Tracker, err = a.trackerView(ctx, g.ID); err != nil {
+			web.Fail(c, err)
+			return
+		}
+	}
 	if role == store.RoleOwner {
 		events, err := a.st.GroupEvents(ctx, g.ID, 10)
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 	"estimator/live"
 	"estimator/signin"
 	"estimator/store"
+	"estimator/tracker"
 	"estimator/views"
 	"estimator/web"
 )
@@ -72,6 +73,13 @@ type Config struct {
 	TrustedUserHeader string
 	// NoGuests refuses nickname-only sign-in; another scheme must be on.
 	NoGuests bool
+	// Trackers are the issue trackers groups may connect to (--trackers);
+	// empty: none, and nothing is ever contacted.
+	Trackers tracker.Allowed
+	// TrackerTimeout bounds each call to a tracker (default 15s);
+	// TrackerPoll is how often the outbox of estimates to write back is
+	// looked at (default 2s).
+	TrackerTimeout, TrackerPoll time.Duration
 }
 
 func (c *Config) defaults() {
@@ -89,6 +97,12 @@ func (c *Config) defaults() {
 	}
 	if c.StreamHeartbeat == 0 {
 		c.StreamHeartbeat = 15 * time.Second
+	}
+	if c.TrackerTimeout == 0 {
+		c.TrackerTimeout = tracker.CallTimeout
+	}
+	if c.TrackerPoll == 0 {
+		c.TrackerPoll = 2 * time.Second
 	}
 	if c.BrowserKeyMaxAge == 0 {
 		c.BrowserKeyMaxAge = signin.DefaultBrowserKeyMaxAge
@@ -142,6 +156,7 @@ type appStore interface {
 	signin.Store
 	languageStore
 	aheadStore
+	trackerStore
 }
 
 // App is the web application: an http.Handler with the live-update hub.
@@ -157,6 +172,8 @@ type App struct {
 	changes *store.Relay
 	cop     *http.CrossOriginProtection
 	metrics *metrics.Metrics
+	// trackers is nil unless the operator listed trackers (tracker.go).
+	trackers *tracker.Client
 	// homes are the "My Groups" pages last rendered (homecache.go).
 	homes homeCache
 
@@ -209,6 +226,10 @@ func New(d Deps) (*App, error) {
 	a.changes = d.Changes
 	a.changes.Listen(a.committed)
 	go a.runTimers()
+	if len(d.Config.Trackers) > 0 {
+		a.trackers = tracker.New(d.Config.Trackers, d.Config.TrackerTimeout)
+		go a.runTrackerWrites()
+	}
 	a.engine = a.routes()
 	if err := a.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
 		return nil, err
@@ -348,6 +369,14 @@ func (a *App) routes() *gin.Engine {
 	run.POST("/import", a.importIssues)
 	group.GET("/export.csv", a.exportCSV)
 	group.GET("/export.json", a.exportJSON)
+	// Issue trackers, when the operator listed some (tracker.go). The
+	// connect form carries a token: signed out, it is not kept for after the
+	// sign-in (kept forms are stored), only sent to sign in.
+	if a.trackers != nil {
+		r.POST(routeTrackerConnect, a.signin.RequireLogin(false), a.groupAccess(ownerOnly), a.connectTracker)
+		owned.POST("/tracker/disconnect", a.disconnectTracker)
+		run.POST("/tracker/import", a.importFromTracker)
+	}
 
 	// An issue's routes, likewise: members of its group, and those who run
 	// the meeting (the owner and the facilitators).
@@ -365,6 +394,9 @@ func (a *App) routes() *gin.Engine {
 	runIssue.POST("/edit", a.editIssue)
 	runIssue.GET("/delete", a.deleteIssuePage)
 	runIssue.POST("/delete", a.deleteIssue)
+	if a.trackers != nil {
+		runIssue.POST("/tracker/retry", a.retryTrackerWrite)
+	}
 	// The event streams do their own sign-in check: a stream must answer in SSE.
 	// A note after the reveal is not kept for a sign-in (kept_test.go: notKept).
 	r.POST("/issues/:id/note", a.signin.RequireLogin(false), a.issueAccess(anyMember), a.addNote)

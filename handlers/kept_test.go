@@ -17,10 +17,11 @@ import (
 // out (plain and htmx), and sent after the sign-in, once they confirm it.
 
 // notKept are the POST routes a signed-out request is not kept for: sign-in
-// itself, signing out (nothing to sign out of), the kept form's own page, and
-// a note after the reveal (kept, it would wait beside the browser that sent
-// it, outside the round's anonymity; the invited voter writes it again).
-var notKept = []string{"/login", "/login/choose", "/signin/:token", "/confirm-logout", "/account/signout-everywhere", views.PathKept, "/issues/:id/note"}
+// itself, signing out (nothing to sign out of), the kept form's own page, a
+// note after the reveal (kept, it would wait beside the browser that sent it,
+// outside the round's anonymity; the invited voter writes it again), and
+// connecting a tracker (its form carries a token, never stored for later).
+var notKept = []string{"/login", "/login/choose", "/signin/:token", "/confirm-logout", "/account/signout-everywhere", views.PathKept, "/issues/:id/note", routeTrackerConnect}
 
 const keptOwner = "Olga Owner-With-A-Long-Name_32"
 

@@ -29,6 +29,10 @@ const (
 	ActReveal          = "issue.revealed"
 	ActAccept          = "issue.accepted"
 	ActRevote          = "issue.new_round"
+	// An issue tracker connected (detail: "jira SHOP", its kind and project)
+	// or disconnected.
+	ActTrackerConnected    = "group.tracker_connected"
+	ActTrackerDisconnected = "group.tracker_disconnected"
 )
 
 type execer interface {

@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"crypto/cipher"
 	"database/sql"
 	"embed"
 	"errors"
@@ -76,6 +77,10 @@ type Options struct {
 	// Changes hears of every committed change (nil: nobody listens, as for
 	// the operator's subcommands).
 	Changes Changes
+	// TrackerKey, when set, seals the trackers' tokens at rest (AES-256-GCM
+	// with the SHA-256 of the key): a copy of the database alone does not
+	// give them away. Empty: tokens are stored as given.
+	TrackerKey []byte
 }
 
 // Store is the domain store. On SQLite it holds two pools: a single writer
@@ -91,6 +96,8 @@ type Store struct {
 	path      string
 	// changes hears of every committed change (Options.Changes).
 	changes Changes
+	// sealer seals the trackers' tokens (Options.TrackerKey); nil: none.
+	sealer cipher.AEAD
 	// keptMax caps the bytes of all kept forms (Options.KeptFormsMaxBytes),
 	// keptRows their number, anonMax the sessions nobody signed in to.
 	keptMax  int64
@@ -182,7 +189,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			return nil, err
 		}
 		s := &Store{w: db, r: db, pg: true, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes,
-			keptRows: opts.KeptFormsMax, anonMax: opts.AnonymousSessionsMax, changes: opts.Changes}
+			keptRows: opts.KeptFormsMax, anonMax: opts.AnonymousSessionsMax, changes: opts.Changes, sealer: newSealer(opts.TrackerKey)}
 		if err := s.migrate(ctx); err != nil {
 			db.Close()
 			return nil, err
@@ -209,7 +216,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, now: opts.Now, path: path, keptMax: opts.KeptFormsMaxBytes, keptRows: opts.KeptFormsMax,
-		anonMax: opts.AnonymousSessionsMax, busyTimeout: opts.BusyTimeout, changes: opts.Changes}
+		anonMax: opts.AnonymousSessionsMax, busyTimeout: opts.BusyTimeout, changes: opts.Changes, sealer: newSealer(opts.TrackerKey)}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err

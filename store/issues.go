@@ -44,6 +44,13 @@ type Issue struct {
 	// AheadFired is set once it passed and was handled (ahead.go).
 	AheadUntil time.Time
 	AheadFired bool
+	// TrackerURL is an imported issue's page in its tracker ("": not
+	// imported from one); TrackerState is where writing its accepted estimate
+	// back stands ("": nothing to write), TrackerError the tracker's last
+	// answer when it failed.
+	TrackerURL   string
+	TrackerState TrackerState
+	TrackerError string
 }
 
 // IssueSummary is a row of a group's issue table.
@@ -137,13 +144,15 @@ func ValidateIssue(key, description string) (IssueInput, map[string]string) {
 	return in, errs
 }
 
-const issueCols = "i.id, i.group_id, i.key, i.description, i.state, i.round, COALESCE(i.final_estimate, 0), COALESCE(i.result, ''), i.created_at, COALESCE(i.timer_ends_at, 0), i.timer_up, COALESCE(i.ahead_until, 0), i.ahead_fired"
+const issueCols = "i.id, i.group_id, i.key, i.description, i.state, i.round, COALESCE(i.final_estimate, 0), COALESCE(i.result, ''), i.created_at, COALESCE(i.timer_ends_at, 0), i.timer_up, COALESCE(i.ahead_until, 0), i.ahead_fired, " +
+	"COALESCE(i.tracker_url, ''), COALESCE((SELECT o.state FROM tracker_outbox o WHERE o.issue_id = i.id), ''), COALESCE((SELECT o.last_error FROM tracker_outbox o WHERE o.issue_id = i.id), '')"
 
 func scanIssue(row interface{ Scan(...any) error }, extra ...any) (Issue, error) {
 	var is Issue
 	var result string
 	var created, timerEnds, aheadUntil int64
-	err := row.Scan(append([]any{&is.ID, &is.GroupID, &is.Key, &is.Description, &is.State, &is.Round, &is.Final, &result, &created, &timerEnds, &is.TimeUp, &aheadUntil, &is.AheadFired}, extra...)...)
+	err := row.Scan(append([]any{&is.ID, &is.GroupID, &is.Key, &is.Description, &is.State, &is.Round, &is.Final, &result, &created, &timerEnds, &is.TimeUp, &aheadUntil, &is.AheadFired,
+		&is.TrackerURL, &is.TrackerState, &is.TrackerError}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Issue{}, ErrNotFound
 	}
@@ -863,6 +872,11 @@ func (s *Store) Accept(ctx context.Context, issueID int64, by User, final int) e
 			return ErrNotRevealed
 		}
 		changed = true
+		// In the same transaction: an accepted estimate is written back to
+		// the tracker, whatever happens to this process after the commit.
+		if err := s.queueTrackerWrite(ctx, tx, issueID, final); err != nil {
+			return err
+		}
 		return audit(ctx, tx, s.unix(), by, groupID, issueID, ActAccept, "final "+r.Label(final))
 	})
 	if err == nil && changed {

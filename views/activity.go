@@ -70,6 +70,14 @@ func activitySentence(l i18n.Lang, e store.AuditEvent) string {
 		return l.F("activity.handed", w)
 	case store.ActReveal:
 		return revealSentence(l, w, d)
+	case store.ActTrackerConnected:
+		if kind, project, ok := strings.Cut(d, " "); ok {
+			w["Tracker"], w["Project"] = kindTitle(kind), project
+			return l.F("activity.tracker.connected.project", w)
+		}
+		return l.F("activity.tracker.connected", w)
+	case store.ActTrackerDisconnected:
+		return l.F("activity.tracker.disconnected", w)
 	case store.ActAccept:
 		if final, ok := strings.CutPrefix(d, "final "); ok {
 			w["Final"] = final

@@ -131,6 +131,8 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{"metrics-addr", "127.0.0.1:9100", "127.0.0.1:9101", "127.0.0.1:9100", "127.0.0.1:9101", "", func(c *config) string { return c.metricsAddr }},
 		{"signin-rate", "2/s", "120/min", "2/s", "120/min", "1/s", func(c *config) string { return c.signinRate }},
 		{"signin-burst", "80", "100", "80", "100", "60", func(c *config) string { return strconv.Itoa(c.signinBurst) }},
+		{"trackers", "jira=https://acme.atlassian.net", "github=https://api.github.com,gitlab=http://127.0.0.1:8929", "jira=https://acme.atlassian.net", "github=https://api.github.com,gitlab=http://127.0.0.1:8929", "", func(c *config) string { return c.trackers }},
+		{"tracker-key-file", "/run/secrets/env.key", "/run/secrets/flag.key", "/run/secrets/env.key", "/run/secrets/flag.key", "", func(c *config) string { return c.trackerKeyFile }},
 	}
 	rows := readmeConfigRows(t)
 	if len(rows) != len(cases) {
@@ -324,6 +326,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--signin-rate", "5/day"}, "--signin-rate"},
 		{[]string{"--signin-rate", "0/s"}, "--signin-rate"},
 		{[]string{"--signin-burst", "0"}, "--signin-burst"},
+		// Trackers: only the three kinds, http:// only on loopback.
+		{[]string{"--trackers", "jira=http://10.0.0.7"}, "http:// only for a loopback address"},
+		{[]string{"--trackers", "bugzilla=https://bugs.example.com"}, "--trackers"},
+		{[]string{"--tracker-key-file", "/dev/null"}, "at least 32 bytes"},
 	} {
 		// On loopback, should one of them serve after all.
 		args := append([]string{"--addr", "127.0.0.1:0", "--db", db}, tc.args...)

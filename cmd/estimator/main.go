@@ -25,6 +25,7 @@ import (
 	"estimator/internal/wiring"
 	"estimator/signin"
 	"estimator/store"
+	"estimator/tracker"
 )
 
 func main() {
@@ -55,6 +56,9 @@ type config struct {
 	idle, lifetime, remember       time.Duration
 	shutdownTimeout, shutdownDelay time.Duration
 	metricsAddr                    string
+	// trackers is the --trackers list, KIND=BASEURL,…; trackerKeyFile the
+	// file whose content seals their tokens at rest.
+	trackers, trackerKeyFile string
 	// signinRate is "N/s", "N/min" or "N/h" (or N, per second); signinBurst
 	// is how many may come at once.
 	signinRate  string
@@ -192,6 +196,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", env("ESTIMATOR_METRICS_ADDR", ""), "serve Prometheus metrics (GET /metrics) on this separate address, e.g. 127.0.0.1:9100; off when empty (ESTIMATOR_METRICS_ADDR)")
 	fs.StringVar(&cfg.signinRate, "signin-rate", env("ESTIMATOR_SIGNIN_RATE", defaultSigninRate), "sign-in attempts per client address once the burst is used: N/s, N/min or N/h (ESTIMATOR_SIGNIN_RATE)")
 	fs.IntVar(&cfg.signinBurst, "signin-burst", envInt("ESTIMATOR_SIGNIN_BURST", defaultSigninBurst), "sign-in attempts one client address may make at once, e.g. an office behind one address (ESTIMATOR_SIGNIN_BURST)")
+	fs.StringVar(&cfg.trackers, "trackers", env("ESTIMATOR_TRACKERS", ""), "issue trackers groups may connect to, the only addresses ever contacted: comma-separated KIND=BASEURL, KIND jira, github or gitlab, e.g. jira=https://acme.atlassian.net,github=https://api.github.com; http:// only for loopback; off when empty (ESTIMATOR_TRACKERS)")
+	fs.StringVar(&cfg.trackerKeyFile, "tracker-key-file", env("ESTIMATOR_TRACKER_KEY_FILE", ""), "file of at least 32 random bytes that seals the trackers' tokens in the database (AES-256-GCM); without it they are stored as given; keep it apart from the database's backups (ESTIMATOR_TRACKER_KEY_FILE)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageText)
 		fs.PrintDefaults()
@@ -234,6 +240,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	}
 	if _, err := parseRate(cfg.signinRate); err != nil {
 		return nil, nil, usage(fmt.Errorf("--signin-rate (ESTIMATOR_SIGNIN_RATE): %w", err))
+	}
+	if _, err := tracker.ParseAllowed(cfg.trackers); err != nil {
+		return nil, nil, usage(fmt.Errorf("--trackers (ESTIMATOR_TRACKERS): %w", err))
 	}
 	if cfg.signinBurst < 1 {
 		return nil, nil, usage(fmt.Errorf("--signin-burst (ESTIMATOR_SIGNIN_BURST) %d: at least 1", cfg.signinBurst))
@@ -323,14 +332,26 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		TrustedUserHeader: strings.TrimSpace(cfg.trustedUserHeader),
 		NoGuests:          !cfg.guests,
 	}
+	if hcfg.Trackers, err = tracker.ParseAllowed(cfg.trackers); err != nil {
+		return fmt.Errorf("%w: --trackers: %w", errUsage, err)
+	}
 	// A way of signing in that cannot work is a usage error, found before the
 	// database is touched.
 	if err := hcfg.CheckSignin(); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
+	var trackerKey []byte
+	if cfg.trackerKeyFile != "" {
+		if trackerKey, err = os.ReadFile(cfg.trackerKeyFile); err != nil {
+			return fmt.Errorf("--tracker-key-file: %w", err)
+		}
+		if len(trackerKey) < 32 {
+			return fmt.Errorf("%w: --tracker-key-file %s: at least 32 bytes, e.g. head -c 32 /dev/urandom > %s", errUsage, cfg.trackerKeyFile, cfg.trackerKeyFile)
+		}
+	}
 	built, err := wiring.Open(ctx, wiring.Options{
 		DB:       cfg.db,
-		Store:    store.Options{MaxConns: cfg.dbConns},
+		Store:    store.Options{MaxConns: cfg.dbConns, TrackerKey: trackerKey},
 		Handlers: hcfg,
 		Logger:   logger,
 	})

@@ -37,6 +37,7 @@ type Metrics struct {
 	reveals  prometheus.Counter
 	replays  prometheus.Counter
 	dbErrors prometheus.Counter
+	trackers *prometheus.CounterVec
 }
 
 // New builds the registry.
@@ -68,13 +69,17 @@ func New(o Options) *Metrics {
 			Name: "estimator_database_errors_total",
 			Help: "Requests that failed because the database was unavailable (locked, read-only, full, I/O error, timed out).",
 		}),
+		trackers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "estimator_tracker_writes_total",
+			Help: "Estimates written back to issue trackers, by tracker kind (jira, github, gitlab) and outcome (sent, retry, failed); never by group or issue.",
+		}, []string{"kind", "outcome"}),
 	}
 	streams := o.OpenStreams
 	if streams == nil {
 		streams = func() int { return 0 }
 	}
 	m.reg.MustRegister(
-		m.requests, m.duration, m.votes, m.reveals, m.replays, m.dbErrors,
+		m.requests, m.duration, m.votes, m.reveals, m.replays, m.dbErrors, m.trackers,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "estimator_event_streams_open",
 			Help: "Live-update event streams open now.",
@@ -109,6 +114,22 @@ func (m *Metrics) Reveal() { m.reveals.Inc() }
 
 // Replay counts a kept form replayed after sign-in.
 func (m *Metrics) Replay() { m.replays.Inc() }
+
+// TrackerWrite counts a write to a tracker by its kind and outcome (each a
+// value of a small fixed set; anything else counts as "other").
+func (m *Metrics) TrackerWrite(kind, outcome string) {
+	switch kind {
+	case "jira", "github", "gitlab":
+	default:
+		kind = "other"
+	}
+	switch outcome {
+	case "sent", "retry", "failed":
+	default:
+		outcome = "other"
+	}
+	m.trackers.WithLabelValues(kind, outcome).Inc()
+}
 
 // DatabaseError counts a request that failed on an unavailable database.
 func (m *Metrics) DatabaseError() { m.dbErrors.Inc() }
