@@ -45,6 +45,13 @@
     return typeof p === "string" && p.charAt(0) === "/" && p.charAt(1) !== "/" && p.charAt(1) !== "\\";
   }
 
+  // A fold the person opened or closed (the room's backlog on a phone) stays
+  // as they left it when a live update morphs the page.
+  document.addEventListener("htmx:before:morph:attr", function (evt) {
+    var el = evt.target;
+    if (evt.detail && evt.detail.attrName === "open" && el.matches && el.matches("details[data-keep-open]")) evt.preventDefault();
+  });
+
   document.addEventListener("click", function (evt) {
     var btn = evt.target.closest && evt.target.closest("[data-copy]");
     if (!btn) return;
