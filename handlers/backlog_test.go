@@ -93,7 +93,7 @@ func TestTheRoomListsTheGroupsBacklog(t *testing.T) {
 	t.Parallel()
 	ta := newTestApp(t)
 	bt := newBacklogTeam(t, ta)
-	const none = "– no estimate yet"
+	const none = "–"
 	want := []backlogRow{
 		{key: "SHOP-1", state: "accepted", final: "L"},
 		{key: "SHOP-2", state: "revealed", final: none},
