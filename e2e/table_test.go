@@ -77,6 +77,32 @@ func TestTheRoomFitsAPhoneWithoutScrollingSideways(t *testing.T) {
 		}
 	}
 	check("open round", owner, zed)
+
+	// The backlog: beside the table on a laptop, folded under the cards on a
+	// phone; opened there, it stays open when the room updates live.
+	listShown := func(tb *tab) bool {
+		return run(tb, chromedp.Evaluate[bool](`(e => !!e && e.getBoundingClientRect().height > 0 && e.checkVisibility())(document.querySelector(".backlog-list"))`))
+	}
+	zed.show(variant{name: "1280", width: 1280, height: 800})
+	if !listShown(zed) {
+		t.Error("on a laptop the backlog is folded away")
+	}
+	zed.show(variant{name: "390", width: 390, height: 844})
+	if listShown(zed) {
+		t.Error("on a phone the backlog is not folded under the cards")
+	}
+	if run(zed, chromedp.Evaluate[bool](`(() => { const c = document.querySelector('[data-testid="cards"]').getBoundingClientRect(), b = document.querySelector('[data-testid="backlog"]').getBoundingClientRect(); return b.top > c.bottom; })()`)) != true {
+		t.Error("on a phone the backlog is not under the cards")
+	}
+	zed.click(`[data-testid="backlog"] > summary`)
+	if !listShown(zed) {
+		t.Fatal("the backlog does not open on a phone")
+	}
+	zed.click(testID("card-3"))
+	zed.waitText(testID("voted-count"), "3 of 4 voted", stepTimeout)
+	if !listShown(zed) {
+		t.Error("a live update folded the backlog the person had opened")
+	}
 	owner.click(testID("reveal"))
 	owner.waitText(testID("state"), "revealed", stepTimeout)
 	zed.waitText(testID("state"), "revealed", stepTimeout)
