@@ -4,8 +4,9 @@
 // takes its page there), moving a room in place when the group moves on (the
 // "move" event), times in the viewer's own zone, telling live pages
 // apart from what a page without script says, keys 1–9 for the cards, the
-// countdown, fetching the cards again when the round they belong to changes, and
-// disabling a plain form's buttons once it is sent.
+// countdown, fetching the cards again when the round they belong to changes,
+// keeping a fold as the person left it across live updates, and disabling a
+// plain form's buttons once it is sent.
 (function () {
   "use strict";
 
@@ -53,6 +54,21 @@
   function samePath(p) {
     return typeof p === "string" && p.charAt(0) === "/" && p.charAt(1) !== "/" && p.charAt(1) !== "\\";
   }
+
+  // A fold the person opened or closed (the room's backlog on a phone) stays
+  // as they left it when a live update morphs the page: its state is noted
+  // before each swap and put back after.
+  var folds = {};
+  document.addEventListener("htmx:before:swap", function () {
+    document.querySelectorAll("details[data-keep-open][id]").forEach(function (d) { folds[d.id] = d.open; });
+  });
+  document.addEventListener("htmx:after:swap", function () {
+    Object.keys(folds).forEach(function (id) {
+      var d = document.getElementById(id);
+      if (d && d.open !== folds[id]) d.open = folds[id];
+    });
+    folds = {};
+  });
 
   document.addEventListener("click", function (evt) {
     var btn = evt.target.closest && evt.target.closest("[data-copy]");

@@ -9,22 +9,23 @@ import "estimator/store"
 func (a *App) committed(ch store.Change) {
 	b := a.hub
 	switch ch.Kind {
+	// Every room of the group lists the group's issues (the backlog), so a
+	// change to one issue is news in all of them and on the group page.
 	case store.RoundRevealed:
 		a.metrics.Reveal()
-		b.TopicChanged(ch.Issue)
-		b.GroupPageChanged(ch.Group)
+		b.GroupChanged(ch.Group)
 	case store.IssueChanged:
-		b.TopicChanged(ch.Issue)
-		b.GroupPageChanged(ch.Group)
+		b.GroupChanged(ch.Group)
 	case store.VoteCast:
-		// Everyone sees who has voted; the voter's own cards, with the
-		// vote, go to their own streams of the issue only.
+		// Everyone in the room sees who has voted (the backlog does not
+		// change); the voter's own cards, with the vote, go to their own
+		// streams of the issue only.
 		b.TopicChanged(ch.Issue)
 		b.GroupPageChanged(ch.Group)
 		b.OwnChanged(ch.Issue, ch.User)
 	case store.IssueDeleted:
 		b.TopicDeleted(ch.Issue)
-		b.GroupPageChanged(ch.Group)
+		b.GroupChanged(ch.Group)
 	case store.GroupMoved:
 		b.GroupMoved(ch.Group, ch.Issue)
 		b.GroupPageChanged(ch.Group)

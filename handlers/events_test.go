@@ -220,7 +220,7 @@ func TestEventStreamNeverPairsANameWithAValue(t *testing.T) {
 	all = append(all, s.mustNext().data)
 	rd.owner.post(fmt.Sprintf("/issues/%d/reveal", rd.issueID), url.Values{"confirmed": {"1"}}).wantStatus(http.StatusSeeOther)
 	all = append(all, s.mustNext().data)
-	rowRe := regexp.MustCompile(`(?s)<tr data-testid="voter">.*?</tr>`)
+	rowRe := regexp.MustCompile(`(?s)<li [^>]*data-testid="voter".*?</li>`)
 	for i, data := range all {
 		for _, row := range rowRe.FindAllString(data, -1) {
 			if strings.Contains(row, "13") || strings.Contains(row, "89") {

@@ -52,7 +52,7 @@ var (
 	fuzzMethods = []string{http.MethodGet, http.MethodPost, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions, "BREW"}
 	fuzzTypes   = []string{"application/x-www-form-urlencoded", "", "multipart/form-data; boundary=x", "text/plain", "application/json", "application/x-www-form-urlencoded; charset=latin1"}
 	fuzzSites   = []string{"", "same-origin", "cross-site", "same-site", "none"}
-	voterRow    = regexp.MustCompile(`(?s)<tr data-testid="voter">.*?</tr>`)
+	voterRow    = regexp.MustCompile(`(?s)<li [^>]*data-testid="voter".*?</li>`)
 )
 
 // check serves one request built from fuzzed parts and checks the invariants:

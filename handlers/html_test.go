@@ -71,3 +71,22 @@ func (r *response) errorStatus() string {
 	}
 	return ""
 }
+
+// seatCells is what a seat at the room's table says: the name, whether they
+// voted (voted, not yet, spectating) and whether they are here now ("● here"
+// or ""). Any other text on the seat is added last, so a check of the whole
+// seat sees it.
+func seatCells(seat *html.Node) []string {
+	one := func(id string) string {
+		if t := textsIn(seat, id); len(t) == 1 {
+			return t[0]
+		}
+		return "?" + id
+	}
+	name, voted, here := one("voter-name"), one("voter-voted"), one("voter-present")
+	cells := []string{name, voted, here}
+	if whole := textOf(seat); whole != strings.Join(strings.Fields(voted+" "+here+" "+name), " ") {
+		cells = append(cells, "(the seat reads "+whole+")")
+	}
+	return cells
+}

@@ -858,7 +858,7 @@ func TestNoPageOrEventPairsANameWithAValue(t *testing.T) {
 		voterRow := regexp.MustCompile(`^(Olga|Ana|Bo|Cyd) (voted|not yet|spectating)( ● here)?$`)
 		for _, p := range []int64{open, shown} {
 			for _, row := range c.get(fmt.Sprintf("/issues/%d", p)).all("voter") {
-				if cells := strings.Join(rowCells(row), " "); !voterRow.MatchString(strings.TrimSpace(cells)) {
+				if cells := strings.Join(seatCells(row), " "); !voterRow.MatchString(strings.TrimSpace(cells)) {
 					t.Errorf("voter row %q", cells)
 				}
 			}

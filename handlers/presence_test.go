@@ -13,7 +13,7 @@ import (
 func hereNow(r *response) []string {
 	var here []string
 	for _, row := range r.all("voter") {
-		if cells := rowCells(row); len(cells) == 3 && strings.TrimSpace(cells[2]) == "● here" {
+		if cells := seatCells(row); len(cells) == 3 && cells[2] == "● here" {
 			here = append(here, strings.TrimSpace(cells[0]))
 		}
 	}

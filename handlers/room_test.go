@@ -767,7 +767,7 @@ func TestRoomNeverPairsANameWithAValue(t *testing.T) {
 		// Member rows: a name, and voted / not yet / spectating; nothing more.
 		row := regexp.MustCompile(`^(Olga|Ana|Bo|Cyd) (voted|not yet|spectating)( ● here)?$`)
 		for _, r := range c.get(room).all("voter") {
-			if cells := strings.Join(rowCells(r), " "); !row.MatchString(strings.TrimSpace(cells)) {
+			if cells := strings.Join(seatCells(r), " "); !row.MatchString(strings.TrimSpace(cells)) {
 				t.Errorf("member row %q", cells)
 			}
 		}

@@ -315,4 +315,5 @@ type roomFacts struct {
 	voters        []Voter
 	rounds        []Round
 	current, next IssueRef
+	backlog       []IssueSummary
 }

@@ -80,6 +80,9 @@ type Status struct {
 	// Current is the issue the group estimates now (zero ID: none yet); Next is
 	// the open issue after this one (zero ID: none left).
 	Current, Next IssueRef
+	// Backlog is every issue of the group, as the group page lists them: the
+	// room shows where the meeting stands.
+	Backlog []IssueSummary
 }
 
 // IssueRef names another issue of the group.
@@ -356,13 +359,13 @@ func (s *Store) RoomFacts(ctx context.Context, is Issue, g Group) (Status, error
 	if cached {
 		if f, ok := s.cache.rooms.get(gen, key); ok {
 			return withNotes(Status{Issue: is, Group: g, Voters: slices.Clone(f.voters), Rounds: slices.Clone(f.rounds),
-				Current: f.current, Next: f.next}), nil
+				Current: f.current, Next: f.next, Backlog: slices.Clone(f.backlog)}), nil
 		}
 	}
 	st, err := s.roomFacts(ctx, is, g)
 	if err == nil && cached {
 		s.cache.rooms.put(gen, key, roomFacts{voters: slices.Clone(st.Voters), rounds: slices.Clone(st.Rounds),
-			current: st.Current, next: st.Next})
+			current: st.Current, next: st.Next, backlog: slices.Clone(st.Backlog)})
 	}
 	return withNotes(st), err
 }
@@ -385,7 +388,9 @@ func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error
 	if st.Rounds, err = s.Rounds(ctx, is.ID); err != nil {
 		return st, err
 	}
-
+	if st.Backlog, err = s.GroupIssues(ctx, g.ID); err != nil {
+		return st, err
+	}
 	// The next open issue after this one, else the first open one before it;
 	// never the one the group is on already (starting it would move nobody).
 	row, err := s.queryRow(ctx, `SELECT COALESCE(c.id, 0), COALESCE(c.key, ''), COALESCE(n.id, 0), COALESCE(n.key, '')
