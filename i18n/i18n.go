@@ -1,5 +1,6 @@
 // Package i18n is the languages the interface speaks: the message files a
-// translator edits (locales/*.toml, go-i18n's format with CLDR plural forms),
+// translator edits (locales/<lang>.toml and locales/<area>.<lang>.toml,
+// go-i18n's format with CLDR plural forms),
 // the choice of a language from the person's setting or Accept-Language, and
 // numbers and dates written the way each language writes them.
 //
@@ -97,24 +98,41 @@ func load(fsys fs.FS) (*catalog, error) {
 		printer: map[Lang]*message.Printer{},
 		months:  map[Lang][]string{},
 	}
+	names, err := fs.Glob(fsys, "locales/*.toml")
+	if err != nil {
+		return nil, fmt.Errorf("i18n: %w", err)
+	}
 	for _, l := range Langs {
-		name := path.Join("locales", string(l)+".toml")
-		raw, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, fmt.Errorf("i18n: %w", err)
-		}
-		mf, err := b.ParseMessageFileBytes(raw, name)
-		if err != nil {
-			return nil, fmt.Errorf("i18n: %s: %w", name, err)
-		}
 		c.msgs[l] = map[string]*goi18n.Message{}
 		c.plain[l] = map[string]string{}
-		for _, m := range mf.Messages {
-			c.msgs[l][m.ID] = m
-			if !strings.Contains(m.Other, "{{") && m.One == "" && m.Few == "" && m.Many == "" && m.Two == "" && m.Zero == "" {
-				c.plain[l][m.ID] = m.Other
+		found := false
+		for _, name := range names {
+			if fileLang(name) != l {
+				continue
+			}
+			found = true
+			raw, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return nil, fmt.Errorf("i18n: %w", err)
+			}
+			mf, err := b.ParseMessageFileBytes(raw, name)
+			if err != nil {
+				return nil, fmt.Errorf("i18n: %s: %w", name, err)
+			}
+			for _, m := range mf.Messages {
+				if _, dup := c.msgs[l][m.ID]; dup {
+					return nil, fmt.Errorf("i18n: %s: %q is in another file of %s too", name, m.ID, l)
+				}
+				c.msgs[l][m.ID] = m
+				if !strings.Contains(m.Other, "{{") && m.One == "" && m.Few == "" && m.Many == "" && m.Two == "" && m.Zero == "" {
+					c.plain[l][m.ID] = m.Other
+				}
 			}
 		}
+		if !found {
+			return nil, fmt.Errorf("i18n: no message file for %s (locales/%s.toml)", l, l)
+		}
+		name := path.Join("locales", string(l)+".toml")
 		c.loc[l] = goi18n.NewLocalizer(b, string(l))
 		c.printer[l] = message.NewPrinter(language.MustParse(string(l)))
 		if ms := strings.Fields(c.plain[l]["date.months"]); len(ms) == 12 {
@@ -124,6 +142,17 @@ func load(fsys fs.FS) (*catalog, error) {
 		}
 	}
 	return c, nil
+}
+
+// fileLang is the language of a message file: the last part of its name
+// before ".toml" ("pt-BR.toml", "room.pt-BR.toml"), so one language may
+// have a file per area of the app.
+func fileLang(name string) Lang {
+	base := strings.TrimSuffix(path.Base(name), ".toml")
+	if i := strings.LastIndex(base, "."); i >= 0 {
+		base = base[i+1:]
+	}
+	return Lang(base)
 }
 
 // Parse reads a language as a form or the account gives it; ok is false for

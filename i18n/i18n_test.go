@@ -120,6 +120,18 @@ func TestABrokenFileStopsTheStart(t *testing.T) {
 	if _, err := load(fsys); err != nil {
 		t.Fatalf("the shipped files: %v", err)
 	}
+	// An area's own file of a language joins the language's messages; an ID
+	// in two files of one language is refused.
+	fsys["locales/room.de.toml"] = &fstest.MapFile{Data: []byte(`"room.extra" = "Zusatz"`)}
+	c, err := load(fsys)
+	if err != nil || c.msgs[DE]["room.extra"] == nil || c.msgs[DE]["nav.my_groups"] == nil {
+		t.Fatalf("an area file of German: %v", err)
+	}
+	fsys["locales/room.de.toml"] = &fstest.MapFile{Data: []byte(`"nav.my_groups" = "Meine Gruppen"`)}
+	if _, err := load(fsys); err == nil || !strings.Contains(err.Error(), "room.de.toml") {
+		t.Errorf("an ID in two German files: %v", err)
+	}
+	delete(fsys, "locales/room.de.toml")
 	fsys["locales/de.toml"] = &fstest.MapFile{Data: []byte(`"nav.my_groups" = "Meine Gruppen`)}
 	if _, err := load(fsys); err == nil || !strings.Contains(err.Error(), "de.toml") {
 		t.Errorf("an unclosed string in de.toml: %v", err)
