@@ -137,7 +137,7 @@ var pageStates = []pageState{
 	{"group, owner with members", func(s *site) *tab { return s.owner }, at(func(s *site) string { return s.team }), testID("issue-row")},
 	{"group, duplicate key refused", func(s *site) *tab { return s.owner }, func(s *site, tb *tab) {
 		tb.open(s.team)
-		tb.click("details > summary")
+		tb.click("#add-issue-summary")
 		tb.typeInto("#issue-key", "SHOP-12")
 		tb.click(addIssueSubmit)
 	}, testID("key-error")},
