@@ -463,6 +463,9 @@ func (b *Broker) render(t *topic) {
 			b.mu.Unlock()
 			continue
 		}
+		if fs == nil && !enter {
+			continue // no frame was missing after all: nobody to wake
+		}
 		if fs != nil {
 			t.current.Store(fs)
 		}
