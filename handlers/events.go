@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"estimator/i18n"
 	"estimator/live"
 	"estimator/signin"
 	"estimator/store"
@@ -139,7 +140,8 @@ func (a *App) stream(c *gin.Context, issueID, groupID int64, missed bool) {
 	if missed {
 		subscribe = a.hub.SubscribeMoved
 	}
-	sub, err := subscribe(issueID, groupID, live.Viewer{User: signin.User(c).ID, Session: signin.SessionID(c)})
+	u := signin.User(c)
+	sub, err := subscribe(issueID, groupID, live.Viewer{User: u.ID, Session: signin.SessionID(c), Lang: string(web.PageLang(c, u))})
 	switch {
 	case errors.Is(err, live.ErrSessionFull):
 		c.Header("Retry-After", "30")
@@ -160,7 +162,7 @@ func (a *App) streamNavigate(c *gin.Context, target string) {
 
 // newHub builds the broker of the rooms and group pages: one topic per issue
 // (its room), and one per group page (live.GroupPage), each rendered once per
-// role. It is built from the store and the session policy, not from App: the
+// role and language watched. It is built from the store and the session policy, not from App: the
 // broker holds nothing of the web layer.
 func newHub(st liveStore, cfg Config, log *slog.Logger, bus live.Bus) *live.Broker {
 	room, group := statusFrames(st), groupFrames(st)
@@ -186,12 +188,15 @@ func newHub(st liveStore, cfg Config, log *slog.Logger, bus live.Bus) *live.Brok
 	})
 }
 
-// roles are the audiences of a live page: it is rendered once for owners, once
-// for facilitators and once for members.
-var roles = []store.Role{store.RoleOwner, store.RoleFacilitator, store.RoleMember}
+// inLang is the context a live frame is rendered with: a page of nobody in
+// particular, written in lang (the broker's language of the frame's
+// watchers, taken from web.PageLang when they subscribed).
+func inLang(ctx context.Context, lang string) context.Context {
+	return views.WithPage(ctx, &views.Page{Lang: i18n.Lang(lang)})
+}
 
-// statusFrames renders the live part of an issue's room for owners and for
-// members; every member's audience is their role.
+// statusFrames loads the live part of an issue's room, rendered for each
+// role (every member's audience is their role) in each language watched.
 func statusFrames(st liveStore) func(context.Context, int64, map[int64]bool) (live.Frames, error) {
 	return func(ctx context.Context, issueID int64, present map[int64]bool) (live.Frames, error) {
 		status, err := st.IssueStatus(ctx, issueID)
@@ -201,32 +206,31 @@ func statusFrames(st liveStore) func(context.Context, int64, map[int64]bool) (li
 		if err != nil {
 			return live.Frames{}, err
 		}
-		f := live.Frames{Bodies: map[string][]byte{}, Audience: map[int64]string{}}
+		f := live.Frames{Audience: map[int64]string{}}
 		if status.Current.ID == issueID {
 			f.Tag = currentTag
 		}
 		for _, v := range status.Voters {
 			f.Audience[v.UserID] = string(v.Role)
 		}
-		for _, role := range roles {
+		now := st.Now()
+		f.Body = func(ctx context.Context, role, lang string) ([]byte, error) {
 			var buf bytes.Buffer
-			view := views.StatusView{Status: status, Role: role, Present: present, Now: st.Now()}
-			if err := views.StatusPanel(view).Render(ctx, &buf); err != nil {
-				return live.Frames{}, err
+			view := views.StatusView{Status: status, Role: store.Role(role), Present: present, Now: now}
+			if err := views.StatusPanel(view).Render(inLang(ctx, lang), &buf); err != nil {
+				return nil, err
 			}
-			f.Bodies[string(role)] = buf.Bytes()
+			return buf.Bytes(), nil
 		}
 		return f, nil
 	}
 }
 
-// seats are the audiences of a move: the room's head is everyone's, the
-// cards are a voter's or a spectator's.
-var seats = []store.Seat{store.SeatVoter, store.SeatSpectator}
-
-// enterFrames renders what a room page gets when its group moves to the
-// issue: the room's head and the cards without a vote, once per seat (never
-// per person), and who voted there already (they get ownCards next).
+// enterFrames loads what a room page gets when its group moves to the
+// issue: the room's head and the cards without a vote, rendered once per seat
+// (a move's audiences: the head is everyone's, the cards are a voter's or a
+// spectator's) and language, never per person; and who voted there already
+// (they get ownCards next).
 func enterFrames(st liveStore) func(context.Context, int64, int64) (live.Frames, error) {
 	return func(ctx context.Context, issueID, _ int64) (live.Frames, error) {
 		status, err := st.IssueStatus(ctx, issueID)
@@ -236,29 +240,30 @@ func enterFrames(st liveStore) func(context.Context, int64, int64) (live.Frames,
 		if err != nil {
 			return live.Frames{}, err
 		}
-		f := live.Frames{Bodies: map[string][]byte{}, Audience: map[int64]string{}, Own: map[int64]bool{}}
+		f := live.Frames{Audience: map[int64]string{}, Own: map[int64]bool{}}
 		for _, v := range status.Voters {
 			f.Audience[v.UserID] = string(v.Seat)
 			if v.Voted {
 				f.Own[v.UserID] = true
 			}
 		}
-		for _, seat := range seats {
+		f.Body = func(ctx context.Context, seat, lang string) ([]byte, error) {
 			var buf bytes.Buffer
-			if err := views.RoomMove(status, seat).Render(ctx, &buf); err != nil {
-				return live.Frames{}, err
+			if err := views.RoomMove(status, store.Seat(seat)).Render(inLang(ctx, lang), &buf); err != nil {
+				return nil, err
 			}
-			f.Bodies[string(seat)] = buf.Bytes()
+			return buf.Bytes(), nil
 		}
 		return f, nil
 	}
 }
 
-// ownCards renders one person's own cards of an issue, with their vote: the
-// broker sends them to that person's streams of the issue only. moved: the
-// page has just moved there (nothing was just saved).
-func ownCards(st liveStore) func(context.Context, int64, int64, bool) ([]byte, error) {
-	return func(ctx context.Context, issueID, userID int64, moved bool) ([]byte, error) {
+// ownCards renders one person's own cards of an issue, with their vote, in a
+// language of their streams: the broker sends them to that person's streams
+// of the issue in that language only. moved: the page has just moved there
+// (nothing was just saved).
+func ownCards(st liveStore) func(context.Context, int64, int64, string, bool) ([]byte, error) {
+	return func(ctx context.Context, issueID, userID int64, lang string, moved bool) ([]byte, error) {
 		status, err := st.IssueStatus(ctx, issueID)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, live.ErrGone
@@ -272,16 +277,16 @@ func ownCards(st liveStore) func(context.Context, int64, int64, bool) ([]byte, e
 		}
 		v := views.EstimateView{Issue: status.Issue, Group: status.Group, Seat: status.SeatOf(userID), Own: vote, Saved: !moved && !vote.IsZero()}
 		var buf bytes.Buffer
-		if err := views.OwnCards(v).Render(ctx, &buf); err != nil {
+		if err := views.OwnCards(v).Render(inLang(ctx, lang), &buf); err != nil {
 			return nil, err
 		}
 		return buf.Bytes(), nil
 	}
 }
 
-// groupFrames renders the live part of a group's page for owners and for
-// members: where the group is, its issues (with how many voted, never what)
-// and its members.
+// groupFrames loads the live part of a group's page, rendered for each role
+// in each language watched: where the group is, its issues (with how many
+// voted, never what) and its members.
 func groupFrames(st liveStore) func(context.Context, int64) (live.Frames, error) {
 	return func(ctx context.Context, groupID int64) (live.Frames, error) {
 		g, _, err := st.GroupFor(ctx, groupID, 0)
@@ -299,18 +304,19 @@ func groupFrames(st liveStore) func(context.Context, int64) (live.Frames, error)
 		if err != nil {
 			return live.Frames{}, err
 		}
-		f := live.Frames{Bodies: map[string][]byte{}, Audience: map[int64]string{}}
+		f := live.Frames{Audience: map[int64]string{}}
 		for _, m := range members {
 			f.Audience[m.UserID] = string(m.Role)
 		}
-		for _, role := range roles {
+		f.Body = func(ctx context.Context, r, lang string) ([]byte, error) {
 			var buf bytes.Buffer
+			role := store.Role(r)
 			view := views.GroupLiveView{GroupID: g.ID, Current: g.CurrentIssueID, Issues: issues, Facilitates: role.CanFacilitate()}
 			page := views.GroupView{Group: g, Role: role, Members: members}
-			if err := views.GroupLiveFrame(view, page).Render(ctx, &buf); err != nil {
-				return live.Frames{}, err
+			if err := views.GroupLiveFrame(view, page).Render(inLang(ctx, lang), &buf); err != nil {
+				return nil, err
 			}
-			f.Bodies[string(role)] = buf.Bytes()
+			return buf.Bytes(), nil
 		}
 		return f, nil
 	}

@@ -45,6 +45,9 @@ func openStreamAt(t testing.TB, srv *httptest.Server, c *client, path string) *s
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
+	for k, vs := range c.header {
+		req.Header[k] = vs // the browser's own headers (Accept-Language)
+	}
 	req.Header.Set("HX-Request", "true")
 	req.Header.Set("Accept", "text/html, text/event-stream")
 	for _, ck := range c.cookies {

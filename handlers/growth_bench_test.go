@@ -25,6 +25,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"estimator/assets"
+	"estimator/live"
 	"estimator/store"
 )
 
@@ -172,11 +173,17 @@ func (w *growthWorld) paths(dim growthDim) []growthPath {
 		}},
 		growthPath{"room-update", func(ctx context.Context, _ int) (int, error) {
 			f, err := room(ctx, w.issueID, w.present)
-			return framesLen(f.Bodies), err
+			if err != nil {
+				return 0, err
+			}
+			return framesLen(ctx, f)
 		}},
 		growthPath{"group-update", func(ctx context.Context, _ int) (int, error) {
 			f, err := group(ctx, w.groupID)
-			return framesLen(f.Bodies), err
+			if err != nil {
+				return 0, err
+			}
+			return framesLen(ctx, f)
 		}},
 	)
 }
@@ -196,12 +203,19 @@ func (w *growthWorld) serve(r *http.Request, want int) (int, error) {
 	return rec.Body.Len(), nil
 }
 
-func framesLen(bodies map[string][]byte) int {
+// framesLen renders a live page's state for every role, in English (as
+// many frames as a room whose people all read one language gets), and
+// counts their bytes.
+func framesLen(ctx context.Context, f live.Frames) (int, error) {
 	n := 0
-	for _, b := range bodies {
+	for _, role := range []store.Role{store.RoleOwner, store.RoleFacilitator, store.RoleMember} {
+		b, err := f.Body(ctx, string(role), "en")
+		if err != nil {
+			return 0, err
+		}
 		n += len(b)
 	}
-	return n
+	return n, nil
 }
 
 // BenchmarkGrowth runs, per dimension and size, each path in turn once per

@@ -54,14 +54,22 @@ var (
 	ErrGone = errors.New("live: topic gone")
 )
 
-// Viewer is who watches a stream: a user, through one session.
-type Viewer struct{ User, Session int64 }
+// Viewer is who watches a stream: a user, through one session, in a
+// language (its frames are rendered in it; "" is the renderer's default).
+type Viewer struct {
+	User, Session int64
+	Lang          string
+}
 
-// Frames is one state of a topic, rendered once per audience (for instance
-// once per role), and the audience each allowed viewer belongs to.
+// Frames is one state of a topic, loaded once, and the audience each allowed
+// viewer belongs to (for instance their role). The broker renders it once per
+// audience and language that somebody watches in, never per person: the
+// viewers of one audience and one language get the same bytes.
 type Frames struct {
-	// Bodies holds the rendered state of each audience.
-	Bodies map[string][]byte
+	// Body renders the state for one audience in one language. The broker
+	// calls it once for each (audience, language) of the topic's watchers,
+	// one call after another, right after Render or Enter returned.
+	Body func(ctx context.Context, audience, lang string) ([]byte, error)
 	// Audience maps every user who may watch the topic to their audience. A
 	// watcher missing from it has lost access: its stream is closed (Removed).
 	Audience map[int64]string
@@ -77,27 +85,29 @@ type Frames struct {
 
 // Config is what a Broker is built from.
 type Config struct {
-	// Render loads the topic's current state and renders it; present is who
-	// watches the topic right now. Topic GroupPage is the group's own page. It returns
-	// ErrGone for a deleted topic.
+	// Render loads the topic's current state (Frames.Body renders it); present
+	// is who watches the topic right now. Topic GroupPage is the group's own
+	// page. It returns ErrGone for a deleted topic.
 	Render func(ctx context.Context, topic, group int64, present map[int64]bool) (Frames, error)
 	// Alive reports whether a viewer's session still holds. It is asked once
 	// per heartbeat for every open stream, to notice sessions that ended
 	// without a notice (expiry, another process). Nil: never asked.
 	Alive func(ctx context.Context, v Viewer) (bool, error)
-	// Enter renders what a page that moves to the topic with its group needs
-	// beside the topic's state (its heading, the cards), once per audience
-	// (Frames.Audience: user → audience). With Enter, a move of the group
+	// Enter loads what a page that moves to the topic with its group needs
+	// beside the topic's state (its heading, the cards), rendered once per
+	// audience (Frames.Audience: user → audience) and language of the pages
+	// that move (Frames.Body). With Enter, a move of the group
 	// keeps the streams of its other topics open and moves them to the topic:
 	// they get the entry as an event named "move", then the topic's state,
 	// then, for those in Frames.Own, Config.Own. Without it, a move closes
 	// them with Moved's exit.
 	Enter func(ctx context.Context, topic, group int64) (Frames, error)
 	// Own renders one user's own part of a topic (their cards and their
-	// vote). It is sent to that user's streams of the topic only, never to
-	// anyone else's: after OwnChanged, and after a move (moved: true) to a
-	// topic where Enter says they have one. Nil: OwnChanged does nothing.
-	Own func(ctx context.Context, topic, user int64, moved bool) ([]byte, error)
+	// vote) in a language of theirs. It is sent to that user's streams of the
+	// topic in that language only, never to anyone else's: after OwnChanged,
+	// and after a move (moved: true) to a topic where Enter says they have
+	// one. Nil: OwnChanged does nothing.
+	Own func(ctx context.Context, topic, user int64, lang string, moved bool) ([]byte, error)
 	// Exit is where a page goes when its stream is closed on it, given why, the
 	// topic (for Moved, the topic moved to) and its group; "" just ends the
 	// stream.
@@ -128,7 +138,8 @@ type Config struct {
 
 // Broker fans the changes of topics out to their subscribers. After a change
 // is committed, a notice goes out on the bus; per topic, one renderer goroutine
-// renders the state once per audience, already encoded as an event; then every
+// loads the state and renders it once per audience and language watched,
+// already encoded as an event; then every
 // subscriber is woken through a one-slot channel. Publishing never blocks, a
 // slow client only ever gets the latest state (coalesced), and no subscriber can
 // stall another.
@@ -181,22 +192,46 @@ type topic struct {
 	enterDirty bool
 	// entry is the latest entry rendered (Config.Enter); nil until a move.
 	entry atomic.Pointer[entrySet]
+	// facesDirty asks the renderer for the frames of the current state
+	// that a stream which came after it needs (its audience and language
+	// had none); guarded by Broker.mu.
+	facesDirty bool
 }
 
-// entrySet is what a page that moved to a topic is sent first, per
-// audience: it covers the moves up to seq.
+// face is what a rendered frame is for: an audience, in a language.
+type face struct{ audience, lang string }
+
+// entrySet is what a page that moved to a topic is sent first, per audience
+// and language: it covers the moves up to seq.
 type entrySet struct {
 	seq      uint64
-	wire     map[string][]byte
+	wire     map[face][]byte
 	audience map[int64]string
 }
 
 // frameSet is one state of a topic as events, ready to write: one per
-// audience, and who is in which (a subscriber in none gets nothing).
+// audience and language watched when it was rendered, and who is in which
+// audience (a subscriber in none gets nothing).
 type frameSet struct {
 	version  uint64
-	wire     map[string][]byte
+	wire     map[face][]byte
 	audience map[int64]string
+	// id is the events' id; body renders the state for another audience
+	// and language (Frames.Body), for streams that come after the render.
+	id   string
+	body func(ctx context.Context, audience, lang string) ([]byte, error)
+}
+
+// frameOf is the event of a viewer in a language; ok false when they have
+// no audience, or nobody watched in their audience and language when it was
+// rendered.
+func (fs *frameSet) frameOf(user int64, lang string) ([]byte, bool) {
+	a, ok := fs.audience[user]
+	if !ok {
+		return nil, false
+	}
+	w, ok := fs.wire[face{a, lang}]
+	return w, ok
 }
 
 // Subscription is one open stream of a viewer on a topic.
@@ -206,6 +241,7 @@ type Subscription struct {
 	t         *topic
 	userID    int64
 	sessionID int64
+	lang      string
 	wake      chan struct{}
 	done      chan struct{}
 	once      sync.Once
@@ -280,7 +316,7 @@ func (b *Broker) Subscribe(topicID, group int64, v Viewer) (*Subscription, error
 		t = &topic{id: topicID, group: group, subs: map[*Subscription]struct{}{}}
 		b.topics[k] = t
 	}
-	s := &Subscription{t: t, userID: v.User, sessionID: v.Session,
+	s := &Subscription{t: t, userID: v.User, sessionID: v.Session, lang: v.Lang,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	s.wake <- struct{}{} // send the current state at once, if there is one
 	wasPresent := t.hasUserLocked(v.User)
@@ -383,13 +419,13 @@ func (b *Broker) presenceLocked(t *topic) {
 func (b *Broker) render(t *topic) {
 	for {
 		b.mu.Lock()
-		if (!t.dirty && !t.enterDirty) || b.closed {
+		if (!t.dirty && !t.enterDirty && !t.facesDirty) || b.closed {
 			t.rendering = false
 			b.mu.Unlock()
 			return
 		}
-		dirty, enter, moves := t.dirty, t.enterDirty, t.moves
-		t.dirty, t.enterDirty = false, false
+		dirty, enter, faces, moves := t.dirty, t.enterDirty, t.facesDirty, t.moves
+		t.dirty, t.enterDirty, t.facesDirty = false, false, false
 		if dirty && t.presence != nil && t.presence.Stop() {
 			t.presence = nil // this render shows who is there now
 		}
@@ -401,8 +437,11 @@ func (b *Broker) render(t *topic) {
 			err = b.renderEntry(t, moves)
 		}
 		var fs *frameSet
-		if err == nil && dirty {
+		switch {
+		case err == nil && dirty:
 			fs, err = b.renderFrames(t, present)
+		case err == nil && faces:
+			fs, err = b.moreFaces(t)
 		}
 		if errors.Is(err, ErrGone) {
 			// Every instance learns this from its own render: nothing to publish.
@@ -420,8 +459,12 @@ func (b *Broker) render(t *topic) {
 			b.mu.Lock()
 			t.dirty = t.dirty || dirty
 			t.enterDirty = t.enterDirty || enter
+			t.facesDirty = t.facesDirty || faces
 			b.mu.Unlock()
 			continue
+		}
+		if fs == nil && !enter {
+			continue // no frame was missing after all: nobody to wake
 		}
 		if fs != nil {
 			t.current.Store(fs)
@@ -455,34 +498,46 @@ func (s *Subscription) wakeUp() {
 
 // renderEntry renders what the pages that moved to the topic (up to move
 // number moves) are sent first, then the own parts of those who have one
-// there: one render per audience, and one per person with a part of their own.
+// there: one render per audience and language of those pages, and one per
+// person (and language of theirs) with a part of their own.
 func (b *Broker) renderEntry(t *topic, moves uint64) error {
 	f, err := b.cfg.Enter(b.ctx, t.id, t.group)
 	if err != nil {
 		return err
 	}
-	es := &entrySet{seq: moves, wire: make(map[string][]byte, len(f.Bodies)), audience: f.Audience}
-	for name, body := range f.Bodies {
-		es.wire[name] = encodeEvent("move", "", body)
-	}
-	t.entry.Store(es)
-	if b.cfg.Own == nil || len(f.Own) == 0 {
-		return nil
-	}
 	b.mu.Lock()
-	users := map[int64]bool{}
+	faces := map[face]bool{}
+	owners := map[userLang]bool{}
 	for s := range t.subs {
-		if s.entering != 0 && s.entering <= moves && f.Own[s.userID] {
-			users[s.userID] = true
+		if s.entering == 0 || s.entering > moves {
+			continue
+		}
+		if a, ok := f.Audience[s.userID]; ok {
+			faces[face{a, s.lang}] = true
+		}
+		if f.Own[s.userID] {
+			owners[userLang{s.userID, s.lang}] = true
 		}
 	}
 	b.mu.Unlock()
-	for user := range users {
+	es := &entrySet{seq: moves, wire: make(map[face][]byte, len(faces)), audience: f.Audience}
+	for fc := range faces {
+		body, err := f.Body(b.ctx, fc.audience, fc.lang)
+		if err != nil {
+			return err
+		}
+		es.wire[fc] = encodeEvent("move", "", body)
+	}
+	t.entry.Store(es)
+	if b.cfg.Own == nil {
+		return nil
+	}
+	for ul := range owners {
 		b.mu.Lock()
 		b.ownSeq++
 		seq := b.ownSeq
 		b.mu.Unlock()
-		body, err := b.cfg.Own(b.ctx, t.id, user, true)
+		body, err := b.cfg.Own(b.ctx, t.id, ul.user, ul.lang, true)
 		if err != nil {
 			if errors.Is(err, ErrGone) {
 				return err
@@ -490,14 +545,21 @@ func (b *Broker) renderEntry(t *topic, moves uint64) error {
 			b.log.Warn("own part not rendered", "topic", t.id, "err", err)
 			continue
 		}
-		b.giveOwn(t.id, user, body, seq)
+		b.giveOwn(t.id, ul, body, seq)
 	}
 	return nil
 }
 
-// giveOwn hands a user's own part of a topic to their streams of it, unless
-// they already hold a newer one.
-func (b *Broker) giveOwn(topicID, user int64, body []byte, seq uint64) {
+// userLang is a person in one of their languages: what their own part is
+// rendered for.
+type userLang struct {
+	user int64
+	lang string
+}
+
+// giveOwn hands a user's own part of a topic in a language to their streams
+// of it in that language, unless they already hold a newer one.
+func (b *Broker) giveOwn(topicID int64, to userLang, body []byte, seq uint64) {
 	if body == nil {
 		return
 	}
@@ -509,28 +571,84 @@ func (b *Broker) giveOwn(topicID, user int64, body []byte, seq uint64) {
 		return
 	}
 	for s := range t.subs {
-		if s.userID == user && seq > s.ownSeq {
+		if s.userID == to.user && s.lang == to.lang && seq > s.ownSeq {
 			s.own, s.ownSeq = wire, seq
 			s.wakeUp()
 		}
 	}
 }
 
+// renderFrames loads the topic's state and renders it once for every
+// audience and language its watchers are in.
 func (b *Broker) renderFrames(t *topic, present map[int64]bool) (*frameSet, error) {
 	f, err := b.cfg.Render(b.ctx, t.id, t.group, present)
 	if err != nil {
 		return nil, err
 	}
+	b.mu.Lock()
+	faces := map[face]bool{}
+	for s := range t.subs {
+		if a, ok := f.Audience[s.userID]; ok {
+			faces[face{a, s.lang}] = true
+		}
+	}
+	b.mu.Unlock()
+	fs := &frameSet{wire: make(map[face][]byte, len(faces)), audience: f.Audience}
+	bodies := make(map[face][]byte, len(faces))
+	for fc := range faces {
+		body, err := f.Body(b.ctx, fc.audience, fc.lang)
+		if err != nil {
+			return nil, err
+		}
+		bodies[fc] = body
+	}
 	t.version++
-	fs := &frameSet{version: t.version, wire: make(map[string][]byte, len(f.Bodies)), audience: f.Audience}
+	fs.version, fs.body = t.version, f.Body
 	// The id names the topic: a page that moved with its group and
 	// reconnects (to the address it was loaded from) says which one it shows.
-	id := strconv.FormatInt(t.id, 10) + "-" + strconv.FormatUint(fs.version, 10)
+	fs.id = strconv.FormatInt(t.id, 10) + "-" + strconv.FormatUint(fs.version, 10)
 	if f.Tag != "" {
-		id += "-" + f.Tag
+		fs.id += "-" + f.Tag
 	}
-	for name, body := range f.Bodies {
-		fs.wire[name] = encodeEvent("", id, body)
+	for fc, body := range bodies {
+		fs.wire[fc] = encodeEvent("", fs.id, body)
+	}
+	return fs, nil
+}
+
+// moreFaces renders the current state for the audiences and languages of
+// streams that came after it was rendered, from what was loaded then: the
+// same state and version, without loading it again or sending it anew to
+// those who have it. nil: nothing is missing.
+func (b *Broker) moreFaces(t *topic) (*frameSet, error) {
+	cur := t.current.Load()
+	if cur == nil {
+		return nil, nil // the first render, under way, covers everyone
+	}
+	b.mu.Lock()
+	var missing []face
+	for s := range t.subs {
+		a, ok := cur.audience[s.userID]
+		fc := face{a, s.lang}
+		if _, done := cur.wire[fc]; ok && !done && !slices.Contains(missing, fc) {
+			missing = append(missing, fc)
+		}
+	}
+	b.mu.Unlock()
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	fs := &frameSet{version: cur.version, wire: make(map[face][]byte, len(cur.wire)+len(missing)),
+		audience: cur.audience, id: cur.id, body: cur.body}
+	for fc, w := range cur.wire {
+		fs.wire[fc] = w
+	}
+	for _, fc := range missing {
+		body, err := cur.body(b.ctx, fc.audience, fc.lang)
+		if err != nil {
+			return nil, err
+		}
+		fs.wire[fc] = encodeEvent("", fs.id, body)
 	}
 	return fs, nil
 }
@@ -707,11 +825,21 @@ func (b *Broker) moved(group, topicID int64) {
 }
 
 // ownChanged renders a user's own part of a topic for their streams of it,
-// if they have any here.
+// if they have any here: once per language they watch it in.
 func (b *Broker) ownChanged(topicID, user int64) {
 	b.mu.Lock()
 	t := b.topics[keyOf(topicID, 0)]
-	if t == nil || topicID == GroupPage || b.cfg.Own == nil || b.closed || !t.hasUserLocked(user) {
+	if t == nil || topicID == GroupPage || b.cfg.Own == nil || b.closed {
+		b.mu.Unlock()
+		return
+	}
+	var langs []string
+	for s := range t.subs {
+		if s.userID == user && !slices.Contains(langs, s.lang) {
+			langs = append(langs, s.lang)
+		}
+	}
+	if len(langs) == 0 {
 		b.mu.Unlock()
 		return
 	}
@@ -720,14 +848,16 @@ func (b *Broker) ownChanged(topicID, user int64) {
 	b.mu.Unlock()
 	// Rendered away from the bus: a notice's delivery does not block.
 	go func() {
-		body, err := b.cfg.Own(b.ctx, topicID, user, false)
-		if err != nil {
-			if b.ctx.Err() == nil && !errors.Is(err, ErrGone) {
-				b.log.Warn("own part not rendered", "topic", topicID, "err", err)
+		for _, lang := range langs {
+			body, err := b.cfg.Own(b.ctx, topicID, user, lang, false)
+			if err != nil {
+				if b.ctx.Err() == nil && !errors.Is(err, ErrGone) {
+					b.log.Warn("own part not rendered", "topic", topicID, "err", err)
+				}
+				return
 			}
-			return
+			b.giveOwn(topicID, userLang{user, lang}, body, seq)
 		}
-		b.giveOwn(topicID, user, body, seq)
 	}()
 }
 

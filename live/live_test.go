@@ -31,7 +31,9 @@ type world struct {
 	audience map[int64]map[int64]string // topic → user → audience
 	gone     map[int64]bool
 	alive    map[int64]bool // session → still signed in (absent: yes)
-	renders  map[int64]int  // topic → how many times it was rendered
+	renders  map[int64]int  // topic → how many times it was loaded (Render)
+	// bodies counts the frames rendered: topic → "audience/lang" → renders.
+	bodies map[int64]map[string]int
 }
 
 type lockedBuffer struct {
@@ -105,12 +107,31 @@ func (w *world) render(_ context.Context, topic, group int64, present map[int64]
 		w.renders = map[int64]int{}
 	}
 	w.renders[topic]++
-	f := Frames{Bodies: map[string][]byte{}, Audience: map[int64]string{}}
+	text, here := w.state[topic], len(present)
+	f := Frames{Audience: map[int64]string{}, Body: func(_ context.Context, aud, lang string) ([]byte, error) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.bodies == nil {
+			w.bodies = map[int64]map[string]int{}
+		}
+		if w.bodies[topic] == nil {
+			w.bodies[topic] = map[string]int{}
+		}
+		w.bodies[topic][aud+"/"+lang]++
+		return fmt.Appendf(nil, "%s for %s, %d here%s", text, aud, here, in(lang)), nil
+	}}
 	for user, aud := range w.audience[topic] {
 		f.Audience[user] = aud
-		f.Bodies[aud] = fmt.Appendf(nil, "%s for %s, %d here", w.state[topic], aud, len(present))
 	}
 	return f, nil
+}
+
+// in is what the world's renders add for a language ("" for none).
+func in(lang string) string {
+	if lang == "" {
+		return ""
+	}
+	return " in " + lang
 }
 
 // serve is the page's stream: /?topic=&group=&user=&session=.
@@ -124,7 +145,7 @@ func (w *world) serve(rw http.ResponseWriter, r *http.Request) {
 	if n("moved") == 1 {
 		subscribe = w.b.SubscribeMoved
 	}
-	sub, err := subscribe(n("topic"), n("group"), Viewer{User: n("user"), Session: n("session")})
+	sub, err := subscribe(n("topic"), n("group"), Viewer{User: n("user"), Session: n("session"), Lang: r.URL.Query().Get("lang")})
 	switch {
 	case errors.Is(err, ErrSessionFull):
 		http.Error(rw, "session full", http.StatusTooManyRequests)
@@ -414,7 +435,7 @@ func TestBusySubscriberGetsOnlyTheLatestState(t *testing.T) {
 	}
 	eventually(t, "the last change rendered", func() bool {
 		fs := sub.t.current.Load()
-		return fs != nil && strings.Contains(string(fs.wire["member"]), "data: 20 ")
+		return fs != nil && strings.Contains(string(fs.wire[face{"member", ""}]), "data: 20 ")
 	})
 	close(sink.release)
 	var got []string

@@ -14,13 +14,16 @@ import (
 type moveWorld struct {
 	*world
 	mu      sync.Mutex
-	entries map[int64]int // topic → entry renders
-	owns    map[int64]int // user → own renders
-	voted   map[int64]map[int64]bool
+	entries map[int64]int // topic → entry loads (Enter)
+	// entryBodies: topic → entry frames rendered (once per audience and
+	// language).
+	entryBodies map[int64]int
+	owns        map[int64]int // user → own renders
+	voted       map[int64]map[int64]bool
 }
 
 func newMoveWorld(t *testing.T) *moveWorld {
-	mw := &moveWorld{entries: map[int64]int{}, owns: map[int64]int{}, voted: map[int64]map[int64]bool{}}
+	mw := &moveWorld{entries: map[int64]int{}, entryBodies: map[int64]int{}, owns: map[int64]int{}, voted: map[int64]map[int64]bool{}}
 	mw.world = newWorld(t, func(cfg *Config) {
 		cfg.Enter = func(_ context.Context, topic, group int64) (Frames, error) {
 			mw.world.mu.Lock()
@@ -29,19 +32,23 @@ func newMoveWorld(t *testing.T) *moveWorld {
 			mw.mu.Lock()
 			defer mw.mu.Unlock()
 			mw.entries[topic]++
-			f := Frames{Bodies: map[string][]byte{}, Audience: map[int64]string{}, Own: map[int64]bool{}}
+			f := Frames{Audience: map[int64]string{}, Own: map[int64]bool{}, Body: func(_ context.Context, a, lang string) ([]byte, error) {
+				mw.mu.Lock()
+				defer mw.mu.Unlock()
+				mw.entryBodies[topic]++
+				return fmt.Appendf(nil, "entry %d for %s%s", topic, a, in(lang)), nil
+			}}
 			for user, a := range aud {
 				f.Audience[user] = a
-				f.Bodies[a] = fmt.Appendf(nil, "entry %d for %s", topic, a)
 				f.Own[user] = mw.voted[topic][user]
 			}
 			return f, nil
 		}
-		cfg.Own = func(_ context.Context, topic, user int64, moved bool) ([]byte, error) {
+		cfg.Own = func(_ context.Context, topic, user int64, lang string, moved bool) ([]byte, error) {
 			mw.mu.Lock()
 			defer mw.mu.Unlock()
 			mw.owns[user]++
-			return fmt.Appendf(nil, "own %d of user %d moved=%v", topic, user, moved), nil
+			return fmt.Appendf(nil, "own %d of user %d moved=%v%s", topic, user, moved, in(lang)), nil
 		}
 	})
 	return mw

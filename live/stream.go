@@ -87,12 +87,19 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 				}
 			}
 			if fs := t.current.Load(); fs != nil && fs.version != sent && fs.version > stale {
-				audience, ok := fs.audience[s.userID]
-				if !ok {
+				if _, ok := fs.audience[s.userID]; !ok {
 					continue // the renderer closes it
 				}
+				frame, ok := fs.frameOf(s.userID, s.lang)
+				if !ok {
+					// Rendered before this stream came, when nobody watched
+					// in its audience and language: the renderer adds it,
+					// and wakes it (its own part waits for it).
+					b.awaitFrame(s, t, own)
+					continue
+				}
 				sent = fs.version
-				if w.write(fs.wire[audience]) != nil {
+				if w.write(frame) != nil {
 					return // gone or too slow: it reconnects and gets the current state
 				}
 			}
@@ -123,11 +130,31 @@ func (b *Broker) pending(s *Subscription) (t *topic, entry, own []byte, stale ui
 		s.entering = 0
 		stale = s.stale
 		if audience, ok := es.audience[s.userID]; ok {
-			entry = es.wire[audience]
+			entry = es.wire[face{audience, s.lang}]
 		}
 	}
 	own, s.own = s.own, nil
 	return t, entry, own, stale, true
+}
+
+// awaitFrame asks t's renderer for the frame of s, which woke to a state
+// rendered without its audience and language (Broker.moreFaces), and keeps
+// the own part it took for after that state, unless a newer one came
+// meanwhile.
+func (b *Broker) awaitFrame(s *Subscription, t *topic, own []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if own != nil && s.own == nil {
+		s.own = own
+	}
+	if s.t != t || b.topics[keyOf(t.id, t.group)] != t || b.closed {
+		return // it moved on: woken again there
+	}
+	t.facesDirty = true
+	if !t.rendering {
+		t.rendering = true
+		go b.render(t)
+	}
 }
 
 var heartbeatComment = []byte(": ping\n\n")
