@@ -133,7 +133,7 @@ func (a *App) openAhead(c *gin.Context) {
 		a.pages.Page(c, http.StatusUnprocessableEntity, views.AheadOpenPage(g, views.OpenAheadIssues(issues), f))
 		return
 	}
-	web.DoneRedirect(c, strconv.Itoa(len(ids))+" issues take votes ahead for "+strconv.Itoa(hours)+" hours.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, langOf(c).N("notice.ahead_opened", len(ids), map[string]any{"Hours": langOf(c).Int(hours)}), views.GroupPath(g.ID))
 }
 
 // aheadPage walks the viewer through the issues waiting for their vote: the
@@ -189,7 +189,8 @@ func (a *App) acceptConsensus(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	notice := strconv.Itoa(len(res.Accepted)) + " results with consensus accepted."
+	lang := langOf(c)
+	notice := lang.N("notice.consensus_accepted", len(res.Accepted), nil)
 	if res.Discuss.ID == 0 {
 		web.DoneRedirect(c, notice, views.GroupPath(g.ID))
 		return
@@ -198,18 +199,13 @@ func (a *App) acceptConsensus(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, notice+" Next to discuss: "+res.Discuss.Key+".", views.IssuePath(res.Discuss.ID))
+	web.DoneRedirect(c, notice+" "+lang.F("notice.next_to_discuss", map[string]any{"Key": res.Discuss.Key}), views.IssuePath(res.Discuss.ID))
 }
 
 var (
-	errNoteTooEarly = web.NewError(http.StatusConflict, "Not revealed yet",
-		"A note after the reveal is for the voters it invites. Until then a note goes with your vote.")
-
-	errNoteNotInvited = web.NewError(http.StatusForbidden, "Not invited",
-		"After the reveal, the voters of the lowest and of the highest number are invited to add a note, from the browser they voted in.")
-
-	errNoteUsed = web.NewError(http.StatusConflict, "Note added already",
-		"Each invited voter adds one note a round, and yours is added.")
+	errNoteTooEarly   = web.NewErrorID(http.StatusConflict, "error.note_too_early", nil)
+	errNoteNotInvited = web.NewErrorID(http.StatusForbidden, "error.note_not_invited", nil)
+	errNoteUsed       = web.NewErrorID(http.StatusConflict, "error.note_used", nil)
 )
 
 // addNote adds an invited voter's note after the reveal, with the token
@@ -223,7 +219,7 @@ func (a *App) addNote(c *gin.Context) {
 	is, g, _ := issueOf(c)
 	u := signin.User(c)
 	ctx := c.Request.Context()
-	back := func(e *web.Error) { web.Fail(c, e.WithLink(views.IssuePath(is.ID), "Back to the room")) }
+	back := func(e *web.Error) { web.Fail(c, e.WithLinkID(views.IssuePath(is.ID), "error.back_to_room")) }
 	seat, err := a.st.SeatOf(ctx, g.ID, u.ID)
 	if err != nil {
 		web.Fail(c, err)
@@ -288,5 +284,5 @@ func (a *App) addNote(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, "Your note is added, without your name.", views.IssuePath(is.ID))
+	web.DoneRedirect(c, langOf(c).T("notice.note_added"), views.IssuePath(is.ID))
 }

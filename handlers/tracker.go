@@ -35,7 +35,7 @@ type trackerStore interface {
 const routeTrackerConnect = "/groups/:id/tracker"
 
 var (
-	errNoTracker = web.NewError(http.StatusConflict, "No tracker connected", "Connect the group to its issue tracker first (the group’s owner can, under Issue tracker). Nothing was imported.")
+	errNoTracker = web.NewErrorID(http.StatusConflict, "error.no_tracker", nil)
 )
 
 // Limits of the tracker forms.
@@ -155,11 +155,11 @@ func (a *App) connectTracker(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	notice := "Connected to " + conn.Kind.Title() + ", project " + conn.Project
+	notice := langOf(c).F("notice.tracker_connected", map[string]any{"Tracker": conn.Kind.Title(), "Project": conn.Project})
 	if end := sc.TokenEnd(); end != "" {
-		notice += ", token …" + end
+		notice = langOf(c).F("notice.tracker_connected_token", map[string]any{"Tracker": conn.Kind.Title(), "Project": conn.Project, "End": end})
 	}
-	web.DoneRedirect(c, notice+".", views.GroupPath(g.ID))
+	web.DoneRedirect(c, notice, views.GroupPath(g.ID))
 }
 
 func (a *App) disconnectTracker(c *gin.Context) {
@@ -170,14 +170,14 @@ func (a *App) disconnectTracker(c *gin.Context) {
 	g, _ := groupOf(c)
 	err := a.st.DisconnectTracker(c.Request.Context(), g.ID, signin.User(c))
 	if errors.Is(err, store.ErrNotFound) {
-		web.Fail(c, web.NewError(http.StatusNotFound, "Not connected", "This group is not connected to a tracker.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, backToGroup(web.NewErrorID(http.StatusNotFound, "error.tracker_not_connected", nil), g))
 		return
 	}
 	if err != nil {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, "The tracker was disconnected and its token forgotten.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, langOf(c).T("notice.tracker_disconnected"), views.GroupPath(g.ID))
 }
 
 // importFromTracker searches the tracker and shows what the import will add
@@ -194,7 +194,7 @@ func (a *App) importFromTracker(c *gin.Context) {
 	query := strings.TrimSpace(form.Get("query"))
 	sc, err := a.st.GroupTracker(ctx, g.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		web.Fail(c, errNoTracker.WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, backToGroup(errNoTracker, g))
 		return
 	}
 	if err != nil {
@@ -259,11 +259,12 @@ func (a *App) importFromTracker(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	notice := importedNotice(added)
+	lang := langOf(c)
+	notice := importedNotice(lang, added)
 	if !made {
-		notice = "These issues were imported already."
+		notice = lang.T("notice.tracker_imported_already")
 	} else if updated > 0 {
-		notice += " " + strconv.Itoa(updated) + " already here got the tracker’s description."
+		notice += " " + lang.N("notice.tracker_updated", updated, nil)
 	}
 	web.DoneRedirect(c, notice, views.GroupPath(g.ID))
 }
@@ -278,16 +279,16 @@ func (a *App) retryTrackerWrite(c *gin.Context) {
 	err := a.st.RetryTrackerWrite(c.Request.Context(), is.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		web.Fail(c, web.NewError(http.StatusNotFound, "Nothing to send", "This issue has no estimate to write to a tracker.").WithLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, web.NewErrorID(http.StatusNotFound, "error.nothing_to_send", nil).WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	case errors.Is(err, store.ErrInvalid):
-		web.Fail(c, web.NewError(http.StatusConflict, "Sent already", "The tracker has this estimate already.").WithLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, web.NewErrorID(http.StatusConflict, "error.sent_already", nil).WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	case err != nil:
 		web.Fail(c, err)
 		return
 	}
-	a.afterOwnerAction(c, is.ID, role, "The estimate of "+is.Key+" is being sent to the tracker again.")
+	a.afterOwnerAction(c, is.ID, role, langOf(c).F("notice.tracker_resend", map[string]any{"Key": is.Key}))
 }
 
 // Write-back: how often the outbox is looked at, how many writes a look
