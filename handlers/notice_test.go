@@ -116,3 +116,37 @@ func TestRefusalsAndNoticesStayEnglishForAnEnglishBrowser(t *testing.T) {
 		t.Errorf("joining again: the link says %q", got)
 	}
 }
+
+// The page that asks before sending a form kept over the sign-in says what it
+// would do, and labels its fields, in the person's language: a Portuguese
+// voter's kept vote on a T-shirt deck reads as her card, under a Portuguese
+// label, and a kept removal names the member in German.
+func TestKeptFormPageSpeaksThePersonsLanguage(t *testing.T) {
+	ta := newTestApp(t)
+	tm := ta.team("Camisetas – Time Norte", keptOwner, "Mia Member-With-A-Long-Name_32")
+	tm.owner.plain().post(fmt.Sprintf("/groups/%d/settings", tm.gid), url.Values{"deck": {"tshirt"}, "timer": {"0"}}).wantStatus(http.StatusSeeOther)
+	iid := tm.owner.addIssue(tm.gid, "SHIRT-1-tamanho", "")
+	keptAfterSignIn := func(c *client, nick, path string, form url.Values) *response {
+		t.Helper()
+		c.plain().post("/confirm-logout", nil).wantStatus(http.StatusSeeOther)
+		next, ref, ok := loginTarget(t, c.plain().post(path, form).wantStatus(http.StatusSeeOther).location())
+		if !ok || ref == "" {
+			t.Fatalf("POST %s signed out kept nothing", path)
+		}
+		return keptPage(t, c, c.plain().post("/login", url.Values{"nickname": {nick}, "next": {next}, "kept": {ref}}))
+	}
+	mia := tm.members[0].with("Accept-Language", "pt-BR")
+	page := keptAfterSignIn(mia, "Mia Member-With-A-Long-Name_32", fmt.Sprintf("/issues/%d/estimate", iid), url.Values{"estimate": {"3"}})
+	if got := page.text("kept-what"); got != "Votar em SHIRT-1-tamanho" {
+		t.Errorf("a kept vote reads %q in pt-BR", got)
+	}
+	if got := page.text("kept-fields"); !strings.Contains(got, "Sua estimativa") || !strings.Contains(got, "M") || strings.Contains(got, "3") {
+		t.Errorf("a kept vote's fields read %q in pt-BR, want the label and the card M", got)
+	}
+	owner := tm.owner.with("Accept-Language", "de")
+	miaID := ta.user("Mia Member-With-A-Long-Name_32").ID
+	page = keptAfterSignIn(owner, keptOwner, fmt.Sprintf("/groups/%d/members/%d/remove", tm.gid, miaID), url.Values{"confirmed": {"1"}})
+	if got := page.text("kept-what"); got != "Mia Member-With-A-Long-Name_32 aus „Camisetas – Time Norte“ entfernen" {
+		t.Errorf("a kept removal reads %q in German", got)
+	}
+}
