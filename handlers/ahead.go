@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"estimator/i18n"
 	"estimator/signin"
 	"estimator/store"
 	"estimator/views"
@@ -84,7 +85,10 @@ func decodeNote(v url.Values) (note *string, raw, msg string) {
 	return &n, raw, msg
 }
 
-var errAheadHours = "Enter a whole number of hours from " + strconv.Itoa(store.AheadHoursMin) + " to " + strconv.Itoa(store.AheadHoursMax) + "."
+// aheadHoursMessage asks for the hours again, in language l.
+func aheadHoursMessage(l i18n.Lang) string {
+	return l.F("error.form.ahead_hours", map[string]any{"Min": l.Int(store.AheadHoursMin), "Max": l.Int(store.AheadHoursMax)})
+}
 
 // openAhead opens issues for votes until a deadline (owner or facilitator).
 func (a *App) openAhead(c *gin.Context) {
@@ -94,31 +98,32 @@ func (a *App) openAhead(c *gin.Context) {
 		return
 	}
 	g, _ := groupOf(c)
+	lang := langOf(c)
 	f := views.AheadForm{Hours: form.Get("hours"), Errors: views.FieldErrors{}}
 	hours, err := strconv.Atoi(strings.TrimSpace(f.Hours))
 	if err != nil || hours < store.AheadHoursMin || hours > store.AheadHoursMax {
-		f.Errors["hours"] = errAheadHours
+		f.Errors["hours"] = aheadHoursMessage(lang)
 	}
 	var ids []int64
 	for _, raw := range form["issue"] {
 		id, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
 		if err != nil || id <= 0 {
-			f.Errors["issue"] = "Choose issues from the list."
+			f.Errors["issue"] = lang.T("error.form.ahead_pick")
 			break
 		}
 		ids = append(ids, id)
 	}
 	if len(ids) == 0 && f.Errors["issue"] == "" {
-		f.Errors["issue"] = "Choose at least one issue."
+		f.Errors["issue"] = lang.T("error.form.ahead_none")
 	}
 	if len(f.Errors) == 0 {
 		_, err = a.st.OpenAhead(c.Request.Context(), g.ID, ids, hours, signin.User(c))
 		var refused store.AheadRefused
 		switch {
 		case errors.As(err, &refused):
-			f.Errors["issue"] = "Only open issues of this group can be estimated ahead; one of those chosen is not (revealed meanwhile, or deleted)."
+			f.Errors["issue"] = lang.T("error.form.ahead_refused")
 		case errors.Is(err, store.ErrInvalid):
-			f.Errors["hours"] = errAheadHours
+			f.Errors["hours"] = aheadHoursMessage(lang)
 		case err != nil:
 			web.Fail(c, err)
 			return
@@ -239,10 +244,10 @@ func (a *App) addNote(c *gin.Context) {
 	}
 	note, raw, msg := decodeNote(form)
 	if note != nil && msg == "" && *note == "" {
-		msg = "Write the note, or leave the page."
+		msg = langOf(c).T("error.form.note_empty")
 	}
 	if note == nil {
-		msg = "Write the note, or leave the page."
+		msg = langOf(c).T("error.form.note_empty")
 	}
 	if msg != "" {
 		inv, err := a.invitation(c, is)

@@ -105,7 +105,7 @@ func readImportForm(c *gin.Context) (importForm, string, error) {
 	hasRows := strings.TrimSpace(f.rows) != ""
 	switch {
 	case file != nil && hasRows:
-		return f, "Paste rows or choose a file, not both.", nil
+		return f, langOf(c).T("error.form.import_both"), nil
 	case file != nil:
 		if file.Size > importFileMax {
 			return f, "", errImportFileTooLarge
@@ -124,7 +124,7 @@ func readImportForm(c *gin.Context) (importForm, string, error) {
 		}
 		f.rows, f.fromFile = string(b), true
 	case !hasRows:
-		return f, "Paste rows from a spreadsheet or choose a CSV file to import.", nil
+		return f, langOf(c).T("error.form.import_none"), nil
 	}
 	return f, "", nil
 }
@@ -183,7 +183,7 @@ func (a *App) importIssues(c *gin.Context) {
 	var ie store.ImportErrors
 	switch {
 	case errors.Is(err, store.ErrNothingToImport):
-		again.Problems = []string{"There are no issues in what was sent: every line was empty, or there was only a header row."}
+		again.Problems = []string{langOf(c).T("error.form.import_empty")}
 	case errors.As(err, &ie):
 		for i, e := range ie {
 			if i == importProblemsShown {

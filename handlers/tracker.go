@@ -77,30 +77,31 @@ func (a *App) connectTracker(c *gin.Context) {
 		return
 	}
 	g, role := groupOf(c)
+	lang := langOf(c)
 	f := views.TrackerForm{URL: strings.TrimSpace(form.Get("url")), Project: strings.TrimSpace(form.Get("project")),
 		Field: form.Get("field"), Errors: views.FieldErrors{}}
 	token := strings.TrimSpace(form.Get("token"))
 	base, allowed := a.trackers.Allowed().Find(f.URL)
 	switch {
 	case f.URL == "":
-		f.Errors["url"] = "Choose the tracker."
+		f.Errors["url"] = lang.T("error.form.tracker_choose")
 	case !allowed:
-		f.Errors["url"] = "This server connects only to the trackers its operator listed; this address is not one of them."
+		f.Errors["url"] = lang.T("error.form.tracker_not_listed")
 	}
 	switch {
 	case token == "":
-		f.Errors["token"] = "Give the token."
+		f.Errors["token"] = lang.T("error.form.token_missing")
 	case len(token) > trackerTokenMax || strings.ContainsAny(token, "\r\n\x00"):
-		f.Errors["token"] = "This is not a token: it is too long or has line breaks."
+		f.Errors["token"] = lang.T("error.form.token_bad")
 	}
 	switch {
 	case f.Project == "":
-		f.Errors["project"] = "Give the project."
+		f.Errors["project"] = lang.T("error.form.project_missing")
 	case utf8.RuneCountInString(f.Project) > trackerProjectMax || strings.ContainsAny(f.Project, "\r\n\x00"):
-		f.Errors["project"] = "A project is at most 200 characters on one line."
+		f.Errors["project"] = lang.T("error.form.project_long")
 	}
 	if utf8.RuneCountInString(f.Field) > trackerFieldMax || strings.ContainsAny(f.Field, "\r\n\x00") {
-		f.Errors["field"] = "A field is at most 100 characters on one line."
+		f.Errors["field"] = lang.T("error.form.field_long")
 	}
 	conn := tracker.Conn{Kind: base.Kind, Base: base.URL, Token: token, Project: f.Project, Field: f.Field}
 	if allowed {
@@ -136,7 +137,7 @@ func (a *App) connectTracker(c *gin.Context) {
 					field = "url"
 				}
 			}
-			f.Errors[field] = "Not connected: " + err.Error()
+			f.Errors[field] = lang.F("error.form.tracker_check", map[string]any{"Err": err.Error()})
 		}
 	}
 	if len(f.Errors) > 0 {
@@ -211,11 +212,11 @@ func (a *App) importFromTracker(c *gin.Context) {
 		a.pages.Page(c, status, views.TrackerPage(g, v, role == store.RoleOwner))
 	}
 	if sc.Token == "" {
-		problem(http.StatusConflict, "The "+store.ErrTokenSealed.Error()+". Nothing was imported.")
+		problem(http.StatusConflict, langOf(c).T("error.form.token_sealed"))
 		return
 	}
 	if utf8.RuneCountInString(query) > trackerQueryMax || strings.ContainsAny(query, "\x00") {
-		problem(http.StatusUnprocessableEntity, "A query is at most 1,000 characters.")
+		problem(http.StatusUnprocessableEntity, langOf(c).T("error.form.query_long"))
 		return
 	}
 	conn := tracker.Conn{Kind: tracker.Kind(sc.Kind), Base: sc.BaseURL, Token: sc.Token, Project: sc.Project, Field: sc.Field}
@@ -225,11 +226,11 @@ func (a *App) importFromTracker(c *gin.Context) {
 		if te := (*tracker.Error)(nil); errors.As(err, &te) && te.Temporary {
 			status = http.StatusBadGateway
 		}
-		problem(status, "Nothing was imported: "+err.Error())
+		problem(status, langOf(c).F("error.form.import_failed", map[string]any{"Err": err.Error()}))
 		return
 	}
 	if len(found) == 0 {
-		problem(http.StatusUnprocessableEntity, "The query found no issues in the project. Nothing was imported.")
+		problem(http.StatusUnprocessableEntity, langOf(c).T("error.form.query_empty"))
 		return
 	}
 	issues := make([]store.TrackerIssue, len(found))
@@ -252,7 +253,7 @@ func (a *App) importFromTracker(c *gin.Context) {
 	}
 	added, updated, made, err := a.st.ImportTrackerIssues(ctx, signin.User(c).ID, g.ID, issues, once)
 	if errors.Is(err, store.ErrInvalid) {
-		problem(http.StatusUnprocessableEntity, "The tracker gave issues this app cannot take (a key longer than 32 characters, say). Nothing was imported.")
+		problem(http.StatusUnprocessableEntity, langOf(c).T("error.form.tracker_invalid"))
 		return
 	}
 	if err != nil {
