@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"estimator/i18n"
 	"estimator/signin"
 	"estimator/store"
 	"estimator/views"
@@ -84,7 +85,10 @@ func decodeNote(v url.Values) (note *string, raw, msg string) {
 	return &n, raw, msg
 }
 
-var errAheadHours = "Enter a whole number of hours from " + strconv.Itoa(store.AheadHoursMin) + " to " + strconv.Itoa(store.AheadHoursMax) + "."
+// aheadHoursMessage asks for the hours again, in language l.
+func aheadHoursMessage(l i18n.Lang) string {
+	return l.F("error.form.ahead_hours", map[string]any{"Min": l.Int(store.AheadHoursMin), "Max": l.Int(store.AheadHoursMax)})
+}
 
 // openAhead opens issues for votes until a deadline (owner or facilitator).
 func (a *App) openAhead(c *gin.Context) {
@@ -94,31 +98,32 @@ func (a *App) openAhead(c *gin.Context) {
 		return
 	}
 	g, _ := groupOf(c)
+	lang := langOf(c)
 	f := views.AheadForm{Hours: form.Get("hours"), Errors: views.FieldErrors{}}
 	hours, err := strconv.Atoi(strings.TrimSpace(f.Hours))
 	if err != nil || hours < store.AheadHoursMin || hours > store.AheadHoursMax {
-		f.Errors["hours"] = errAheadHours
+		f.Errors["hours"] = aheadHoursMessage(lang)
 	}
 	var ids []int64
 	for _, raw := range form["issue"] {
 		id, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
 		if err != nil || id <= 0 {
-			f.Errors["issue"] = "Choose issues from the list."
+			f.Errors["issue"] = lang.T("error.form.ahead_pick")
 			break
 		}
 		ids = append(ids, id)
 	}
 	if len(ids) == 0 && f.Errors["issue"] == "" {
-		f.Errors["issue"] = "Choose at least one issue."
+		f.Errors["issue"] = lang.T("error.form.ahead_none")
 	}
 	if len(f.Errors) == 0 {
 		_, err = a.st.OpenAhead(c.Request.Context(), g.ID, ids, hours, signin.User(c))
 		var refused store.AheadRefused
 		switch {
 		case errors.As(err, &refused):
-			f.Errors["issue"] = "Only open issues of this group can be estimated ahead; one of those chosen is not (revealed meanwhile, or deleted)."
+			f.Errors["issue"] = lang.T("error.form.ahead_refused")
 		case errors.Is(err, store.ErrInvalid):
-			f.Errors["hours"] = errAheadHours
+			f.Errors["hours"] = aheadHoursMessage(lang)
 		case err != nil:
 			web.Fail(c, err)
 			return
@@ -133,7 +138,7 @@ func (a *App) openAhead(c *gin.Context) {
 		a.pages.Page(c, http.StatusUnprocessableEntity, views.AheadOpenPage(g, views.OpenAheadIssues(issues), f))
 		return
 	}
-	web.DoneRedirect(c, strconv.Itoa(len(ids))+" issues take votes ahead for "+strconv.Itoa(hours)+" hours.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, langOf(c).N("notice.ahead_opened", len(ids), map[string]any{"Hours": langOf(c).Int(hours)}), views.GroupPath(g.ID))
 }
 
 // aheadPage walks the viewer through the issues waiting for their vote: the
@@ -189,7 +194,8 @@ func (a *App) acceptConsensus(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	notice := strconv.Itoa(len(res.Accepted)) + " results with consensus accepted."
+	lang := langOf(c)
+	notice := lang.N("notice.consensus_accepted", len(res.Accepted), nil)
 	if res.Discuss.ID == 0 {
 		web.DoneRedirect(c, notice, views.GroupPath(g.ID))
 		return
@@ -198,18 +204,13 @@ func (a *App) acceptConsensus(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, notice+" Next to discuss: "+res.Discuss.Key+".", views.IssuePath(res.Discuss.ID))
+	web.DoneRedirect(c, notice+" "+lang.F("notice.next_to_discuss", map[string]any{"Key": res.Discuss.Key}), views.IssuePath(res.Discuss.ID))
 }
 
 var (
-	errNoteTooEarly = web.NewError(http.StatusConflict, "Not revealed yet",
-		"A note after the reveal is for the voters it invites. Until then a note goes with your vote.")
-
-	errNoteNotInvited = web.NewError(http.StatusForbidden, "Not invited",
-		"After the reveal, the voters of the lowest and of the highest number are invited to add a note, from the browser they voted in.")
-
-	errNoteUsed = web.NewError(http.StatusConflict, "Note added already",
-		"Each invited voter adds one note a round, and yours is added.")
+	errNoteTooEarly   = web.NewErrorID(http.StatusConflict, "error.note_too_early", nil)
+	errNoteNotInvited = web.NewErrorID(http.StatusForbidden, "error.note_not_invited", nil)
+	errNoteUsed       = web.NewErrorID(http.StatusConflict, "error.note_used", nil)
 )
 
 // addNote adds an invited voter's note after the reveal, with the token
@@ -223,7 +224,7 @@ func (a *App) addNote(c *gin.Context) {
 	is, g, _ := issueOf(c)
 	u := signin.User(c)
 	ctx := c.Request.Context()
-	back := func(e *web.Error) { web.Fail(c, e.WithLink(views.IssuePath(is.ID), "Back to the room")) }
+	back := func(e *web.Error) { web.Fail(c, e.WithLinkID(views.IssuePath(is.ID), "error.back_to_room")) }
 	seat, err := a.st.SeatOf(ctx, g.ID, u.ID)
 	if err != nil {
 		web.Fail(c, err)
@@ -243,10 +244,10 @@ func (a *App) addNote(c *gin.Context) {
 	}
 	note, raw, msg := decodeNote(form)
 	if note != nil && msg == "" && *note == "" {
-		msg = "Write the note, or leave the page."
+		msg = langOf(c).T("error.form.note_empty")
 	}
 	if note == nil {
-		msg = "Write the note, or leave the page."
+		msg = langOf(c).T("error.form.note_empty")
 	}
 	if msg != "" {
 		inv, err := a.invitation(c, is)
@@ -288,5 +289,5 @@ func (a *App) addNote(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, "Your note is added, without your name.", views.IssuePath(is.ID))
+	web.DoneRedirect(c, langOf(c).T("notice.note_added"), views.IssuePath(is.ID))
 }

@@ -34,11 +34,8 @@ type liveStore interface {
 }
 
 var (
-	errTooManyStreams = web.NewError(http.StatusServiceUnavailable, "Too many live pages",
-		"The server has as many live pages open as it can serve. The page still works: refresh it to see changes.")
-
-	errTooManySessionStreams = web.NewError(http.StatusTooManyRequests, "Too many live pages",
-		"This browser has too many live pages open. Close some tabs, or refresh this page to see changes.")
+	errTooManyStreams        = web.NewErrorID(http.StatusServiceUnavailable, "error.streams_full", nil)
+	errTooManySessionStreams = web.NewErrorID(http.StatusTooManyRequests, "error.streams_browser", nil)
 )
 
 // events streams the live part of the room (live.Serve says how). A

@@ -44,7 +44,7 @@ func (a *App) startIssue(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, "The group is now estimating "+is.Key+".", views.IssuePath(is.ID))
+	web.DoneRedirect(c, langOf(c).F("notice.estimating_now", map[string]any{"Key": is.Key}), views.IssuePath(is.ID))
 }
 
 // setTimer starts (seconds 1–3600) or stops (0) the round's countdown.
@@ -56,7 +56,7 @@ func (a *App) setTimer(c *gin.Context) {
 	}
 	is, _, role := issueOf(c)
 	if is.State != store.StateOpen {
-		web.Fail(c, errTimerClosed.WithLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errTimerClosed.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	}
 	f, seconds := decodeTimer(form)
@@ -72,7 +72,7 @@ func (a *App) setTimer(c *gin.Context) {
 	}
 	_, err = a.st.SetTimer(c.Request.Context(), is.ID, seconds, signin.User(c))
 	if errors.Is(err, store.ErrNotOpen) {
-		web.Fail(c, errTimerClosed.WithLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errTimerClosed.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	}
 	if err != nil {
@@ -81,14 +81,15 @@ func (a *App) setTimer(c *gin.Context) {
 	}
 	// Said in the past: the notice stays on the page while the countdown runs
 	// out, and must still be true beside "Time is up".
-	notice := "You stopped the timer of " + is.Key + "."
+	lang := langOf(c)
+	notice := lang.F("notice.timer_stopped", map[string]any{"Key": is.Key})
 	if seconds > 0 {
-		notice = "You started a timer of " + views.Duration(seconds) + " on " + is.Key + "."
+		notice = lang.F("notice.timer_started", map[string]any{"Key": is.Key, "Duration": views.DurationIn(lang, seconds)})
 	}
 	a.afterOwnerAction(c, is.ID, role, notice)
 }
 
-var errTimerClosed = web.NewError(http.StatusConflict, "The round is closed", "A timer runs only on an open round.")
+var errTimerClosed = web.NewErrorID(http.StatusConflict, "error.timer_closed", nil)
 
 // setRole makes the signed-in member a voter or a spectator, then goes back to
 // the page the form was on.
@@ -101,7 +102,7 @@ func (a *App) setRole(c *gin.Context) {
 	g, _ := groupOf(c)
 	seat, ok := decodeRole(form)
 	if !ok {
-		web.Fail(c, web.NewError(http.StatusBadRequest, "Bad request", roleMessage).WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, backToGroup(web.NewErrorID(http.StatusBadRequest, "error.role_choice", map[string]any{"Message": roleMessage}), g))
 		return
 	}
 	_, err = a.st.SetSeat(c.Request.Context(), g.ID, signin.User(c).ID, seat)
@@ -109,9 +110,9 @@ func (a *App) setRole(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	notice := "You vote in " + g.Name + " again."
+	notice := langOf(c).F("notice.seat_voter", map[string]any{"Group": g.Name})
 	if seat == store.SeatSpectator {
-		notice = "You watch " + g.Name + " as a spectator: you do not vote, and counts leave you out."
+		notice = langOf(c).F("notice.seat_spectator", map[string]any{"Group": g.Name})
 	}
 	web.DoneRedirect(c, notice, a.backTo(c, g))
 }
@@ -160,17 +161,14 @@ func (a *App) saveSettings(c *gin.Context) {
 	err = a.st.SaveSettings(c.Request.Context(), g.ID, set, signin.User(c))
 	var inUse store.DeckInUse
 	if errors.As(err, &inUse) {
-		web.Fail(c, web.NewError(http.StatusConflict, "The deck is in use",
-			"Votes were cast on the current deck in "+strings.Join(inUse.Keys, ", ")+
-				": revealed on another deck they would read as cards it does not have. Reveal those rounds first, then change the deck. Nothing was changed.").
-			WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, backToGroup(web.NewErrorID(http.StatusConflict, "error.deck_in_use", map[string]any{"Keys": strings.Join(inUse.Keys, ", ")}), g))
 		return
 	}
 	if err != nil {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, "The group’s settings are saved.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, langOf(c).T("notice.settings_saved"), views.GroupPath(g.ID))
 }
 
 // groupRoom sends the member to the issue the group estimates now.

@@ -39,7 +39,7 @@ func (a *App) setFacilitator(c *gin.Context) {
 	}
 	on, ok := decodeFacilitator(form)
 	if !ok {
-		web.Fail(c, web.NewError(http.StatusUnprocessableEntity, "Not a choice", facilitatorMessage).WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, backToGroup(web.NewErrorID(http.StatusUnprocessableEntity, "error.facilitator_choice", map[string]any{"Message": facilitatorMessage}), g))
 		return
 	}
 	err = a.st.SetFacilitator(c.Request.Context(), g.ID, uid, on, signin.User(c))
@@ -48,15 +48,15 @@ func (a *App) setFacilitator(c *gin.Context) {
 		web.Fail(c, errNotAMember(g))
 		return
 	case errors.Is(err, store.ErrIsOwner):
-		web.Fail(c, web.NewError(http.StatusConflict, "The owner runs the meeting", "As the owner you run the meeting already: make a member a facilitator.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, backToGroup(web.NewErrorID(http.StatusConflict, "error.owner_runs", nil), g))
 		return
 	case err != nil:
 		web.Fail(c, err)
 		return
 	}
-	notice := "That member now runs the meeting with you: the room and the issues."
+	notice := langOf(c).T("notice.facilitator_on")
 	if !on {
-		notice = "That member no longer runs the meeting."
+		notice = langOf(c).T("notice.facilitator_off")
 	}
 	web.DoneRedirect(c, notice, views.GroupPath(g.ID))
 }
@@ -73,7 +73,7 @@ func (a *App) quickVote(c *gin.Context) {
 	g, _ := groupOf(c)
 	desc, msg := decodeQuick(form)
 	if msg != "" {
-		web.Fail(c, web.NewError(http.StatusUnprocessableEntity, "Check the description", msg).WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, backToGroup(web.NewErrorID(http.StatusUnprocessableEntity, "error.quick_description", map[string]any{"Message": msg}), g))
 		return
 	}
 	once, err := readOnce(form, views.GroupQuickPath(g.ID), desc)
@@ -87,7 +87,7 @@ func (a *App) quickVote(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, signin.ReplayNotice(c, "Quick vote "+is.Key+": the group is estimating it now."), views.IssuePath(is.ID))
+	web.DoneRedirect(c, signin.ReplayNotice(c, langOf(c).F("notice.quick_vote", map[string]any{"Key": is.Key})), views.IssuePath(is.ID))
 }
 
 // quickRoom is "Quick vote" on My Groups: a new group (name, by default
@@ -107,7 +107,7 @@ func (a *App) quickRoom(c *gin.Context) {
 	}
 	name, msg := store.NormalizeGroupName(raw)
 	if msg != "" {
-		web.Fail(c, web.NewError(http.StatusUnprocessableEntity, "Check the name", msg).WithLink(views.PathHome, "Back to My Groups"))
+		web.Fail(c, web.NewErrorID(http.StatusUnprocessableEntity, "error.quick_name", map[string]any{"Message": msg}).WithLinkID(views.PathHome, "error.back_to_my_groups"))
 		return
 	}
 	once, err := readOnce(form, views.PathQuick, name)
@@ -124,7 +124,7 @@ func (a *App) quickRoom(c *gin.Context) {
 	if is.ID != 0 {
 		target = views.IssuePath(is.ID)
 	}
-	web.DoneRedirect(c, signin.ReplayNotice(c, "Your room “"+g.Name+"” is open: copy the invite link for your team."), target)
+	web.DoneRedirect(c, signin.ReplayNotice(c, langOf(c).F("notice.quick_room", map[string]any{"Group": g.Name})), target)
 }
 
 // quickRoomName is the default name of a quick vote's group: the nickname's

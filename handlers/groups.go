@@ -100,7 +100,7 @@ func (a *App) createGroup(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	notice := signin.ReplayNotice(c, "Your group “"+g.Name+"” was created.")
+	notice := signin.ReplayNotice(c, langOf(c).F("notice.group_created", map[string]any{"Group": g.Name}))
 	if web.WantsFragment(c) {
 		groups, err := a.st.UserGroups(ctx, u.ID)
 		if err != nil {
@@ -176,8 +176,7 @@ func (a *App) renderGroupWith(c *gin.Context, status int, v views.GroupView) {
 	a.pages.Page(c, status, views.GroupPage(v))
 }
 
-var errInviteInvalid = web.NewError(http.StatusNotFound, "Invite link not valid",
-	"This invite link does not work: the group’s owner may have replaced it, or the group is gone. Ask the owner for a new link.")
+var errInviteInvalid = web.NewErrorID(http.StatusNotFound, "error.invite_invalid", nil)
 
 func (a *App) joinPage(c *gin.Context) {
 	ctx := c.Request.Context()
@@ -210,14 +209,13 @@ func (a *App) joinPost(c *gin.Context) {
 		web.Fail(c, errInviteInvalid)
 		return
 	case errors.Is(err, store.ErrAlreadyMember):
-		web.Fail(c, web.NewError(http.StatusConflict, "Already a member",
-			"You are already a member of “"+g.Name+"”.").WithLink(views.GroupPath(g.ID), "Go to "+g.Name))
+		web.Fail(c, web.NewErrorID(http.StatusConflict, "error.already_member", map[string]any{"Group": g.Name}).WithLinkID(views.GroupPath(g.ID), "group.go"))
 		return
 	case err != nil:
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, signin.ReplayNotice(c, "You joined “"+g.Name+"”."), views.GroupPath(g.ID))
+	web.DoneRedirect(c, signin.ReplayNotice(c, langOf(c).F("notice.joined", map[string]any{"Group": g.Name})), views.GroupPath(g.ID))
 }
 
 func (a *App) addIssue(c *gin.Context) {
@@ -255,7 +253,7 @@ func (a *App) addIssue(c *gin.Context) {
 		a.renderGroup(c, http.StatusUnprocessableEntity, g, role, f, views.GroupForm{Name: g.Name})
 		return
 	}
-	notice := signin.ReplayNotice(c, "Issue “"+is.Key+"” was added.")
+	notice := signin.ReplayNotice(c, langOf(c).F("notice.issue_added", map[string]any{"Key": is.Key}))
 	if web.WantsFragment(c) {
 		issues, err := a.st.GroupIssues(ctx, g.ID)
 		if err != nil {
@@ -274,7 +272,7 @@ func (a *App) replaceInvite(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, "The invite link was replaced; the old link no longer works.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, langOf(c).T("notice.invite_replaced"), views.GroupPath(g.ID))
 }
 
 func (a *App) renameGroup(c *gin.Context) {
@@ -293,7 +291,7 @@ func (a *App) renameGroup(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, "The group is now called “"+name+"”.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, langOf(c).F("notice.group_renamed", map[string]any{"Group": name}), views.GroupPath(g.ID))
 }
 
 // memberOf finds a member of the group for a confirmation page: 404 when that
@@ -314,7 +312,7 @@ func (a *App) memberOf(c *gin.Context, g store.Group, userID int64) (store.Membe
 }
 
 func errNotAMember(g store.Group) *web.Error {
-	return web.NewError(http.StatusNotFound, "Not a member", "That person is not a member of this group.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name)
+	return backToGroup(web.NewErrorID(http.StatusNotFound, "error.not_a_member", nil), g)
 }
 
 // transferTarget reads whom the group is to be handed to (field or query
@@ -322,11 +320,11 @@ func errNotAMember(g store.Group) *web.Error {
 func (a *App) transferTarget(c *gin.Context, g store.Group, raw string) (int64, bool) {
 	to, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || to <= 0 {
-		web.Fail(c, web.NewError(http.StatusBadRequest, "Bad request", "Choose a member to hand the group over to.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, backToGroup(web.NewErrorID(http.StatusBadRequest, "error.transfer_choose", nil), g))
 		return 0, false
 	}
 	if to == signin.User(c).ID {
-		web.Fail(c, web.NewError(http.StatusBadRequest, "Already yours", "You already own this group: choose another member to hand it over to.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, backToGroup(web.NewErrorID(http.StatusBadRequest, "error.transfer_self", nil), g))
 		return 0, false
 	}
 	return to, true
@@ -369,7 +367,7 @@ func (a *App) transferOwnership(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, "You handed the group over; you are now a member.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, langOf(c).T("notice.handed_over"), views.GroupPath(g.ID))
 }
 
 // removeConfirmPage asks before removing a member; the owner is not one to
@@ -393,7 +391,7 @@ func (a *App) removeConfirmPage(c *gin.Context) {
 }
 
 func errRemoveOwner(g store.Group) *web.Error {
-	return web.NewError(http.StatusConflict, "Cannot remove the owner", "The owner cannot be removed.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name)
+	return backToGroup(web.NewErrorID(http.StatusConflict, "error.remove_owner", nil), g)
 }
 
 func (a *App) removeMember(c *gin.Context) {
@@ -419,12 +417,11 @@ func (a *App) removeMember(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, "The member was removed.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, langOf(c).T("notice.member_removed"), views.GroupPath(g.ID))
 }
 
 func errOwnerLeaves(g store.Group) *web.Error {
-	return web.NewError(http.StatusConflict, "Hand the group over first",
-		"As the owner you cannot leave: make another member the owner, or delete the group.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name)
+	return backToGroup(web.NewErrorID(http.StatusConflict, "error.owner_leave", nil), g)
 }
 
 // leaveConfirmPage asks a member before they leave.
@@ -455,7 +452,7 @@ func (a *App) leaveGroup(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, "You left “"+g.Name+"”.", views.PathHome)
+	web.DoneRedirect(c, langOf(c).F("notice.left", map[string]any{"Group": g.Name}), views.PathHome)
 }
 
 func (a *App) deleteGroupPage(c *gin.Context) {
@@ -479,5 +476,5 @@ func (a *App) deleteGroup(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, "The group “"+g.Name+"” was deleted.", views.PathHome)
+	web.DoneRedirect(c, langOf(c).F("notice.group_deleted", map[string]any{"Group": g.Name}), views.PathHome)
 }

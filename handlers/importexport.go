@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"estimator/exchange"
+	"estimator/i18n"
 	"estimator/signin"
 	"estimator/store"
 	"estimator/views"
@@ -46,10 +47,8 @@ const (
 )
 
 var (
-	errImportFileTooLarge = web.NewError(http.StatusRequestEntityTooLarge, "File too large",
-		"An imported file may be at most 1 MiB. Split it, or import it in parts. Nothing was added.")
-	errImportRowsTooLarge = web.NewError(http.StatusRequestEntityTooLarge, "Too many rows",
-		"Pasted rows may be at most 2 MiB. Import them in parts. Nothing was added.")
+	errImportFileTooLarge = web.NewErrorID(http.StatusRequestEntityTooLarge, "error.import_file_large", nil)
+	errImportRowsTooLarge = web.NewErrorID(http.StatusRequestEntityTooLarge, "error.import_rows_large", nil)
 )
 
 // bodyLimit is the largest body a route takes: the import route takes a file.
@@ -106,7 +105,7 @@ func readImportForm(c *gin.Context) (importForm, string, error) {
 	hasRows := strings.TrimSpace(f.rows) != ""
 	switch {
 	case file != nil && hasRows:
-		return f, "Paste rows or choose a file, not both.", nil
+		return f, langOf(c).T("error.form.import_both"), nil
 	case file != nil:
 		if file.Size > importFileMax {
 			return f, "", errImportFileTooLarge
@@ -125,7 +124,7 @@ func readImportForm(c *gin.Context) (importForm, string, error) {
 		}
 		f.rows, f.fromFile = string(b), true
 	case !hasRows:
-		return f, "Paste rows from a spreadsheet or choose a CSV file to import.", nil
+		return f, langOf(c).T("error.form.import_none"), nil
 	}
 	return f, "", nil
 }
@@ -146,7 +145,7 @@ func (a *App) importIssues(c *gin.Context) {
 	f, msg, err := readImportForm(c)
 	var he *web.Error
 	if errors.As(err, &he) {
-		err = he.WithLink(views.GroupPath(g.ID), "Back to "+g.Name)
+		err = backToGroup(he, g)
 	}
 	if err != nil {
 		web.Fail(c, err)
@@ -177,14 +176,14 @@ func (a *App) importIssues(c *gin.Context) {
 		// Confirmed twice (a double click): added once, answered alike.
 		var n int
 		if n, _, err = a.st.ImportIssuesOnce(ctx, signin.User(c).ID, g.ID, rows, once); err == nil {
-			web.DoneRedirect(c, importedNotice(n), views.GroupPath(g.ID))
+			web.DoneRedirect(c, importedNotice(langOf(c), n), views.GroupPath(g.ID))
 			return
 		}
 	}
 	var ie store.ImportErrors
 	switch {
 	case errors.Is(err, store.ErrNothingToImport):
-		again.Problems = []string{"There are no issues in what was sent: every line was empty, or there was only a header row."}
+		again.Problems = []string{langOf(c).T("error.form.import_empty")}
 	case errors.As(err, &ie):
 		for i, e := range ie {
 			if i == importProblemsShown {
@@ -203,11 +202,8 @@ func (a *App) importIssues(c *gin.Context) {
 	a.pages.Page(c, http.StatusUnprocessableEntity, views.ImportPage(g, again))
 }
 
-func importedNotice(n int) string {
-	if n == 1 {
-		return "1 issue was imported."
-	}
-	return strconv.Itoa(n) + " issues were imported."
+func importedNotice(l i18n.Lang, n int) string {
+	return l.N("notice.imported", n, nil)
 }
 
 // importCarry is the checked rows as CSV with a key, description header, for

@@ -32,16 +32,14 @@ type issueStore interface {
 }
 
 var (
-	errNotRevealed = web.NewError(http.StatusConflict, "Not revealed yet", "Reveal the result before accepting a final estimate.")
+	errNotRevealed = web.NewErrorID(http.StatusConflict, "error.not_revealed", nil)
 )
 
 // errTooFewVotes: with one number, alone or beside ? and coffee, the result
 // would be that person's value.
-var errTooFewVotes = web.NewError(http.StatusConflict, "Not enough votes",
-	"A round is revealed with at least 2 votes that are numbers (? and coffee do not count): with one, the result would show that person’s value. The round stays open.")
+var errTooFewVotes = web.NewErrorID(http.StatusConflict, "error.too_few_votes", nil)
 
-var errClosed = web.NewError(http.StatusConflict, "Estimates are closed",
-	"The result of this issue has been revealed, so estimates can no longer be given or changed.")
+var errClosed = web.NewErrorID(http.StatusConflict, "error.estimates_closed", nil)
 
 // statusView gathers what the room's live part shows to this viewer.
 func (a *App) statusView(c *gin.Context, issueID int64, role store.Role) (views.StatusView, error) {
@@ -135,8 +133,7 @@ func (a *App) showEstimate(c *gin.Context, status int, v views.EstimateView) {
 }
 
 var (
-	errSpectator = web.NewError(http.StatusForbidden, "You are a spectator",
-		"Spectators watch without voting. Choose “Vote in this group” to vote.")
+	errSpectator = web.NewErrorID(http.StatusForbidden, "error.spectator", nil)
 )
 
 func (a *App) estimatePost(c *gin.Context) {
@@ -149,7 +146,7 @@ func (a *App) estimatePost(c *gin.Context) {
 	u := signin.User(c)
 	ctx := c.Request.Context()
 	if is.State != store.StateOpen {
-		web.Fail(c, errClosed.WithLink(views.IssuePath(is.ID), "See the result"))
+		web.Fail(c, errClosed.WithLinkID(views.IssuePath(is.ID), "error.see_result"))
 		return
 	}
 	// retry shows the cards again with the message (422); a spectator, who has
@@ -158,7 +155,7 @@ func (a *App) estimatePost(c *gin.Context) {
 	retry := func(typed string, errs views.FieldErrors) {
 		seat, err := a.st.SeatOf(ctx, g.ID, u.ID)
 		if err == nil && seat == store.SeatSpectator {
-			web.Fail(c, errSpectator.WithLink(views.IssuePath(is.ID), "Back to the room"))
+			web.Fail(c, errSpectator.WithLinkID(views.IssuePath(is.ID), "error.back_to_room"))
 			return
 		}
 		v, err := a.ownView(c, is, g, store.SeatVoter)
@@ -193,13 +190,13 @@ func (a *App) estimatePost(c *gin.Context) {
 	revealed, err := a.st.EstimateNote(ctx, is.ID, u.ID, vote, note)
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
-		web.Fail(c, errClosed.WithLink(views.IssuePath(is.ID), "See the result"))
+		web.Fail(c, errClosed.WithLinkID(views.IssuePath(is.ID), "error.see_result"))
 		return
 	case errors.Is(err, store.ErrNotMember):
 		web.Fail(c, web.ErrNotFound)
 		return
 	case errors.Is(err, store.ErrSpectator):
-		web.Fail(c, errSpectator.WithLink(views.IssuePath(is.ID), "Back to the room"))
+		web.Fail(c, errSpectator.WithLinkID(views.IssuePath(is.ID), "error.back_to_room"))
 		return
 	case errors.Is(err, store.ErrNotOnDeck):
 		retry(typed, views.FieldErrors{"estimate": notOnDeckMessage})
@@ -218,7 +215,7 @@ func (a *App) estimatePost(c *gin.Context) {
 	// is written to the session after the reveal's scrub, and words of their
 	// own would tell the write-ahead log who voted last. The room shows the
 	// result either way.
-	notice := "Your estimate for " + is.Key + " is saved. Only you can see it."
+	notice := langOf(c).F("notice.estimate_saved", map[string]any{"Key": is.Key})
 	if web.WantsFragment(c) {
 		if revealed {
 			// The vote completed the round: the cards close, as everyone's do.
@@ -256,7 +253,7 @@ func (a *App) reveal(c *gin.Context) {
 		return
 	}
 	is, _, role := issueOf(c)
-	revealed := "The result of " + is.Key + " is revealed."
+	revealed := langOf(c).F("notice.revealed", map[string]any{"Key": is.Key})
 	if is.State != store.StateOpen {
 		// A second reveal (a double click, a retry, the timer first) answers
 		// like the first: the result, no error.
@@ -284,7 +281,7 @@ func (a *App) reveal(c *gin.Context) {
 		a.afterOwnerAction(c, is.ID, role, revealed)
 		return
 	case errors.Is(err, store.ErrTooFewVotes):
-		web.Fail(c, errTooFewVotes.WithLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errTooFewVotes.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	case err != nil:
 		web.Fail(c, err)
@@ -318,7 +315,7 @@ func (a *App) accept(c *gin.Context) {
 	f, final := decodeFinal(form, is.Result)
 	// An open issue has no accept form to show a message in: 409 whatever was sent.
 	if is.State == store.StateOpen {
-		web.Fail(c, errNotRevealed.WithLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errNotRevealed.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	}
 	if len(f.Errors) > 0 {
@@ -333,14 +330,14 @@ func (a *App) accept(c *gin.Context) {
 	}
 	err = a.st.Accept(c.Request.Context(), is.ID, signin.User(c), final)
 	if errors.Is(err, store.ErrNotRevealed) {
-		web.Fail(c, errNotRevealed.WithLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errNotRevealed.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	}
 	if err != nil {
 		web.Fail(c, err)
 		return
 	}
-	a.afterOwnerAction(c, is.ID, role, "The final estimate of "+is.Key+" is "+is.Result.Label(final)+".")
+	a.afterOwnerAction(c, is.ID, role, langOf(c).F("notice.final_estimate", map[string]any{"Key": is.Key, "Value": is.Result.Label(final)}))
 }
 
 func (a *App) revote(c *gin.Context) {
@@ -351,7 +348,7 @@ func (a *App) revote(c *gin.Context) {
 	is, _, role := issueOf(c)
 	err := a.st.Revote(c.Request.Context(), is.ID, signin.User(c))
 	if errors.Is(err, store.ErrNotRevealed) {
-		web.Fail(c, web.NewError(http.StatusConflict, "Not revealed", "A new round can start only after the result is revealed and before it is accepted.").WithLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, web.NewErrorID(http.StatusConflict, "error.revote_not_revealed", nil).WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	}
 	if err != nil {
@@ -361,12 +358,12 @@ func (a *App) revote(c *gin.Context) {
 	a.afterOwnerAction(c, is.ID, role, "Round "+strconv.Itoa(is.Round+1)+" of "+is.Key+" has started.")
 }
 
-var errNotEditable = web.NewError(http.StatusConflict, "Not editable", "Only an open issue can be edited or deleted.")
+var errNotEditable = web.NewErrorID(http.StatusConflict, "error.not_editable", nil)
 
 func (a *App) editIssuePage(c *gin.Context) {
 	is, g, _ := issueOf(c)
 	if is.State != store.StateOpen {
-		web.Fail(c, errNotEditable.WithLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errNotEditable.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	}
 	a.pages.Page(c, http.StatusOK, views.IssueEditPage(is, g, views.IssueForm{Key: is.Key, Description: is.Description}))
@@ -386,7 +383,7 @@ func (a *App) editIssue(c *gin.Context) {
 		case errors.Is(err, store.ErrKeyTaken):
 			f.Errors["key"] = issueKeyTakenMessage(in.Key)
 		case errors.Is(err, store.ErrNotOpen):
-			web.Fail(c, errNotEditable.WithLink(views.IssuePath(is.ID), "Back to the issue"))
+			web.Fail(c, errNotEditable.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 			return
 		case err != nil:
 			web.Fail(c, err)
@@ -397,14 +394,14 @@ func (a *App) editIssue(c *gin.Context) {
 		a.pages.Page(c, http.StatusUnprocessableEntity, views.IssueEditPage(is, g, f))
 		return
 	}
-	web.DoneRedirect(c, "Issue “"+in.Key+"” was saved.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, langOf(c).F("notice.issue_saved", map[string]any{"Key": in.Key}), views.GroupPath(g.ID))
 }
 
 // deleteIssuePage asks before deleting (the page without JavaScript).
 func (a *App) deleteIssuePage(c *gin.Context) {
 	is, g, _ := issueOf(c)
 	if is.State != store.StateOpen {
-		web.Fail(c, errNotEditable.WithLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errNotEditable.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	}
 	a.pages.Page(c, http.StatusOK, views.IssueDeletePage(is, g))
@@ -418,12 +415,12 @@ func (a *App) deleteIssue(c *gin.Context) {
 	is, g, _ := issueOf(c)
 	err := a.st.DeleteIssue(c.Request.Context(), is.ID)
 	if errors.Is(err, store.ErrNotOpen) {
-		web.Fail(c, errNotEditable.WithLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, errNotEditable.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	}
 	if err != nil {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, "Issue “"+is.Key+"” was deleted.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, langOf(c).F("notice.issue_deleted", map[string]any{"Key": is.Key}), views.GroupPath(g.ID))
 }

@@ -65,7 +65,7 @@ func issuesOnce(userID, groupID int64, issues []store.IssueSummary) string {
 	return onceToken("issue", parts...)
 }
 
-var errBadOnce = web.NewError(http.StatusBadRequest, "Bad request", "The form could not be read: its one-time field is not one this app makes. Reload the page and send it again.")
+var errBadOnce = web.NewErrorID(http.StatusBadRequest, "error.bad_once", nil)
 
 // readOnce reads the once field of a creating form, and the digest of what
 // the form asks (parts). No field: the zero Once, which always acts.

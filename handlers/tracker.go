@@ -35,7 +35,7 @@ type trackerStore interface {
 const routeTrackerConnect = "/groups/:id/tracker"
 
 var (
-	errNoTracker = web.NewError(http.StatusConflict, "No tracker connected", "Connect the group to its issue tracker first (the group’s owner can, under Issue tracker). Nothing was imported.")
+	errNoTracker = web.NewErrorID(http.StatusConflict, "error.no_tracker", nil)
 )
 
 // Limits of the tracker forms.
@@ -77,30 +77,31 @@ func (a *App) connectTracker(c *gin.Context) {
 		return
 	}
 	g, role := groupOf(c)
+	lang := langOf(c)
 	f := views.TrackerForm{URL: strings.TrimSpace(form.Get("url")), Project: strings.TrimSpace(form.Get("project")),
 		Field: form.Get("field"), Errors: views.FieldErrors{}}
 	token := strings.TrimSpace(form.Get("token"))
 	base, allowed := a.trackers.Allowed().Find(f.URL)
 	switch {
 	case f.URL == "":
-		f.Errors["url"] = "Choose the tracker."
+		f.Errors["url"] = lang.T("error.form.tracker_choose")
 	case !allowed:
-		f.Errors["url"] = "This server connects only to the trackers its operator listed; this address is not one of them."
+		f.Errors["url"] = lang.T("error.form.tracker_not_listed")
 	}
 	switch {
 	case token == "":
-		f.Errors["token"] = "Give the token."
+		f.Errors["token"] = lang.T("error.form.token_missing")
 	case len(token) > trackerTokenMax || strings.ContainsAny(token, "\r\n\x00"):
-		f.Errors["token"] = "This is not a token: it is too long or has line breaks."
+		f.Errors["token"] = lang.T("error.form.token_bad")
 	}
 	switch {
 	case f.Project == "":
-		f.Errors["project"] = "Give the project."
+		f.Errors["project"] = lang.T("error.form.project_missing")
 	case utf8.RuneCountInString(f.Project) > trackerProjectMax || strings.ContainsAny(f.Project, "\r\n\x00"):
-		f.Errors["project"] = "A project is at most 200 characters on one line."
+		f.Errors["project"] = lang.T("error.form.project_long")
 	}
 	if utf8.RuneCountInString(f.Field) > trackerFieldMax || strings.ContainsAny(f.Field, "\r\n\x00") {
-		f.Errors["field"] = "A field is at most 100 characters on one line."
+		f.Errors["field"] = lang.T("error.form.field_long")
 	}
 	conn := tracker.Conn{Kind: base.Kind, Base: base.URL, Token: token, Project: f.Project, Field: f.Field}
 	if allowed {
@@ -136,7 +137,7 @@ func (a *App) connectTracker(c *gin.Context) {
 					field = "url"
 				}
 			}
-			f.Errors[field] = "Not connected: " + err.Error()
+			f.Errors[field] = lang.F("error.form.tracker_check", map[string]any{"Err": err.Error()})
 		}
 	}
 	if len(f.Errors) > 0 {
@@ -155,11 +156,11 @@ func (a *App) connectTracker(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	notice := "Connected to " + conn.Kind.Title() + ", project " + conn.Project
+	notice := langOf(c).F("notice.tracker_connected", map[string]any{"Tracker": conn.Kind.Title(), "Project": conn.Project})
 	if end := sc.TokenEnd(); end != "" {
-		notice += ", token …" + end
+		notice = langOf(c).F("notice.tracker_connected_token", map[string]any{"Tracker": conn.Kind.Title(), "Project": conn.Project, "End": end})
 	}
-	web.DoneRedirect(c, notice+".", views.GroupPath(g.ID))
+	web.DoneRedirect(c, notice, views.GroupPath(g.ID))
 }
 
 func (a *App) disconnectTracker(c *gin.Context) {
@@ -170,14 +171,14 @@ func (a *App) disconnectTracker(c *gin.Context) {
 	g, _ := groupOf(c)
 	err := a.st.DisconnectTracker(c.Request.Context(), g.ID, signin.User(c))
 	if errors.Is(err, store.ErrNotFound) {
-		web.Fail(c, web.NewError(http.StatusNotFound, "Not connected", "This group is not connected to a tracker.").WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, backToGroup(web.NewErrorID(http.StatusNotFound, "error.tracker_not_connected", nil), g))
 		return
 	}
 	if err != nil {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, "The tracker was disconnected and its token forgotten.", views.GroupPath(g.ID))
+	web.DoneRedirect(c, langOf(c).T("notice.tracker_disconnected"), views.GroupPath(g.ID))
 }
 
 // importFromTracker searches the tracker and shows what the import will add
@@ -194,7 +195,7 @@ func (a *App) importFromTracker(c *gin.Context) {
 	query := strings.TrimSpace(form.Get("query"))
 	sc, err := a.st.GroupTracker(ctx, g.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		web.Fail(c, errNoTracker.WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
+		web.Fail(c, backToGroup(errNoTracker, g))
 		return
 	}
 	if err != nil {
@@ -211,11 +212,11 @@ func (a *App) importFromTracker(c *gin.Context) {
 		a.pages.Page(c, status, views.TrackerPage(g, v, role == store.RoleOwner))
 	}
 	if sc.Token == "" {
-		problem(http.StatusConflict, "The "+store.ErrTokenSealed.Error()+". Nothing was imported.")
+		problem(http.StatusConflict, langOf(c).T("error.form.token_sealed"))
 		return
 	}
 	if utf8.RuneCountInString(query) > trackerQueryMax || strings.ContainsAny(query, "\x00") {
-		problem(http.StatusUnprocessableEntity, "A query is at most 1,000 characters.")
+		problem(http.StatusUnprocessableEntity, langOf(c).T("error.form.query_long"))
 		return
 	}
 	conn := tracker.Conn{Kind: tracker.Kind(sc.Kind), Base: sc.BaseURL, Token: sc.Token, Project: sc.Project, Field: sc.Field}
@@ -225,11 +226,11 @@ func (a *App) importFromTracker(c *gin.Context) {
 		if te := (*tracker.Error)(nil); errors.As(err, &te) && te.Temporary {
 			status = http.StatusBadGateway
 		}
-		problem(status, "Nothing was imported: "+err.Error())
+		problem(status, langOf(c).F("error.form.import_failed", map[string]any{"Err": err.Error()}))
 		return
 	}
 	if len(found) == 0 {
-		problem(http.StatusUnprocessableEntity, "The query found no issues in the project. Nothing was imported.")
+		problem(http.StatusUnprocessableEntity, langOf(c).T("error.form.query_empty"))
 		return
 	}
 	issues := make([]store.TrackerIssue, len(found))
@@ -252,18 +253,19 @@ func (a *App) importFromTracker(c *gin.Context) {
 	}
 	added, updated, made, err := a.st.ImportTrackerIssues(ctx, signin.User(c).ID, g.ID, issues, once)
 	if errors.Is(err, store.ErrInvalid) {
-		problem(http.StatusUnprocessableEntity, "The tracker gave issues this app cannot take (a key longer than 32 characters, say). Nothing was imported.")
+		problem(http.StatusUnprocessableEntity, langOf(c).T("error.form.tracker_invalid"))
 		return
 	}
 	if err != nil {
 		web.Fail(c, err)
 		return
 	}
-	notice := importedNotice(added)
+	lang := langOf(c)
+	notice := importedNotice(lang, added)
 	if !made {
-		notice = "These issues were imported already."
+		notice = lang.T("notice.tracker_imported_already")
 	} else if updated > 0 {
-		notice += " " + strconv.Itoa(updated) + " already here got the tracker’s description."
+		notice += " " + lang.N("notice.tracker_updated", updated, nil)
 	}
 	web.DoneRedirect(c, notice, views.GroupPath(g.ID))
 }
@@ -278,16 +280,16 @@ func (a *App) retryTrackerWrite(c *gin.Context) {
 	err := a.st.RetryTrackerWrite(c.Request.Context(), is.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		web.Fail(c, web.NewError(http.StatusNotFound, "Nothing to send", "This issue has no estimate to write to a tracker.").WithLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, web.NewErrorID(http.StatusNotFound, "error.nothing_to_send", nil).WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	case errors.Is(err, store.ErrInvalid):
-		web.Fail(c, web.NewError(http.StatusConflict, "Sent already", "The tracker has this estimate already.").WithLink(views.IssuePath(is.ID), "Back to the issue"))
+		web.Fail(c, web.NewErrorID(http.StatusConflict, "error.sent_already", nil).WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	case err != nil:
 		web.Fail(c, err)
 		return
 	}
-	a.afterOwnerAction(c, is.ID, role, "The estimate of "+is.Key+" is being sent to the tracker again.")
+	a.afterOwnerAction(c, is.ID, role, langOf(c).F("notice.tracker_resend", map[string]any{"Key": is.Key}))
 }
 
 // Write-back: how often the outbox is looked at, how many writes a look

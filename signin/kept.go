@@ -78,21 +78,8 @@ func (a *Auth) keptRefused(c *gin.Context, err error, next string) {
 
 // keptLabels names the fields a kept form shows, in the order shown; fields
 // not named here (once, confirmed, next) are not shown.
-var keptLabels = []struct{ name, label string }{
-	{"name", "Name"},
-	{"key", "Key"},
-	{"description", "Description"},
-	{"estimate", "Your estimate"},
-	{"final", "Final estimate"},
-	{"seconds", "Seconds"},
-	{"deck", "Deck"},
-	{"cards", "Cards"},
-	{"auto_reveal", "Reveal when everyone has voted"},
-	{"timer", "Default timer (seconds)"},
-	{"role", "Seat"},
-	{"rows", "Rows"},
-	{"lang", "Language"},
-}
+// Each label is the message "kept.field.<name>", in the reader's language.
+var keptLabels = []string{"name", "key", "description", "estimate", "final", "seconds", "deck", "cards", "auto_reveal", "timer", "role", "rows", "lang"}
 
 // keptValueMax bounds a value shown on the page; the form sends it whole.
 const keptValueMax = 2000
@@ -118,19 +105,23 @@ func (a *Auth) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 	uid := User(c).ID
 	form, _ := url.ParseQuery(string(f.Body))
 	v := views.KeptView{}
-	for _, l := range keptLabels {
-		val := form.Get(l.name)
+	lang := a.lang(c)
+	// names[i] is the field v.Fields[i] shows.
+	var names []string
+	for _, name := range keptLabels {
+		val := form.Get(name)
 		if strings.TrimSpace(val) == "" {
 			continue
 		}
-		switch l.name {
+		switch name {
 		case "auto_reveal":
-			val = "yes"
+			val = lang.T("kept.yes")
 		case "deck":
 			val = store.DeckTitle(val)
 		}
 		val = shortened(val)
-		v.Fields = append(v.Fields, views.KeptField{Label: l.label, Value: val, Long: l.name == "rows" || l.name == "description"})
+		v.Fields = append(v.Fields, views.KeptField{Label: lang.T("kept.field." + name), Value: val, Long: name == "rows" || name == "description"})
+		names = append(names, name)
 	}
 	parts := strings.Split(strings.Trim(f.Path, "/"), "/")
 	group := func(s string) (store.Group, bool) {
@@ -143,9 +134,9 @@ func (a *Auth) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 	}
 	groupName := func(s string) string {
 		if g, ok := group(s); ok {
-			return "“" + g.Name + "”"
+			return lang.F("kept.group_named", map[string]any{"Group": g.Name})
 		}
-		return "a group you are not in"
+		return lang.T("kept.group_unknown")
 	}
 	issueName := func(s string) string {
 		id, err := strconv.ParseInt(s, 10, 64)
@@ -154,8 +145,9 @@ func (a *Auth) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 				return is.Key
 			}
 		}
-		return "an issue of a group you are not in"
+		return lang.T("kept.issue_unknown")
 	}
+	what := func(id string, data map[string]any) string { return lang.F("kept.what."+id, data) }
 	at := func(i int) string {
 		if i < len(parts) {
 			return parts[i]
@@ -164,45 +156,45 @@ func (a *Auth) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 	}
 	switch {
 	case f.Path == views.PathCreateGroup:
-		v.What = "Create the group “" + shortened(form.Get("name")) + "”"
+		v.What = what("create_group", map[string]any{"Name": shortened(form.Get("name"))})
 		v.Fields = nil
 	case f.Path == views.PathQuick:
-		v.What = "Open a room of your own with a quick vote"
+		v.What = what("quick_room", nil)
 	case at(0) == "join" && len(parts) == 2:
-		v.What = "Join a group (its invite link no longer works)"
+		v.What = what("join_gone", nil)
 		if inv, err := a.st.InviteByToken(ctx, at(1)); err == nil {
-			v.What = "Join the group “" + inv.Name + "” (owner " + inv.Owner + ")"
+			v.What = what("join", map[string]any{"Group": inv.Name, "Owner": inv.Owner})
 		}
 	case at(0) == "groups" && len(parts) >= 3:
 		g := groupName(at(1))
 		switch at(2) {
 		case "issues":
-			v.What = "Add an issue to " + g
+			v.What = what("add_issue", map[string]any{"Group": g})
 		case "rename":
-			v.What = "Rename " + g + " to “" + form.Get("name") + "”"
+			v.What = what("rename", map[string]any{"Group": g, "Name": form.Get("name")})
 			v.Fields = nil
 		case "settings":
-			v.What = "Change the settings of " + g
+			v.What = what("settings", map[string]any{"Group": g})
 		case "import":
-			v.What = "Import issues into " + g
+			v.What = what("import", map[string]any{"Group": g})
 			if form.Get("confirmed") == "1" {
-				v.What = "Import the checked issues into " + g
+				v.What = what("import_checked", map[string]any{"Group": g})
 			}
 		case "invite":
-			v.What = "Replace the invite link of " + g
+			v.What = what("invite", map[string]any{"Group": g})
 		case "transfer":
-			v.What, v.Danger = "Make another member the owner of "+g, true
+			v.What, v.Danger = what("transfer", map[string]any{"Group": g}), true
 			if gr, ok := group(at(1)); ok {
 				if ms, err := a.st.Members(ctx, gr.ID); err == nil {
 					for _, m := range ms {
 						if strconv.FormatInt(m.UserID, 10) == form.Get("user") {
-							v.What = "Make " + m.Nickname + " the owner of " + g
+							v.What = what("transfer_to", map[string]any{"Group": g, "Member": m.Nickname})
 						}
 					}
 				}
 			}
 		case "members":
-			v.What, v.Danger = "Remove a member from "+g, true
+			v.What, v.Danger = what("remove", map[string]any{"Group": g}), true
 			var name string
 			if gr, ok := group(at(1)); ok {
 				if ms, err := a.st.Members(ctx, gr.ID); err == nil {
@@ -215,22 +207,22 @@ func (a *Auth) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 			}
 			switch {
 			case at(4) == "facilitator" && name != "":
-				v.What, v.Danger = "Change whether "+name+" runs the meeting in "+g, false
+				v.What, v.Danger = what("facilitator_of", map[string]any{"Group": g, "Member": name}), false
 			case at(4) == "facilitator":
-				v.What, v.Danger = "Change who runs the meeting in "+g, false
+				v.What, v.Danger = what("facilitator", map[string]any{"Group": g}), false
 			case name != "":
-				v.What = "Remove " + name + " from " + g
+				v.What = what("remove_member", map[string]any{"Group": g, "Member": name})
 			}
 		case "quick":
-			v.What = "Start a quick vote in " + g
+			v.What = what("quick", map[string]any{"Group": g})
 		case "leave":
-			v.What, v.Danger = "Leave "+g, true
+			v.What, v.Danger = what("leave", map[string]any{"Group": g}), true
 		case "delete":
-			v.What, v.Danger = "Delete the group "+g+", its issues and results", true
+			v.What, v.Danger = what("delete_group", map[string]any{"Group": g}), true
 		case "role":
-			v.What = "Change your seat in " + g
+			v.What = what("seat", map[string]any{"Group": g})
 		default:
-			v.What = "Change " + g
+			v.What = what("change_group", map[string]any{"Group": g})
 		}
 	case at(0) == "issues" && len(parts) >= 3:
 		is := issueName(at(1))
@@ -239,7 +231,7 @@ func (a *Auth) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 		if id, err := strconv.ParseInt(at(1), 10, 64); err == nil {
 			if _, g, role, err := a.st.IssueFor(ctx, id, uid); err == nil && role != store.RoleNone && !g.Settings.Deck.Numeric() {
 				for i, fl := range v.Fields {
-					if n, err := strconv.Atoi(fl.Value); err == nil && (fl.Label == "Your estimate" || fl.Label == "Final estimate") {
+					if n, err := strconv.Atoi(fl.Value); err == nil && (names[i] == "estimate" || names[i] == "final") {
 						v.Fields[i].Value = g.Settings.Deck.Label(n)
 					}
 				}
@@ -247,40 +239,40 @@ func (a *Auth) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 		}
 		switch at(2) {
 		case "estimate":
-			v.What = "Vote on " + is
+			v.What = what("vote", map[string]any{"Issue": is})
 		case "reveal":
-			v.What = "Reveal the result of " + is
+			v.What = what("reveal", map[string]any{"Issue": is})
 		case "accept":
-			v.What = "Accept the final estimate of " + is
+			v.What = what("accept", map[string]any{"Issue": is})
 		case "revote":
-			v.What = "Start a new round of " + is
+			v.What = what("revote", map[string]any{"Issue": is})
 		case "start":
-			v.What = "Make " + is + " the issue the group estimates now"
+			v.What = what("start", map[string]any{"Issue": is})
 		case "timer":
-			v.What = "Start the timer of " + is
+			v.What = what("timer", map[string]any{"Issue": is})
 			if form.Get("seconds") == "0" {
-				v.What, v.Fields = "Stop the timer of "+is, nil
+				v.What, v.Fields = what("timer_stop", map[string]any{"Issue": is}), nil
 			}
 		case "edit":
-			v.What = "Change " + is
+			v.What = what("change_issue", map[string]any{"Issue": is})
 		case "delete":
-			v.What, v.Danger = "Delete "+is, true
+			v.What, v.Danger = what("delete_issue", map[string]any{"Issue": is}), true
 		default:
-			v.What = "Change " + is
+			v.What = what("change_issue", map[string]any{"Issue": is})
 		}
 	case at(0) == "account":
 		switch at(1) {
 		case "signin-link":
-			v.What = "Replace your personal sign-in link"
+			v.What = what("signin_link", nil)
 		case "forget-browser":
-			v.What = "Make this browser forget your nickname"
+			v.What = what("forget_browser", nil)
 		case "language":
-			v.What = "Change the language of your pages"
+			v.What = what("language", nil)
 		default:
-			v.What = "Revoke one of your browsers"
+			v.What = what("revoke", nil)
 		}
 	default:
-		v.What = "Send a form to " + f.Path
+		v.What = what("other", map[string]any{"Path": f.Path})
 	}
 	return v
 }

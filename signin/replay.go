@@ -261,7 +261,7 @@ func (r *recorder) WriteHeader(status int) { r.status = status }
 // form they sent before signing in went through.
 func ReplayNotice(c *gin.Context, msg string) string {
 	if IsReplay(c) {
-		return strings.TrimSpace("Signed in as " + User(c).Nickname + ". " + msg)
+		return strings.TrimSpace(web.PageLang(c, User(c)).F("notice.signed_in_as", map[string]any{"Nickname": User(c).Nickname}) + " " + msg)
 	}
 	return msg
 }

@@ -221,6 +221,9 @@ func deckName(l i18n.Lang, d store.Deck) string {
 // seconds", "1 minute", "90 seconds", "2 minutes".
 func Duration(secs int) string { return duration(i18n.EN, secs) }
 
+// DurationIn is Duration in language l.
+func DurationIn(l i18n.Lang, secs int) string { return duration(l, secs) }
+
 func duration(l i18n.Lang, secs int) string {
 	if secs >= 60 && secs%60 == 0 {
 		return l.N("duration.minutes", secs/60, nil)
