@@ -14,23 +14,26 @@ import (
 // Brazilian Portuguese on the account page gets every translated page in it,
 // remembered on the next page, and the longer words still fit a 360 px phone
 // and a 320 px navigation with a 32-character nickname: nothing scrolls
-// sideways, the navigation stays on one row, axe finds nothing serious.
+// sideways, the navigation stays on one row, axe finds nothing serious. The
+// room too, with an issue as long as a key may be and a description of long
+// links, after the person's vote: its table, cards and backlog in the
+// language.
 func TestEveryLanguageFitsAPhone(t *testing.T) {
 	src, err := axeSource()
 	if err != nil {
 		t.Fatalf("reading the vendored axe-core: %v", err)
 	}
 	e := newEnvWithin(t, 6*time.Minute)
-	langs := []struct{ lang, nick, myGroups, account string }{
-		{"de", "Friederike Schätzer-Großmann 123", "Meine Gruppen", "Konto"},
-		{"fr", "Séverine Lefèvre-Dubois-Château1", "Mes groupes", "Compte"},
-		{"es", "María José Fernández-Castañeda 1", "Mis grupos", "Cuenta"},
-		{"pt-BR", "João Guilherme Conceição-Araújo1", "Meus grupos", "Conta"},
+	langs := []struct{ lang, nick, myGroups, account, open, voted string }{
+		{"de", "Friederike Schätzer-Großmann 123", "Meine Gruppen", "Konto", "offen", "1 von 1 hat geschätzt"},
+		{"fr", "Séverine Lefèvre-Dubois-Château1", "Mes groupes", "Compte", "ouvert", "1 sur 1 a voté"},
+		{"es", "María José Fernández-Castañeda 1", "Mis grupos", "Cuenta", "abierto", "1 de 1 ha votado"},
+		{"pt-BR", "João Guilherme Conceição-Araújo1", "Meus grupos", "Conta", "aberta", "1 de 1 votou"},
 	}
 	for _, l := range langs {
 		tb := e.person(l.lang)
 		tb.signIn(l.nick)
-		tb.createGroup("Plattform-Zahlungsverkehr Q3/2027")
+		group := tb.createGroup("Plattform-Zahlungsverkehr Q3/2027")
 		tb.open("/account")
 		tb.do(chromedp.SetValue(chromedp.CSS(testID("language-select")), l.lang))
 		tb.click(testID("language-save"))
@@ -38,8 +41,19 @@ func TestEveryLanguageFitsAPhone(t *testing.T) {
 		if got := run(tb, chromedp.Evaluate[string](`document.documentElement.lang`)); got != l.lang {
 			t.Errorf("%s: <html lang=%q> after choosing it", l.lang, got)
 		}
-		for _, page := range []string{"/", "/account", "/confirm-logout"} {
+		tb.open(group)
+		room := tb.addIssue(longKey, longLinks)
+		tb.vote(room, 5)
+		for _, page := range []string{"/", "/account", "/confirm-logout", room} {
 			tb.open(page)
+			if page == room {
+				if got := tb.text(testID("state")); got != l.open {
+					t.Errorf("%s: the room's state reads %q, want %q", l.lang, got, l.open)
+				}
+				if got := tb.text(testID("voted-count")); got != l.voted {
+					t.Errorf("%s: the room's count reads %q, want %q", l.lang, got, l.voted)
+				}
+			}
 			if got := tb.text(testID("nav-my-groups")); got != l.myGroups {
 				t.Errorf("%s %s: the navigation says %q, want %q", l.lang, page, got, l.myGroups)
 			}
@@ -54,7 +68,14 @@ func TestEveryLanguageFitsAPhone(t *testing.T) {
 				tb.show(v)
 				what := fmt.Sprintf("%s %s at %s", l.lang, page, v.name)
 				if *shotsDir != "" {
-					tb.screenshot(filepath.Join(*shotsDir, fmt.Sprintf("lang-%s-%s-%s.png", l.lang, slug(page), v.name)))
+					name := slug(page)
+					switch {
+					case page == "/":
+						name = "my-groups"
+					case page == room:
+						name = "room"
+					}
+					tb.screenshot(filepath.Join(*shotsDir, fmt.Sprintf("lang-%s-%s-%s.png", l.lang, name, v.name)))
 				}
 				lf := tb.layout()
 				// At 320 px only the navigation must fit (as in TestEveryPage).
