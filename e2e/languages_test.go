@@ -24,16 +24,17 @@ func TestEveryLanguageFitsAPhone(t *testing.T) {
 		t.Fatalf("reading the vendored axe-core: %v", err)
 	}
 	e := newEnvWithin(t, 6*time.Minute)
-	langs := []struct{ lang, nick, myGroups, account, open, voted string }{
-		{"de", "Friederike Schätzer-Großmann 123", "Meine Gruppen", "Konto", "offen", "1 von 1 hat geschätzt"},
-		{"fr", "Séverine Lefèvre-Dubois-Château1", "Mes groupes", "Compte", "ouvert", "1 sur 1 a voté"},
-		{"es", "María José Fernández-Castañeda 1", "Mis grupos", "Cuenta", "abierto", "1 de 1 ha votado"},
-		{"pt-BR", "João Guilherme Conceição-Araújo1", "Meus grupos", "Conta", "aberta", "1 de 1 votou"},
+	langs := []struct{ lang, nick, mate, myGroups, account, revealed, voted string }{
+		{"de", "Friederike Schätzer-Großmann 123", "Maximilian Wolfgang Oberhuber de", "Meine Gruppen", "Konto", "aufgedeckt", "2 von 2 haben geschätzt"},
+		{"fr", "Séverine Lefèvre-Dubois-Château1", "Maximilian Wolfgang Oberhuber fr", "Mes groupes", "Compte", "révélé", "2 sur 2 ont voté"},
+		{"es", "María José Fernández-Castañeda 1", "Maximilian Wolfgang Oberhuber es", "Mis grupos", "Cuenta", "revelado", "2 de 2 han votado"},
+		{"pt-BR", "João Guilherme Conceição-Araújo1", "Maximilian Wolfgang Oberhuber pt", "Meus grupos", "Conta", "revelada", "2 de 2 votaram"},
 	}
+	const groupName = "Plattform-Zahlungsverkehr Q3/2027"
 	for _, l := range langs {
 		tb := e.person(l.lang)
 		tb.signIn(l.nick)
-		group := tb.createGroup("Plattform-Zahlungsverkehr Q3/2027")
+		group := tb.createGroup(groupName)
 		tb.open("/account")
 		tb.do(chromedp.SetValue(chromedp.CSS(testID("language-select")), l.lang))
 		tb.click(testID("language-save"))
@@ -43,7 +44,16 @@ func TestEveryLanguageFitsAPhone(t *testing.T) {
 		}
 		tb.open(group)
 		room := tb.addIssue(longKey, longLinks)
+		link := tb.inviteLink()
 		tb.vote(room, 5)
+		// A teammate votes too, and the room is revealed: the result, its
+		// figures and the longest words of the room on the felt.
+		mate := e.person(l.lang + " mate")
+		mate.join(link, l.mate, groupName)
+		mate.vote(room, 8)
+		tb.open(room)
+		tb.click(testID("reveal"))
+		tb.waitVisible(`[data-testid="status"][data-state="revealed"]`)
 		for _, page := range []string{"/", "/account", "/confirm-logout", room} {
 			if page == room {
 				// The room as the server writes it: its live part comes again
@@ -57,11 +67,15 @@ func TestEveryLanguageFitsAPhone(t *testing.T) {
 				tb.open(page)
 			}
 			if page == room {
-				if got := tb.text(testID("state")); got != l.open {
-					t.Errorf("%s: the room's state reads %q, want %q", l.lang, got, l.open)
+				if got := tb.text(testID("state")); got != l.revealed {
+					t.Errorf("%s: the room's state reads %q, want %q", l.lang, got, l.revealed)
 				}
 				if got := tb.text(testID("voted-count")); got != l.voted {
 					t.Errorf("%s: the room's count reads %q, want %q", l.lang, got, l.voted)
+				}
+				// 5 and 8: every one of these languages writes a decimal comma.
+				if got := tb.text(testID("result-average")); got != "6,5" {
+					t.Errorf("%s: the room's average reads %q, want 6,5", l.lang, got)
 				}
 			}
 			if got := tb.text(testID("nav-my-groups")); got != l.myGroups {

@@ -49,6 +49,12 @@ func TestRevealedRoomSpeaksGermanWithADecimalComma(t *testing.T) {
 			t.Errorf("%s reads %q, want %q", id, got, want)
 		}
 	}
+	if got := htmltest.Texts(doc, "distribution-text"); len(got) != 1 || !strings.HasSuffix(got[0], "Kaffee × 1") {
+		t.Errorf("the chart's text %q should name coffee in German", got)
+	}
+	if got := htmltest.Texts(doc, "distribution"); len(got) != 1 || strings.Contains(got[0], "coffee") || !strings.Contains(got[0], "Kaffee") {
+		t.Errorf("the chart's labels %q should name coffee in German", got)
+	}
 	if got := htmltest.Attr(htmltest.All(doc, "status")[0], "data-state"); got != "revealed" {
 		t.Errorf("data-state %q: the scripts read the English state", got)
 	}
