@@ -97,12 +97,14 @@ func summarizeAhead(issues []store.IssueSummary) aheadSummary {
 }
 
 // readyText tells those who run the meeting what the deadline left them.
-func (s aheadSummary) readyText() string {
-	t := "Ready: " + plural(s.Consensus, "result", "results") + " with consensus, " + itoa(s.Discuss) + " to discuss"
+func (s aheadSummary) readyText(ctx context.Context) string {
+	data := map[string]any{"Discuss": Lang(ctx).Int(s.Discuss)}
 	if s.Short > 0 {
-		t += ", " + itoa(s.Short) + " still open (fewer than " + itoa(store.MinRevealVotes) + " numbers at the deadline)"
+		data["Short"] = Lang(ctx).Int(s.Short)
+		data["Min"] = store.MinRevealVotes
+		return tn(ctx, "ahead.ready.short", s.Consensus, data)
 	}
-	return t + "."
+	return tn(ctx, "ahead.ready", s.Consensus, data)
 }
 
 func hasConsensus(r store.Result) bool { return r.HasNumbers() && r.Consensus() }
@@ -126,9 +128,9 @@ func shuffled(notes []store.Note) []store.Note {
 	return out
 }
 
-func noteCard(r store.Result, n store.Note) string {
+func noteCard(ctx context.Context, r store.Result, n store.Note) string {
 	if n.Card.Special != "" {
-		return n.Card.Special
+		return specialLabel(ctx, n.Card.Special)
 	}
 	return r.Label(n.Card.Value)
 }
@@ -193,9 +195,12 @@ func NoteInvite(issueID int64, r store.Result, inv Invitation, note string, errs
 	})
 }
 
-func inviteWords(inv Invitation) string {
+// inviteWords are the invitation's words: NoteInvite renders the lowest's
+// and the highest's with one ctx, so their lengths are compared in the
+// viewer's own language.
+func inviteWords(ctx context.Context, inv Invitation) string {
 	if inv.Lowest {
-		return "You were among the lowest — add a note for the team?"
+		return t(ctx, "ahead.invite.lowest")
 	}
-	return "You were among the highest — add a note for the team?"
+	return t(ctx, "ahead.invite.highest")
 }
