@@ -71,7 +71,7 @@ func (a *App) quickVote(c *gin.Context) {
 		return
 	}
 	g, _ := groupOf(c)
-	desc, msg := decodeQuick(form)
+	desc, msg := decodeQuick(form, formLang(c))
 	if msg != "" {
 		web.Fail(c, web.NewError(http.StatusUnprocessableEntity, "Check the description", msg).WithLink(views.GroupPath(g.ID), "Back to "+g.Name))
 		return
@@ -105,7 +105,8 @@ func (a *App) quickRoom(c *gin.Context) {
 	if raw == "" {
 		raw = quickRoomName(u.Nickname)
 	}
-	name, msg := store.NormalizeGroupName(raw)
+	name, p := store.CheckGroupName(raw)
+	msg := p.In(formLang(c))
 	if msg != "" {
 		web.Fail(c, web.NewError(http.StatusUnprocessableEntity, "Check the name", msg).WithLink(views.PathHome, "Back to My Groups"))
 		return
