@@ -67,6 +67,10 @@ func TestEveryRuleProblemReadsWholeInEveryLanguage(t *testing.T) {
 	ps = append(ps, Problem{ID: "rule.import.quote"}, Problem{ID: "rule.import.header"}, Problem{ID: "rule.import.too_many", Data: map[string]any{"Max": ImportMaxRows}})
 	ps = append(ps, Problem{ID: "rule.nickname.unnamed"}, Problem{ID: "rule.nickname.refused", Data: map[string]any{"Name": "Ana!", "Problem": ps[6]}})
 
+	for _, sc := range likelyScripts {
+		ps = append(ps, problem("rule.script."+strings.ToLower(sc), nil))
+	}
+
 	// Every message of the rules' file is reached.
 	raw, err := os.ReadFile("../i18n/locales/rules.en.toml")
 	if err != nil {

@@ -95,7 +95,7 @@ func CheckNickname(raw string) (string, Problem) {
 		return "", problem("rule.nickname.no_letter", nil)
 	}
 	if a, b := MixedScripts(nick); a != "" {
-		return "", problem("rule.nickname.scripts", map[string]any{"A": a, "B": b})
+		return "", problem("rule.nickname.scripts", map[string]any{"A": scriptName(a), "B": scriptName(b)})
 	}
 	return nick, Problem{}
 }
@@ -136,6 +136,15 @@ func notAllowed(r rune) Problem {
 		return problem("rule.nickname.char", map[string]any{"Char": string(r)})
 	}
 	return problem("rule.nickname.invisible", map[string]any{"Code": codePoint(r)})
+}
+
+// scriptName is a script as the message names it: in the reader's language
+// for the likely scripts, else by its Unicode name ("Thai").
+func scriptName(name string) any {
+	if contains(likelyScripts, name) {
+		return problem("rule.script."+strings.ToLower(name), nil)
+	}
+	return name
 }
 
 // codePoint names a character by its code point: U+200B.
