@@ -3,7 +3,6 @@ package exchange
 import (
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -55,7 +54,7 @@ func ParseImport(text string, requireHeader bool) ([]store.ImportRow, error) {
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return nil, store.ImportErrors{{Line: pe.StartLine, Msg: "a quoted cell is not closed, or has text after its closing quote: a \" is missing, or one inside the cell is not doubled."}}
+		return nil, store.ImportErrors{{Line: pe.StartLine, Problem: store.Problem{ID: "rule.import.quote"}}}
 	}
 	if err != nil {
 		return nil, err
@@ -70,11 +69,11 @@ func ParseImport(text string, requireHeader bool) ([]store.ImportRow, error) {
 				continue
 			}
 			if requireHeader {
-				return nil, store.ImportErrors{{Line: rec.line, Msg: "the first line must name the columns: Issue key, Summary, Description (a Jira export) or key, description."}}
+				return nil, store.ImportErrors{{Line: rec.line, Problem: store.Problem{ID: "rule.import.header"}}}
 			}
 		}
 		if len(rows) == store.ImportMaxRows {
-			return nil, store.ImportErrors{{Line: rec.line, Msg: fmt.Sprintf("an import takes at most %d issues; split the rest into another import.", store.ImportMaxRows)}}
+			return nil, store.ImportErrors{{Line: rec.line, Problem: store.Problem{ID: "rule.import.too_many", Data: map[string]any{"Max": store.ImportMaxRows}}}}
 		}
 		row := store.ImportRow{Line: rec.line}
 		switch {

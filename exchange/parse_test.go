@@ -111,8 +111,8 @@ func TestParseImportRefusesBadRows(t *testing.T) {
 			if fmt.Sprint(lines) != fmt.Sprint(tc.lines) {
 				t.Errorf("lines %v, want %v (%v)", lines, tc.lines, ie)
 			}
-			if !strings.Contains(ie[0].Msg, tc.msg) {
-				t.Errorf("message %q, want it to contain %q", ie[0].Msg, tc.msg)
+			if !strings.Contains(ie[0].Msg(), tc.msg) {
+				t.Errorf("message %q, want it to contain %q", ie[0].Msg(), tc.msg)
 			}
 			if !strings.HasPrefix(ie[0].String(), fmt.Sprintf("Line %d: ", ie[0].Line)) {
 				t.Errorf("%q does not name its line", ie[0].String())

@@ -70,13 +70,14 @@ func (a *App) invitation(c *gin.Context, is store.Issue) (store.Invitation, erro
 // vote without it keeps the note) or when it is the note the form showed
 // (note_was), else the note, with a message when it is too long or not plain
 // text.
-func decodeNote(v url.Values) (note *string, raw, msg string) {
+func decodeNote(v url.Values, l i18n.Lang) (note *string, raw, msg string) {
 	vals, ok := v["note"]
 	if !ok {
 		return nil, "", ""
 	}
 	raw = strings.Join(vals, "")
-	n, msg := store.NormalizeNote(raw)
+	n, p := store.CheckNote(raw)
+	msg = p.In(l)
 	if was, ok := v["note_was"]; ok && msg == "" && len(was) == 1 && was[0] == views.NoteHash(n) {
 		// The note as its form showed it: left as stored (another tab may
 		// have changed it since this one was shown).
@@ -242,7 +243,7 @@ func (a *App) addNote(c *gin.Context) {
 	if ck, err := c.Request.Cookie(noteCookie(is.ID)); err == nil {
 		token = ck.Value
 	}
-	note, raw, msg := decodeNote(form)
+	note, raw, msg := decodeNote(form, formLang(c))
 	if note != nil && msg == "" && *note == "" {
 		msg = langOf(c).T("error.form.note_empty")
 	}

@@ -59,7 +59,7 @@ func (a *App) setTimer(c *gin.Context) {
 		web.Fail(c, errTimerClosed.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	}
-	f, seconds := decodeTimer(form)
+	f, seconds := decodeTimer(form, formLang(c))
 	if len(f.Errors) > 0 {
 		v, err := a.statusView(c, is.ID, role)
 		if err != nil {
@@ -153,7 +153,7 @@ func (a *App) saveSettings(c *gin.Context) {
 		return
 	}
 	g, role := groupOf(c)
-	f, set := decodeSettings(form)
+	f, set := decodeSettings(form, formLang(c))
 	if len(f.Errors) > 0 {
 		a.renderGroupWith(c, http.StatusUnprocessableEntity, views.GroupView{Group: g, Role: role, RenameForm: views.GroupForm{Name: g.Name}, SettingsForm: f})
 		return

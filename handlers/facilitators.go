@@ -71,7 +71,7 @@ func (a *App) quickVote(c *gin.Context) {
 		return
 	}
 	g, _ := groupOf(c)
-	desc, msg := decodeQuick(form)
+	desc, msg := decodeQuick(form, formLang(c))
 	if msg != "" {
 		web.Fail(c, backToGroup(web.NewErrorID(http.StatusUnprocessableEntity, "error.quick_description", map[string]any{"Message": msg}), g))
 		return
@@ -105,7 +105,8 @@ func (a *App) quickRoom(c *gin.Context) {
 	if raw == "" {
 		raw = quickRoomName(u.Nickname)
 	}
-	name, msg := store.NormalizeGroupName(raw)
+	name, p := store.CheckGroupName(raw)
+	msg := p.In(formLang(c))
 	if msg != "" {
 		web.Fail(c, web.NewErrorID(http.StatusUnprocessableEntity, "error.quick_name", map[string]any{"Message": msg}).WithLinkID(views.PathHome, "error.back_to_my_groups"))
 		return

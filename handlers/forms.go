@@ -4,30 +4,40 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/gin-gonic/gin"
+
+	"estimator/i18n"
+	"estimator/signin"
 	"estimator/store"
 	"estimator/views"
+	"estimator/web"
 )
 
 // Forms: one function per form turns the posted fields into the form as the
 // view shows it again (what was typed, and a message per field in error) and
 // the value the store takes. Every handler taking that form uses it; the
-// messages people read are here, beside the form they belong to.
+// messages people read are here, beside the form they belong to, written in
+// the language l of the page (formLang): the store's rules give them as a
+// store.Problem.
+
+// formLang is the language of a form's messages: the page's.
+func formLang(c *gin.Context) i18n.Lang { return web.PageLang(c, signin.User(c)) }
 
 // decodeGroup reads a group's name (create a group, rename it).
-func decodeGroup(v url.Values) (f views.GroupForm, name string) {
+func decodeGroup(v url.Values, l i18n.Lang) (f views.GroupForm, name string) {
 	f = views.GroupForm{Name: v.Get("name"), Errors: views.FieldErrors{}}
-	name, msg := store.NormalizeGroupName(f.Name)
-	if msg != "" {
-		f.Errors["name"] = msg
+	name, p := store.CheckGroupName(f.Name)
+	if !p.OK() {
+		f.Errors["name"] = p.In(l)
 	}
 	return f, name
 }
 
 // decodeIssue reads an issue's key and description (add an issue, edit it).
-func decodeIssue(v url.Values) (views.IssueForm, store.IssueInput) {
+func decodeIssue(v url.Values, l i18n.Lang) (views.IssueForm, store.IssueInput) {
 	f := views.IssueForm{Key: v.Get("key"), Description: v.Get("description")}
-	in, errs := store.ValidateIssue(f.Key, f.Description)
-	f.Errors = errs
+	in, errs := store.CheckIssue(f.Key, f.Description)
+	f.Errors = errs.In(l)
 	return f, in
 }
 
@@ -37,11 +47,11 @@ func issueKeyTakenMessage(key string) string {
 
 // decodeVote reads a vote (POST /issues/{id}/estimate): a number 1–100, ?
 // or coffee, or what was typed and its message.
-func decodeVote(v url.Values) (vote store.Vote, typed string, errs views.FieldErrors) {
+func decodeVote(v url.Values, l i18n.Lang) (vote store.Vote, typed string, errs views.FieldErrors) {
 	typed = v.Get("estimate")
-	vote, msg := store.ParseVote(typed)
-	if msg != "" {
-		return store.Vote{}, typed, views.FieldErrors{"estimate": msg}
+	vote, p := store.CheckVote(typed)
+	if !p.OK() {
+		return store.Vote{}, typed, views.FieldErrors{"estimate": p.In(l)}
 	}
 	return vote, typed, nil
 }
@@ -52,10 +62,10 @@ const notOnDeckMessage = "Pick one of the cards: this deck has no free numbers."
 
 // decodeFinal reads the final estimate an owner accepts for a round's result:
 // a label of its deck on a deck of labels, a whole number 1–100 otherwise.
-func decodeFinal(v url.Values, r store.Result) (views.FinalForm, int) {
+func decodeFinal(v url.Values, r store.Result, l i18n.Lang) (views.FinalForm, int) {
 	f := views.FinalForm{Value: v.Get("final")}
-	final, msg := r.ParseFinal(f.Value)
-	if msg != "" {
+	final, p := r.CheckFinal(f.Value)
+	if msg := p.In(l); msg != "" {
 		if strings.TrimSpace(f.Value) == "" && !r.Labelled() {
 			msg = "Enter the final estimate: a whole number from 1 to 100."
 		}
@@ -66,22 +76,22 @@ func decodeFinal(v url.Values, r store.Result) (views.FinalForm, int) {
 
 // decodeSettings reads a group's settings (POST /groups/{id}/settings): deck,
 // cards, auto_reveal and the default timer.
-func decodeSettings(v url.Values) (views.SettingsForm, store.GroupSettings) {
+func decodeSettings(v url.Values, l i18n.Lang) (views.SettingsForm, store.GroupSettings) {
 	f := views.SettingsForm{Deck: v.Get("deck"), Cards: v.Get("cards"), Timer: v.Get("timer"), AutoReveal: v.Get("auto_reveal") == "1"}
-	set, errs := store.ValidateSettings(f.Deck, f.Cards, v.Get("auto_reveal"), f.Timer)
+	set, errs := store.CheckSettings(f.Deck, f.Cards, v.Get("auto_reveal"), f.Timer)
 	if len(errs) > 0 {
-		f.Errors = errs
+		f.Errors = errs.In(l)
 	}
 	return f, set
 }
 
 // decodeTimer reads the round's countdown (POST /issues/{id}/timer): seconds
 // 1–3600, or 0 to stop it.
-func decodeTimer(v url.Values) (views.TimerForm, int) {
+func decodeTimer(v url.Values, l i18n.Lang) (views.TimerForm, int) {
 	f := views.TimerForm{Value: v.Get("seconds")}
-	seconds, msg := store.ParseTimer(f.Value, false)
-	if msg != "" {
-		f.Errors = views.FieldErrors{"seconds": msg}
+	seconds, p := store.CheckTimer(f.Value, false)
+	if !p.OK() {
+		f.Errors = views.FieldErrors{"seconds": p.In(l)}
 	}
 	return f, seconds
 }
@@ -108,9 +118,9 @@ const facilitatorMessage = "Send facilitator as 1 (run the meeting) or 0 (take i
 
 // decodeQuick reads a quick vote's optional description (POST
 // /groups/{id}/quick).
-func decodeQuick(v url.Values) (description, msg string) {
-	in, errs := store.ValidateIssue("Q", v.Get("description"))
-	return in.Description, errs["description"]
+func decodeQuick(v url.Values, l i18n.Lang) (description, msg string) {
+	in, errs := store.CheckIssue("Q", v.Get("description"))
+	return in.Description, errs["description"].In(l)
 }
 
 const roleMessage = "Choose to vote (voter) or to watch (spectator)."

@@ -72,7 +72,7 @@ func (a *App) createGroup(c *gin.Context) {
 	}
 	u := signin.User(c)
 	ctx := c.Request.Context()
-	f, name := decodeGroup(form)
+	f, name := decodeGroup(form, formLang(c))
 	// Sent back with messages, the form keeps its once: nothing was made.
 	f.Once = form.Get("once")
 	if len(f.Errors) > 0 {
@@ -226,7 +226,7 @@ func (a *App) addIssue(c *gin.Context) {
 	}
 	g, role := groupOf(c)
 	ctx := c.Request.Context()
-	f, in := decodeIssue(form)
+	f, in := decodeIssue(form, formLang(c))
 	f.Once = form.Get("once")
 	var is store.Issue
 	if len(f.Errors) == 0 {
@@ -282,7 +282,7 @@ func (a *App) renameGroup(c *gin.Context) {
 		return
 	}
 	g, role := groupOf(c)
-	f, name := decodeGroup(form)
+	f, name := decodeGroup(form, formLang(c))
 	if len(f.Errors) > 0 {
 		a.renderGroup(c, http.StatusUnprocessableEntity, g, role, views.IssueForm{}, f)
 		return

@@ -170,8 +170,8 @@ func (a *App) estimatePost(c *gin.Context) {
 		a.showEstimate(c, http.StatusUnprocessableEntity, v)
 	}
 	ahead := form.Get("then") == views.AheadThen
-	vote, typed, errs := decodeVote(form)
-	note, rawNote, noteMsg := decodeNote(form)
+	vote, typed, errs := decodeVote(form, formLang(c))
+	note, rawNote, noteMsg := decodeNote(form, formLang(c))
 	if noteMsg != "" {
 		if errs == nil {
 			errs = views.FieldErrors{}
@@ -312,7 +312,7 @@ func (a *App) accept(c *gin.Context) {
 		return
 	}
 	is, _, role := issueOf(c)
-	f, final := decodeFinal(form, is.Result)
+	f, final := decodeFinal(form, is.Result, formLang(c))
 	// An open issue has no accept form to show a message in: 409 whatever was sent.
 	if is.State == store.StateOpen {
 		web.Fail(c, errNotRevealed.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
@@ -376,7 +376,7 @@ func (a *App) editIssue(c *gin.Context) {
 		return
 	}
 	is, g, _ := issueOf(c)
-	f, in := decodeIssue(form)
+	f, in := decodeIssue(form, formLang(c))
 	if len(f.Errors) == 0 {
 		err = a.st.UpdateIssue(c.Request.Context(), is.ID, in)
 		switch {

@@ -179,7 +179,7 @@ func (a *Auth) loginPost(c *gin.Context) {
 	if form.Get("next") == "" && c.Query("next") != "" {
 		form.Set("next", c.Query("next"))
 	}
-	f, nick := decodeLogin(form)
+	f, nick := decodeLogin(form, a.lang(c))
 	f = a.loginForm(f)
 	if len(f.Errors) > 0 {
 		a.loginInvalid(c, http.StatusUnprocessableEntity, f)

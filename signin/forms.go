@@ -4,13 +4,14 @@ import (
 	"net/url"
 	"strings"
 
+	"estimator/i18n"
 	"estimator/store"
 	"estimator/views"
 	"estimator/web"
 )
 
 // decodeLogin reads the sign-in form (POST /login).
-func decodeLogin(v url.Values) (f views.LoginForm, nickname string) {
+func decodeLogin(v url.Values, l i18n.Lang) (f views.LoginForm, nickname string) {
 	f = views.LoginForm{
 		Nickname: v.Get("nickname"),
 		Remember: v.Get("remember") != "",
@@ -18,9 +19,9 @@ func decodeLogin(v url.Values) (f views.LoginForm, nickname string) {
 		Kept:     v.Get("kept"),
 		Errors:   views.FieldErrors{},
 	}
-	nickname, msg := store.NormalizeNickname(f.Nickname)
-	if msg != "" {
-		f.Errors["nickname"] = msg
+	nickname, p := store.CheckNickname(f.Nickname)
+	if !p.OK() {
+		f.Errors["nickname"] = p.In(l)
 	}
 	return f, nickname
 }

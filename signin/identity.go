@@ -3,7 +3,6 @@ package signin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -64,12 +63,13 @@ func (a *Auth) signInIdentity(c *gin.Context, f identityFlow) {
 	how := a.schemeName(f.issuer)
 	u, err := a.st.UserByIdentity(ctx, f.issuer, f.subject)
 	if errors.Is(err, store.ErrNotFound) {
-		nick, msg := store.NormalizeNickname(f.proposed)
+		nick, p := store.CheckNickname(f.proposed)
+		var msg string
 		switch {
 		case f.proposed == "":
-			msg = "Your sign-in did not say which name to use. Choose a nickname."
-		case msg != "":
-			msg = fmt.Sprintf("“%s” cannot be a nickname here. %s", clip(f.proposed, 64), msg)
+			msg = a.lang(c).T("rule.nickname.unnamed")
+		case !p.OK():
+			msg = store.Problem{ID: "rule.nickname.refused", Data: map[string]any{"Name": clip(f.proposed, 64), "Problem": p}}.In(a.lang(c))
 		default:
 			u, err = a.st.ClaimIdentity(ctx, f.issuer, f.subject, nick)
 			if m, ok := claimRefusal(err, nick); ok {
@@ -174,9 +174,9 @@ func (a *Auth) chooseNickname(c *gin.Context) {
 	}
 	how := a.schemeName(flow.Issuer)
 	v := views.NicknameChoice{Choice: token, Nickname: form.Get("nickname"), Provider: how, Errors: views.FieldErrors{}}
-	nick, msg := store.NormalizeNickname(v.Nickname)
-	if msg != "" {
-		v.Errors["nickname"] = msg
+	nick, p := store.CheckNickname(v.Nickname)
+	if !p.OK() {
+		v.Errors["nickname"] = p.In(a.lang(c))
 		a.pages.Page(c, http.StatusUnprocessableEntity, views.NicknameChoicePage(v))
 		return
 	}

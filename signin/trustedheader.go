@@ -102,12 +102,13 @@ func (a *Auth) trustedUser(c *gin.Context) {
 	ctx := c.Request.Context()
 	u, err := a.st.UserByIdentity(ctx, store.HeaderIssuer, subject)
 	if errors.Is(err, store.ErrNotFound) {
-		nick, msg := store.NormalizeNickname(subject)
-		if msg == "" {
+		nick, p := store.CheckNickname(subject)
+		var msg string
+		if p.OK() {
 			u, err = a.st.ClaimIdentity(ctx, store.HeaderIssuer, subject, nick)
 			msg, _ = claimRefusal(err, nick)
 		} else {
-			msg = "“" + clip(subject, 64) + "” cannot be a nickname here. " + msg
+			msg = store.Problem{ID: "rule.nickname.refused", Data: map[string]any{"Name": clip(subject, 64), "Problem": p}}.In(a.lang(c))
 		}
 		if msg != "" {
 			a.askNickname(c, identityFlow{issuer: store.HeaderIssuer, subject: subject, proposed: subject, next: a.loginNext(c)}, schemeHeader, msg)

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"estimator/i18n"
+
 	"fmt"
 	"slices"
 	"strconv"
@@ -103,20 +105,27 @@ func (d Deck) Labels() string { return strings.Join(d.labels(), ", ") }
 // ParseFinal reads a final estimate typed or chosen by the owner: on a deck of
 // labels one of its labels (any case, surrounding spaces allowed), which stands
 // for its number; on a numeric deck a whole number 1–100 (see ParseEstimate).
+// The message is in English.
 func (d Deck) ParseFinal(raw string) (int, string) {
+	v, p := d.CheckFinal(raw)
+	return v, p.String()
+}
+
+// CheckFinal is ParseFinal with the problem in any language.
+func (d Deck) CheckFinal(raw string) (int, Problem) {
 	if d.Numeric() {
-		return ParseEstimate(raw)
+		return CheckEstimate(raw)
 	}
 	s := strings.TrimSpace(raw)
 	for i, l := range d.labels() {
 		if strings.EqualFold(s, l) && i < d.n {
-			return d.cards[i], ""
+			return d.cards[i], Problem{}
 		}
 	}
 	if s == "" {
-		return 0, "Choose the final estimate: " + d.Labels() + "."
+		return 0, problem("rule.final.choose", map[string]any{"Labels": d.Labels()})
 	}
-	return 0, "“" + clip(s, 12) + "” is not a card of this deck: choose one of " + d.Labels() + "."
+	return 0, problem("rule.final.not_card", map[string]any{"Value": clip(s, 12), "Labels": d.Labels()})
 }
 
 // Allows reports whether v may be voted with this deck: any whole number 1–100
@@ -169,12 +178,19 @@ func ParseDeckSpec(spec string) (Deck, error) {
 // ParseDeck reads the settings form's deck and cards fields. cards matters
 // only for the custom deck: 2–20 distinct whole numbers 1–100, separated by
 // commas (spaces allowed); they are kept in ascending order.
+// The message is in English.
 func ParseDeck(name, cards string) (Deck, string) {
+	d, p := CheckDeck(name, cards)
+	return d, p.String()
+}
+
+// CheckDeck is ParseDeck with the problem in any language.
+func CheckDeck(name, cards string) (Deck, Problem) {
 	if name != DeckCustom {
 		if d, ok := builtinDecks[name]; ok {
-			return d, ""
+			return d, Problem{}
 		}
-		return Deck{}, "Choose one of the decks offered."
+		return Deck{}, problem("rule.deck.choose", nil)
 	}
 	var nums []int
 	for _, part := range strings.Split(cards, ",") {
@@ -182,20 +198,20 @@ func ParseDeck(name, cards string) (Deck, string) {
 		if part == "" {
 			continue
 		}
-		n, msg := ParseEstimate(part)
-		if msg != "" {
-			return Deck{}, fmt.Sprintf("“%s” is not a card: use whole numbers from 1 to 100, separated by commas.", clip(part, 12))
+		n, p := CheckEstimate(part)
+		if !p.OK() {
+			return Deck{}, problem("rule.deck.card", map[string]any{"Card": clip(part, 12)})
 		}
 		if slices.Contains(nums, n) {
-			return Deck{}, fmt.Sprintf("%d is there twice: every card must be different.", n)
+			return Deck{}, problem("rule.deck.twice", map[string]any{"Card": n})
 		}
 		nums = append(nums, n)
 	}
 	if len(nums) < CustomCardsMin || len(nums) > CustomCardsMax {
-		return Deck{}, fmt.Sprintf("A custom deck has %d to %d cards (this has %d).", CustomCardsMin, CustomCardsMax, len(nums))
+		return Deck{}, problem("rule.deck.size", map[string]any{"Min": CustomCardsMin, "Max": CustomCardsMax, "Count": len(nums)})
 	}
 	slices.Sort(nums)
-	return newDeck(DeckCustom, nums...), ""
+	return newDeck(DeckCustom, nums...), Problem{}
 }
 
 // clip shortens what a person typed for an error message.
@@ -235,16 +251,22 @@ const TimerMax = 3600
 func DefaultSettings() GroupSettings { return GroupSettings{Deck: DefaultDeck()} }
 
 // ValidateSettings reads the settings form (deck, cards, auto_reveal, timer)
-// and returns messages per field.
+// and returns messages per field, in English.
 func ValidateSettings(deck, cards, autoReveal, timer string) (GroupSettings, map[string]string) {
-	errs := map[string]string{}
+	s, ps := CheckSettings(deck, cards, autoReveal, timer)
+	return s, ps.In(i18n.EN)
+}
+
+// CheckSettings is ValidateSettings with the problems in any language.
+func CheckSettings(deck, cards, autoReveal, timer string) (GroupSettings, Problems) {
+	errs := Problems{}
 	var s GroupSettings
-	var msg string
-	if s.Deck, msg = ParseDeck(strings.TrimSpace(deck), cards); msg != "" {
+	var p Problem
+	if s.Deck, p = CheckDeck(strings.TrimSpace(deck), cards); !p.OK() {
 		if strings.TrimSpace(deck) == DeckCustom {
-			errs["cards"] = msg
+			errs["cards"] = p
 		} else {
-			errs["deck"] = msg
+			errs["deck"] = p
 		}
 	}
 	switch autoReveal {
@@ -252,23 +274,30 @@ func ValidateSettings(deck, cards, autoReveal, timer string) (GroupSettings, map
 		s.AutoReveal = true
 	case "":
 	default:
-		errs["auto_reveal"] = "Tick the box to reveal by itself, or leave it empty."
+		errs["auto_reveal"] = problem("rule.auto_reveal", nil)
 	}
-	if s.TimerSeconds, msg = ParseTimer(timer, true); msg != "" {
-		errs["timer"] = msg
+	if s.TimerSeconds, p = CheckTimer(timer, true); !p.OK() {
+		errs["timer"] = p
 	}
 	return s, errs
 }
 
 // ParseTimer reads a number of seconds, 0–3600 (empty is 0 when emptyIsZero).
+// The message is in English.
 func ParseTimer(raw string, emptyIsZero bool) (int, string) {
+	n, p := CheckTimer(raw, emptyIsZero)
+	return n, p.String()
+}
+
+// CheckTimer is ParseTimer with the problem in any language.
+func CheckTimer(raw string, emptyIsZero bool) (int, Problem) {
 	s := strings.TrimSpace(raw)
 	if s == "" && emptyIsZero {
-		return 0, ""
+		return 0, Problem{}
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || len(s) > 4 || strings.ContainsAny(s, "+-") || n < 0 || n > TimerMax {
-		return 0, fmt.Sprintf("Enter a whole number of seconds from 0 to %d.", TimerMax)
+		return 0, problem("rule.timer", map[string]any{"Max": TimerMax})
 	}
-	return n, ""
+	return n, Problem{}
 }

@@ -79,16 +79,24 @@ type Invite struct {
 const GroupNameMax = 80
 
 // NormalizeGroupName trims a group name and validates it (1–80 characters, no
-// control characters).
+// control characters); the message is in English.
 func NormalizeGroupName(raw string) (string, string) {
-	return normalizeText(raw, 1, GroupNameMax, "a group name", true)
+	name, p := CheckGroupName(raw)
+	return name, p.String()
 }
 
-// normalizeText trims text, puts it in NFC and checks its length in characters.
-// singleLine also folds runs of white space (a name); otherwise line breaks stay.
-func normalizeText(raw string, minLen, maxLen int, what string, singleLine bool) (string, string) {
+// CheckGroupName is NormalizeGroupName with the problem in any language.
+func CheckGroupName(raw string) (string, Problem) {
+	return normalizeText(raw, true, GroupNameMax, "group_name", true)
+}
+
+// normalizeText trims text, puts it in NFC and checks its length in characters
+// (required: at least one). singleLine also folds runs of white space (a name);
+// otherwise line breaks stay. what names the text in the problem's ID
+// (rule.<what>.long): group_name, key, description or note.
+func normalizeText(raw string, required bool, maxLen int, what string, singleLine bool) (string, Problem) {
 	if !utf8.ValidString(raw) {
-		return "", fmt.Sprintf("Enter %s as plain text.", what)
+		return "", problem("rule."+what+".plain", nil)
 	}
 	v := norm.NFC.String(raw)
 	if singleLine {
@@ -98,19 +106,17 @@ func normalizeText(raw string, minLen, maxLen int, what string, singleLine bool)
 	}
 	for _, r := range v {
 		if unicode.IsControl(r) && !(r == '\n' || r == '\t') || r == utf8.RuneError || invisible(r) {
-			return "", fmt.Sprintf("Enter %s without control or invisible characters.", what)
+			return "", problem("rule."+what+".invisible", nil)
 		}
 	}
 	n := utf8.RuneCountInString(v)
 	switch {
-	case n < minLen && n == 0:
-		return "", fmt.Sprintf("Enter %s.", what)
-	case n < minLen:
-		return "", fmt.Sprintf("Use at least %d characters for %s.", minLen, what)
+	case n == 0 && required:
+		return "", problem("rule."+what+".empty", nil)
 	case n > maxLen:
-		return "", fmt.Sprintf("Use at most %d characters for %s (this has %d).", maxLen, what, n)
+		return "", problem("rule."+what+".long", map[string]any{"Max": maxLen, "Count": n})
 	}
-	return v, ""
+	return v, Problem{}
 }
 
 // invisible reports format characters that can disguise text (bidirectional

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"estimator/i18n"
 )
 
 // ImportMaxRows bounds one import: a backlog is imported in parts rather than
@@ -25,11 +27,20 @@ type ImportRow struct {
 
 // RowError is what is wrong with one line of an import.
 type RowError struct {
-	Line int
-	Msg  string
+	Line    int
+	Problem Problem
 }
 
-func (e RowError) String() string { return fmt.Sprintf("Line %d: %s", e.Line, e.Msg) }
+// Msg is what is wrong, in English.
+func (e RowError) Msg() string { return e.Problem.String() }
+
+// In is the line and what is wrong with it in language l ("Line 3: …").
+func (e RowError) In(l i18n.Lang) string {
+	return problem("rule.import.line", map[string]any{"Line": e.Line, "Problem": e.Problem}).In(l)
+}
+
+// String is the line and what is wrong with it, in English.
+func (e RowError) String() string { return e.In(i18n.EN) }
 
 // ImportErrors refuses a whole import: every bad line, in order. Nothing of it
 // was added. It matches ErrInvalid.
@@ -60,23 +71,23 @@ func CheckImportRows(rows []ImportRow, existing map[string]string) ([]ImportRow,
 	seen := map[string]int{}
 	out := make([]ImportRow, 0, len(rows))
 	for _, row := range rows {
-		in, fieldErrs := ValidateIssue(row.Key, row.Description)
-		if msg := fieldErrs["key"]; msg != "" {
-			errs = append(errs, RowError{row.Line, keyProblem(row.Key, msg)})
+		in, fieldErrs := CheckIssue(row.Key, row.Description)
+		if p, bad := fieldErrs["key"]; bad {
+			errs = append(errs, RowError{row.Line, keyProblem(row.Key, p)})
 			continue
 		}
-		if msg := fieldErrs["description"]; msg != "" {
-			errs = append(errs, RowError{row.Line, "description of " + quoteKey(in.Key) + ": " + msg})
+		if p, bad := fieldErrs["description"]; bad {
+			errs = append(errs, RowError{row.Line, problem("rule.import.description", map[string]any{"Key": keyShown(in.Key), "Problem": p})})
 			continue
 		}
 		fold := NicknameKey(in.Key)
 		if line, dup := seen[fold]; dup {
-			errs = append(errs, RowError{row.Line, fmt.Sprintf("key %s is already on line %d; keys are unique within a group (ignoring case).", quoteKey(in.Key), line)})
+			errs = append(errs, RowError{row.Line, problem("rule.import.key_twice", map[string]any{"Key": keyShown(in.Key), "Line": line})})
 			continue
 		}
 		seen[fold] = row.Line
 		if have, taken := existing[fold]; taken {
-			errs = append(errs, RowError{row.Line, fmt.Sprintf("this group already has an issue %s (as %s); keys are unique within a group (ignoring case).", quoteKey(in.Key), quoteKey(have))})
+			errs = append(errs, RowError{row.Line, problem("rule.import.key_taken", map[string]any{"Key": keyShown(in.Key), "Have": keyShown(have)})})
 			continue
 		}
 		row.IssueInput = in
@@ -85,16 +96,16 @@ func CheckImportRows(rows []ImportRow, existing map[string]string) ([]ImportRow,
 	return out, errs
 }
 
-func keyProblem(raw, msg string) string {
+func keyProblem(raw string, p Problem) Problem {
 	if strings.TrimSpace(raw) == "" {
-		return "the key is empty; every issue needs one."
+		return problem("rule.import.key_empty", nil)
 	}
-	return "key " + quoteKey(raw) + ": " + msg
+	return problem("rule.import.key", map[string]any{"Key": keyShown(raw), "Problem": p})
 }
 
-// quoteKey shows a key in a message, cut short when it is long and without
-// characters that would garble the message.
-func quoteKey(k string) string {
+// keyShown is a key as a message shows it (in the language's quotes), cut
+// short when it is long and without characters that would garble the message.
+func keyShown(k string) string {
 	k = strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f || invisible(r) || r == utf8.RuneError {
 			return '�'
@@ -104,7 +115,7 @@ func quoteKey(k string) string {
 	if utf8.RuneCountInString(k) > 40 {
 		k = string([]rune(k)[:39]) + "…"
 	}
-	return "“" + k + "”"
+	return k
 }
 
 // groupKeys maps the fold of every key of a group to the key.

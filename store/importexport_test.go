@@ -22,7 +22,7 @@ func TestImportIssuesAllOrNothing(t *testing.T) {
 		{Line: 3, IssueInput: IssueInput{Key: "SHOP-3", Description: "three"}},
 	}
 	var ie ImportErrors
-	if err := s.CheckImport(ctx, g.ID, rows); !errors.As(err, &ie) || len(ie) != 1 || ie[0].Line != 2 || !strings.Contains(ie[0].Msg, "already has an issue") {
+	if err := s.CheckImport(ctx, g.ID, rows); !errors.As(err, &ie) || len(ie) != 1 || ie[0].Line != 2 || !strings.Contains(ie[0].Msg(), "already has an issue") {
 		t.Fatalf("CheckImport = %v, want line 2 already taken", err)
 	}
 	if _, err := s.ImportIssues(ctx, g.ID, rows); !errors.As(err, &ie) || ie[0].Line != 2 {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"estimator/i18n"
+
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -133,18 +135,25 @@ type IssueInput struct {
 	Key, Description string
 }
 
-// ValidateIssue checks an issue form and returns messages per field.
+// ValidateIssue checks an issue form and returns messages per field, in
+// English.
 func ValidateIssue(key, description string) (IssueInput, map[string]string) {
-	errs := map[string]string{}
+	in, ps := CheckIssue(key, description)
+	return in, ps.In(i18n.EN)
+}
+
+// CheckIssue is ValidateIssue with the problems in any language.
+func CheckIssue(key, description string) (IssueInput, Problems) {
+	ps := Problems{}
 	in := IssueInput{}
-	var msg string
-	if in.Key, msg = normalizeText(key, 1, IssueKeyMax, "a key", true); msg != "" {
-		errs["key"] = msg
+	var p Problem
+	if in.Key, p = normalizeText(key, true, IssueKeyMax, "key", true); !p.OK() {
+		ps["key"] = p
 	}
-	if in.Description, msg = normalizeText(description, 0, IssueDescriptionMax, "a description", false); msg != "" {
-		errs["description"] = msg
+	if in.Description, p = normalizeText(description, false, IssueDescriptionMax, "description", false); !p.OK() {
+		ps["description"] = p
 	}
-	return in, errs
+	return in, ps
 }
 
 const issueCols = "i.id, i.group_id, i.key, i.description, i.state, i.round, COALESCE(i.final_estimate, 0), COALESCE(i.result, ''), i.created_at, COALESCE(i.timer_ends_at, 0), i.timer_up, COALESCE(i.ahead_until, 0), i.ahead_fired, " +

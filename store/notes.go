@@ -67,9 +67,15 @@ type Note struct {
 }
 
 // NormalizeNote trims a note and checks it (at most NoteMax characters, plain
-// text); the message says what is wrong.
+// text); the message (in English) says what is wrong.
 func NormalizeNote(raw string) (string, string) {
-	return normalizeText(raw, 0, NoteMax, "a note", false)
+	n, p := CheckNote(raw)
+	return n, p.String()
+}
+
+// CheckNote is NormalizeNote with the problem in any language.
+func CheckNote(raw string) (string, Problem) {
+	return normalizeText(raw, false, NoteMax, "note", false)
 }
 
 // Errors of notes.

@@ -51,21 +51,28 @@ func (v Vote) String() string {
 
 // ParseVote reads the estimate field: a whole number 1–100 (see
 // ParseEstimate), "?" or "coffee".
+// The message is in English.
 func ParseVote(raw string) (Vote, string) {
+	v, p := CheckVote(raw)
+	return v, p.String()
+}
+
+// CheckVote is ParseVote with the problem in any language.
+func CheckVote(raw string) (Vote, Problem) {
 	switch s := strings.TrimSpace(raw); s {
 	case CardUnsure:
-		return Vote{Special: CardUnsure}, ""
+		return Vote{Special: CardUnsure}, Problem{}
 	case CardCoffee:
-		return Vote{Special: CardCoffee}, ""
+		return Vote{Special: CardCoffee}, Problem{}
 	}
-	n, msg := ParseEstimate(raw)
-	if msg != "" {
+	n, p := CheckEstimate(raw)
+	if !p.OK() {
 		if strings.ContainsAny(raw, "?") {
-			msg = "Pick a card: a number, ? or coffee."
+			p = problem("rule.vote.card", nil)
 		}
-		return Vote{}, msg
+		return Vote{}, p
 	}
-	return Vote{Value: n}, ""
+	return Vote{Value: n}, Problem{}
 }
 
 // Result is the combined, anonymous outcome of a round. All arithmetic is on
@@ -254,6 +261,9 @@ func (r Result) Labelled() bool { return !r.deck().Numeric() }
 // ParseFinal reads a final estimate for this round's deck (Deck.ParseFinal).
 func (r Result) ParseFinal(raw string) (int, string) { return r.deck().ParseFinal(raw) }
 
+// CheckFinal is ParseFinal with the problem in any language.
+func (r Result) CheckFinal(raw string) (int, Problem) { return r.deck().CheckFinal(raw) }
+
 // MedianLabel is the median as the deck shows it: the card when the median is
 // one ("M"), else the two middle votes ("M–L"), which a label deck cannot
 // average.
@@ -403,28 +413,35 @@ func abs(x int) int {
 // ParseEstimate reads an estimate or final value typed by a person: a whole number
 // from 1 to 100 in ASCII digits, surrounding spaces allowed. Anything else ("1e2",
 // "0x10", "+5", "4.5", full-width digits) is refused with a message.
+// The message is in English.
 func ParseEstimate(raw string) (int, string) {
+	n, p := CheckEstimate(raw)
+	return n, p.String()
+}
+
+// CheckEstimate is ParseEstimate with the problem in any language.
+func CheckEstimate(raw string) (int, Problem) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
-		return 0, "Pick a card or enter a number from 1 to 100."
+		return 0, problem("rule.estimate.empty", nil)
 	}
 	if len(s) > 3 {
 		if strings.ContainsAny(s, ".,") {
-			return 0, "Use a whole number from 1 to 100."
+			return 0, problem("rule.estimate.whole", nil)
 		}
-		return 0, "Enter a number from 1 to 100."
+		return 0, problem("rule.estimate.range", nil)
 	}
 	for _, c := range s {
 		if c < '0' || c > '9' {
 			if c == '.' || c == ',' {
-				return 0, "Use a whole number from 1 to 100."
+				return 0, problem("rule.estimate.whole", nil)
 			}
-			return 0, "Enter a number from 1 to 100, in digits."
+			return 0, problem("rule.estimate.digits", nil)
 		}
 	}
 	n, _ := strconv.Atoi(s)
 	if n < EstimateMin || n > EstimateMax {
-		return 0, "Enter a number from 1 to 100."
+		return 0, problem("rule.estimate.range", nil)
 	}
-	return n, ""
+	return n, Problem{}
 }

@@ -48,50 +48,56 @@ const (
 
 // NormalizeNickname trims a nickname, folds runs of white space into one space and
 // puts it in Unicode NFC, then validates it. It returns the nickname to store and
-// a message for the person when it is not acceptable.
+// a message for the person (in English) when it is not acceptable.
 func NormalizeNickname(raw string) (string, string) {
+	nick, p := CheckNickname(raw)
+	return nick, p.String()
+}
+
+// CheckNickname is NormalizeNickname with the problem in any language.
+func CheckNickname(raw string) (string, Problem) {
 	if !utf8.ValidString(raw) {
-		return "", "Use letters, digits, spaces, “-”, “_” or “.”."
+		return "", problem("rule.nickname.plain", nil)
 	}
 	nick := strings.Join(strings.Fields(norm.NFC.String(raw)), " ")
 	n := utf8.RuneCountInString(nick)
 	switch {
 	case n == 0:
-		return "", "Enter a nickname."
+		return "", problem("rule.nickname.empty", nil)
 	case n < NicknameMin:
-		return "", "A nickname has at least 2 characters."
+		return "", problem("rule.nickname.short", map[string]any{"Min": NicknameMin})
 	case n > NicknameMax:
-		return "", "A nickname has at most 32 characters."
+		return "", problem("rule.nickname.long", map[string]any{"Max": NicknameMax})
 	}
 	var prev rune
 	seen := false // a letter or a digit that reads as one
 	marks := 0    // combining marks in a row, up to r
 	for _, r := range nick {
 		if blankLetter(r) {
-			return "", fmt.Sprintf("The invisible character U+%04X", r) + " is not allowed in a nickname: use letters, digits, spaces, “-”, “_” or “.”."
+			return "", problem("rule.nickname.invisible", map[string]any{"Code": codePoint(r)})
 		}
 		// Combining marks belong to the letter before them (नमस्ते, ế).
 		mark := unicode.IsMark(r) && (unicode.IsLetter(prev) || unicode.IsMark(prev))
 		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || mark || r == ' ' || r == '-' || r == '_' || r == '.') {
-			return "", notAllowed(r) + " is not allowed in a nickname: use letters, digits, spaces, “-”, “_” or “.”."
+			return "", notAllowed(r)
 		}
 		if marks++; !unicode.IsMark(r) {
 			marks = 0
 		}
 		if marks > maxStackedMarks {
-			return "", "Too many marks on one letter: a nickname is written on one line, not over the page around it."
+			return "", problem("rule.nickname.marks", nil)
 		}
 		seen = seen || unicode.IsLetter(r) && !lookalikePunctuation(r) || unicode.IsDigit(r)
 		prev = r
 	}
 	if !seen {
 		// "..", "- -", "_ _": nothing anyone could tell apart or read out.
-		return "", "A nickname needs at least one letter or digit."
+		return "", problem("rule.nickname.no_letter", nil)
 	}
 	if a, b := MixedScripts(nick); a != "" {
-		return "", "Use the letters of one script: this nickname mixes " + a + " and " + b + " letters, which can look alike."
+		return "", problem("rule.nickname.scripts", map[string]any{"A": scriptName(a), "B": scriptName(b)})
 	}
-	return nick, ""
+	return nick, Problem{}
 }
 
 // maxStackedMarks bounds the combining marks on one letter: Tibetan stacks
@@ -119,17 +125,30 @@ func blankLetter(r rune) bool {
 	return unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) || unicode.Is(unicode.Variation_Selector, r)
 }
 
-// notAllowed names a refused character so a person can find it: quoted when it
-// can be seen, by its code point when it is invisible or a lone mark.
-func notAllowed(r rune) string {
+// notAllowed refuses a character in a nickname, naming it so a person can
+// find it: quoted when it can be seen, by its code point when it is invisible
+// or a lone mark.
+func notAllowed(r rune) Problem {
 	switch {
 	case unicode.IsMark(r):
-		return fmt.Sprintf("A mark (U+%04X) without a letter before it", r)
+		return problem("rule.nickname.lone_mark", map[string]any{"Code": codePoint(r)})
 	case unicode.IsGraphic(r) && !unicode.IsSpace(r):
-		return "“" + string(r) + "”"
+		return problem("rule.nickname.char", map[string]any{"Char": string(r)})
 	}
-	return fmt.Sprintf("The invisible character U+%04X", r)
+	return problem("rule.nickname.invisible", map[string]any{"Code": codePoint(r)})
 }
+
+// scriptName is a script as the message names it: in the reader's language
+// for the likely scripts, else by its Unicode name ("Thai").
+func scriptName(name string) any {
+	if contains(likelyScripts, name) {
+		return problem("rule.script."+strings.ToLower(name), nil)
+	}
+	return name
+}
+
+// codePoint names a character by its code point: U+200B.
+func codePoint(r rune) string { return fmt.Sprintf("U+%04X", r) }
 
 // NicknameKey is the form in which nicknames are compared: case and width folded,
 // so "Ana", "ANA" and "Ａｎａ" are one nickname.
