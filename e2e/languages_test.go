@@ -14,7 +14,9 @@ import (
 // Brazilian Portuguese on the account page gets every translated page in it,
 // remembered on the next page, and the longer words still fit a 360 px phone
 // and a 320 px navigation with a 32-character nickname: nothing scrolls
-// sideways, the navigation stays on one row, axe finds nothing serious.
+// sideways, the navigation stays on one row, axe finds nothing serious. The
+// group page is among them, with a member (the owner's three buttons in a
+// row) and an issue.
 func TestEveryLanguageFitsAPhone(t *testing.T) {
 	src, err := axeSource()
 	if err != nil {
@@ -30,7 +32,17 @@ func TestEveryLanguageFitsAPhone(t *testing.T) {
 	for _, l := range langs {
 		tb := e.person(l.lang)
 		tb.signIn(l.nick)
-		tb.createGroup("Plattform-Zahlungsverkehr Q3/2027")
+		const group = "Plattform-Zahlungsverkehr Q3/2027"
+		gp := tb.createGroup(group)
+		// The group page as its owner sees it in a meeting: a member with
+		// the owner's three buttons in their row, an issue in the table.
+		tb.open(gp)
+		mate := e.person(l.lang + " member")
+		mate.join(tb.inviteLink(), "Maximilian Wolfgang Oberhuber-"+l.lang[:2], group)
+		tb.typeInto("#issue-key", "PAY-2027-checkout-rounding")
+		tb.typeInto("#issue-description", "Checkout rounds the total twice: https://tracker.example.com/browse/PAY-2027")
+		tb.click(`#add-issue button[type="submit"]`)
+		tb.waitVisible(testID("issue-row"))
 		tb.open("/account")
 		tb.do(chromedp.SetValue(chromedp.CSS(testID("language-select")), l.lang))
 		tb.click(testID("language-save"))
@@ -38,7 +50,7 @@ func TestEveryLanguageFitsAPhone(t *testing.T) {
 		if got := run(tb, chromedp.Evaluate[string](`document.documentElement.lang`)); got != l.lang {
 			t.Errorf("%s: <html lang=%q> after choosing it", l.lang, got)
 		}
-		for _, page := range []string{"/", "/account", "/confirm-logout"} {
+		for _, page := range []string{"/", "/account", "/confirm-logout", gp} {
 			tb.open(page)
 			if got := tb.text(testID("nav-my-groups")); got != l.myGroups {
 				t.Errorf("%s %s: the navigation says %q, want %q", l.lang, page, got, l.myGroups)
@@ -72,5 +84,24 @@ func TestEveryLanguageFitsAPhone(t *testing.T) {
 			}
 		}
 		tb.noPageErrors()
+		// The group page as the server writes it, before a live update
+		// replaces its parts: every part of it in the language, and it fits.
+		tb.javaScriptOff()
+		tb.open(gp)
+		if got := tb.text(testID("group-summary")); strings.Contains(got, "members") || strings.Contains(got, "you are") {
+			t.Errorf("%s: the group page's summary reads %q", l.lang, got)
+		}
+		// Scripts on again for measuring: the page loaded without them, so
+		// htmx never ran and no live update comes.
+		tb.scripts(true)
+		for _, v := range []variant{variants[0], variants[2]} {
+			tb.show(v)
+			if *shotsDir != "" {
+				tb.screenshot(filepath.Join(*shotsDir, fmt.Sprintf("lang-%s-group-nojs-%s.png", l.lang, v.name)))
+			}
+			if lf := tb.layout(); lf.ScrollWidth > lf.InnerWidth {
+				t.Errorf("%s group page without JavaScript at %s: %d px wide in a %d px window; widest: %s", l.lang, v.name, lf.ScrollWidth, lf.InnerWidth, strings.Join(lf.Widest, "; "))
+			}
+		}
 	}
 }
