@@ -17,7 +17,8 @@ import (
 // sideways, the navigation stays on one row, axe finds nothing serious. The
 // room too, with an issue as long as a key may be and a description of long
 // links, after the person's vote: its table, cards and backlog in the
-// language.
+// language; and the group page with a member (the owner's three buttons in a
+// row) and the issue.
 func TestEveryLanguageFitsAPhone(t *testing.T) {
 	src, err := axeSource()
 	if err != nil {
@@ -54,17 +55,12 @@ func TestEveryLanguageFitsAPhone(t *testing.T) {
 		tb.open(room)
 		tb.click(testID("reveal"))
 		tb.waitVisible(`[data-testid="status"][data-state="revealed"]`)
-		for _, page := range []string{"/", "/account", "/confirm-logout", room} {
-			if page == room {
-				// The room as the server writes it: its live part comes again
-				// over the room's stream, whose frames (handlers/events.go)
-				// are rendered apart from the request. Measuring and axe
-				// need scripts, turned on once the page has loaded.
-				tb.scripts(false)
-				tb.open(page)
-				tb.scripts(true)
-			} else {
-				tb.open(page)
+		for _, page := range []string{"/", "/account", "/confirm-logout", group, room} {
+			tb.open(page)
+			if page == group {
+				if got := tb.text(testID("group-summary")); strings.Contains(got, "members") || strings.Contains(got, "you are") {
+					t.Errorf("%s: the group page's summary reads %q", l.lang, got)
+				}
 			}
 			if page == room {
 				if got := tb.text(testID("state")); got != l.revealed {
@@ -98,6 +94,8 @@ func TestEveryLanguageFitsAPhone(t *testing.T) {
 						name = "my-groups"
 					case page == room:
 						name = "room"
+					case page == group:
+						name = "group"
 					}
 					tb.screenshot(filepath.Join(*shotsDir, fmt.Sprintf("lang-%s-%s-%s.png", l.lang, name, v.name)))
 				}

@@ -1,6 +1,10 @@
 package views
 
-import "estimator/store"
+import (
+	"context"
+
+	"estimator/store"
+)
 
 // Paths of the tracker routes.
 func GroupTrackerPath(g int64) string           { return GroupPath(g) + "/tracker" }
@@ -66,14 +70,28 @@ func kindTitle(k string) string {
 	return k
 }
 
-func trackerStateText(s store.TrackerState) string {
+// trackerStateText is where writing an issue's estimate back stands, as the
+// group's issue table says it ("estimate sent").
+func trackerStateText(ctx context.Context, s store.TrackerState) string {
 	switch s {
 	case store.TrackerSent:
-		return "sent"
+		return t(ctx, "tracker.state.sent")
 	case store.TrackerWaiting:
-		return "waiting"
+		return t(ctx, "tracker.state.waiting")
 	case store.TrackerFailed:
-		return "failed"
+		return t(ctx, "tracker.state.failed")
 	}
 	return ""
+}
+
+// trackerPreviewTitle is the tracker import preview's question: how many
+// issues it adds and, when there are, how many it updates.
+func trackerPreviewTitle(ctx context.Context, p TrackerPreview) string {
+	add, update := p.counts()
+	data := map[string]any{"Tracker": kindTitle(p.Kind), "Group": p.Group.Name}
+	if update == 0 {
+		return tn(ctx, "tracker.preview_add", add, data)
+	}
+	data["Updates"] = tn(ctx, "tracker.preview_updates", update, nil)
+	return tn(ctx, "tracker.preview_add_update", add, data)
 }
