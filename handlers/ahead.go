@@ -243,7 +243,7 @@ func (a *App) addNote(c *gin.Context) {
 	if ck, err := c.Request.Cookie(noteCookie(is.ID)); err == nil {
 		token = ck.Value
 	}
-	note, raw, msg := decodeNote(form, formLang(c))
+	note, raw, msg := decodeNote(form, langOf(c))
 	if note != nil && msg == "" && *note == "" {
 		msg = langOf(c).T("error.form.note_empty")
 	}

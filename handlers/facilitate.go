@@ -59,7 +59,7 @@ func (a *App) setTimer(c *gin.Context) {
 		web.Fail(c, errTimerClosed.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 		return
 	}
-	f, seconds := decodeTimer(form, formLang(c))
+	f, seconds := decodeTimer(form, langOf(c))
 	if len(f.Errors) > 0 {
 		v, err := a.statusView(c, is.ID, role)
 		if err != nil {
@@ -102,7 +102,7 @@ func (a *App) setRole(c *gin.Context) {
 	g, _ := groupOf(c)
 	seat, ok := decodeRole(form)
 	if !ok {
-		web.Fail(c, backToGroup(web.NewErrorID(http.StatusBadRequest, "error.role_choice", map[string]any{"Message": roleMessage}), g))
+		web.Fail(c, backToGroup(web.NewErrorID(http.StatusBadRequest, "error.role_choice", nil), g))
 		return
 	}
 	_, err = a.st.SetSeat(c.Request.Context(), g.ID, signin.User(c).ID, seat)
@@ -153,7 +153,7 @@ func (a *App) saveSettings(c *gin.Context) {
 		return
 	}
 	g, role := groupOf(c)
-	f, set := decodeSettings(form, formLang(c))
+	f, set := decodeSettings(form, langOf(c))
 	if len(f.Errors) > 0 {
 		a.renderGroupWith(c, http.StatusUnprocessableEntity, views.GroupView{Group: g, Role: role, RenameForm: views.GroupForm{Name: g.Name}, SettingsForm: f})
 		return

@@ -39,7 +39,7 @@ func (a *App) setFacilitator(c *gin.Context) {
 	}
 	on, ok := decodeFacilitator(form)
 	if !ok {
-		web.Fail(c, backToGroup(web.NewErrorID(http.StatusUnprocessableEntity, "error.facilitator_choice", map[string]any{"Message": facilitatorMessage}), g))
+		web.Fail(c, backToGroup(web.NewErrorID(http.StatusUnprocessableEntity, "error.facilitator_choice", nil), g))
 		return
 	}
 	err = a.st.SetFacilitator(c.Request.Context(), g.ID, uid, on, signin.User(c))
@@ -71,7 +71,7 @@ func (a *App) quickVote(c *gin.Context) {
 		return
 	}
 	g, _ := groupOf(c)
-	desc, msg := decodeQuick(form, formLang(c))
+	desc, msg := decodeQuick(form, langOf(c))
 	if msg != "" {
 		web.Fail(c, backToGroup(web.NewErrorID(http.StatusUnprocessableEntity, "error.quick_description", map[string]any{"Message": msg}), g))
 		return
@@ -106,7 +106,7 @@ func (a *App) quickRoom(c *gin.Context) {
 		raw = quickRoomName(u.Nickname)
 	}
 	name, p := store.CheckGroupName(raw)
-	msg := p.In(formLang(c))
+	msg := p.In(langOf(c))
 	if msg != "" {
 		web.Fail(c, web.NewErrorID(http.StatusUnprocessableEntity, "error.quick_name", map[string]any{"Message": msg}).WithLinkID(views.PathHome, "error.back_to_my_groups"))
 		return

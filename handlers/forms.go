@@ -4,24 +4,17 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/gin-gonic/gin"
-
 	"estimator/i18n"
-	"estimator/signin"
 	"estimator/store"
 	"estimator/views"
-	"estimator/web"
 )
 
 // Forms: one function per form turns the posted fields into the form as the
 // view shows it again (what was typed, and a message per field in error) and
 // the value the store takes. Every handler taking that form uses it; the
 // messages people read are here, beside the form they belong to, written in
-// the language l of the page (formLang): the store's rules give them as a
+// the language l of the page (langOf): the store's rules give them as a
 // store.Problem.
-
-// formLang is the language of a form's messages: the page's.
-func formLang(c *gin.Context) i18n.Lang { return web.PageLang(c, signin.User(c)) }
 
 // decodeGroup reads a group's name (create a group, rename it).
 func decodeGroup(v url.Values, l i18n.Lang) (f views.GroupForm, name string) {
@@ -41,8 +34,8 @@ func decodeIssue(v url.Values, l i18n.Lang) (views.IssueForm, store.IssueInput) 
 	return f, in
 }
 
-func issueKeyTakenMessage(key string) string {
-	return "This group already has an issue “" + key + "”. Keys are unique within a group (ignoring case)."
+func issueKeyTakenMessage(l i18n.Lang, key string) string {
+	return l.F("form.key_taken", map[string]any{"Key": key})
 }
 
 // decodeVote reads a vote (POST /issues/{id}/estimate): a number 1–100, ?
@@ -56,10 +49,6 @@ func decodeVote(v url.Values, l i18n.Lang) (vote store.Vote, typed string, errs 
 	return vote, typed, nil
 }
 
-// notOnDeckMessage answers a free number on a deck of cards only (the store
-// refuses it: the deck is known there).
-const notOnDeckMessage = "Pick one of the cards: this deck has no free numbers."
-
 // decodeFinal reads the final estimate an owner accepts for a round's result:
 // a label of its deck on a deck of labels, a whole number 1–100 otherwise.
 func decodeFinal(v url.Values, r store.Result, l i18n.Lang) (views.FinalForm, int) {
@@ -67,7 +56,7 @@ func decodeFinal(v url.Values, r store.Result, l i18n.Lang) (views.FinalForm, in
 	final, p := r.CheckFinal(f.Value)
 	if msg := p.In(l); msg != "" {
 		if strings.TrimSpace(f.Value) == "" && !r.Labelled() {
-			msg = "Enter the final estimate: a whole number from 1 to 100."
+			msg = l.T("form.final_empty")
 		}
 		f.Errors = views.FieldErrors{"final": msg}
 	}
@@ -114,13 +103,9 @@ func decodeFacilitator(v url.Values) (on, ok bool) {
 	return false, false
 }
 
-const facilitatorMessage = "Send facilitator as 1 (run the meeting) or 0 (take it back)."
-
 // decodeQuick reads a quick vote's optional description (POST
 // /groups/{id}/quick).
 func decodeQuick(v url.Values, l i18n.Lang) (description, msg string) {
 	in, errs := store.CheckIssue("Q", v.Get("description"))
 	return in.Description, errs["description"].In(l)
 }
-
-const roleMessage = "Choose to vote (voter) or to watch (spectator)."

@@ -77,7 +77,7 @@ func TestAddAndEditIssueShareTheirForm(t *testing.T) {
 	tm := ta.team("Forms", "formowner")
 	tm.owner.addIssue(tm.gid, "SHOP-1", "")
 	other := tm.owner.addIssue(tm.gid, "SHOP-2", "")
-	want := issueKeyTakenMessage("shop-1")
+	want := issueKeyTakenMessage(i18n.EN, "shop-1")
 	add := tm.owner.plain().post(fmt.Sprintf("/groups/%d/issues", tm.gid), url.Values{"key": {"shop-1"}}).wantStatus(http.StatusUnprocessableEntity)
 	edit := tm.owner.plain().post(fmt.Sprintf("/issues/%d/edit", other), url.Values{"key": {"shop-1"}}).wantStatus(http.StatusUnprocessableEntity)
 	for name, r := range map[string]*response{"add": add, "edit": edit} {

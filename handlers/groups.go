@@ -72,7 +72,7 @@ func (a *App) createGroup(c *gin.Context) {
 	}
 	u := signin.User(c)
 	ctx := c.Request.Context()
-	f, name := decodeGroup(form, formLang(c))
+	f, name := decodeGroup(form, langOf(c))
 	// Sent back with messages, the form keeps its once: nothing was made.
 	f.Once = form.Get("once")
 	if len(f.Errors) > 0 {
@@ -226,7 +226,7 @@ func (a *App) addIssue(c *gin.Context) {
 	}
 	g, role := groupOf(c)
 	ctx := c.Request.Context()
-	f, in := decodeIssue(form, formLang(c))
+	f, in := decodeIssue(form, langOf(c))
 	f.Once = form.Get("once")
 	var is store.Issue
 	if len(f.Errors) == 0 {
@@ -239,7 +239,7 @@ func (a *App) addIssue(c *gin.Context) {
 		// same answer, not "this key is taken".
 		is, _, err = a.st.CreateIssueOnce(ctx, signin.User(c).ID, g.ID, in, once)
 		if errors.Is(err, store.ErrKeyTaken) {
-			f.Errors["key"] = issueKeyTakenMessage(in.Key)
+			f.Errors["key"] = issueKeyTakenMessage(langOf(c), in.Key)
 		} else if err != nil {
 			web.Fail(c, err)
 			return
@@ -282,7 +282,7 @@ func (a *App) renameGroup(c *gin.Context) {
 		return
 	}
 	g, role := groupOf(c)
-	f, name := decodeGroup(form, formLang(c))
+	f, name := decodeGroup(form, langOf(c))
 	if len(f.Errors) > 0 {
 		a.renderGroup(c, http.StatusUnprocessableEntity, g, role, views.IssueForm{}, f)
 		return

@@ -190,7 +190,7 @@ func (a *App) importIssues(c *gin.Context) {
 				again.MoreProblems = len(ie) - i
 				break
 			}
-			again.Problems = append(again.Problems, e.In(formLang(c)))
+			again.Problems = append(again.Problems, e.In(langOf(c)))
 		}
 	case err != nil:
 		web.Fail(c, err)

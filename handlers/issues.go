@@ -170,8 +170,8 @@ func (a *App) estimatePost(c *gin.Context) {
 		a.showEstimate(c, http.StatusUnprocessableEntity, v)
 	}
 	ahead := form.Get("then") == views.AheadThen
-	vote, typed, errs := decodeVote(form, formLang(c))
-	note, rawNote, noteMsg := decodeNote(form, formLang(c))
+	vote, typed, errs := decodeVote(form, langOf(c))
+	note, rawNote, noteMsg := decodeNote(form, langOf(c))
 	if noteMsg != "" {
 		if errs == nil {
 			errs = views.FieldErrors{}
@@ -199,7 +199,9 @@ func (a *App) estimatePost(c *gin.Context) {
 		web.Fail(c, errSpectator.WithLinkID(views.IssuePath(is.ID), "error.back_to_room"))
 		return
 	case errors.Is(err, store.ErrNotOnDeck):
-		retry(typed, views.FieldErrors{"estimate": notOnDeckMessage})
+		// A free number on a deck of cards only: the store refuses it (the
+		// deck is known there).
+		retry(typed, views.FieldErrors{"estimate": langOf(c).T("form.not_on_deck")})
 		return
 	case err != nil:
 		web.Fail(c, err)
@@ -312,7 +314,7 @@ func (a *App) accept(c *gin.Context) {
 		return
 	}
 	is, _, role := issueOf(c)
-	f, final := decodeFinal(form, is.Result, formLang(c))
+	f, final := decodeFinal(form, is.Result, langOf(c))
 	// An open issue has no accept form to show a message in: 409 whatever was sent.
 	if is.State == store.StateOpen {
 		web.Fail(c, errNotRevealed.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
@@ -376,12 +378,12 @@ func (a *App) editIssue(c *gin.Context) {
 		return
 	}
 	is, g, _ := issueOf(c)
-	f, in := decodeIssue(form, formLang(c))
+	f, in := decodeIssue(form, langOf(c))
 	if len(f.Errors) == 0 {
 		err = a.st.UpdateIssue(c.Request.Context(), is.ID, in)
 		switch {
 		case errors.Is(err, store.ErrKeyTaken):
-			f.Errors["key"] = issueKeyTakenMessage(in.Key)
+			f.Errors["key"] = issueKeyTakenMessage(langOf(c), in.Key)
 		case errors.Is(err, store.ErrNotOpen):
 			web.Fail(c, errNotEditable.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
 			return

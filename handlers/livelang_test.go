@@ -83,8 +83,9 @@ func TestEachMemberGetsTheLiveFramesInTheirLanguage(t *testing.T) {
 	// changes, in each reader's language.
 	rt.members[2].post(gp+"/role", url.Values{"role": {"spectator"}}).wantStatus(http.StatusSeeOther)
 	for _, r := range readers {
+		spectator := r.lang.T("grp.seat.spectator")
 		ev := pages[r.who].until(5*time.Second, "the members after Cyd's move", func(ev sse) bool {
-			return strings.Contains(ev.data, `data-testid="member-seat">spectator<`)
+			return strings.Contains(ev.data, `data-testid="member-seat">`+spectator+`<`)
 		})
 		writtenIn(t, r.who+"'s group page after the move", ev.data, r.lang)
 	}

@@ -245,5 +245,8 @@ func anonTooMany(h http.Header, wait time.Duration) error {
 
 // errAnonFull: everyone's rows of visitors who are not signed in are at their
 // cap; nothing more is stored until some expire.
-var errAnonFull = &web.Error{Status: http.StatusServiceUnavailable, Title: "Busy", AnonCap: true,
-	Msg: "The server is holding as much as it can for people who are not signed in, so nothing was kept. Sign in first and try again."}
+var errAnonFull = func() *web.Error {
+	e := web.NewErrorID(http.StatusServiceUnavailable, "error.anon_full", nil)
+	e.AnonCap = true
+	return e
+}()
