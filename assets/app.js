@@ -77,7 +77,7 @@
     if (!field) return;
     var done = function () {
       var label = btn.textContent;
-      btn.textContent = "Copied";
+      btn.textContent = btn.getAttribute("data-copied") || "Copied";
       setTimeout(function () { btn.textContent = label; }, 1500);
     };
     if (navigator.clipboard && window.isSecureContext) {

@@ -117,7 +117,7 @@ func (a *Auth) describeKept(c *gin.Context, f store.KeptForm) views.KeptView {
 		case "auto_reveal":
 			val = lang.T("kept.yes")
 		case "deck":
-			val = store.DeckTitle(val)
+			val = views.DeckTitle(lang, val)
 		}
 		val = shortened(val)
 		v.Fields = append(v.Fields, views.KeptField{Label: lang.T("kept.field." + name), Value: val, Long: name == "rows" || name == "description"})

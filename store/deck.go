@@ -69,23 +69,6 @@ var builtinDecks = map[string]Deck{
 // DefaultDeck is the seed's scale.
 func DefaultDeck() Deck { return builtinDecks[DeckFibonacci] }
 
-// DeckTitle is how the settings form names a deck.
-func DeckTitle(name string) string {
-	switch name {
-	case DeckFibonacci:
-		return "Fibonacci (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 100)"
-	case DeckModified:
-		return "Modified Fibonacci (1, 2, 3, 5, 8, 13, 20, 40, 100)"
-	case DeckTShirt:
-		return "T-shirt sizes (XS, S, M, L, XL, XXL)"
-	case DeckPowers:
-		return "Powers of two (1, 2, 4, 8, 16, 32, 64)"
-	case DeckCustom:
-		return "Custom numbers"
-	}
-	return name
-}
-
 // Numeric reports whether the deck's cards are plain numbers, so a free number
 // can be offered beside them.
 func (d Deck) Numeric() bool { return d.labels() == nil }
