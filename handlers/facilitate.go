@@ -84,7 +84,7 @@ func (a *App) setTimer(c *gin.Context) {
 	lang := langOf(c)
 	notice := lang.F("notice.timer_stopped", map[string]any{"Key": is.Key})
 	if seconds > 0 {
-		notice = lang.F("notice.timer_started", map[string]any{"Key": is.Key, "Duration": views.DurationIn(lang, seconds)})
+		notice = lang.F("notice.timer_started", map[string]any{"Key": is.Key, "Duration": views.Duration(lang, seconds)})
 	}
 	a.afterOwnerAction(c, is.ID, role, notice)
 }

@@ -97,7 +97,7 @@ func activitySentence(l i18n.Lang, e store.AuditEvent) string {
 			return l.F("activity.timer.stopped", w)
 		}
 		if secs, err := strconv.Atoi(strings.TrimSuffix(d, "s")); err == nil {
-			w["Duration"] = duration(l, secs)
+			w["Duration"] = Duration(l, secs)
 			return l.F("activity.timer.for", w)
 		}
 		return l.F("activity.timer", w)
@@ -194,7 +194,7 @@ func settingsWords(l i18n.Lang, d string) string {
 			}
 		case "timer":
 			if secs, err := strconv.Atoi(strings.TrimSuffix(value, "s")); err == nil && secs > 0 {
-				ws = append(ws, l.F("activity.settings.timer", words{"Duration": duration(l, secs)}))
+				ws = append(ws, l.F("activity.settings.timer", words{"Duration": Duration(l, secs)}))
 			} else if err == nil {
 				ws = append(ws, l.T("activity.settings.no_timer"))
 			}
@@ -217,14 +217,9 @@ func deckName(l i18n.Lang, d store.Deck) string {
 	return l.F("deck.custom", words{"Cards": d.CardsText()})
 }
 
-// Duration says a number of seconds as a person would, in English: "6
+// Duration says a number of seconds as a person would, in language l: "6
 // seconds", "1 minute", "90 seconds", "2 minutes".
-func Duration(secs int) string { return duration(i18n.EN, secs) }
-
-// DurationIn is Duration in language l.
-func DurationIn(l i18n.Lang, secs int) string { return duration(l, secs) }
-
-func duration(l i18n.Lang, secs int) string {
+func Duration(l i18n.Lang, secs int) string {
 	if secs >= 60 && secs%60 == 0 {
 		return l.N("duration.minutes", secs/60, nil)
 	}
