@@ -247,6 +247,12 @@ func (l Lang) Number(f float64, prec int) string {
 	return get().printer[l.or()].Sprint(number.Decimal(f, number.MaxFractionDigits(prec)))
 }
 
+// Fixed writes a number with exactly prec decimals ("8.0", "8,0"): a figure
+// whose precision is part of what it says, like a round's average.
+func (l Lang) Fixed(f float64, prec int) string {
+	return get().printer[l.or()].Sprint(number.Decimal(f, number.MinFractionDigits(prec), number.MaxFractionDigits(prec)))
+}
+
 // DateTimePattern is the language's shape of a moment as the message file
 // writes it, placeholders and all ("{{.Day}}. {{.Month}} {{.Year}}, {{.Time}}
 // UTC"): app.js fills it in the viewer's own zone.

@@ -216,6 +216,12 @@ func TestNumbersAndDatesFollowTheLanguage(t *testing.T) {
 	if got := DE.N("voted", 1, map[string]any{"Total": 5}); got != "1 von 5 hat geschätzt" {
 		t.Errorf("German singular: %q", got)
 	}
+	if got, want := DE.Fixed(8, 1), "8,0"; got != want {
+		t.Errorf("DE.Fixed(8, 1) = %q, want %q: an average keeps its decimal", got, want)
+	}
+	if got, want := EN.Fixed(21, 1), "21.0"; got != want {
+		t.Errorf("EN.Fixed(21, 1) = %q, want %q", got, want)
+	}
 	if got := EN.Number(3, 1); got != "3" {
 		t.Errorf("a whole average is written without decimals: %q", got)
 	}
