@@ -345,6 +345,22 @@ func (t *tracker) seen(i int, issue int64, at time.Time, count int, revealed boo
 	t.cond.Broadcast()
 }
 
+// most is the highest count of votes each screen has read a state of.
+func (t *tracker) most() []int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]int, len(t.counts))
+	for i, c := range t.counts {
+		for n := len(c) - 1; n >= 0; n-- {
+			if !c[n].IsZero() {
+				out[i] = n
+				break
+			}
+		}
+	}
+	return out
+}
+
 // all waits until every screen has got somewhere (when gives the time it did,
 // zero until then), a screen fails, or the deadline. It returns when the last
 // one got there, and whether they all did.
@@ -382,8 +398,9 @@ func (t *tracker) all(deadline time.Time, when func(i int) time.Time) (time.Time
 }
 
 var (
-	countRe = regexp.MustCompile(`data-testid="voted-count">(\d+) of`)
-	stateRe = regexp.MustCompile(`data-state="([a-z]+)"`)
+	countMark = []byte(`data-testid="voted-count"`)
+	countRe   = regexp.MustCompile(`data-testid="voted-count">(\d+) of`)
+	stateRe   = regexp.MustCompile(`data-state="([a-z]+)"`)
 	// movePathRe is the address of the room a move event brings.
 	movePathRe = regexp.MustCompile(`id="room-head" data-path="(/issues/\d+)"`)
 )
@@ -436,7 +453,7 @@ func (s *screen) stream(ctx context.Context, issue int64) error {
 	name, target := "", ""
 	count, state := -1, ""
 	stateIssue := issue
-	var tail []byte
+	var tail, carry []byte
 	// A line longer than the buffer comes in pieces (an event is one long
 	// data line): each piece is searched, the count across pieces.
 	start, isData := true, false
@@ -491,8 +508,14 @@ func (s *screen) stream(ctx context.Context, issue int64) error {
 			}
 		}
 		if isData && count < 0 {
+			// The count's mark may lie across two pieces: the end of the
+			// last piece is searched with this one.
+			if tail == nil && !start && len(carry) > 0 {
+				data = append(append([]byte(nil), carry...), data...)
+			}
+			carry = append(carry[:0], data[max(0, len(data)-len(countMark)):]...)
 			if tail != nil || bytes.Contains(data, []byte(`"voted-count"`)) {
-				i := bytes.Index(data, []byte(`data-testid="voted-count"`))
+				i := bytes.Index(data, countMark)
 				if tail == nil && i > 0 {
 					data = data[i:]
 				}
@@ -557,8 +580,12 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 		}
 		go func() {
 			sleepUntil(stepCtx, start)
-			if err := saveProfile(stepCtx, addr, filepath.Join(profileDir, fmt.Sprintf("room-%d-instance-%d.pprof", n, i))); err != nil {
+			if err := saveProfile(stepCtx, addr, "profile?seconds=10", filepath.Join(profileDir, fmt.Sprintf("room-%d-instance-%d.pprof", n, i))); err != nil {
 				fmt.Fprintln(os.Stderr, "loadtest: profile:", err)
+			}
+			// What the heap holds then, every stream open.
+			if err := saveProfile(stepCtx, addr, "heap", filepath.Join(profileDir, fmt.Sprintf("room-%d-instance-%d-heap.pprof", n, i))); err != nil {
+				fmt.Fprintln(os.Stderr, "loadtest: heap profile:", err)
 			}
 		}()
 	}
@@ -675,7 +702,7 @@ func (rw *roomWorld) runRoom(ctx context.Context, rm *room, at time.Time, o room
 			record(func() { st.votePosts = append(st.votePosts, answered) })
 		}
 		if _, ok := tr.all(time.Now().Add(10*time.Second), func(i int) time.Time { return tr.counts[i][m] }); !ok {
-			fail("room %d: not every screen counted %d votes: %v", rm.group, m, tr.errs)
+			fail("room %d: not every screen counted %d votes (the most each counted: %v) %v", rm.group, m, tr.most(), tr.errs)
 			return
 		}
 		tr.mu.Lock()
@@ -715,9 +742,10 @@ func (rw *roomWorld) runRoom(ctx context.Context, rm *room, at time.Time, o room
 	}
 }
 
-// saveProfile saves 10 s of a -profile build's CPU profile.
-func saveProfile(ctx context.Context, addr, path string) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/profile?seconds=10", nil)
+// saveProfile saves one of a -profile build's profiles (what: "profile?seconds=10"
+// for 10 s of its CPU, "heap" for its memory).
+func saveProfile(ctx context.Context, addr, what, path string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/"+what, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err

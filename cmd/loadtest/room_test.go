@@ -86,3 +86,45 @@ func TestScreenReadsLongEvents(t *testing.T) {
 		t.Errorf("revealed at %v, counts %v", c[3], c)
 	}
 }
+
+// The count is found wherever the reader's buffer cuts its event, also when
+// the cut falls inside the count's own mark (a frame a byte longer or
+// shorter, a longer nickname, moves the cut).
+func TestScreenFindsTheCountAcrossTheBuffersCut(t *testing.T) {
+	for cut := -40; cut <= 2*len(countMark)+40; cut++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := `data: <section id="status" data-state="open">`
+		// The mark starts cut bytes before the end of the first 4 KiB piece.
+		pad := strings.Repeat("x", 4096-cut-len(head))
+		line := fmt.Sprintf("%s%s<strong %s>7 of 10 voted</strong>%s</section>\n\n", head, pad, countMark, strings.Repeat("y", 5000))
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			r := bufio.NewReader(c)
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil || l == "\r\n" {
+					break
+				}
+			}
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
+			fmt.Fprint(c, "id: 7-1\n"+line)
+		}()
+		tr := newTracker(1)
+		tr.reset(7, 10)
+		s := &screen{rw: &roomWorld{}, rm: &room{group: 1}, p: &person{base: "http://" + ln.Addr().String(), cookie: "c=1"}, tr: tr}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s.stream(ctx, 7)
+		cancel()
+		ln.Close()
+		if got := tr.most(); got[0] != 7 {
+			t.Errorf("mark cut %d bytes before the buffer's end: counted %v, want 7", cut, got)
+		}
+	}
+}
