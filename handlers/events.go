@@ -26,10 +26,11 @@ type liveStore interface {
 	GroupFor(ctx context.Context, groupID, userID int64) (store.Group, store.Role, error)
 	GroupIssues(ctx context.Context, groupID int64) ([]store.IssueSummary, error)
 	IssueFor(ctx context.Context, issueID, userID int64) (store.Issue, store.Group, store.Role, error)
-	IssueStatus(ctx context.Context, issueID int64) (store.Status, error)
+	RoomState(ctx context.Context, issueID int64) (store.Status, error)
+	Voted(ctx context.Context, issueID int64, voters []store.Voter) ([]store.Voter, error)
 	Members(ctx context.Context, groupID int64) ([]store.Member, error)
 	Now() time.Time
-	OwnEstimate(ctx context.Context, issueID, userID int64) (store.Vote, error)
+	OwnPart(ctx context.Context, issueID, userID int64) (store.Issue, store.Group, store.Seat, store.Vote, error)
 	SessionAlive(ctx context.Context, id, userID int64, p store.SessionPolicy) (bool, error)
 }
 
@@ -162,10 +163,12 @@ func (a *App) streamNavigate(c *gin.Context, target string) {
 // role and language watched. It is built from the store and the session policy, not from App: the
 // broker holds nothing of the web layer.
 func newHub(st liveStore, cfg Config, log *slog.Logger, bus live.Bus) *live.Broker {
-	room, group := statusFrames(st), groupFrames(st)
+	kept := newRoomCache()
+	room, group := statusFrames(st, kept), groupFrames(st)
 	enter, own := enterFrames(st), ownCards(st)
 	return live.New(live.Config{
-		Bus: bus,
+		Bus:       bus,
+		GroupNews: kept.drop,
 		Render: func(ctx context.Context, issueID, groupID int64, present map[int64]bool) (live.Frames, error) {
 			if issueID == live.GroupPage {
 				return group(ctx, groupID)
@@ -193,14 +196,24 @@ func inLang(ctx context.Context, lang string) context.Context {
 }
 
 // statusFrames loads the live part of an issue's room, rendered for each
-// role (every member's audience is their role) in each language watched.
-func statusFrames(st liveStore) func(context.Context, int64, map[int64]bool) (live.Frames, error) {
+// role (every member's audience is their role) in each language watched. The
+// room's state and the group's backlog come from kept, read again only after
+// a change of the group; after a vote, only who has voted is read.
+func statusFrames(st liveStore, kept *roomCache) func(context.Context, int64, map[int64]bool) (live.Frames, error) {
 	return func(ctx context.Context, issueID int64, present map[int64]bool) (live.Frames, error) {
-		status, err := st.IssueStatus(ctx, issueID)
+		status, fresh, err := kept.room(ctx, issueID, st.RoomState)
 		if errors.Is(err, store.ErrNotFound) {
 			return live.Frames{}, live.ErrGone
 		}
 		if err != nil {
+			return live.Frames{}, err
+		}
+		if !fresh {
+			if status.Voters, err = st.Voted(ctx, issueID, status.Voters); err != nil {
+				return live.Frames{}, err
+			}
+		}
+		if status.Backlog, err = kept.backlogOf(ctx, status.Group.ID, st.GroupIssues); err != nil {
 			return live.Frames{}, err
 		}
 		f := live.Frames{Audience: map[int64]string{}}
@@ -230,7 +243,8 @@ func statusFrames(st liveStore) func(context.Context, int64, map[int64]bool) (li
 // (they get ownCards next).
 func enterFrames(st liveStore) func(context.Context, int64, int64) (live.Frames, error) {
 	return func(ctx context.Context, issueID, _ int64) (live.Frames, error) {
-		status, err := st.IssueStatus(ctx, issueID)
+		// The head and the cards: no backlog.
+		status, err := st.RoomState(ctx, issueID)
 		if errors.Is(err, store.ErrNotFound) {
 			return live.Frames{}, live.ErrGone
 		}
@@ -261,18 +275,14 @@ func enterFrames(st liveStore) func(context.Context, int64, int64) (live.Frames,
 // (nothing was just saved).
 func ownCards(st liveStore) func(context.Context, int64, int64, string, bool) ([]byte, error) {
 	return func(ctx context.Context, issueID, userID int64, lang string, moved bool) ([]byte, error) {
-		status, err := st.IssueStatus(ctx, issueID)
+		is, g, seat, vote, err := st.OwnPart(ctx, issueID, userID)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, live.ErrGone
 		}
 		if err != nil {
 			return nil, err
 		}
-		vote, err := st.OwnEstimate(ctx, issueID, userID)
-		if err != nil {
-			return nil, err
-		}
-		v := views.EstimateView{Issue: status.Issue, Group: status.Group, Seat: status.SeatOf(userID), Own: vote, Saved: !moved && !vote.IsZero()}
+		v := views.EstimateView{Issue: is, Group: g, Seat: seat, Own: vote, Saved: !moved && !vote.IsZero()}
 		var buf bytes.Buffer
 		if err := views.OwnCards(v).Render(inLang(ctx, lang), &buf); err != nil {
 			return nil, err

@@ -160,7 +160,7 @@ func (w *growthWorld) paths(dim growthDim) []growthPath {
 		ps = append(ps, page("group-page", fmt.Sprintf("/groups/%d", w.groupID)), page("room-page", fmt.Sprintf("/issues/%d", w.issueID)))
 	}
 	votePath := fmt.Sprintf("/issues/%d/estimate", w.issueID)
-	room, group := statusFrames(w.ta.st), groupFrames(w.ta.st)
+	room, group := statusFrames(w.ta.st, newRoomCache()), groupFrames(w.ta.st)
 	return append(ps,
 		growthPath{"vote", func(ctx context.Context, i int) (int, error) {
 			form := url.Values{"estimate": {strconv.Itoa(store.Scale[i%len(store.Scale)])}}

@@ -112,6 +112,13 @@ type Config struct {
 	// topic (for Moved, the topic moved to) and its group; "" just ends the
 	// stream.
 	Exit func(why Reason, topic, group int64) string
+	// GroupNews, if set, is told of a notice that changes what every topic of
+	// a group shows (GroupChanged, GroupMoved, MemberLeft, GroupDeleted),
+	// before the topics are rendered again; group 0 is every group (the bus
+	// resynchronised). It is where a cache of what the topics of a group
+	// share, kept by Render between renders, is dropped: it hears the notices
+	// of every instance, as the topics do.
+	GroupNews func(group int64)
 	// Bus carries change notices between brokers; nil is an in-process bus.
 	Bus Bus
 	// MaxStreams caps open streams in total (default 10,000),
@@ -720,6 +727,14 @@ func (b *Broker) publish(n Notice) {
 
 // apply acts on a notice from the bus, whichever instance sent it.
 func (b *Broker) apply(n Notice) {
+	if b.cfg.GroupNews != nil {
+		switch n.Kind {
+		case GroupChanged, GroupMoved, MemberLeft, GroupDeleted:
+			b.cfg.GroupNews(n.Group)
+		case Resync:
+			b.cfg.GroupNews(0)
+		}
+	}
 	switch n.Kind {
 	case TopicChanged:
 		if n.Topic != GroupPage {

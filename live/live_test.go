@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -969,4 +970,38 @@ func TestTheSessionThatLeftIsNotSentAway(t *testing.T) {
 	}
 	elsewhere.ended(fmt.Sprintf("/exit/%d/0/10", Removed))
 	owner.want("one for owner, 1 here")
+}
+
+// GroupNews hears the notices that change a whole group, from every
+// instance on the bus (a cache of the group's shared parts is dropped there),
+// and not the ones that change one topic, a person's own part or a session.
+func TestGroupNewsHearsEveryInstancesGroupNotices(t *testing.T) {
+	t.Parallel()
+	bus := NewLocalBus()
+	var mu sync.Mutex
+	var heard []int64
+	news := func(c *Config) {
+		c.Bus = bus
+		c.GroupNews = func(group int64) {
+			mu.Lock()
+			heard = append(heard, group)
+			mu.Unlock()
+		}
+	}
+	newWorld(t, news)
+	b := newWorld(t, func(c *Config) { c.Bus = bus })
+	b.b.TopicChanged(1)
+	b.b.OwnChanged(1, 2)
+	b.b.GroupPageChanged(7)
+	b.b.SessionsEnded([]int64{3})
+	b.b.GroupChanged(7)
+	b.b.GroupMoved(8, 1)
+	b.b.MemberLeft(9, 2, 0)
+	b.b.GroupDeleted(10)
+	bus.Publish(context.Background(), Notice{Kind: Resync})
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []int64{7, 8, 9, 10, 0}; !slices.Equal(heard, want) {
+		t.Errorf("GroupNews heard %v, want %v", heard, want)
+	}
 }

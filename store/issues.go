@@ -342,6 +342,28 @@ func (s *Store) GroupIssues(ctx context.Context, groupID int64) ([]IssueSummary,
 // IssueStatus loads the status page's facts: the issue, its group, and every
 // member with whether they voted — never what.
 func (s *Store) IssueStatus(ctx context.Context, issueID int64) (Status, error) {
+	st, err := s.issueRoom(ctx, issueID)
+	if err != nil {
+		return st, err
+	}
+	return s.RoomFacts(ctx, st.Issue, st.Group)
+}
+
+// RoomState is IssueStatus without the backlog (Status.Backlog is nil): the
+// live room keeps the backlog of a group between renders (GroupIssues) and
+// reads it again only when something of the group changed, where a vote
+// changes only the room.
+func (s *Store) RoomState(ctx context.Context, issueID int64) (Status, error) {
+	st, err := s.issueRoom(ctx, issueID)
+	if err != nil {
+		return st, err
+	}
+	st, err = s.roomFacts(ctx, st.Issue, st.Group, false)
+	return withNotes(st), err
+}
+
+// issueRoom loads an issue and its group.
+func (s *Store) issueRoom(ctx context.Context, issueID int64) (Status, error) {
 	var st Status
 	row, err := s.queryRow(ctx, `SELECT `+issueCols+`, `+groupRoomCols+`
 		FROM issues i JOIN groups g ON g.id = i.group_id WHERE i.id = ?`, issueID)
@@ -356,7 +378,7 @@ func (s *Store) IssueStatus(ctx context.Context, issueID int64) (Status, error) 
 	if err := gr.fill(&st.Group); err != nil {
 		return st, err
 	}
-	return s.RoomFacts(ctx, st.Issue, st.Group)
+	return st, nil
 }
 
 // RoomFacts completes the room of an issue already loaded with its group (by
@@ -371,7 +393,7 @@ func (s *Store) RoomFacts(ctx context.Context, is Issue, g Group) (Status, error
 				Current: f.current, Next: f.next, Backlog: slices.Clone(f.backlog)}), nil
 		}
 	}
-	st, err := s.roomFacts(ctx, is, g)
+	st, err := s.roomFacts(ctx, is, g, true)
 	if err == nil && cached {
 		s.cache.rooms.put(gen, key, roomFacts{voters: slices.Clone(st.Voters), rounds: slices.Clone(st.Rounds),
 			current: st.Current, next: st.Next, backlog: slices.Clone(st.Backlog)})
@@ -388,7 +410,7 @@ func withNotes(st Status) Status {
 	return st
 }
 
-func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error) {
+func (s *Store) roomFacts(ctx context.Context, is Issue, g Group, backlog bool) (Status, error) {
 	st := Status{Issue: is, Group: g}
 	var err error
 	if st.Voters, err = s.Voters(ctx, is.ID, g.ID); err != nil {
@@ -397,8 +419,10 @@ func (s *Store) roomFacts(ctx context.Context, is Issue, g Group) (Status, error
 	if st.Rounds, err = s.Rounds(ctx, is.ID); err != nil {
 		return st, err
 	}
-	if st.Backlog, err = s.GroupIssues(ctx, g.ID); err != nil {
-		return st, err
+	if backlog {
+		if st.Backlog, err = s.GroupIssues(ctx, g.ID); err != nil {
+			return st, err
+		}
 	}
 	// The next open issue after this one, else the first open one before it;
 	// never the one the group is on already (starting it would move nobody).
@@ -447,6 +471,27 @@ func (s *Store) Voters(ctx context.Context, issueID, groupID int64) ([]Voter, er
 	return voters, wrap(rows.Err())
 }
 
+// Voted is voters (the room's members, as Voters lists them) with whether
+// each has voted on issueID now, as the issue's ballot says — never what. It
+// is a copy: voters is not changed. The live room reads it after a vote,
+// where the rest of the room is as it was.
+func (s *Store) Voted(ctx context.Context, issueID int64, voters []Voter) ([]Voter, error) {
+	row, err := s.queryRow(ctx, "SELECT votes FROM ballots WHERE issue_id = ?", issueID)
+	if err != nil {
+		return nil, err
+	}
+	var raw []byte
+	if err := row.Scan(&raw); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, wrap(err)
+	}
+	b := ballot(raw)
+	out := slices.Clone(voters)
+	for i := range out {
+		out[i].Voted = b.has(out[i].UserID)
+	}
+	return out, nil
+}
+
 // OwnEstimate is the caller's own current vote on an open issue (the zero Vote
 // if none).
 func (s *Store) OwnEstimate(ctx context.Context, issueID, userID int64) (Vote, error) {
@@ -467,6 +512,43 @@ func (s *Store) OwnEstimate(ctx context.Context, issueID, userID int64) (Vote, e
 		return Vote{}, nil
 	}
 	return b.card(i).vote(), nil
+}
+
+// OwnPart loads what one person's own cards of an issue show, in one query:
+// the issue, its group, their seat (a voter's when they are no member, as
+// Status.SeatOf says) and their current vote (the zero Vote if none). The
+// live room sends it after each of their votes, so it reads no more than that.
+func (s *Store) OwnPart(ctx context.Context, issueID, userID int64) (Issue, Group, Seat, Vote, error) {
+	row, err := s.queryRow(ctx, `SELECT `+issueCols+`, `+groupRoomCols+`, COALESCE(m.seat, ''), b.votes
+		FROM issues i JOIN groups g ON g.id = i.group_id
+		LEFT JOIN memberships m ON m.group_id = i.group_id AND m.user_id = ?
+		LEFT JOIN ballots b ON b.issue_id = i.id
+		WHERE i.id = ?`, userID, issueID)
+	if err != nil {
+		return Issue{}, Group{}, "", Vote{}, err
+	}
+	var g Group
+	var gr groupRow
+	var seat Seat
+	var raw []byte
+	is, err := scanIssue(row, append(gr.dest(&g), &seat, &raw)...)
+	if err != nil {
+		return Issue{}, Group{}, "", Vote{}, err
+	}
+	g.ID = is.GroupID
+	if err := gr.fill(&g); err != nil {
+		return Issue{}, Group{}, "", Vote{}, err
+	}
+	if seat == "" {
+		seat = SeatVoter
+	}
+	var v Vote
+	if b := ballot(raw); raw != nil {
+		if i, ok := b.index(userID); ok && b.card(i) != cardNone {
+			v = b.card(i).vote()
+		}
+	}
+	return is, g, seat, v, nil
 }
 
 // Estimate records or changes the vote of userID (a voter of the issue's group)

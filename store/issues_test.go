@@ -569,3 +569,65 @@ func TestAuditHasNoValues(t *testing.T) {
 		t.Errorf("only %d events written", lines)
 	}
 }
+
+// OwnPart reads in one query what the room's status and the own vote say of
+// one person: the same issue, group, seat and vote, before and after the
+// reveal, for a voter, a spectator, a member who has not voted and somebody
+// who is no member, with 32-character nicknames and a hyphenated key.
+func TestOwnPartAgreesWithTheRoom(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	owner := newUser(t, s, "Owner-with-a-rather-long-name-32")
+	voter, unsure, quiet := newUser(t, s, "Voter-with-a-rather-long-name-32"), newUser(t, s, "Unsure"), newUser(t, s, "Quiet")
+	watcher, outsider := newUser(t, s, "Watcher"), newUser(t, s, "Outsider")
+	g := newGroup(t, s, owner, "Team", voter, unsure, quiet, watcher)
+	is := newIssue(t, s, g.ID, "PLAT-1234-api-gateway")
+	if _, err := s.SetSeat(ctx, g.ID, watcher.ID, SeatSpectator); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		st, err := s.IssueStatus(ctx, is.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []User{owner, voter, unsure, quiet, watcher, outsider} {
+			gotIs, gotG, seat, vote, err := s.OwnPart(ctx, is.ID, u.ID)
+			if err != nil {
+				t.Fatalf("%s, %s: %v", when, u.Nickname, err)
+			}
+			want, err := s.OwnEstimate(ctx, is.ID, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gotIs.ID != st.Issue.ID || gotIs.State != st.Issue.State || gotIs.Key != st.Issue.Key || gotIs.Round != st.Issue.Round ||
+				gotG.ID != st.Group.ID || gotG.Settings.Deck.Spec() != st.Group.Settings.Deck.Spec() {
+				t.Errorf("%s, %s: issue %+v / group %+v, the room says %+v / %+v", when, u.Nickname, gotIs, gotG, st.Issue, st.Group)
+			}
+			if seat != st.SeatOf(u.ID) || vote != want {
+				t.Errorf("%s, %s: seat %q vote %+v, want %q %+v", when, u.Nickname, seat, vote, st.SeatOf(u.ID), want)
+			}
+		}
+	}
+	check("before any vote")
+	for _, v := range []struct {
+		u User
+		v Vote
+	}{{voter, Vote{Value: 8}}, {unsure, Vote{Special: CardUnsure}}, {owner, Vote{Value: 5}}} {
+		if _, err := s.Estimate(ctx, is.ID, v.u.ID, v.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("votes cast")
+	if _, _, _, v, _ := s.OwnPart(ctx, is.ID, voter.ID); v.Value != 8 {
+		t.Errorf("voter's own vote %+v, want 8", v)
+	}
+	if _, err := s.Reveal(ctx, is.ID, owner); err != nil {
+		t.Fatal(err)
+	}
+	check("revealed")
+	if _, _, _, _, err := s.OwnPart(ctx, 987654, voter.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("OwnPart of a missing issue: %v, want ErrNotFound", err)
+	}
+}
