@@ -111,6 +111,7 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{"addr", "127.0.0.1:9000", "127.0.0.1:9001", "127.0.0.1:9000", "127.0.0.1:9001", ":8080", func(c *config) string { return c.addr }},
 		{"db", "/srv/env.db", "/srv/flag.db", "/srv/env.db", "/srv/flag.db", "estimator.db", func(c *config) string { return c.db }},
 		{"db-conns", "8", "24", "8", "24", "16", func(c *config) string { return strconv.Itoa(c.dbConns) }},
+		{"max-streams", "20000", "30000", "20000", "30000", "10000", func(c *config) string { return strconv.Itoa(c.maxStreams) }},
 		{"secure-cookies", "true", "false", "true", "false", "false", func(c *config) string { return fmt.Sprint(c.secureCookies) }},
 		{"log-level", "debug", "warn", "debug", "warn", "info", func(c *config) string { return c.logLevel }},
 		{"base-url", "https://env.example", "https://flag.example", "https://env.example", "https://flag.example", "", func(c *config) string { return c.baseURL }},
@@ -315,6 +316,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--log-format", "xml"}, "--log-format"},
 		{[]string{"--shutdown-delay", "-1s"}, "--shutdown-delay"},
 		{[]string{"--shutdown-timeout", "0s"}, "--shutdown-timeout"},
+		{[]string{"--max-streams", "0"}, "--max-streams"},
 		{[]string{"healthcheck", "now"}, "healthcheck takes no arguments"},
 		{[]string{"--no-such-flag"}, "no-such-flag"},
 		// Sign-in settings that cannot work.

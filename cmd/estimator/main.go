@@ -47,6 +47,7 @@ type config struct {
 	addr, db, logLevel, logFormat  string
 	baseURL, devAssets             string
 	dbConns                        int
+	maxStreams                     int
 	trustedProxies                 string
 	oidcIssuer, oidcClientID       string
 	oidcClientSecret, oidcName     string
@@ -175,6 +176,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	}
 	fs.StringVar(&cfg.addr, "addr", env("ESTIMATOR_ADDR", ":8080"), "address to listen on (ESTIMATOR_ADDR)")
 	fs.StringVar(&cfg.db, "db", env("ESTIMATOR_DB", "estimator.db"), "SQLite database file, created if missing, or a postgres:// URL: several instances can share one PostgreSQL database (ESTIMATOR_DB)")
+	fs.IntVar(&cfg.maxStreams, "max-streams", envInt("ESTIMATOR_MAX_STREAMS", 10000), "live update streams (open room and group pages) this instance serves at once; past it a page works without live updates until one closes (ESTIMATOR_MAX_STREAMS)")
 	fs.IntVar(&cfg.dbConns, "db-conns", envInt("ESTIMATOR_DB_CONNS", 16), "PostgreSQL connections of this instance, plus one for live updates; keep instances × (this + 1) under the server's max_connections (ESTIMATOR_DB_CONNS)")
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("ESTIMATOR_SECURE_COOKIES"), "the app is served over HTTPS: cookies are Secure with the __Host- prefix (ESTIMATOR_SECURE_COOKIES)")
 	fs.StringVar(&cfg.logLevel, "log-level", env("ESTIMATOR_LOG_LEVEL", "info"), "log level: debug, info, warn or error (ESTIMATOR_LOG_LEVEL)")
@@ -221,6 +223,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	}
 	if cfg.shutdownTimeout <= 0 || cfg.shutdownDelay < 0 {
 		return nil, nil, usage(fmt.Errorf("--shutdown-timeout %v, --shutdown-delay %v: want a positive timeout and a delay of 0 or more", cfg.shutdownTimeout, cfg.shutdownDelay))
+	}
+	if cfg.maxStreams < 1 {
+		return nil, nil, usage(fmt.Errorf("--max-streams %d: want at least 1", cfg.maxStreams))
 	}
 	if cfg.dbConns < 1 {
 		return nil, nil, usage(fmt.Errorf("--db-conns %d: want at least 1", cfg.dbConns))
@@ -331,6 +336,7 @@ func serve(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		},
 		TrustedUserHeader: strings.TrimSpace(cfg.trustedUserHeader),
 		NoGuests:          !cfg.guests,
+		MaxStreams:        cfg.maxStreams,
 	}
 	if hcfg.Trackers, err = tracker.ParseAllowed(cfg.trackers); err != nil {
 		return fmt.Errorf("%w: --trackers: %w", errUsage, err)
