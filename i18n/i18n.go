@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -50,7 +51,11 @@ type catalog struct {
 	// plain holds the messages that are one fixed text (no placeholder, no
 	// plural): most of them, served without running a template.
 	plain map[Lang]map[string]string
-	loc   map[Lang]*goi18n.Localizer
+	// filled holds the messages whose placeholders are all plain
+	// {{.Name}}, with no plural: F fills them in without running a template
+	// (the same text: TestFilledMessagesReadAsTheirTemplates).
+	filled map[Lang]map[string][]piece
+	loc    map[Lang]*goi18n.Localizer
 	// ids is every message ID of each file, for the completeness test.
 	msgs    map[Lang]map[string]*goi18n.Message
 	printer map[Lang]*message.Printer
@@ -93,6 +98,7 @@ func load(fsys fs.FS) (*catalog, error) {
 	c := &catalog{
 		bundle:  b,
 		plain:   map[Lang]map[string]string{},
+		filled:  map[Lang]map[string][]piece{},
 		loc:     map[Lang]*goi18n.Localizer{},
 		msgs:    map[Lang]map[string]*goi18n.Message{},
 		printer: map[Lang]*message.Printer{},
@@ -105,6 +111,7 @@ func load(fsys fs.FS) (*catalog, error) {
 	for _, l := range Langs {
 		c.msgs[l] = map[string]*goi18n.Message{}
 		c.plain[l] = map[string]string{}
+		c.filled[l] = map[string][]piece{}
 		found := false
 		for _, name := range names {
 			if fileLang(name) != l {
@@ -124,8 +131,12 @@ func load(fsys fs.FS) (*catalog, error) {
 					return nil, fmt.Errorf("i18n: %s: %q is in another file of %s too", name, m.ID, l)
 				}
 				c.msgs[l][m.ID] = m
-				if !strings.Contains(m.Other, "{{") && m.One == "" && m.Few == "" && m.Many == "" && m.Two == "" && m.Zero == "" {
-					c.plain[l][m.ID] = m.Other
+				if m.One == "" && m.Few == "" && m.Many == "" && m.Two == "" && m.Zero == "" {
+					if !strings.Contains(m.Other, "{{") {
+						c.plain[l][m.ID] = m.Other
+					} else if ps, ok := pieces(m.Other); ok {
+						c.filled[l][m.ID] = ps
+					}
 				}
 			}
 		}
@@ -207,9 +218,56 @@ func (l Lang) T(id string) string {
 	return l.F(id, nil)
 }
 
+// piece is a part of a message: its own text, or (name set) the value of a
+// placeholder.
+type piece struct{ text, name string }
+
+var plainPlaceholder = regexp.MustCompile(`\{\{\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
+
+// pieces cuts a message into its text and its placeholders; ok is false
+// when it holds template syntax other than {{.Name}}.
+func pieces(msg string) (ps []piece, ok bool) {
+	at := 0
+	for _, m := range plainPlaceholder.FindAllStringSubmatchIndex(msg, -1) {
+		if text := msg[at:m[0]]; text != "" {
+			ps = append(ps, piece{text: text})
+		}
+		ps = append(ps, piece{name: msg[m[2]:m[3]]})
+		at = m[1]
+	}
+	if at < len(msg) {
+		ps = append(ps, piece{text: msg[at:]})
+	}
+	for _, p := range ps {
+		if p.name == "" && (strings.Contains(p.text, "{{") || strings.Contains(p.text, "}}")) {
+			return nil, false
+		}
+	}
+	return ps, true
+}
+
 // F is a message with placeholders filled from data ({{.Name}} in the file).
 func (l Lang) F(id string, data map[string]any) string {
-	s, err := get().loc[l.or()].Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	c := get()
+	if ps, ok := c.filled[l.or()][id]; ok {
+		var b strings.Builder
+		for _, p := range ps {
+			switch v, ok := data[p.name]; {
+			case p.name == "":
+				b.WriteString(p.text)
+			case !ok || v == nil:
+				b.WriteString("<no value>") // as the template writes it
+			default:
+				if s, isString := v.(string); isString {
+					b.WriteString(s)
+				} else {
+					fmt.Fprint(&b, v)
+				}
+			}
+		}
+		return b.String()
+	}
+	s, err := c.loc[l.or()].Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: data})
 	if err != nil {
 		// Only a message missing from every file gets here: the tests
 		// forbid it. The ID still tells a reader what was meant.
