@@ -106,6 +106,12 @@ func TestTheRoomFitsAPhoneWithoutScrollingSideways(t *testing.T) {
 	owner.click(testID("reveal"))
 	owner.waitText(testID("state"), "revealed", stepTimeout)
 	zed.waitText(testID("state"), "revealed", stepTimeout)
+	// The backlog's own update (the issue is revealed there too) keeps the
+	// fold as the person left it.
+	zed.waitText(`.backlog-item.is-current [data-testid="backlog-state"]`, "revealed", stepTimeout)
+	if !listShown(zed) {
+		t.Error("the backlog's update folded the backlog the person had opened")
+	}
 	owner.screenshots("table-revealed-owner")
 	zed.screenshots("table-revealed-member")
 	check("after the reveal", owner, zed)

@@ -223,3 +223,98 @@ func TestSeatsNeverCarryAValue(t *testing.T) {
 	}
 	check("after the reveal", "event", after.data)
 }
+
+// The backlog travels apart from the room's state, and only when it changed:
+// a stream gets it once after its first state (in its role's form: Start for
+// a facilitator, none for a member); votes bring states and no backlog; a
+// change of the group brings the state and then the backlog; a stream opened
+// again gets it again. A vote frame is a fraction of the room's bytes.
+func TestTheBacklogIsSentOnlyWhenItChanges(t *testing.T) {
+	t.Parallel()
+	ta := newTestApp(t, func(c *Config) { c.StreamHeartbeat = time.Hour })
+	bt := newBacklogTeam(t, ta)
+	srv := liveServer(t, ta)
+	// read gets the events up to and including the first state that
+	// satisfies ok, and the backlog events after it that came with it (up
+	// to the next state or the stream's quiet).
+	type seen struct {
+		state   sse
+		backlog []sse
+		before  int // backlog events before that state
+	}
+	read := func(s *stream, what string, ok func(sse) bool) seen {
+		t.Helper()
+		var out seen
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			ev, got := s.Next(time.Until(deadline))
+			if !got {
+				t.Fatalf("%s: no such state", what)
+			}
+			e := asSSE(ev)
+			if isBacklog(e) {
+				out.before++
+				continue
+			}
+			if ok(e) {
+				out.state = e
+				break
+			}
+		}
+		// The backlog of this state, if any, is written right after it.
+		if ev, got := s.Next(2 * time.Second); got && isBacklog(asSSE(ev)) {
+			out.backlog = append(out.backlog, asSSE(ev))
+		}
+		return out
+	}
+	count := func(n int) func(sse) bool {
+		return func(e sse) bool { return strings.Contains(e.data, fmt.Sprintf(">%d of 4 voted<", n)) }
+	}
+	ana, bo := openStream(t, srv, bt.ana, bt.now), openStream(t, srv, bt.bo, bt.now)
+	for _, who := range []struct {
+		name  string
+		s     *stream
+		start bool
+	}{{"member", ana, false}, {"facilitator", bo, true}} {
+		first := read(who.s, who.name+"'s first state", count(0))
+		if len(first.backlog) != 1 {
+			t.Fatalf("%s: the first state came with %d backlogs, want 1", who.name, len(first.backlog))
+		}
+		rows := backlogRows(htmltest.Parse(t, first.backlog[0].data))
+		if len(rows) != 4 || rows[2].start != who.start || !rows[3].current {
+			t.Errorf("%s's backlog: %+v", who.name, rows)
+		}
+		if strings.Contains(first.state.data, `data-testid="backlog"`) {
+			t.Errorf("%s: the state carries the backlog too", who.name)
+		}
+	}
+	// Three votes: three states (or fewer, coalesced), no backlog.
+	for i, c := range []*client{bt.ana, bt.cyd, bt.owner} {
+		c.estimate(bt.now, "3").wantStatus(http.StatusSeeOther)
+		for _, s := range []*stream{ana, bo} {
+			got := read(s, fmt.Sprintf("vote %d", i+1), count(i+1))
+			if got.before != 0 || len(got.backlog) != 0 {
+				t.Errorf("vote %d brought %d backlogs", i+1, got.before+len(got.backlog))
+			}
+			if n := len(got.state.data); n > 8000 {
+				t.Errorf("a vote's state is %d bytes", n)
+			}
+		}
+	}
+	// A new issue: the state, then the backlog with it.
+	bt.owner.plain().post(fmt.Sprintf("/groups/%d/issues", bt.gid), url.Values{"key": {"SHOP-5-checkout-with-a-long-key"}}).wantStatus(http.StatusSeeOther)
+	for _, s := range []*stream{ana, bo} {
+		got := read(s, "the new issue", count(3))
+		if len(got.backlog) != 1 || got.before != 0 {
+			t.Fatalf("the group's change brought %d backlogs before and %d after its state", got.before, len(got.backlog))
+		}
+		if rows := backlogRows(htmltest.Parse(t, got.backlog[0].data)); len(rows) != 5 || rows[4].key != "SHOP-5-checkout-with-a-long-key" {
+			t.Errorf("the backlog after the new issue: %+v", rows)
+		}
+	}
+	// A second tab of the member's gets its own, once.
+	again := openStream(t, srv, bt.ana, bt.now)
+	if got := read(again, "the second tab's first state", count(3)); len(got.backlog) != 1 {
+		t.Errorf("a stream opened again got %d backlogs", len(got.backlog))
+	}
+}

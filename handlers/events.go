@@ -213,7 +213,8 @@ func statusFrames(st liveStore, kept *roomCache) func(context.Context, int64, ma
 				return live.Frames{}, err
 			}
 		}
-		if status.Backlog, err = kept.backlogOf(ctx, status.Group.ID, st.GroupIssues); err != nil {
+		var read uint64
+		if status.Backlog, read, err = kept.backlogOf(ctx, status.Group.ID, st.GroupIssues); err != nil {
 			return live.Frames{}, err
 		}
 		f := live.Frames{Audience: map[int64]string{}}
@@ -228,6 +229,18 @@ func statusFrames(st liveStore, kept *roomCache) func(context.Context, int64, ma
 			var buf bytes.Buffer
 			view := views.StatusView{Status: status, Role: store.Role(role), Present: present, Now: now}
 			if err := views.StatusPanel(view).Render(inLang(ctx, lang), &buf); err != nil {
+				return nil, err
+			}
+			return buf.Bytes(), nil
+		}
+		// The backlog: the group's issues as this read of them says, the one
+		// the group is on marked (the room's own issue and the role do not
+		// change within a topic's faces).
+		f.SideKey = strconv.FormatUint(read, 10) + "-" + strconv.FormatInt(status.Current.ID, 10)
+		f.Side = func(ctx context.Context, role, lang string) ([]byte, error) {
+			var buf bytes.Buffer
+			view := views.StatusView{Status: status, Role: store.Role(role), Now: now}
+			if err := views.BacklogUpdate(view).Render(inLang(ctx, lang), &buf); err != nil {
 				return nil, err
 			}
 			return buf.Bytes(), nil

@@ -70,21 +70,40 @@ func asSSE(ev testkit.Event) sse {
 
 func (s *stream) close() { s.Close() }
 
-// next returns the next event other than a heartbeat comment.
+// isBacklog says whether an event is the room's backlog, which a stream
+// sends after a state when it changed (live.Frames.Side): next, nextAny and
+// mustNext pass over it, until sees it.
+func isBacklog(ev sse) bool { return strings.HasPrefix(ev.data, `<hx-partial hx-target="#backlog"`) }
+
+// next returns the next event other than a heartbeat comment or the backlog.
 func (s *stream) next(timeout time.Duration) (sse, bool) {
-	ev, ok := s.Next(timeout)
-	return asSSE(ev), ok
+	deadline := time.Now().Add(timeout)
+	for {
+		ev, ok := s.Next(time.Until(deadline))
+		if e := asSSE(ev); !ok || !isBacklog(e) {
+			return e, ok
+		}
+	}
 }
 
 // nextAny is next with the heartbeat comments (named "comment").
 func (s *stream) nextAny(timeout time.Duration) (sse, bool) {
-	ev, ok := s.NextAny(timeout)
-	return asSSE(ev), ok
+	deadline := time.Now().Add(timeout)
+	for {
+		ev, ok := s.NextAny(time.Until(deadline))
+		if e := asSSE(ev); !ok || !isBacklog(e) {
+			return e, ok
+		}
+	}
 }
 
 func (s *stream) mustNext() sse {
 	s.t.Helper()
-	return asSSE(s.MustNext())
+	for {
+		if e := asSSE(s.MustNext()); !isBacklog(e) {
+			return e
+		}
+	}
 }
 
 // until reads events until one satisfies ok, or fails after within.

@@ -90,10 +90,11 @@ func (a *App) issueStatus(c *gin.Context) {
 	a.showStatus(c, http.StatusOK, v)
 }
 
-// showStatus answers with the live panel for htmx, the whole room otherwise.
+// showStatus answers with the live panel and the backlog for htmx, the whole
+// room otherwise.
 func (a *App) showStatus(c *gin.Context, status int, v views.StatusView) {
 	if web.WantsFragment(c) {
-		a.pages.Fragment(c, status, views.StatusPanel(v))
+		a.pages.Fragment(c, status, views.RoomUpdate(v))
 		return
 	}
 	own, err := a.ownView(c, v.Status.Issue, v.Status.Group, v.Status.SeatOf(signin.User(c).ID))
@@ -293,7 +294,7 @@ func (a *App) reveal(c *gin.Context) {
 }
 
 // afterOwnerAction answers an owner's change in the room: the fresh live panel
-// for htmx, PRG otherwise.
+// and backlog for htmx, PRG otherwise.
 func (a *App) afterOwnerAction(c *gin.Context, issueID int64, role store.Role, notice string) {
 	if web.WantsFragment(c) {
 		v, err := a.statusView(c, issueID, role)
@@ -301,7 +302,7 @@ func (a *App) afterOwnerAction(c *gin.Context, issueID int64, role store.Role, n
 			web.Fail(c, err)
 			return
 		}
-		a.pages.ActionDone(c, views.StatusPanel(v), notice)
+		a.pages.ActionDone(c, views.RoomUpdate(v), notice)
 		return
 	}
 	web.DoneRedirect(c, notice, views.IssuePath(issueID))

@@ -21,8 +21,17 @@ type roomCache struct {
 	// gen counts the drops: what was read before a drop is not kept after
 	// it (it may be older than the change the drop was for).
 	gen     uint64
-	backlog map[int64][]store.IssueSummary // by group
-	rooms   map[int64]store.Status         // by issue, without the backlog
+	backlog map[int64]keptBacklog  // by group
+	rooms   map[int64]store.Status // by issue, without the backlog
+	// reads numbers the backlogs read: each one's own.
+	reads uint64
+}
+
+// keptBacklog is a group's backlog as read, and which read it was: two
+// renders with the same read show the same backlog.
+type keptBacklog struct {
+	issues []store.IssueSummary
+	read   uint64
 }
 
 // roomCacheMax caps the rooms and the groups kept: past it, all of them are
@@ -30,7 +39,7 @@ type roomCache struct {
 const roomCacheMax = 4096
 
 func newRoomCache() *roomCache {
-	return &roomCache{backlog: map[int64][]store.IssueSummary{}, rooms: map[int64]store.Status{}}
+	return &roomCache{backlog: map[int64]keptBacklog{}, rooms: map[int64]store.Status{}}
 }
 
 // room is the state of an issue's room without its backlog, read by load
@@ -59,28 +68,31 @@ func (k *roomCache) room(ctx context.Context, issueID int64, load func(context.C
 	return st, true, nil
 }
 
-// backlogOf is the group's backlog, read by load when it is not kept.
-func (k *roomCache) backlogOf(ctx context.Context, group int64, load func(context.Context, int64) ([]store.IssueSummary, error)) ([]store.IssueSummary, error) {
+// backlogOf is the group's backlog, read by load when it is not kept, and
+// the number of its read (a backlog read again has a new one).
+func (k *roomCache) backlogOf(ctx context.Context, group int64, load func(context.Context, int64) ([]store.IssueSummary, error)) ([]store.IssueSummary, uint64, error) {
 	k.mu.Lock()
-	if issues, ok := k.backlog[group]; ok {
+	if b, ok := k.backlog[group]; ok {
 		k.mu.Unlock()
-		return issues, nil
+		return b.issues, b.read, nil
 	}
 	gen := k.gen
 	k.mu.Unlock()
 	issues, err := load(ctx, group)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.reads++
+	b := keptBacklog{issues, k.reads}
 	if k.gen == gen {
 		if len(k.backlog) >= roomCacheMax {
 			clear(k.backlog)
 		}
-		k.backlog[group] = issues
+		k.backlog[group] = b
 	}
-	return issues, nil
+	return b.issues, b.read, nil
 }
 
 // drop forgets the backlog and the rooms of a group (0: of every group).

@@ -21,6 +21,7 @@ func TestRoomCacheKeepsUntilTheGroupChanges(t *testing.T) {
 	key := map[int64]string{1: "PLAT-1", 2: "WEB-1"}
 	groupOf := map[int64]int64{10: 1, 11: 1, 20: 2}
 	var during func()
+	readOf := map[int64]uint64{}
 	read := func(what string, group int64) string {
 		mu.Lock()
 		reads[what]++
@@ -40,10 +41,16 @@ func TestRoomCacheKeepsUntilTheGroupChanges(t *testing.T) {
 	}
 	backlog := func(group int64) string {
 		t.Helper()
-		b, err := k.backlogOf(ctx, group, loadBacklog)
+		before := reads["backlog"]
+		b, read, err := k.backlogOf(ctx, group, loadBacklog)
 		if err != nil || len(b) != 1 {
 			t.Fatalf("backlogOf(%d) = %v, %v", group, b, err)
 		}
+		// A backlog read again has a new number; a kept one its own.
+		if prev, ok := readOf[group]; ok && (read == prev) != (reads["backlog"] == before) {
+			t.Errorf("backlog of group %d: read number %d after %d, reads %d -> %d", group, read, prev, before, reads["backlog"])
+		}
+		readOf[group] = read
 		return b[0].Key
 	}
 	room := func(issue int64) (string, bool) {

@@ -73,6 +73,14 @@ type Frames struct {
 	// Audience maps every user who may watch the topic to their audience. A
 	// watcher missing from it has lost access: its stream is closed (Removed).
 	Audience map[int64]string
+	// Side (Config.Render only), if set, renders a second part of the state
+	// for one audience in one language, sent as an event of its own after
+	// the state, and only to a stream that has not had this very part:
+	// SideKey names its content (a render with the same key gives the same
+	// bytes per audience and language, which are then not rendered again).
+	// A room's backlog is one: a vote changes the room, not the backlog.
+	Side    func(ctx context.Context, audience, lang string) ([]byte, error)
+	SideKey string
 	// Tag (Config.Render only) is added to the events' ids of this state
 	// ("TOPIC-VERSION-TAG"): what a page that reconnects says of the state it
 	// had, beside its topic (for a room: "c", it was where its group was).
@@ -227,6 +235,23 @@ type frameSet struct {
 	// and language (Frames.Body), for streams that come after the render.
 	id   string
 	body func(ctx context.Context, audience, lang string) ([]byte, error)
+	// side is the state's second part per audience and language
+	// (Frames.Side), named sideKey ("": none); sideBody renders it for
+	// another.
+	side     map[face][]byte
+	sideKey  string
+	sideBody func(ctx context.Context, audience, lang string) ([]byte, error)
+}
+
+// sideOf is the second part of a viewer's state in a language, if the state
+// has one for them.
+func (fs *frameSet) sideOf(user int64, lang string) ([]byte, bool) {
+	a, ok := fs.audience[user]
+	if !ok || fs.sideKey == "" {
+		return nil, false
+	}
+	w, ok := fs.side[face{a, lang}]
+	return w, ok
 }
 
 // frameOf is the event of a viewer in a language; ok false when they have
@@ -609,6 +634,25 @@ func (b *Broker) renderFrames(t *topic, present map[int64]bool) (*frameSet, erro
 		}
 		bodies[fc] = body
 	}
+	if f.Side != nil && f.SideKey != "" {
+		// The part that did not change is not rendered again.
+		var prev map[face][]byte
+		if cur := t.current.Load(); cur != nil && cur.sideKey == f.SideKey {
+			prev = cur.side
+		}
+		fs.side, fs.sideKey, fs.sideBody = make(map[face][]byte, len(faces)), f.SideKey, f.Side
+		for fc := range faces {
+			if w, ok := prev[fc]; ok {
+				fs.side[fc] = w
+				continue
+			}
+			body, err := f.Side(b.ctx, fc.audience, fc.lang)
+			if err != nil {
+				return nil, err
+			}
+			fs.side[fc] = encodeEvent("", "", body)
+		}
+	}
 	t.version++
 	fs.version, fs.body = t.version, f.Body
 	// The id names the topic: a page that moved with its group and
@@ -646,9 +690,15 @@ func (b *Broker) moreFaces(t *topic) (*frameSet, error) {
 		return nil, nil
 	}
 	fs := &frameSet{version: cur.version, wire: make(map[face][]byte, len(cur.wire)+len(missing)),
-		audience: cur.audience, id: cur.id, body: cur.body}
+		audience: cur.audience, id: cur.id, body: cur.body, sideKey: cur.sideKey, sideBody: cur.sideBody}
 	for fc, w := range cur.wire {
 		fs.wire[fc] = w
+	}
+	if cur.sideKey != "" {
+		fs.side = make(map[face][]byte, len(cur.side)+len(missing))
+		for fc, w := range cur.side {
+			fs.side[fc] = w
+		}
 	}
 	for _, fc := range missing {
 		body, err := cur.body(b.ctx, fc.audience, fc.lang)
@@ -656,6 +706,13 @@ func (b *Broker) moreFaces(t *topic) (*frameSet, error) {
 			return nil, err
 		}
 		fs.wire[fc] = encodeEvent("", fs.id, body)
+		if cur.sideKey != "" {
+			side, err := cur.sideBody(b.ctx, fc.audience, fc.lang)
+			if err != nil {
+				return nil, err
+			}
+			fs.side[fc] = encodeEvent("", "", side)
+		}
 	}
 	return fs, nil
 }

@@ -1005,3 +1005,69 @@ func TestGroupNewsHearsEveryInstancesGroupNotices(t *testing.T) {
 		t.Errorf("GroupNews heard %v, want %v", heard, want)
 	}
 }
+
+// A state's side part (Frames.Side, a room's backlog) is sent after the
+// state, once per stream while its key stays: a change with the same key
+// sends the state alone and does not render the part again; a new key sends
+// it again; a stream of another audience that comes later gets its own; a
+// stream opened again gets it again.
+func TestTheSidePartIsSentOnlyWhenItChanges(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	key := "s1"
+	sides := map[string]int{} // key/audience → renders
+	var w *world
+	w = newWorld(t, func(c *Config) {
+		c.Render = func(ctx context.Context, topic, group int64, present map[int64]bool) (Frames, error) {
+			f, err := w.render(ctx, topic, group, present)
+			mu.Lock()
+			k := key
+			mu.Unlock()
+			f.SideKey = k
+			f.Side = func(_ context.Context, aud, lang string) ([]byte, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				sides[k+"/"+aud]++
+				return fmt.Appendf(nil, "side %s for %s", k, aud), nil
+			}
+			return f, err
+		}
+	})
+	w.set(1, "v1", map[int64]string{1: "member", 2: "owner"})
+	member := w.open(1, 1, 1, 1)
+	expect := func(c *client, want ...string) {
+		t.Helper()
+		for _, data := range want {
+			ev, ok := c.next()
+			if !ok || ev.data != data {
+				t.Fatalf("got %q (%v), want %q", ev.data, ok, data)
+			}
+		}
+	}
+	expect(member, "v1 for member, 1 here", "side s1 for member")
+	w.set(1, "v2", map[int64]string{1: "member", 2: "owner"})
+	w.b.TopicChanged(1)
+	expect(member, "v2 for member, 1 here")
+	mu.Lock()
+	key = "s2"
+	mu.Unlock()
+	w.set(1, "v3", map[int64]string{1: "member", 2: "owner"})
+	w.b.TopicChanged(1)
+	expect(member, "v3 for member, 1 here", "side s2 for member")
+	mu.Lock()
+	if sides["s1/member"] != 1 || sides["s2/member"] != 1 {
+		t.Errorf("side renders %v: one per key", sides)
+	}
+	mu.Unlock()
+	// The owner comes: its own face of the state and of the side.
+	owner := w.open(1, 1, 2, 2)
+	expect(owner, "v3 for owner, 1 here", "side s2 for owner")
+	// The member's second tab gets the side again.
+	again := w.open(1, 1, 1, 3)
+	expect(again, "v3 for member, 1 here", "side s2 for member")
+	mu.Lock()
+	defer mu.Unlock()
+	if sides["s2/member"] != 1 || sides["s2/owner"] != 1 {
+		t.Errorf("side renders %v: one per key and audience", sides)
+	}
+}

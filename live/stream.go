@@ -63,6 +63,9 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 	defer heartbeat.Stop()
 	var sent, stale uint64
 	var sentOf *topic
+	// sentSide names the second part of the state last sent (Frames.Side):
+	// it is sent again only when it changed.
+	var sentSide string
 	for {
 		select {
 		case <-gone:
@@ -78,7 +81,7 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 				continue // the entry is being rendered: it wakes us
 			}
 			if t != sentOf {
-				sent, sentOf = 0, t
+				sent, sentOf, sentSide = 0, t, ""
 			}
 			if entry != nil {
 				stale = moved
@@ -101,6 +104,12 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 				sent = fs.version
 				if w.write(frame) != nil {
 					return // gone or too slow: it reconnects and gets the current state
+				}
+				if side, ok := fs.sideOf(s.userID, s.lang); ok && fs.sideKey != sentSide {
+					sentSide = fs.sideKey
+					if w.write(side) != nil {
+						return
+					}
 				}
 			}
 			if own != nil && w.write(own) != nil {

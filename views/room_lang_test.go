@@ -34,7 +34,7 @@ func TestRevealedRoomSpeaksGermanWithADecimalComma(t *testing.T) {
 	st.Issue.State = store.StateRevealed
 	st.Issue.Result = store.Tally(store.DefaultDeck(), []store.Vote{{Value: 3}, {Value: 5}, {Special: store.CardCoffee}})
 	st.Backlog = []store.IssueSummary{{Issue: st.Issue}}
-	doc := htmltest.Parse(t, renderIn(t, i18n.DE, views.StatusPanel(views.StatusView{Status: st, Role: store.RoleOwner})))
+	doc := htmltest.Parse(t, renderIn(t, i18n.DE, views.RoomUpdate(views.StatusView{Status: st, Role: store.RoleOwner})))
 	for id, want := range map[string]string{
 		"state":           "aufgedeckt",
 		"round":           "Runde 1",
