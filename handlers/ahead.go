@@ -24,10 +24,9 @@ type aheadStore interface {
 	AcceptConsensus(ctx context.Context, groupID int64, by store.User) (store.ConsensusAccepted, error)
 	AddNote(ctx context.Context, issueID int64, token, text string) error
 	AheadQueue(ctx context.Context, groupID, userID int64) ([]store.Issue, error)
-	EstimateNote(ctx context.Context, issueID, userID int64, v store.Vote, note *string) (bool, error)
+	Cast(ctx context.Context, issueID, userID int64, v store.Vote, note *string) (store.Cast, error)
 	FireDeadlines(ctx context.Context) ([]store.DeadlineOutcome, error)
 	NoteInvitation(ctx context.Context, issueID int64, token string) (store.Invitation, error)
-	NoteToken(ctx context.Context, issueID, userID int64) (string, error)
 	OpenAhead(ctx context.Context, groupID int64, issueIDs []int64, hours int, by store.User) (time.Time, error)
 	OwnNote(ctx context.Context, issueID, userID int64) (string, error)
 }
@@ -40,17 +39,16 @@ func noteCookie(issueID int64) string { return "note-" + strconv.FormatInt(issue
 // noteCookieAge outlives the longest ahead deadline by a day.
 const noteCookieAge = (store.AheadHoursMax + 24) * 3600
 
-// setNoteToken hands the voter's browser the round's note token with the
-// answer to their vote: the same header, of the same length, whatever the
-// vote.
-func (a *App) setNoteToken(c *gin.Context, issueID, userID int64) error {
-	tok, err := a.st.NoteToken(c.Request.Context(), issueID, userID)
-	if err != nil || tok == "" {
-		return err
+// setNoteCookie hands the voter's browser the round's note token of the
+// issue with the answer to their vote (store.Cast reads it in the vote's
+// transaction): the same header, of the same length, whatever the vote;
+// nothing for "" (the vote completed the round).
+func (a *App) setNoteCookie(c *gin.Context, issueID int64, tok string) {
+	if tok == "" {
+		return
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: noteCookie(issueID), Value: tok, Path: views.IssuePath(issueID),
 		MaxAge: noteCookieAge, HttpOnly: true, Secure: c.Request.TLS != nil || a.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
-	return nil
 }
 
 // invitation is the viewer's invitation to add a note to the revealed round

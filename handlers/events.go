@@ -165,7 +165,7 @@ func (a *App) streamNavigate(c *gin.Context, target string) {
 func newHub(st liveStore, cfg Config, log *slog.Logger, bus live.Bus) *live.Broker {
 	kept := newRoomCache()
 	room, group := statusFrames(st, kept), groupFrames(st)
-	enter, own := enterFrames(st), ownCards(st)
+	enter, own := enterFrames(st, kept), ownCards(st)
 	return live.New(live.Config{
 		Bus:       bus,
 		GroupNews: kept.drop,
@@ -254,15 +254,21 @@ func statusFrames(st liveStore, kept *roomCache) func(context.Context, int64, ma
 // (a move's audiences: the head is everyone's, the cards are a voter's or a
 // spectator's) and language, never per person; and who voted there already
 // (they get ownCards next).
-func enterFrames(st liveStore) func(context.Context, int64, int64) (live.Frames, error) {
+func enterFrames(st liveStore, kept *roomCache) func(context.Context, int64, int64) (live.Frames, error) {
 	return func(ctx context.Context, issueID, _ int64) (live.Frames, error) {
-		// The head and the cards: no backlog.
-		status, err := st.RoomState(ctx, issueID)
+		// The head and the cards: no backlog. The room read here is kept
+		// for the render of its state that follows.
+		status, fresh, err := kept.room(ctx, issueID, st.RoomState)
 		if errors.Is(err, store.ErrNotFound) {
 			return live.Frames{}, live.ErrGone
 		}
 		if err != nil {
 			return live.Frames{}, err
+		}
+		if !fresh {
+			if status.Voters, err = st.Voted(ctx, issueID, status.Voters); err != nil {
+				return live.Frames{}, err
+			}
 		}
 		f := live.Frames{Audience: map[int64]string{}, Own: map[int64]bool{}}
 		for _, v := range status.Voters {

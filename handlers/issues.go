@@ -188,7 +188,8 @@ func (a *App) estimatePost(c *gin.Context) {
 		retry(typed, errs)
 		return
 	}
-	revealed, err := a.st.EstimateNote(ctx, is.ID, u.ID, vote, note)
+	cast, err := a.st.Cast(ctx, is.ID, u.ID, vote, note)
+	revealed := cast.Revealed
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
 		web.Fail(c, errClosed.WithLinkID(views.IssuePath(is.ID), "error.see_result"))
@@ -210,10 +211,7 @@ func (a *App) estimatePost(c *gin.Context) {
 	}
 	a.metrics.Vote()
 	// The browser that voted holds the round's note token (store/notes.go).
-	if err := a.setNoteToken(c, is.ID, u.ID); err != nil {
-		web.Fail(c, err)
-		return
-	}
+	a.setNoteCookie(c, is.ID, cast.NoteToken)
 	// The same words whether or not this vote completed the round: the notice
 	// is written to the session after the reveal's scrub, and words of their
 	// own would tell the write-ahead log who voted last. The room shows the
@@ -232,10 +230,7 @@ func (a *App) estimatePost(c *gin.Context) {
 		if note != nil {
 			own.Note = *note
 		} else if is.State == store.StateOpen {
-			if own.Note, err = a.st.OwnNote(ctx, is.ID, u.ID); err != nil {
-				web.Fail(c, err)
-				return
-			}
+			own.Note = cast.Note
 		}
 		web.SendUncompressed(c)
 		a.pages.Fragment(c, http.StatusOK, views.EstimatePanel(own))

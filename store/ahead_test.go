@@ -243,3 +243,55 @@ func TestInvitedVotersAddOneNoteAfterTheRevealWithTheirToken(t *testing.T) {
 		t.Errorf("%d rights after a new round", n)
 	}
 }
+
+// Cast reads, in the vote's own transaction, what NoteToken and OwnNote read
+// after it: the voter's token and note of the open round, for a first vote, a
+// changed one, one that keeps the note and one that removes it; nothing once
+// the vote completed the round (auto-reveal).
+func TestCastGivesTheTokenAndNoteOfTheOpenRound(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	owner := newUser(t, s, "Owner-with-a-rather-long-name-32")
+	ana, bo := newUser(t, s, "Ana-Maria-from-the-backend-team1"), newUser(t, s, "Bo")
+	g := newGroup(t, s, owner, "Team", ana, bo)
+	is := newIssue(t, s, g.ID, "PLAT-1234-api-gateway")
+	text := func(s string) *string { return &s }
+	for i, step := range []struct {
+		user User
+		vote Vote
+		note *string
+		want string
+	}{
+		{ana, Vote{Value: 5}, text("Depends on https://example.com/a/very/long/link/to/the/spec"), "Depends on https://example.com/a/very/long/link/to/the/spec"},
+		{ana, Vote{Value: 8}, nil, "Depends on https://example.com/a/very/long/link/to/the/spec"},
+		{bo, Vote{Special: CardUnsure}, nil, ""},
+		{ana, Vote{Value: 8}, text(""), ""},
+	} {
+		c, err := s.Cast(ctx, is.ID, step.user.ID, step.vote, step.note)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := s.NoteToken(ctx, is.ID, step.user.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own, err := s.OwnNote(ctx, is.ID, step.user.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Revealed || c.NoteToken == "" || c.NoteToken != tok || c.Note != own || c.Note != step.want {
+			t.Errorf("step %d: cast %+v; NoteToken %q, OwnNote %q, want note %q", i, c, tok, own, step.want)
+		}
+	}
+	if err := s.SaveSettings(ctx, g.ID, GroupSettings{Deck: DefaultDeck(), AutoReveal: true}, owner); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Cast(ctx, is.ID, owner.ID, Vote{Value: 3}, text("the last one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Revealed || c.NoteToken != "" || c.Note != "" {
+		t.Errorf("the vote that completed the round: %+v, want revealed and no token or note", c)
+	}
+}

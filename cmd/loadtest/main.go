@@ -72,7 +72,7 @@ func main() {
 	flag.IntVar(&o.room.rounds, "rounds", 2, "room scenario: rounds (issues) per room count")
 	flag.BoolVar(&o.room.aligned, "room-aligned", false, "room scenario: every room votes on the same instant (default: the rooms' seconds spread over the second)")
 	flag.IntVar(&o.scaleRooms, "scale-rooms", 200, "with -scale: rooms of the room scenario in each configuration (0 skips it)")
-	flag.StringVar(&o.profile, "profile", "", "build the server with -tags profile and write its CPU profile of each room count (10 s from the first vote) and its heap after into this folder (go tool pprof FILE)")
+	flag.StringVar(&o.profile, "profile", "", "build the server with -tags profile and write its CPU profile of each room count (its first two rounds: 22 s from the first vote, reveals and moves included) and its heap after into this folder (go tool pprof FILE)")
 	flag.Parse()
 	profileDir = o.profile
 	if *roomSteps != "none" {

@@ -580,12 +580,17 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 		}
 		go func() {
 			sleepUntil(stepCtx, start)
-			if err := saveProfile(stepCtx, addr, "profile?seconds=10", filepath.Join(profileDir, fmt.Sprintf("room-%d-instance-%d.pprof", n, i))); err != nil {
+			if err := saveProfile(stepCtx, addr, "profile?seconds=22", filepath.Join(profileDir, fmt.Sprintf("room-%d-instance-%d.pprof", n, i))); err != nil {
 				fmt.Fprintln(os.Stderr, "loadtest: profile:", err)
 			}
 			// What the heap holds then, every stream open.
 			if err := saveProfile(stepCtx, addr, "heap", filepath.Join(profileDir, fmt.Sprintf("room-%d-instance-%d-heap.pprof", n, i))); err != nil {
 				fmt.Fprintln(os.Stderr, "loadtest: heap profile:", err)
+			}
+			// The same as text, with the runtime's memory figures (stacks,
+			// heap in use and kept) at its end.
+			if err := saveProfile(stepCtx, addr, "heap?debug=1", filepath.Join(profileDir, fmt.Sprintf("room-%d-instance-%d-heap.txt", n, i))); err != nil {
+				fmt.Fprintln(os.Stderr, "loadtest: heap figures:", err)
 			}
 		}()
 	}
@@ -742,8 +747,8 @@ func (rw *roomWorld) runRoom(ctx context.Context, rm *room, at time.Time, o room
 	}
 }
 
-// saveProfile saves one of a -profile build's profiles (what: "profile?seconds=10"
-// for 10 s of its CPU, "heap" for its memory).
+// saveProfile saves one of a -profile build's profiles (what: "profile?seconds=22"
+// for 22 s of its CPU, "heap" for its memory).
 func saveProfile(ctx context.Context, addr, what, path string) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/"+what, nil)
 	resp, err := http.DefaultClient.Do(req)
