@@ -57,6 +57,9 @@ type benchWorld struct {
 	writerIssues [][]int64
 	// statusIssues are issues in the main user's groups.
 	statusIssues []int64
+	// roomIssue is an open issue of a group of 20 issues with 8 votes: the
+	// room page as a member opens it during a meeting.
+	roomIssue int64
 }
 
 const (
@@ -124,6 +127,37 @@ func newBenchWorld(b *testing.B) *benchWorld {
 			w.statusIssues = append(w.statusIssues, i.ID)
 		}
 	}
+	// The room: the first open issue of the main user's first group, with
+	// 8 of its members' votes (whatever the seed gave it before).
+	{
+		is, err := st.GroupIssues(ctx, mainGroups[0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		members, err := st.Members(ctx, mainGroups[0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, x := range is {
+			if x.State == store.StateOpen {
+				w.roomIssue = x.ID
+				break
+			}
+		}
+		voted := 0
+		for _, m := range members {
+			if voted == 8 || m.Seat != store.SeatVoter || m.Nickname == "bench-main" {
+				continue
+			}
+			if _, err := st.Estimate(ctx, w.roomIssue, m.UserID, store.Vote{Value: store.Scale[voted%len(store.Scale)]}); err != nil {
+				b.Fatal(err)
+			}
+			voted++
+		}
+		if w.roomIssue == 0 || voted != 8 || len(is) != 20 {
+			b.Fatalf("room: issue %d, %d votes, %d issues in the group", w.roomIssue, voted, len(is))
+		}
+	}
 	for i := range benchWriters {
 		c := ta.client()
 		nick := fmt.Sprintf("bench-w%02d", i)
@@ -189,6 +223,9 @@ func benchPaths() []benchPath {
 	return []benchPath{
 		{name: "my-groups", conns: 32, want: http.StatusOK, req: func(w *benchWorld, base string, _, _ int) *http.Request {
 			return get(base, "/", w.main)
+		}},
+		{name: "room-page", conns: 32, want: http.StatusOK, req: func(w *benchWorld, base string, _, _ int) *http.Request {
+			return get(base, "/issues/"+strconv.FormatInt(w.roomIssue, 10), w.main)
 		}},
 		{name: "issue-status-fragment", conns: 32, want: http.StatusOK, req: func(w *benchWorld, base string, _, n int) *http.Request {
 			r := get(base, "/issues/"+strconv.FormatInt(w.statusIssues[n%len(w.statusIssues)], 10), w.main)
@@ -389,6 +426,7 @@ func BenchmarkRender(b *testing.B) {
 		{"bare", false, func(int) *http.Request { r, _ := http.NewRequest(http.MethodGet, "/bare", nil); return r }},
 		{"my-groups", false, mk("/", false)},
 		{"my-groups-gzip", true, mk("/", false)},
+		{"room-page", false, mk("/issues/"+strconv.FormatInt(w.roomIssue, 10), false)},
 		{"issue-status-fragment", false, status},
 		{"issue-status-fragment-gzip", true, status},
 	}
