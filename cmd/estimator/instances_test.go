@@ -300,7 +300,7 @@ func TestInstancesLiveUpdates(t *testing.T) {
 	if err := owner.signIn("Olga"); err != nil {
 		t.Fatal(err)
 	}
-	_, invite, issueID := owner.groupWithIssue(t, "across", "LIVE-1")
+	groupID, invite, issueID := owner.groupWithIssue(t, "across", "LIVE-1")
 	vic, wes := newBrowser(a.base, nil), newBrowser(b.base, nil)
 	for nick, br := range map[string]*browser{"Vic": vic, "Wes": wes} {
 		if err := br.signIn(nick); err != nil {
@@ -342,6 +342,11 @@ func TestInstancesLiveUpdates(t *testing.T) {
 			t.Errorf("the result on A names %s", name)
 		}
 	}
+	// The backlog beside the room, which A keeps between votes: the reveal on
+	// B shows there, and so does an issue added through B.
+	onA.next(t, `data-testid="backlog-state">revealed<`, 2*time.Second)
+	owner.at(b.base).mustPost(t, fmt.Sprintf("/groups/%d/issues", groupID), url.Values{"key": {"LIVE-2-added-through-B"}})
+	onA.next(t, `data-key="LIVE-2-added-through-B"`, 2*time.Second)
 }
 
 // TestInstancesTimerOutlivesItsInstance: the owner starts a 2 s countdown
