@@ -111,6 +111,22 @@
     });
   });
 
+  // The page's own name for itself, made up when it loads: sent with every
+  // htmx request, its event stream included, so that the cards a vote's
+  // answer brings are not sent to this page's stream again (its other tabs
+  // get them there).
+  var tab = (function () {
+    var bytes = new Uint8Array(12), out = "";
+    if (window.crypto && crypto.getRandomValues) crypto.getRandomValues(bytes);
+    else for (var i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+    for (var j = 0; j < bytes.length; j++) out += (bytes[j] < 16 ? "0" : "") + bytes[j].toString(16);
+    return out;
+  })();
+  document.addEventListener("htmx:config:request", function (evt) {
+    var ctx = evt.detail && evt.detail.ctx;
+    if (ctx && ctx.request && ctx.request.headers) ctx.request.headers["X-Estimator-Tab"] = tab;
+  });
+
   // Named SSE events are dispatched as DOM events on the connected element.
   document.addEventListener("navigate", function (evt) {
     var path = evt.detail && evt.detail.data;

@@ -22,6 +22,9 @@ type loads struct {
 	documents, streams int
 	streamPaths        []string
 	pushed             []string
+	// tabs are the page tab ids (X-Estimator-Tab) the streams and the
+	// votes were sent with.
+	streamTabs, voteTabs []string
 }
 
 // countLoads starts counting on the tab, from now on.
@@ -40,9 +43,19 @@ func (tb *tab) countLoads() *loads {
 			if ev.Type == network.ResourceTypeDocument {
 				l.documents++
 			}
+			var tab string
+			for k, v := range ev.Request.Headers {
+				if strings.EqualFold(k, "X-Estimator-Tab") {
+					tab, _ = v.(string)
+				}
+			}
 			if strings.HasSuffix(u.Path, "/events") {
 				l.streams++
 				l.streamPaths = append(l.streamPaths, u.Path)
+				l.streamTabs = append(l.streamTabs, tab)
+			}
+			if strings.HasSuffix(u.Path, "/estimate") && ev.Request.Method == "POST" {
+				l.voteTabs = append(l.voteTabs, tab)
 			}
 		case *page.EventNavigatedWithinDocument:
 			u, err := url.Parse(ev.URL)
@@ -230,6 +243,17 @@ func TestTheMeetingMovesInPlace(t *testing.T) {
 		voted := time.Now()
 		vic2.waitPressed(card, time.Second)
 		t.Logf("move %d: Vic's second tab showed the vote %v after it was saved", i+1, time.Since(voted).Round(time.Millisecond))
+		// The vote named the tab it came from, as that tab's stream did:
+		// the server sends the cards to the other tab's stream only.
+		first, second := counters[vic], counters[vic2]
+		first.mu.Lock()
+		second.mu.Lock()
+		if n := len(first.voteTabs); n == 0 || len(first.streamTabs) == 0 || len(second.streamTabs) == 0 ||
+			first.voteTabs[n-1] == "" || first.voteTabs[n-1] != first.streamTabs[0] || second.streamTabs[0] == first.streamTabs[0] {
+			t.Errorf("tab ids: Vic's vote %q, first tab's stream %q, second tab's stream %q", first.voteTabs, first.streamTabs, second.streamTabs)
+		}
+		second.mu.Unlock()
+		first.mu.Unlock()
 		for _, tb := range []*tab{owner, sam} {
 			tb.waitText(testID("voted-count"), fmt.Sprintf("1 of %d voted", voters), time.Second)
 			if got := tb.pressedCards(); len(got) > 0 {

@@ -19,10 +19,11 @@ func (a *App) committed(ch store.Change) {
 	case store.VoteCast:
 		// Everyone in the room sees who has voted (the backlog does not
 		// change); the voter's own cards, with the vote, go to their own
-		// streams of the issue only.
+		// streams of the issue only, but the tab that voted (its answer
+		// holds them).
 		b.TopicChanged(ch.Issue)
 		b.GroupPageChanged(ch.Group)
-		b.OwnChanged(ch.Issue, ch.User)
+		b.OwnChanged(ch.Issue, ch.User, ch.Tab)
 	case store.IssueDeleted:
 		b.TopicDeleted(ch.Issue)
 		b.GroupChanged(ch.Group)

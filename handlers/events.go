@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -139,7 +140,7 @@ func (a *App) stream(c *gin.Context, issueID, groupID int64, missed bool) {
 		subscribe = a.hub.SubscribeMoved
 	}
 	u := signin.User(c)
-	sub, err := subscribe(issueID, groupID, live.Viewer{User: u.ID, Session: signin.SessionID(c), Lang: string(web.PageLang(c, u))})
+	sub, err := subscribe(issueID, groupID, live.Viewer{User: u.ID, Session: signin.SessionID(c), Lang: string(web.PageLang(c, u)), Tab: pageTab(c)})
 	switch {
 	case errors.Is(err, live.ErrSessionFull):
 		c.Header("Retry-After", "30")
@@ -197,6 +198,23 @@ const (
 	listFrameSize  = 16 << 10 // a room's backlog, a group page's live part
 	ownFrameSize   = 4 << 10  // a person's cards
 )
+
+// TabHeader names the page tab a request comes from: app.js makes up an id
+// when a page loads and sends it with every htmx request, the page's event
+// stream included, so that a vote's answer and its stream can be told to be
+// one page's (live.Viewer.Tab).
+const TabHeader = "X-Estimator-Tab"
+
+var tabRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// pageTab is the page tab the request names ("" for none, or for anything
+// that is no tab id).
+func pageTab(c *gin.Context) string {
+	if tab := c.GetHeader(TabHeader); tabRe.MatchString(tab) {
+		return tab
+	}
+	return ""
+}
 
 // inLang is the context a live frame is rendered with: a page of nobody in
 // particular, written in lang (the broker's language of the frame's

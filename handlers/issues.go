@@ -188,7 +188,8 @@ func (a *App) estimatePost(c *gin.Context) {
 		retry(typed, errs)
 		return
 	}
-	cast, err := a.st.Cast(ctx, is.ID, u.ID, vote, note)
+	// The page tab that votes shows its cards from this answer.
+	cast, err := a.st.Cast(store.WithTab(ctx, pageTab(c)), is.ID, u.ID, vote, note)
 	revealed := cast.Revealed
 	switch {
 	case errors.Is(err, store.ErrNotOpen):

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -328,4 +329,63 @@ func TestGroupPageShowsMembersAndIssuesLive(t *testing.T) {
 	see("the accepted estimate", func(d string) bool {
 		return regexp.MustCompile(`data-key="GP-1"[^>]*>.*?data-testid="issue-state">accepted<`).MatchString(d)
 	})
+}
+
+// The tab that voted (its page names itself with X-Estimator-Tab, on its
+// stream and its vote) has its cards in the vote's answer: its stream does
+// not get them again, the person's other tab does; a vote that names no tab
+// (no script, or another page) reaches every stream of theirs; a header that
+// is no tab id counts as none.
+func TestTheTabThatVotedGetsItsCardsFromTheAnswerOnly(t *testing.T) {
+	t.Parallel()
+	rt := newRoomTeam(t, "PHX-1042-checkout-v2")
+	iid := rt.issues[0]
+	room := fmt.Sprintf("/issues/%d", iid)
+	ana := rt.members[0]
+	laptop, phone := ana.with(TabHeader, "laptop-Zq3_9xY0aBcD"), ana.with(TabHeader, "phone-8xY-0")
+	streams := map[string]*stream{
+		"laptop": openStream(t, rt.srv, laptop, iid),
+		"phone":  openStream(t, rt.srv, phone, iid),
+	}
+	for _, s := range streams {
+		s.mustNext()
+	}
+	// ownParts reads a stream until its own cards mark want, and says which
+	// own cards came before.
+	ownParts := func(name, want string) []string {
+		t.Helper()
+		var seen []string
+		streams[name].until(2*time.Second, name+"'s own cards marking "+want, func(ev sse) bool {
+			own, chosen := ownCardsIn(ev)
+			if own {
+				seen = append(seen, chosen)
+			}
+			return own && chosen == want
+		})
+		return seen
+	}
+	vote := func(from *client, card string) {
+		t.Helper()
+		from.htmxFrom(room).post(room+"/estimate", url.Values{"estimate": {card}}).wantStatus(http.StatusOK)
+	}
+	// Own cards show the vote as it is when they are rendered: each vote
+	// is read by the other tab before the next is made.
+	vote(laptop, "5")
+	if got := ownParts("phone", "5"); !slices.Equal(got, []string{"5"}) {
+		t.Errorf("the phone's stream got own cards %q", got)
+	}
+	vote(phone, "13")
+	if got := ownParts("laptop", "13"); !slices.Equal(got, []string{"13"}) {
+		t.Errorf("the laptop's stream got own cards %q: its own vote's again", got)
+	}
+	// The phone's own vote did not come back to it: the next own cards it
+	// gets are those of a vote that names no tab, which both get.
+	vote(ana, "21")
+	if got := ownParts("phone", "21"); !slices.Equal(got, []string{"21"}) {
+		t.Errorf("the phone's stream got own cards %q after its own vote", got)
+	}
+	ownParts("laptop", "21")
+	vote(ana.with(TabHeader, "not a tab id!"), "34")
+	ownParts("laptop", "34")
+	ownParts("phone", "34")
 }

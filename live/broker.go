@@ -55,10 +55,12 @@ var (
 )
 
 // Viewer is who watches a stream: a user, through one session, in a
-// language (its frames are rendered in it; "" is the renderer's default).
+// language (its frames are rendered in it; "" is the renderer's default), from
+// a page that may name itself (Tab: an id the page made up, so that a change
+// it made and already shows can skip its own stream; "" for none).
 type Viewer struct {
 	User, Session int64
-	Lang          string
+	Lang, Tab     string
 }
 
 // Frames is one state of a topic, loaded once, and the audience each allowed
@@ -274,6 +276,7 @@ type Subscription struct {
 	userID    int64
 	sessionID int64
 	lang      string
+	tab       string
 	wake      chan struct{}
 	done      chan struct{}
 	once      sync.Once
@@ -348,7 +351,7 @@ func (b *Broker) Subscribe(topicID, group int64, v Viewer) (*Subscription, error
 		t = &topic{id: topicID, group: group, subs: map[*Subscription]struct{}{}}
 		b.topics[k] = t
 	}
-	s := &Subscription{t: t, userID: v.User, sessionID: v.Session, lang: v.Lang,
+	s := &Subscription{t: t, userID: v.User, sessionID: v.Session, lang: v.Lang, tab: v.Tab,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	s.wake <- struct{}{} // send the current state at once, if there is one
 	wasPresent := t.hasUserLocked(v.User)
@@ -577,7 +580,7 @@ func (b *Broker) renderEntry(t *topic, moves uint64) error {
 			b.log.Warn("own part not rendered", "topic", t.id, "err", err)
 			continue
 		}
-		b.giveOwn(t.id, ul, body, seq)
+		b.giveOwn(t.id, ul, body, seq, "")
 	}
 	return nil
 }
@@ -591,7 +594,7 @@ type userLang struct {
 
 // giveOwn hands a user's own part of a topic in a language to their streams
 // of it in that language, unless they already hold a newer one.
-func (b *Broker) giveOwn(topicID int64, to userLang, body []byte, seq uint64) {
+func (b *Broker) giveOwn(topicID int64, to userLang, body []byte, seq uint64, exceptTab string) {
 	if body == nil {
 		return
 	}
@@ -603,7 +606,7 @@ func (b *Broker) giveOwn(topicID int64, to userLang, body []byte, seq uint64) {
 		return
 	}
 	for s := range t.subs {
-		if s.userID == to.user && s.lang == to.lang && seq > s.ownSeq {
+		if s.userID == to.user && s.lang == to.lang && seq > s.ownSeq && (exceptTab == "" || s.tab != exceptTab) {
 			s.own, s.ownSeq = wire, seq
 			s.wakeUp()
 		}
@@ -739,10 +742,12 @@ func (b *Broker) GroupMoved(group, topic int64) {
 }
 
 // OwnChanged is called after user's own part of topic changed (their vote):
-// their streams of the topic, and only theirs, get Config.Own.
-func (b *Broker) OwnChanged(topicID, user int64) {
+// their streams of the topic, and only theirs, get Config.Own; but the streams
+// of the page tab (Viewer.Tab) that made the change, whose answer showed it
+// already ("" for none: every stream of theirs).
+func (b *Broker) OwnChanged(topicID, user int64, tab string) {
 	if topicID != GroupPage {
-		b.publish(Notice{Kind: OwnChanged, Topic: topicID, User: user})
+		b.publish(Notice{Kind: OwnChanged, Topic: topicID, User: user, Tab: tab})
 	}
 }
 
@@ -804,7 +809,7 @@ func (b *Broker) apply(n Notice) {
 	case GroupMoved:
 		b.moved(n.Group, n.Topic)
 	case OwnChanged:
-		b.ownChanged(n.Topic, n.User)
+		b.ownChanged(n.Topic, n.User, n.Tab)
 	case GroupChanged:
 		b.groupChanged(n.Group)
 	case GroupDeleted:
@@ -898,7 +903,7 @@ func (b *Broker) moved(group, topicID int64) {
 
 // ownChanged renders a user's own part of a topic for their streams of it,
 // if they have any here: once per language they watch it in.
-func (b *Broker) ownChanged(topicID, user int64) {
+func (b *Broker) ownChanged(topicID, user int64, tab string) {
 	b.mu.Lock()
 	t := b.topics[keyOf(topicID, 0)]
 	if t == nil || topicID == GroupPage || b.cfg.Own == nil || b.closed {
@@ -907,7 +912,7 @@ func (b *Broker) ownChanged(topicID, user int64) {
 	}
 	var langs []string
 	for s := range t.subs {
-		if s.userID == user && !slices.Contains(langs, s.lang) {
+		if s.userID == user && (tab == "" || s.tab != tab) && !slices.Contains(langs, s.lang) {
 			langs = append(langs, s.lang)
 		}
 	}
@@ -928,7 +933,7 @@ func (b *Broker) ownChanged(topicID, user int64) {
 				}
 				return
 			}
-			b.giveOwn(topicID, userLang{user, lang}, body, seq)
+			b.giveOwn(topicID, userLang{user, lang}, body, seq, tab)
 		}
 	}()
 }

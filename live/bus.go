@@ -60,6 +60,9 @@ type Notice struct {
 	Topic       int64   // TopicChanged, TopicDeleted, GroupMoved (where to), OwnChanged
 	Group, User int64   // GroupChanged, GroupDeleted, MemberLeft (both), GroupPageChanged, GroupMoved; OwnChanged (User)
 	Sessions    []int64 // SessionsEnded; MemberLeft: the session that left
+	// Tab (OwnChanged) is the page tab that made the change (Viewer.Tab):
+	// its streams showed it already. "" for none.
+	Tab string
 }
 
 // Bus carries notices to the broker of every instance, this one included. The

@@ -149,7 +149,7 @@ func TestOwnPartsAndMovesSpeakEachStreamsLanguage(t *testing.T) {
 		c.want(fmt.Sprintf("room 5 for %s, 3 here in %s", all[map[string]int64{"1": 1, "2": 2, "3": 3}[who]], lang))
 	}
 	time.Sleep(400 * time.Millisecond) // no presence render left pending
-	w.b.OwnChanged(5, 2)
+	w.b.OwnChanged(5, 2, "")
 	streams["2 de"].want("own 5 of user 2 moved=false in de")
 	streams["2 de (tab)"].want("own 5 of user 2 moved=false in de")
 	streams["2 fr"].want("own 5 of user 2 moved=false in fr")

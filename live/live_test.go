@@ -146,7 +146,7 @@ func (w *world) serve(rw http.ResponseWriter, r *http.Request) {
 	if n("moved") == 1 {
 		subscribe = w.b.SubscribeMoved
 	}
-	sub, err := subscribe(n("topic"), n("group"), Viewer{User: n("user"), Session: n("session"), Lang: r.URL.Query().Get("lang")})
+	sub, err := subscribe(n("topic"), n("group"), Viewer{User: n("user"), Session: n("session"), Lang: r.URL.Query().Get("lang"), Tab: r.URL.Query().Get("tab")})
 	switch {
 	case errors.Is(err, ErrSessionFull):
 		http.Error(rw, "session full", http.StatusTooManyRequests)
@@ -991,7 +991,7 @@ func TestGroupNewsHearsEveryInstancesGroupNotices(t *testing.T) {
 	newWorld(t, news)
 	b := newWorld(t, func(c *Config) { c.Bus = bus })
 	b.b.TopicChanged(1)
-	b.b.OwnChanged(1, 2)
+	b.b.OwnChanged(1, 2, "")
 	b.b.GroupPageChanged(7)
 	b.b.SessionsEnded([]int64{3})
 	b.b.GroupChanged(7)

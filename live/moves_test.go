@@ -170,7 +170,7 @@ func TestOwnChangedReachesOnlyThatPersonsStreams(t *testing.T) {
 	for _, c := range append(append(mine, others...), elsewhere) {
 		c.next()
 	}
-	w.b.OwnChanged(5, 2)
+	w.b.OwnChanged(5, 2, "")
 	for _, c := range mine {
 		c.want("own 5 of user 2 moved=false")
 	}
@@ -181,7 +181,7 @@ func TestOwnChangedReachesOnlyThatPersonsStreams(t *testing.T) {
 			}
 		}
 	}
-	w.b.OwnChanged(GroupPage, 2) // a group's page has no own part
+	w.b.OwnChanged(GroupPage, 2, "") // a group's page has no own part
 }
 
 // A page that missed a move (its stream was closed meanwhile) and subscribes
@@ -202,4 +202,50 @@ func TestSubscribeMovedStartsWithTheEntry(t *testing.T) {
 func (w *world) openMoved(topic, group, user, session int64) *client {
 	w.t.Helper()
 	return w.openAt(fmt.Sprintf("%s/?topic=%d&group=%d&user=%d&session=%d&moved=1", w.srv.URL, topic, group, user, session))
+}
+
+// The page tab that voted has its cards in its vote's answer: its streams
+// do not get the own part again; the person's other tabs do, and a change
+// from no tab in particular reaches every stream of theirs. When the tab
+// that voted is the only one watching, nothing is rendered.
+func TestTheTabThatVotedIsNotSentItsOwnPartAgain(t *testing.T) {
+	t.Parallel()
+	w := newMoveWorld(t)
+	all := map[int64]string{1: "owner", 2: "voter"}
+	w.set(5, "room 5", all)
+	open := func(session int64, tab string) *client {
+		return w.openAt(fmt.Sprintf("%s/?topic=5&group=10&user=2&session=%d&lang=de&tab=%s", w.srv.URL, session, tab))
+	}
+	laptop := open(2, "laptop-tab-Zq3_9")
+	laptop.want("room 5 for voter, 1 here in de")
+	time.Sleep(400 * time.Millisecond) // no presence render left pending
+	owns := func() int {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.owns[2]
+	}
+	w.b.OwnChanged(5, 2, "laptop-tab-Zq3_9")
+	for _, ev := range collect(laptop, 300*time.Millisecond) {
+		if strings.HasPrefix(ev.data, "own ") {
+			t.Errorf("the tab that voted got its own part: %+v", ev)
+		}
+	}
+	if n := owns(); n != 0 {
+		t.Errorf("%d own parts rendered for nobody", n)
+	}
+	phone := open(3, "phone-tab-8xY-0")
+	phone.want("room 5 for voter, 1 here in de")
+	time.Sleep(400 * time.Millisecond)
+	w.b.OwnChanged(5, 2, "laptop-tab-Zq3_9")
+	phone.want("own 5 of user 2 moved=false in de")
+	for _, ev := range collect(laptop, 300*time.Millisecond) {
+		if strings.HasPrefix(ev.data, "own ") {
+			t.Errorf("the tab that voted got its own part: %+v", ev)
+		}
+	}
+	w.b.OwnChanged(5, 2, "phone-tab-8xY-0")
+	laptop.want("own 5 of user 2 moved=false in de")
+	w.b.OwnChanged(5, 2, "")
+	laptop.want("own 5 of user 2 moved=false in de")
+	phone.want("own 5 of user 2 moved=false in de")
 }

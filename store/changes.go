@@ -1,6 +1,9 @@
 package store
 
-import "sync/atomic"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // ChangeKind says what a committed change was.
 type ChangeKind uint8
@@ -79,6 +82,24 @@ type Change struct {
 	Session int64
 	// Sessions are the sessions ended (SessionsEnded).
 	Sessions []int64
+	// Tab (VoteCast) is the page tab the vote came from, as the request
+	// named it (WithTab; "" for none): an id the page made up, so that the
+	// cards its answer showed are not sent to it again.
+	Tab string
+}
+
+type tabKey struct{}
+
+// WithTab is ctx naming the page tab a request comes from (live.Viewer.Tab),
+// for the Change it commits.
+func WithTab(ctx context.Context, tab string) context.Context {
+	return context.WithValue(ctx, tabKey{}, tab)
+}
+
+// tabOf is the page tab ctx names ("" for none).
+func tabOf(ctx context.Context) string {
+	tab, _ := ctx.Value(tabKey{}).(string)
+	return tab
 }
 
 // Changes hears of every change the store commits, once it is committed and

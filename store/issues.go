@@ -682,7 +682,7 @@ func (s *Store) Cast(ctx context.Context, issueID, userID int64, v Vote, note *s
 		return Cast{}, err
 	}
 	if !revealed {
-		s.tell(Change{Kind: VoteCast, Group: groupID, Issue: issueID, User: userID})
+		s.tell(Change{Kind: VoteCast, Group: groupID, Issue: issueID, User: userID, Tab: tabOf(ctx)})
 		return cast, nil
 	}
 	s.tell(Change{Kind: RoundRevealed, Group: groupID, Issue: issueID})

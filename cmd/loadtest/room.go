@@ -75,6 +75,9 @@ func parseSteps(s string) ([]int, error) {
 type person struct {
 	cookie string
 	base   string // the instance this person's browser talks to
+	// tab is the id the room page makes up for itself and sends with its
+	// htmx requests, its stream included (X-Estimator-Tab), as app.js does.
+	tab string
 }
 
 type room struct {
@@ -169,7 +172,7 @@ func (rw *roomWorld) setupRoom(ctx context.Context, r, people int, rows string, 
 		if err != nil {
 			return err
 		}
-		rm.people = append(rm.people, &person{cookie: ck, base: base})
+		rm.people = append(rm.people, &person{cookie: ck, base: base, tab: fmt.Sprintf("load-%d-%d", r, p)})
 	}
 	owner := rm.people[0]
 	resp, err := rw.post(ctx, owner, "/creategroup", url.Values{"name": {fmt.Sprintf("Room %d", r)}}, false)
@@ -220,6 +223,9 @@ func (rw *roomWorld) post(ctx context.Context, p *person, path string, form url.
 	req.Header.Set("Cookie", p.cookie)
 	if htmx {
 		req.Header.Set("HX-Request", "true")
+		if p.tab != "" {
+			req.Header.Set("X-Estimator-Tab", p.tab)
+		}
 	}
 	resp, err := rw.client.Do(req)
 	if err != nil {
@@ -428,8 +434,8 @@ func (s *screen) stream(ctx context.Context, issue int64) error {
 	}
 	defer conn.Close()
 	defer context.AfterFunc(ctx, func() { conn.Close() })() // the step ends
-	fmt.Fprintf(conn, "GET /issues/%d/events HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nHX-Request: true\r\nCookie: %s\r\n\r\n",
-		issue, addr, s.p.cookie)
+	fmt.Fprintf(conn, "GET /issues/%d/events HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nHX-Request: true\r\nX-Estimator-Tab: %s\r\nCookie: %s\r\n\r\n",
+		issue, addr, s.p.tab, s.p.cookie)
 	r := bufio.NewReaderSize(conn, 4096)
 	status, err := r.ReadString('\n')
 	if err != nil {

@@ -2,6 +2,7 @@ package pgbus
 
 import (
 	"context"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -9,7 +10,8 @@ import (
 )
 
 // LiveBus is the live package's Bus over PostgreSQL: a notice travels as a
-// line of ids ("kind topic group user session,session,…"), nothing else.
+// line of ids ("kind topic group user session,session,…"; for OwnChanged the
+// last field is the page tab that made the change), nothing else.
 type LiveBus struct{ *Bus }
 
 var _ live.Bus = LiveBus{}
@@ -35,8 +37,17 @@ func (l LiveBus) Listen(deliver func(live.Notice)) (stop func()) {
 	}, func() { deliver(live.Notice{Kind: live.Resync}) })
 }
 
+// tabRe is what a page tab's id may be (live.Viewer.Tab).
+var tabRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
 func encodeNotice(n live.Notice) []string {
 	head := strconv.Itoa(int(n.Kind)) + " " + strconv.FormatInt(n.Topic, 10) + " " + strconv.FormatInt(n.Group, 10) + " " + strconv.FormatInt(n.User, 10) + " "
+	if n.Kind == live.OwnChanged {
+		if !tabRe.MatchString(n.Tab) {
+			return []string{head} // not a tab id: every stream of theirs
+		}
+		return []string{head + n.Tab}
+	}
 	if len(n.Sessions) == 0 {
 		return []string{head}
 	}
@@ -70,6 +81,13 @@ func decodeNotice(p string) (live.Notice, bool) {
 		nums[i] = v
 	}
 	n := live.Notice{Kind: live.Kind(nums[0]), Topic: nums[1], Group: nums[2], User: nums[3]}
+	if n.Kind == live.OwnChanged {
+		if f[4] != "" && !tabRe.MatchString(f[4]) {
+			return live.Notice{}, false
+		}
+		n.Tab = f[4]
+		return n, true
+	}
 	if f[4] != "" {
 		for _, s := range strings.Split(f[4], ",") {
 			id, err := strconv.ParseInt(s, 10, 64)

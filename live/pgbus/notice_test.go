@@ -2,6 +2,7 @@ package pgbus
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"estimator/live"
@@ -17,6 +18,7 @@ func TestNoticeRoundTrip(t *testing.T) {
 		{Kind: live.TopicChanged, Topic: 42},
 		{Kind: live.MemberLeft, Group: 7, User: 9},
 		{Kind: live.OwnChanged, Topic: 42, User: 9},
+		{Kind: live.OwnChanged, Topic: 42, User: 9, Tab: "Zq3-_9xY0aBcDeFgHiJkLmNoPqRsTuVw"},
 		{Kind: live.SessionsEnded, Sessions: []int64{1, 2, 3}},
 		{Kind: live.SessionsEnded, Sessions: many},
 	} {
@@ -30,7 +32,7 @@ func TestNoticeRoundTrip(t *testing.T) {
 			if !ok {
 				t.Fatalf("decode %q failed", p)
 			}
-			got.Kind, got.Topic, got.Group, got.User = d.Kind, d.Topic, d.Group, d.User
+			got.Kind, got.Topic, got.Group, got.User, got.Tab = d.Kind, d.Topic, d.Group, d.User, d.Tab
 			got.Sessions = append(got.Sessions, d.Sessions...)
 		}
 		if !reflect.DeepEqual(got, n) {
@@ -40,7 +42,11 @@ func TestNoticeRoundTrip(t *testing.T) {
 			t.Errorf("3,000 sessions fit in %d NOTIFY", len(parts))
 		}
 	}
-	for _, bad := range []string{"", "1 2 3", "x 1 2 3 ", "1 2 3 4 5,y"} {
+	// A tab that is no tab id travels as none (every stream of the person).
+	if p := encodeNotice(live.Notice{Kind: live.OwnChanged, Topic: 1, User: 2, Tab: "a b"}); len(p) != 1 || p[0] != "10 1 0 2 " {
+		t.Errorf("a bad tab encodes as %q", p)
+	}
+	for _, bad := range []string{"", "1 2 3", "x 1 2 3 ", "1 2 3 4 5,y", "10 1 0 2 a,b", "10 1 0 2 " + strings.Repeat("x", 33)} {
 		if _, ok := decodeNotice(bad); ok {
 			t.Errorf("decodeNotice(%q) accepted", bad)
 		}
