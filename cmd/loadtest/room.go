@@ -270,6 +270,9 @@ type roomStep struct {
 	cpu                                time.Duration // the instances' CPU time over the step
 	clientCPU                          time.Duration // the load generator's
 	wall                               time.Duration
+	// settle is how long the step's pages took to open their streams and
+	// read their first states, and a second more: the votes start after.
+	settle time.Duration
 }
 
 func pct(ds []time.Duration, q float64) time.Duration {
@@ -565,6 +568,15 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 
 	var mu sync.Mutex
 	record := func(f func()) { mu.Lock(); f(); mu.Unlock() }
+	startCh := make(chan time.Time, 1)
+	var startOnce sync.Once
+	var start time.Time
+	// begin is when the rooms' first second starts (each room's phase is
+	// added), once every room is ready.
+	begin := func() time.Time {
+		startOnce.Do(func() { start = <-startCh })
+		return start
+	}
 	fail := func(format string, args ...any) {
 		record(func() {
 			st.errors++
@@ -574,7 +586,18 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 		})
 	}
 	began := time.Now()
-	start := began.Add(2 * time.Second) // every room's first second
+	// The votes start once every page has its stream open and its first
+	// state, and the arrivals' renders have settled: the scenario is a
+	// meeting in which everyone's page is open. Each room says it is ready
+	// (or failed) once; start is the first room's first second.
+	var ready sync.WaitGroup
+	ready.Add(n)
+	go func() {
+		ready.Wait()
+		startAt := time.Now().Add(time.Second)
+		record(func() { st.settle = startAt.Sub(began) })
+		startCh <- startAt
+	}()
 	var cpuBefore time.Duration
 	for _, pid := range pids {
 		cpuBefore += cpuTime(pid)
@@ -585,7 +608,7 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 			continue
 		}
 		go func() {
-			sleepUntil(stepCtx, start)
+			sleepUntil(stepCtx, begin())
 			if err := saveProfile(stepCtx, addr, "profile?seconds=22", filepath.Join(profileDir, fmt.Sprintf("room-%d-instance-%d.pprof", n, i))); err != nil {
 				fmt.Fprintln(os.Stderr, "loadtest: profile:", err)
 			}
@@ -613,7 +636,10 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 			if !o.aligned {
 				phase = time.Duration(r) * time.Second / time.Duration(n)
 			}
-			rw.runRoom(stepCtx, rm, start.Add(phase), o, dials, record, fail, st)
+			var once sync.Once
+			isReady := func() { once.Do(ready.Done) }
+			defer isReady() // a room that failed before its screens were ready
+			rw.runRoom(stepCtx, rm, func() time.Time { isReady(); return begin().Add(phase) }, o, dials, record, fail, st)
 		}()
 	}
 	wg.Wait()
@@ -637,7 +663,7 @@ func (rw *roomWorld) runRoomStep(ctx context.Context, pids []int, pprofs []strin
 // runRoom runs one room's rounds: its screens opened on the first issue, then
 // per round the votes a second apart, the reveal, and the start of the next
 // issue.
-func (rw *roomWorld) runRoom(ctx context.Context, rm *room, at time.Time, o roomOptions, dials *rate.Limiter,
+func (rw *roomWorld) runRoom(ctx context.Context, rm *room, ready func() time.Time, o roomOptions, dials *rate.Limiter,
 	record func(func()), fail func(string, ...any), st *roomStep) {
 	m := len(rm.people)
 	tr := newTracker(m)
@@ -672,6 +698,8 @@ func (rw *roomWorld) runRoom(ctx context.Context, rm *room, at time.Time, o room
 		fail("room %d: screens not ready: %v", rm.group, tr.errs)
 		return
 	}
+	// Every room's screens are ready: this room's first second.
+	at := ready()
 	for round := range o.rounds {
 		if round > 0 {
 			issue = rm.issues[rm.next]
@@ -847,7 +875,8 @@ func printRooms(title string, steps []*roomStep) {
 		roomVoteTarget.Milliseconds(), roomRevealTarget.Milliseconds(), roomRSSTarget>>10)
 	fmt.Printf("largest room count that held: %d\n", largest)
 	for _, s := range steps {
-		fmt.Printf("%d rooms: the POSTs' own answers, p50/p99 ms: vote %.1f/%.1f, reveal %.1f/%.1f, start %.1f/%.1f; server CPU %.1f s in %.1f s (%.0f %% of a core), %.2f ms per vote with its share of the rest; load generator CPU %.1f s\n", s.rooms,
+		fmt.Printf("%d rooms: every page open with its first state after %.1f s, the votes a second later; the POSTs' own answers, p50/p99 ms: vote %.1f/%.1f, reveal %.1f/%.1f, start %.1f/%.1f; server CPU %.1f s in %.1f s (%.0f %% of a core), %.2f ms per vote with its share of the rest; load generator CPU %.1f s\n", s.rooms,
+			(s.settle - time.Second).Seconds(),
 			msf(pct(s.votePosts, 0.5)), msf(pct(s.votePosts, 0.99)), msf(pct(s.revealPosts, 0.5)), msf(pct(s.revealPosts, 0.99)),
 			msf(pct(s.startPosts, 0.5)), msf(pct(s.startPosts, 0.99)), s.cpu.Seconds(), s.wall.Seconds(), 100*s.cpu.Seconds()/s.wall.Seconds(),
 			msf(s.cpu/time.Duration(max(len(s.votes), 1))), s.clientCPU.Seconds())
