@@ -2,6 +2,7 @@ package live
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -462,12 +463,15 @@ type blockingSink struct {
 	writes  int
 }
 
-func (s *blockingSink) write(p []byte) error {
+func (s *blockingSink) write(ps ...[]byte) error {
+	if len(ps) == 0 {
+		return nil
+	}
 	if s.writes > 0 {
 		<-s.release
 	}
 	s.writes++
-	if data, ok := strings.CutPrefix(lastData(p), "data: "); ok {
+	if data, ok := strings.CutPrefix(lastData(bytes.Join(ps, nil)), "data: "); ok {
 		s.got <- data
 	}
 	return nil

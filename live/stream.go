@@ -66,6 +66,7 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 	// sentSide names the second part of the state last sent (Frames.Side):
 	// it is sent again only when it changed.
 	var sentSide string
+	var batch [][]byte
 	for {
 		select {
 		case <-gone:
@@ -83,14 +84,18 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 			if t != sentOf {
 				sent, sentOf, sentSide = 0, t, ""
 			}
+			// What this wake has to send goes in one write (one system
+			// call): a move's entry, the state, its side part, the own part.
+			batch = batch[:0]
 			if entry != nil {
 				stale = moved
-				if w.write(entry) != nil {
-					return
-				}
+				batch = append(batch, entry)
 			}
 			if fs := t.current.Load(); fs != nil && fs.version != sent && fs.version > stale {
 				if _, ok := fs.audience[s.userID]; !ok {
+					if w.write(batch...) != nil {
+						return
+					}
 					continue // the renderer closes it
 				}
 				frame, ok := fs.frameOf(s.userID, s.lang)
@@ -98,22 +103,24 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 					// Rendered before this stream came, when nobody watched
 					// in its audience and language: the renderer adds it,
 					// and wakes it (its own part waits for it).
+					if w.write(batch...) != nil {
+						return
+					}
 					b.awaitFrame(s, t, own)
 					continue
 				}
 				sent = fs.version
-				if w.write(frame) != nil {
-					return // gone or too slow: it reconnects and gets the current state
-				}
+				batch = append(batch, frame)
 				if side, ok := fs.sideOf(s.userID, s.lang); ok && fs.sideKey != sentSide {
 					sentSide = fs.sideKey
-					if w.write(side) != nil {
-						return
-					}
+					batch = append(batch, side)
 				}
 			}
-			if own != nil && w.write(own) != nil {
-				return
+			if own != nil {
+				batch = append(batch, own)
+			}
+			if w.write(batch...) != nil {
+				return // gone or too slow: it reconnects and gets the current state
 			}
 		case <-heartbeat.C:
 			if w.write(heartbeatComment) != nil {
@@ -188,7 +195,9 @@ func encodeEvent(name, id string, data []byte) []byte {
 }
 
 type eventSink interface {
-	write(p []byte) error
+	// write writes the events in ps, in one go where it can; none is no
+	// write.
+	write(ps ...[]byte) error
 	close()
 }
 
@@ -242,9 +251,18 @@ type connWriter struct {
 	timeout time.Duration
 }
 
-func (w *connWriter) write(p []byte) error {
+func (w *connWriter) write(ps ...[]byte) error {
+	if len(ps) == 0 {
+		return nil
+	}
 	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-	_, err := w.conn.Write(p)
+	if len(ps) == 1 {
+		_, err := w.conn.Write(ps[0])
+		return err
+	}
+	// One writev for them all (net.Buffers consumes the slice it writes).
+	bufs := net.Buffers(ps)
+	_, err := bufs.WriteTo(w.conn)
 	return err
 }
 
@@ -256,10 +274,15 @@ type responseWriter struct {
 	timeout time.Duration
 }
 
-func (w *responseWriter) write(p []byte) error {
+func (w *responseWriter) write(ps ...[]byte) error {
+	if len(ps) == 0 {
+		return nil
+	}
 	w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
-	if _, err := w.w.Write(p); err != nil {
-		return err
+	for _, p := range ps {
+		if _, err := w.w.Write(p); err != nil {
+			return err
+		}
 	}
 	return w.rc.Flush()
 }
