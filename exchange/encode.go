@@ -14,9 +14,10 @@ import (
 // exportColumns are the CSV's fixed columns; then four per round number, up to
 // the highest round any issue has: round_N_votes, round_N_average,
 // round_N_median, round_N_distribution. The columns stay as they are whatever
-// the deck: on a deck of labels final_estimate and the distribution show the
-// labels, as everywhere a person reads them (the JSON keeps the numbers beside
-// them), while average and median stay the numbers the labels stand for.
+// the deck: on a deck of labels final_estimate, the median and the
+// distribution show the labels, and the average is left empty, as the room
+// shows them (a label has no average a person reads: "M–L" is a median, 4.0
+// is not a size); the JSON keeps the numbers beside them.
 var exportColumns = []string{"key", "description", "state", "final_estimate", "rounds"}
 
 // EncodeCSV writes one row per issue: UTF-8 with a BOM (so spreadsheets
@@ -50,7 +51,10 @@ func EncodeCSV(issues []store.IssueRounds) ([]byte, error) {
 			at := len(exportColumns) + 4*(r.Number-1)
 			row[at] = strconv.Itoa(r.Result.Votes)
 			// A round of ? and coffee only has no average or median.
-			if r.Result.HasNumbers() {
+			switch {
+			case r.Result.HasNumbers() && r.Result.Labelled():
+				row[at+2] = SpreadsheetSafe(r.Result.MedianLabel())
+			case r.Result.HasNumbers():
 				row[at+1] = r.Result.Average()
 				row[at+2] = halves(r.Result.MedianHalves())
 			}
