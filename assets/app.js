@@ -159,6 +159,18 @@
     var h1 = document.querySelector("#room-head h1");
     if (h1) h1.focus();
   });
+  // A facilitator's start (data-moves-to) moves this page with everyone's,
+  // over its stream; if the page has not moved there a few seconds after the
+  // answer (its stream is down), it goes there itself.
+  document.addEventListener("htmx:after:request", function (evt) {
+    var form = evt.target && evt.target.closest && evt.target.closest("form[data-moves-to]");
+    var path = form && form.getAttribute("data-moves-to");
+    if (!samePath(path)) return;
+    setTimeout(function () {
+      if (location.pathname !== path) window.location.assign(path);
+    }, 3000);
+  });
+
   // Back (or forward) to a room the page moved away from in place: load it.
   window.addEventListener("popstate", function () {
     var head = document.getElementById("room-head");

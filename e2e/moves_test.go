@@ -285,4 +285,24 @@ func TestTheMeetingMovesInPlace(t *testing.T) {
 	vic.do(chromedp.NavigateBack())
 	vic.waitPath(rooms[keys[2]])
 	vic.waitText(testID("issue-key"), keys[2], stepTimeout)
+
+	// Fay runs the meeting from the room itself: "Start the next issue"
+	// moves her own page in place too (no document load, no second stream),
+	// with the others'.
+	last := rooms[keys[len(keys)-1]]
+	fayLoads := fay.countLoads()
+	fay.open(last)
+	fay.waitText(testID("issue-key"), keys[len(keys)-1], stepTimeout)
+	fay.mark()
+	fay.watchMoves()
+	owner.mark()
+	owner.watchMoves()
+	since := time.Now()
+	fay.click(testID("start-next"))
+	movedInPlace(t, since, rooms[keys[0]], fay, owner)
+	fay.waitText(testID("notice"), keys[0], stepTimeout)
+	if d, s, _ := fayLoads.counts(last); d != 1 || s != 1 {
+		t.Errorf("Fay's room: %d document loads and %d event streams through her own start, want 1 and 1", d, s)
+	}
+	fay.noConsoleErrors()
 }

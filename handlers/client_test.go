@@ -297,6 +297,20 @@ func (r *response) wantHXRedirect(target string) *response {
 	return r
 }
 
+// wantNoticeOnly checks an htmx answer that changes nothing on the page but
+// its notice (the page moves by itself, over its stream): 200, no redirect,
+// nothing but the notice's partial, which contains want.
+func (r *response) wantNoticeOnly(want string) *response {
+	r.t.Helper()
+	if r.status != http.StatusOK || r.header.Get("HX-Redirect") != "" || r.header.Get("Location") != "" {
+		r.t.Fatalf("status %d HX-Redirect %q Location %q, want 200 and no redirect", r.status, r.header.Get("HX-Redirect"), r.header.Get("Location"))
+	}
+	if body := strings.TrimSpace(r.body); !strings.HasPrefix(body, `<hx-partial hx-target="#notice"`) || !strings.HasSuffix(body, "</hx-partial>") || strings.Count(body, "<hx-partial") != 1 {
+		r.t.Fatalf("answer %q, want the notice's partial alone", truncate(body, 300))
+	}
+	return r.wantNotice(want)
+}
+
 // wantNotice checks the page's one-time notice contains want.
 func (r *response) wantNotice(want string) *response {
 	r.t.Helper()

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"github.com/a-h/templ"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -44,7 +45,15 @@ func (a *App) startIssue(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	web.DoneRedirect(c, langOf(c).F("notice.estimating_now", map[string]any{"Key": is.Key}), views.IssuePath(is.ID))
+	notice := langOf(c).F("notice.estimating_now", map[string]any{"Key": is.Key})
+	if web.WantsFragment(c) {
+		// From a room with its script: the page moves there in place over
+		// its stream, as everyone's does (app.js goes there itself if it has
+		// not moved after a while); the answer is the notice alone.
+		a.pages.ActionDone(c, templ.NopComponent, notice)
+		return
+	}
+	web.DoneRedirect(c, notice, views.IssuePath(is.ID))
 }
 
 // setTimer starts (seconds 1–3600) or stops (0) the round's countdown.
