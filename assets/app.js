@@ -165,7 +165,8 @@
   document.addEventListener("htmx:after:request", function (evt) {
     var form = evt.target && evt.target.closest && evt.target.closest("form[data-moves-to]");
     var path = form && form.getAttribute("data-moves-to");
-    if (!samePath(path)) return;
+    var res = evt.detail && evt.detail.ctx && evt.detail.ctx.response;
+    if (!samePath(path) || !res || res.status >= 400) return; // a refused start moves nobody
     setTimeout(function () {
       if (location.pathname !== path) window.location.assign(path);
     }, 3000);

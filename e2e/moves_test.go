@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -305,4 +307,25 @@ func TestTheMeetingMovesInPlace(t *testing.T) {
 		t.Errorf("Fay's room: %d document loads and %d event streams through her own start, want 1 and 1", d, s)
 	}
 	fay.noConsoleErrors()
+
+	// A room whose stream cannot connect (a proxy that drops them, say)
+	// still follows its facilitator's own start: it goes there by itself.
+	fay.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, network.SetBlockedURLs, network.SetBlockedURLsParams{
+			URLPatterns: []*network.BlockPattern{{URLPattern: "*://*:*/issues/*/events", Block: true}}})
+		return err
+	}))
+	fay.open(rooms[keys[0]])
+	fay.waitText(testID("issue-key"), keys[0], stepTimeout)
+	fay.mark()
+	fay.click(testID("start-next"))
+	fay.waitPath(rooms[keys[1]])
+	fay.waitText(testID("issue-key"), keys[1], stepTimeout)
+	if fay.stillMarked() {
+		t.Error("Fay's room without a stream moved in place: the stream was not blocked, so the fallback went untested")
+	}
+	owner.waitPath(rooms[keys[1]]) // the others moved over their streams
 }
