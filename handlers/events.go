@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -205,12 +204,10 @@ const (
 // one page's (live.Viewer.Tab).
 const TabHeader = "X-Estimator-Tab"
 
-var tabRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
-
 // pageTab is the page tab the request names ("" for none, or for anything
 // that is no tab id).
 func pageTab(c *gin.Context) string {
-	if tab := c.GetHeader(TabHeader); tabRe.MatchString(tab) {
+	if tab := c.GetHeader(TabHeader); live.IsTab(tab) {
 		return tab
 	}
 	return ""

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -53,6 +54,13 @@ var (
 	// longer exists: its pages are closed with TopicGone.
 	ErrGone = errors.New("live: topic gone")
 )
+
+// tabID is what a page tab's id (Viewer.Tab, Notice.Tab) may be: up to 32
+// letters, digits, "-" and "_".
+var tabID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// IsTab says whether s may name a page tab; anything else names none.
+func IsTab(s string) bool { return tabID.MatchString(s) }
 
 // Viewer is who watches a stream: a user, through one session, in a
 // language (its frames are rendered in it; "" is the renderer's default), from

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -665,7 +664,7 @@ func (s *Store) Cast(ctx context.Context, issueID, userID int64, v Vote, note *s
 		var key []byte
 		switch err := tx.QueryRowContext(ctx, "SELECT key FROM note_keys WHERE issue_id = ?", issueID).Scan(&key); {
 		case err == nil:
-			cast.NoteToken = base64.RawURLEncoding.EncodeToString(noteToken(key, userID))
+			cast.NoteToken = noteTokenText(key, userID)
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}

@@ -227,7 +227,13 @@ func (s *Store) NoteToken(ctx context.Context, issueID, userID int64) (string, e
 		}
 		return "", wrap(err)
 	}
-	return base64.RawURLEncoding.EncodeToString(noteToken(key, userID)), nil
+	return noteTokenText(key, userID), nil
+}
+
+// noteTokenText is a voter's note token of a round's key, as their browser
+// holds it.
+func noteTokenText(key []byte, userID int64) string {
+	return base64.RawURLEncoding.EncodeToString(noteToken(key, userID))
 }
 
 // detachNotes runs in the reveal's transaction: the open notes are joined

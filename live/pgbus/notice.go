@@ -2,7 +2,6 @@ package pgbus
 
 import (
 	"context"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -37,13 +36,10 @@ func (l LiveBus) Listen(deliver func(live.Notice)) (stop func()) {
 	}, func() { deliver(live.Notice{Kind: live.Resync}) })
 }
 
-// tabRe is what a page tab's id may be (live.Viewer.Tab).
-var tabRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
-
 func encodeNotice(n live.Notice) []string {
 	head := strconv.Itoa(int(n.Kind)) + " " + strconv.FormatInt(n.Topic, 10) + " " + strconv.FormatInt(n.Group, 10) + " " + strconv.FormatInt(n.User, 10) + " "
 	if n.Kind == live.OwnChanged {
-		if !tabRe.MatchString(n.Tab) {
+		if !live.IsTab(n.Tab) {
 			return []string{head} // not a tab id: every stream of theirs
 		}
 		return []string{head + n.Tab}
@@ -82,7 +78,7 @@ func decodeNotice(p string) (live.Notice, bool) {
 	}
 	n := live.Notice{Kind: live.Kind(nums[0]), Topic: nums[1], Group: nums[2], User: nums[3]}
 	if n.Kind == live.OwnChanged {
-		if f[4] != "" && !tabRe.MatchString(f[4]) {
+		if f[4] != "" && !live.IsTab(f[4]) {
 			return live.Notice{}, false
 		}
 		n.Tab = f[4]
