@@ -115,9 +115,16 @@ type Store struct {
 	scrub       scrubQueue
 	mark        scrubMark
 	checkpoints atomic.Int64 // run after reveals, for tests
+	// checkpointBusy counts the checkpoint's tries a reader made fail.
+	checkpointBusy atomic.Int64
 	// ck is the checkpointer's connection (SQLite): it copies the WAL into
 	// the file without holding the writer.
 	ck *sql.DB
+	// gate holds this process's reads back while a checkpoint truncates the
+	// WAL (readgate.go).
+	gate readGate
+	// wq orders those waiting for the writer (SQLite): writing takes a turn.
+	wq writerQueue
 	// busyTimeout is Options.BusyTimeout: how long SQLite waits for a lock.
 	busyTimeout time.Duration
 	// readOnly is set by SetReadOnly, maxPages by SetMaxPages: what the
@@ -207,7 +214,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := repairSidecars(path); err != nil {
 		return nil, err
 	}
-	w, err := openSQLite(opts.Driver, DSN(path, opts.BusyTimeout, false))
+	w, err := openSQLite(opts.Driver, DSN(path, opts.BusyTimeout, false), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +240,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := openSQLite(opts.Driver, DSN(path, opts.BusyTimeout, true))
+	r, err := openSQLite(opts.Driver, DSN(path, opts.BusyTimeout, true), &s.gate)
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -253,7 +260,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.cache = &caches{}
 	// The checkpointer's own connection copies the WAL into the file beside
 	// the writer (see truncateWAL).
-	if s.ck, err = openSQLite(opts.Driver, DSN(path, opts.BusyTimeout, false)); err != nil {
+	if s.ck, err = openSQLite(opts.Driver, DSN(path, opts.BusyTimeout, false), nil); err != nil {
 		r.Close()
 		w.Close()
 		return nil, err
@@ -508,6 +515,11 @@ func (s *Store) insert(ctx context.Context, query string, args ...any) (int64, e
 	if err != nil {
 		return 0, err
 	}
+	done, err := s.writerTurn(ctx)
+	if err != nil {
+		return 0, s.noteWrite(wrap(err))
+	}
+	defer done()
 	var id int64
 	err = st.QueryRowContext(ctx, args...).Scan(&id)
 	s.wrote()
@@ -519,13 +531,35 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	if err != nil {
 		return nil, err
 	}
+	done, err := s.writerTurn(ctx)
+	if err != nil {
+		return nil, s.noteWrite(wrap(err))
+	}
+	defer done()
 	res, err := st.ExecContext(ctx, args...)
 	s.wrote()
 	return res, s.noteWrite(wrap(err))
 }
 
+// writerTurn waits for this caller's turn at SQLite's writer (writerQueue);
+// done ends it. On PostgreSQL it does not wait.
+func (s *Store) writerTurn(ctx context.Context) (done func(), err error) {
+	if s.pg {
+		return func() {}, nil
+	}
+	if err := s.wq.lock(ctx); err != nil {
+		return nil, err
+	}
+	return s.wq.unlock, nil
+}
+
 // tx runs fn in a write transaction (BEGIN IMMEDIATE through the DSN).
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	done, err := s.writerTurn(ctx)
+	if err != nil {
+		return s.noteWrite(wrap(err))
+	}
+	defer done()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return s.noteWrite(wrap(err))

@@ -914,7 +914,9 @@ const checkpointHold = 3 * time.Millisecond
 //
 // First, on a connection of its own, a passive checkpoint copies the log into
 // the file (and syncs it) while writes go on: the writer's checkpoint is then
-// left little to copy, and mostly just truncates.
+// left little to copy, and mostly just truncates. While it truncates, this
+// process's reads wait at their gate (readgate.go), so that only readers in
+// other processes can make a try fail.
 func (s *Store) truncateWAL(ctx context.Context) error {
 	if s.ck != nil {
 		var busy, frames, done int
@@ -942,6 +944,11 @@ func (s *Store) truncateWAL(ctx context.Context) error {
 // checkpointOnce is one try of truncateWAL, on the writer's connection with a
 // short busy timeout (set back after).
 func (s *Store) checkpointOnce(ctx context.Context) (busy bool, err error) {
+	turn, err := s.writerTurn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer turn()
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return false, err
@@ -951,16 +958,24 @@ func (s *Store) checkpointOnce(ctx context.Context) (busy bool, err error) {
 		return false, err
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", s.busyTimeout.Milliseconds()))
+	// This process's reads wait while the log is truncated, and those in
+	// flight end first (readgate.go).
+	open, _ := s.gate.hold(gateDrain)
 	var blocked, frames, done int
 	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&blocked, &frames, &done)
+	open()
 	var se *sqlite.Error
 	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY {
+		s.checkpointBusy.Add(1)
 		return true, nil
 	}
 	if err == nil && blocked == 0 {
 		// Still on the writer's connection: every reveal committed so far is
 		// scrubbed, and none commits before the marker is gone.
 		s.scrubMarkDone()
+	}
+	if blocked != 0 {
+		s.checkpointBusy.Add(1)
 	}
 	return blocked != 0, err
 }

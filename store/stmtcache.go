@@ -26,19 +26,21 @@ const stmtCacheMax = 512
 
 // openSQLite opens a pool on dsn, through the driver registered as
 // driverName ("sqlite": modernc's), whose connections keep their statements.
-func openSQLite(driverName, dsn string) (*sql.DB, error) {
+// With a gate, every statement they run passes it (readgate.go): the readers'.
+func openSQLite(driverName, dsn string, gate *readGate) (*sql.DB, error) {
 	db, err := sql.Open(driverName, "") // opens no connection: it finds the driver
 	if err != nil {
 		return nil, err
 	}
 	d := db.Driver()
 	db.Close()
-	return sql.OpenDB(sqliteConnector{d: d, dsn: dsn}), nil
+	return sql.OpenDB(sqliteConnector{d: d, dsn: dsn, gate: gate}), nil
 }
 
 type sqliteConnector struct {
-	d   driver.Driver
-	dsn string
+	d    driver.Driver
+	dsn  string
+	gate *readGate
 }
 
 func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) {
@@ -51,7 +53,7 @@ func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) {
 		conn.Close()
 		return nil, errors.New("store: the SQLite driver's connection lacks a method the store uses")
 	}
-	return &cachingConn{inner: inner, stmts: map[string]*cachedStmt{}}, nil
+	return &cachingConn{inner: inner, stmts: map[string]*cachedStmt{}, gate: c.gate}, nil
 }
 
 func (c sqliteConnector) Driver() driver.Driver { return c.d }
@@ -71,6 +73,7 @@ type sqliteConn interface {
 type cachingConn struct {
 	inner sqliteConn
 	stmts map[string]*cachedStmt
+	gate  *readGate // nil: not a reader
 }
 
 type cachedStmt struct {
@@ -116,6 +119,13 @@ func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, er
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.gate != nil {
+		return c.gate.query(ctx, func() (driver.Rows, error) { return c.query(ctx, query, args) })
+	}
+	return c.query(ctx, query, args)
+}
+
+func (c *cachingConn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	cs, err := c.cached(ctx, query)
 	if err != nil {
 		return nil, err
@@ -132,6 +142,12 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.gate != nil {
+		if err := c.gate.enter(ctx); err != nil {
+			return nil, err
+		}
+		defer c.gate.leave()
+	}
 	cs, err := c.cached(ctx, query)
 	if err != nil {
 		return nil, err
@@ -155,10 +171,25 @@ func (c *cachingConn) Close() error {
 }
 
 // Prepare and PrepareContext serve *sql.Stmt, which database/sql keeps per
-// connection itself.
-func (c *cachingConn) Prepare(query string) (driver.Stmt, error) { return c.inner.Prepare(query) }
+// connection itself; a reader's pass the gate.
+func (c *cachingConn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
 func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.inner.PrepareContext(ctx, query)
+	st, err := c.inner.PrepareContext(ctx, query)
+	if err != nil || c.gate == nil {
+		return st, err
+	}
+	full, ok := st.(interface {
+		driver.Stmt
+		driver.StmtQueryContext
+		driver.StmtExecContext
+	})
+	if !ok {
+		st.Close()
+		return nil, errors.New("store: the SQLite driver's statement lacks a method the store uses")
+	}
+	return &gatedStmt{stmt: full, gate: c.gate}, nil
 }
 func (c *cachingConn) Begin() (driver.Tx, error) { return c.inner.Begin() } //nolint:staticcheck // the interface's
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {

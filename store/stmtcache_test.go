@@ -10,7 +10,7 @@ import (
 
 func openCachedPair(t testing.TB) (cached, plain *sql.DB) {
 	path := filepath.Join(t.TempDir(), "cache.db")
-	cached, err := openSQLite("sqlite", DSN(path, 0, false))
+	cached, err := openSQLite("sqlite", DSN(path, 0, false), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
