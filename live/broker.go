@@ -288,6 +288,8 @@ type Subscription struct {
 	wake      chan struct{}
 	done      chan struct{}
 	once      sync.Once
+	// drive serves a hijacked stream (nil: a pump goroutine does).
+	drive atomic.Pointer[driver]
 	// navigate is where the browser should go when the stream is closed on it
 	// (sign-in after a sign-out, the start page after a removal); "" to just end.
 	navigate string
@@ -536,6 +538,9 @@ func (s *Subscription) wakeUp() {
 	select {
 	case s.wake <- struct{}{}:
 	default: // already woken: it will read the latest state
+	}
+	if d := s.drive.Load(); d != nil {
+		d.kick()
 	}
 }
 
@@ -1007,6 +1012,9 @@ func (s *Subscription) close(navigate string) {
 		s.navigate = navigate
 		close(s.done)
 	})
+	if d := s.drive.Load(); d != nil {
+		d.kick()
+	}
 }
 
 // checkSessions notices, once per heartbeat, sessions that ended outside this

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -1073,5 +1074,70 @@ func TestTheSidePartIsSentOnlyWhenItChanges(t *testing.T) {
 	defer mu.Unlock()
 	if sides["s2/member"] != 1 || sides["s2/owner"] != 1 {
 		t.Errorf("side renders %v: one per key and audience", sides)
+	}
+}
+
+// An idle stream over HTTP/1.1 has one goroutine (waiting for its client to
+// go), not two: what it sends is written by a goroutine started for the
+// occasion. Each still gets its state, its changes and its heartbeat, and a
+// client that goes ends its subscription and its goroutine.
+func TestAnIdleStreamHasOneGoroutineAndStillBeats(t *testing.T) {
+	w := newWorld(t, func(c *Config) { c.Heartbeat = 50 * time.Millisecond })
+	w.set(7, "Seven", map[int64]string{1: "member"})
+	runtime.GC()
+	baseline := runtime.NumGoroutine()
+	const n = 200
+	addr := strings.TrimPrefix(w.srv.URL, "http://")
+	conns := make([]*bufio.Reader, n)
+	raw := make([]net.Conn, n)
+	for i := range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw[i] = c
+		fmt.Fprintf(c, "GET /?topic=7&group=1&user=1&session=%d HTTP/1.1\r\nHost: x\r\n\r\n", i+1)
+		conns[i] = bufio.NewReader(c)
+		readUntil(t, c, conns[i], "Seven for member")
+	}
+	// Their state read, the streams idle: one goroutine each, give or take
+	// the test server's own and a heartbeat's writer at work.
+	if extra := runtime.NumGoroutine() - baseline; extra > n+n/10 {
+		t.Errorf("%d idle streams: %d goroutines more than before, want about one each", n, extra)
+	}
+	w.set(7, "Seven again", map[int64]string{1: "member"})
+	w.b.TopicChanged(7)
+	for i := range n {
+		readUntil(t, raw[i], conns[i], "Seven again for member")
+	}
+	// Heartbeats keep coming, on every stream.
+	for i := range n {
+		readUntil(t, raw[i], conns[i], ": ping")
+		readUntil(t, raw[i], conns[i], ": ping")
+	}
+	for _, c := range raw {
+		c.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for w.b.Subscribers() != 0 || runtime.NumGoroutine() > baseline+5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("clients gone: %d subscribers, %d goroutines (baseline %d)", w.b.Subscribers(), runtime.NumGoroutine(), baseline)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// readUntil reads the stream until a line holds want.
+func readUntil(t *testing.T, c net.Conn, r *bufio.Reader, want string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("waiting for %q: %v", want, err)
+		}
+		if strings.Contains(line, want) {
+			return
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,9 +30,11 @@ func Navigate(w http.ResponseWriter, target string) {
 // reconnect is always right), then one event per change, and a heartbeat
 // comment while idle.
 //
-// Over HTTP/1.1 the connection is taken over (hijacked) and served by a small
-// goroutine of its own, so an idle stream costs a few KiB instead of a whole
-// request's goroutine stack and buffers; Serve then returns at once. Otherwise
+// Over HTTP/1.1 the connection is taken over (hijacked), so an idle stream
+// costs a few KiB instead of a whole request's goroutine stack and buffers,
+// and Serve returns at once: one small goroutine waits for the client to go,
+// and what the stream has to send is written by a goroutine started when
+// there is something (a driver), so an idle stream has no other. Otherwise
 // (HTTP/2, a recorder) it serves in the caller's goroutine.
 func (b *Broker) Serve(w http.ResponseWriter, r *http.Request, s *Subscription) {
 	SetHeaders(w.Header())
@@ -45,8 +49,16 @@ func (b *Broker) Serve(w http.ResponseWriter, r *http.Request, s *Subscription) 
 		return
 	case hijacked:
 		gone := make(chan struct{})
-		go watchClose(conn, gone)
-		go b.pump(s, &connWriter{conn: conn, timeout: b.cfg.WriteTimeout}, gone)
+		d := &driver{b: b, s: s, w: &connWriter{conn: conn, timeout: b.cfg.WriteTimeout}, gone: gone}
+		d.mu.Lock() // a short heartbeat may fire before hb is set
+		d.hb = time.AfterFunc(b.cfg.Heartbeat, d.beat)
+		d.mu.Unlock()
+		s.drive.Store(d)
+		go watchClose(conn, func() {
+			close(gone)
+			d.kick()
+		})
+		d.kick() // the current state, woken at Subscribe
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -61,66 +73,17 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 	defer b.unsubscribe(s)
 	heartbeat := time.NewTicker(b.cfg.Heartbeat)
 	defer heartbeat.Stop()
-	var sent, stale uint64
-	var sentOf *topic
-	// sentSide names the second part of the state last sent (Frames.Side):
-	// it is sent again only when it changed.
-	var sentSide string
-	var batch [][]byte
+	var p pumpState
 	for {
 		select {
 		case <-gone:
 			return
 		case <-s.done:
-			if s.navigate != "" {
-				w.write(encodeEvent("navigate", "", []byte(s.navigate)))
-			}
+			b.sayWhere(s, w)
 			return
 		case <-s.wake:
-			t, entry, own, moved, ready := b.pending(s)
-			if !ready {
-				continue // the entry is being rendered: it wakes us
-			}
-			if t != sentOf {
-				sent, sentOf, sentSide = 0, t, ""
-			}
-			// What this wake has to send goes in one write (one system
-			// call): a move's entry, the state, its side part, the own part.
-			batch = batch[:0]
-			if entry != nil {
-				stale = moved
-				batch = append(batch, entry)
-			}
-			if fs := t.current.Load(); fs != nil && fs.version != sent && fs.version > stale {
-				if _, ok := fs.audience[s.userID]; !ok {
-					if w.write(batch...) != nil {
-						return
-					}
-					continue // the renderer closes it
-				}
-				frame, ok := fs.frameOf(s.userID, s.lang)
-				if !ok {
-					// Rendered before this stream came, when nobody watched
-					// in its audience and language: the renderer adds it,
-					// and wakes it (its own part waits for it).
-					if w.write(batch...) != nil {
-						return
-					}
-					b.awaitFrame(s, t, own)
-					continue
-				}
-				sent = fs.version
-				batch = append(batch, frame)
-				if side, ok := fs.sideOf(s.userID, s.lang); ok && fs.sideKey != sentSide {
-					sentSide = fs.sideKey
-					batch = append(batch, side)
-				}
-			}
-			if own != nil {
-				batch = append(batch, own)
-			}
-			if w.write(batch...) != nil {
-				return // gone or too slow: it reconnects and gets the current state
+			if !b.sendPending(s, w, &p) {
+				return
 			}
 		case <-heartbeat.C:
 			if w.write(heartbeatComment) != nil {
@@ -128,6 +91,160 @@ func (b *Broker) pump(s *Subscription, w eventSink, gone <-chan struct{}) {
 			}
 		}
 	}
+}
+
+// pumpState is what a stream has sent so far.
+type pumpState struct {
+	sent, stale uint64
+	sentOf      *topic
+	// sentSide names the second part of the state last sent (Frames.Side):
+	// it is sent again only when it changed.
+	sentSide string
+	batch    [][]byte
+}
+
+// sayWhere writes where the page should go, when the stream was closed on it
+// with a place.
+func (b *Broker) sayWhere(s *Subscription, w eventSink) {
+	if s.navigate != "" {
+		w.write(encodeEvent("navigate", "", []byte(s.navigate)))
+	}
+}
+
+// sendPending writes what a woken subscription has to send; false: the
+// client is gone or too slow (it reconnects and gets the current state).
+func (b *Broker) sendPending(s *Subscription, w eventSink, p *pumpState) bool {
+	t, entry, own, moved, ready := b.pending(s)
+	if !ready {
+		return true // the entry is being rendered: it wakes us
+	}
+	if t != p.sentOf {
+		p.sent, p.sentOf, p.sentSide = 0, t, ""
+	}
+	// What this wake has to send goes in one write (one system call): a
+	// move's entry, the state, its side part, the own part.
+	batch := p.batch[:0]
+	defer func() { p.batch = batch[:0] }()
+	if entry != nil {
+		p.stale = moved
+		batch = append(batch, entry)
+	}
+	if fs := t.current.Load(); fs != nil && fs.version != p.sent && fs.version > p.stale {
+		if _, ok := fs.audience[s.userID]; !ok {
+			return w.write(batch...) == nil // the renderer closes it
+		}
+		frame, ok := fs.frameOf(s.userID, s.lang)
+		if !ok {
+			// Rendered before this stream came, when nobody watched in its
+			// audience and language: the renderer adds it, and wakes it
+			// (its own part waits for it).
+			if w.write(batch...) != nil {
+				return false
+			}
+			b.awaitFrame(s, t, own)
+			return true
+		}
+		p.sent = fs.version
+		batch = append(batch, frame)
+		if side, ok := fs.sideOf(s.userID, s.lang); ok && fs.sideKey != p.sentSide {
+			p.sentSide = fs.sideKey
+			batch = append(batch, side)
+		}
+	}
+	if own != nil {
+		batch = append(batch, own)
+	}
+	return w.write(batch...) == nil
+}
+
+// driver serves a hijacked stream without a goroutine of its own: kick starts
+// one that does whatever is due (the client went, the stream was closed on
+// it, a wake, a heartbeat) and ends, unless one runs already, which then
+// looks again before it ends. At 5,000 open streams the pump goroutines'
+// stacks were a fifth of the server's memory.
+type driver struct {
+	b       *Broker
+	s       *Subscription
+	w       eventSink
+	gone    <-chan struct{}
+	hb      *time.Timer
+	beatDue atomic.Bool
+	mu      sync.Mutex
+	running bool
+	again   bool
+	ended   bool
+	p       pumpState
+}
+
+// kick makes sure a goroutine looks at what is due.
+func (d *driver) kick() {
+	d.mu.Lock()
+	switch {
+	case d.ended:
+	case d.running:
+		d.again = true
+	default:
+		d.running = true
+		go d.run()
+	}
+	d.mu.Unlock()
+}
+
+// beat is the heartbeat's timer: a comment is due, and the next beat.
+func (d *driver) beat() {
+	d.beatDue.Store(true)
+	d.kick()
+	d.mu.Lock()
+	if !d.ended {
+		d.hb.Reset(d.b.cfg.Heartbeat)
+	}
+	d.mu.Unlock()
+}
+
+func (d *driver) run() {
+	for {
+		ok := d.step()
+		d.mu.Lock()
+		switch {
+		case !ok:
+			d.ended, d.running = true, false
+			d.hb.Stop()
+			d.mu.Unlock()
+			d.b.unsubscribe(d.s)
+			d.w.close() // after unsubscribing: a client that saw the end sees it gone
+			return
+		case d.again:
+			d.again = false
+			d.mu.Unlock()
+		default:
+			d.running = false
+			d.mu.Unlock()
+			return
+		}
+	}
+}
+
+// step does what is due, as pump's loop would; false: the stream ends.
+func (d *driver) step() bool {
+	select {
+	case <-d.gone:
+		return false
+	case <-d.s.done:
+		d.b.sayWhere(d.s, d.w)
+		return false
+	default:
+	}
+	select {
+	case <-d.s.wake:
+		if !d.b.sendPending(d.s, d.w, &d.p) {
+			return false
+		}
+	default:
+	}
+	if d.beatDue.Swap(false) && d.w.write(heartbeatComment) != nil {
+		return false
+	}
+	return true
 }
 
 // pending is what a woken subscription has to send beside its topic's
@@ -236,11 +353,11 @@ func (b *Broker) hijack(w http.ResponseWriter, r *http.Request) (conn net.Conn, 
 }
 
 // watchClose reports when the client closes the connection (a read fails).
-func watchClose(conn net.Conn, gone chan<- struct{}) {
+func watchClose(conn net.Conn, gone func()) {
 	var buf [64]byte
 	for {
 		if _, err := conn.Read(buf[:]); err != nil {
-			close(gone)
+			gone()
 			return
 		}
 	}

@@ -117,6 +117,8 @@ type Store struct {
 	checkpoints atomic.Int64 // run after reveals, for tests
 	// checkpointBusy counts the checkpoint's tries a reader made fail.
 	checkpointBusy atomic.Int64
+	// checkpointHeld is how long the last try held the writer (ns).
+	checkpointHeld atomic.Int64
 	// ck is the checkpointer's connection (SQLite): it copies the WAL into
 	// the file without holding the writer.
 	ck *sql.DB
