@@ -1,7 +1,6 @@
 package store
 
 import (
-	"os"
 	"bytes"
 	"context"
 	"database/sql"
@@ -887,11 +886,7 @@ func (s *Store) checkpoint(ctx context.Context, run *scrubRun) {
 	close(run.done)
 	if next != nil {
 		go func() {
-			gap := s.checkpointGap()
-			if os.Getenv("EXP_GAP") != "" {
-				gap = checkpointGap
-			}
-			time.Sleep(gap)
+			time.Sleep(s.checkpointGap())
 			q.mu.Lock()
 			q.running, q.next = next, nil
 			q.mu.Unlock()

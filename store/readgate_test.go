@@ -251,3 +251,21 @@ func TestAReadHoldingItsRowsAcrossACheckpointGoesOn(t *testing.T) {
 		t.Errorf("with no read left: busy %v, %v", busy, err)
 	}
 }
+
+// The gap between checkpoints gives the writer back at least four times the
+// time the last checkpoint held it, within its bounds.
+func TestCheckpointGapFollowsTheLastHold(t *testing.T) {
+	t.Parallel()
+	var s Store
+	for _, c := range []struct{ held, want time.Duration }{
+		{0, checkpointGap},
+		{2 * time.Millisecond, checkpointGap},
+		{10 * time.Millisecond, 40 * time.Millisecond},
+		{time.Second, checkpointGapMax},
+	} {
+		s.checkpointHeld.Store(int64(c.held))
+		if got := s.checkpointGap(); got != c.want {
+			t.Errorf("after a hold of %v: gap %v, want %v", c.held, got, c.want)
+		}
+	}
+}
