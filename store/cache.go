@@ -49,6 +49,10 @@ type genCheck struct {
 	local   uint64 // the write counter it read
 	err     error
 
+	// gate is the readers' (readgate.go): data_version reads the log's
+	// header as a read does, and may not hold up a checkpoint's truncation.
+	gate *readGate
+
 	// Owned by the running check.
 	read   *atomic.Uint64 // the store's write counter
 	open   func() (*sql.DB, error)
@@ -110,8 +114,8 @@ func (s *Store) generation(ctx context.Context) (uint64, bool) {
 // wrote counts a write of this process, after its commit (or failure).
 func (s *Store) wrote() { s.writes.Add(1) }
 
-func newGenCheck(open func() (*sql.DB, error), writes *atomic.Uint64) *genCheck {
-	g := &genCheck{open: open, read: writes}
+func newGenCheck(open func() (*sql.DB, error), writes *atomic.Uint64, gate *readGate) *genCheck {
+	g := &genCheck{open: open, read: writes, gate: gate}
 	g.cond.L = &g.mu
 	return g
 }
@@ -147,6 +151,10 @@ func (g *genCheck) current() (gen, local uint64, err error) {
 // counter the next check reads.
 func (g *genCheck) check() (uint64, uint64, error) {
 	ctx := context.Background()
+	if g.gate != nil {
+		g.gate.enter(ctx) // never fails: its context is never done
+		defer g.gate.leave()
+	}
 	w := g.read.Load()
 	if g.conn == nil {
 		if err := g.connect(ctx); err != nil {

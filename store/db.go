@@ -115,8 +115,10 @@ type Store struct {
 	scrub       scrubQueue
 	mark        scrubMark
 	checkpoints atomic.Int64 // run after reveals, for tests
-	// checkpointBusy counts the checkpoint's tries a reader made fail.
-	checkpointBusy atomic.Int64
+	// checkpointBusy counts the checkpoint's tries a reader made fail;
+	// checkpointBusyIdle those of them with no read of this process in
+	// flight (countBusy).
+	checkpointBusy, checkpointBusyIdle atomic.Int64
 	// checkpointHeld is how long the last try held the writer (ns).
 	checkpointHeld atomic.Int64
 	// ck is the checkpointer's connection (SQLite): it copies the WAL into
@@ -258,7 +260,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 		db.SetMaxOpenConns(1)
 		return db, nil
-	}, &s.writes)
+	}, &s.writes, &s.gate)
 	s.cache = &caches{}
 	// The checkpointer's own connection copies the WAL into the file beside
 	// the writer (see truncateWAL).

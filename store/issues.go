@@ -974,13 +974,13 @@ func (s *Store) checkpointOnce(ctx context.Context) (busy bool, err error) {
 	defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", s.busyTimeout.Milliseconds()))
 	// This process's reads wait while the log is truncated, and those in
 	// flight end first (readgate.go).
-	open, _ := s.gate.hold(gateDrain)
+	open, idle := s.gate.hold(gateDrain)
 	var blocked, frames, done int
 	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&blocked, &frames, &done)
 	open()
 	var se *sqlite.Error
 	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY {
-		s.checkpointBusy.Add(1)
+		s.countBusy(idle)
 		return true, nil
 	}
 	if err == nil && blocked == 0 {
@@ -989,9 +989,19 @@ func (s *Store) checkpointOnce(ctx context.Context) (busy bool, err error) {
 		s.scrubMarkDone()
 	}
 	if blocked != 0 {
-		s.checkpointBusy.Add(1)
+		s.countBusy(idle)
 	}
 	return blocked != 0, err
+}
+
+// countBusy counts a try that a reader made fail: idle, although no read of
+// this process was in flight (a reader in another process, or one that
+// passes no gate).
+func (s *Store) countBusy(idle bool) {
+	s.checkpointBusy.Add(1)
+	if idle {
+		s.checkpointBusyIdle.Add(1)
+	}
 }
 
 // Accept stores the final estimate of a revealed (or already accepted) issue.
