@@ -117,11 +117,7 @@ func (r *gatedRows) Close() error {
 // gatedStmt is a statement prepared on a reader connection for a *sql.Stmt:
 // its reads pass the gate.
 type gatedStmt struct {
-	stmt interface {
-		driver.Stmt
-		driver.StmtQueryContext
-		driver.StmtExecContext
-	}
+	stmt fullStmt
 	gate *readGate
 }
 

@@ -76,12 +76,15 @@ type cachingConn struct {
 	gate  *readGate // nil: not a reader
 }
 
+// fullStmt is what the store needs of the driver's statement.
+type fullStmt interface {
+	driver.Stmt
+	driver.StmtQueryContext
+	driver.StmtExecContext
+}
+
 type cachedStmt struct {
-	st interface {
-		driver.Stmt
-		driver.StmtQueryContext
-		driver.StmtExecContext
-	}
+	st      fullStmt
 	reading bool // its rows are open
 }
 
@@ -101,11 +104,7 @@ func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, er
 	if err != nil {
 		return nil, err
 	}
-	full, ok := st.(interface {
-		driver.Stmt
-		driver.StmtQueryContext
-		driver.StmtExecContext
-	})
+	full, ok := st.(fullStmt)
 	if !ok {
 		st.Close()
 		return nil, nil
@@ -180,11 +179,7 @@ func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.
 	if err != nil || c.gate == nil {
 		return st, err
 	}
-	full, ok := st.(interface {
-		driver.Stmt
-		driver.StmtQueryContext
-		driver.StmtExecContext
-	})
+	full, ok := st.(fullStmt)
 	if !ok {
 		st.Close()
 		return nil, errors.New("store: the SQLite driver's statement lacks a method the store uses")
