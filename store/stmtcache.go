@@ -43,7 +43,14 @@ type sqliteConnector struct {
 	gate *readGate
 }
 
-func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) {
+func (c sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	if c.gate != nil {
+		// Opening runs the DSN's pragmas, which read the log's header.
+		if err := c.gate.enter(ctx); err != nil {
+			return nil, err
+		}
+		defer c.gate.leave()
+	}
 	conn, err := c.d.Open(c.dsn)
 	if err != nil {
 		return nil, err
