@@ -20,11 +20,21 @@ type moveWorld struct {
 	entryBodies map[int64]int
 	owns        map[int64]int // user → own renders
 	voted       map[int64]map[int64]bool
+	// slow: topic → how long loading its state takes (Render), as a busy
+	// database would.
+	slow map[int64]time.Duration
 }
 
 func newMoveWorld(t *testing.T) *moveWorld {
-	mw := &moveWorld{entries: map[int64]int{}, entryBodies: map[int64]int{}, owns: map[int64]int{}, voted: map[int64]map[int64]bool{}}
+	mw := &moveWorld{entries: map[int64]int{}, entryBodies: map[int64]int{}, owns: map[int64]int{}, voted: map[int64]map[int64]bool{}, slow: map[int64]time.Duration{}}
 	mw.world = newWorld(t, func(cfg *Config) {
+		cfg.Render = func(ctx context.Context, topic, group int64, present map[int64]bool) (Frames, error) {
+			mw.mu.Lock()
+			d := mw.slow[topic]
+			mw.mu.Unlock()
+			time.Sleep(d)
+			return mw.world.render(ctx, topic, group, present)
+		}
 		cfg.Enter = func(_ context.Context, topic, group int64) (Frames, error) {
 			mw.world.mu.Lock()
 			aud := mw.world.audience[topic]
@@ -52,6 +62,33 @@ func newMoveWorld(t *testing.T) *moveWorld {
 		}
 	})
 	return mw
+}
+
+// After a move, a person's own part waits for the state it goes after, even
+// when the state takes longer to load than the own part to render: the state
+// would otherwise cover their card with the one everybody sees.
+func TestAMovesOwnPartWaitsForASlowState(t *testing.T) {
+	t.Parallel()
+	w := newMoveWorld(t)
+	all := map[int64]string{1: "owner", 2: "voter"}
+	w.set(5, "room 5", all)
+	w.set(6, "room 6", all)
+	w.voted[6] = map[int64]bool{2: true}
+	c := w.open(5, 10, 2, 2)
+	c.want("room 5 for voter, 1 here")
+	w.mu.Lock()
+	w.slow[6] = 300 * time.Millisecond
+	w.mu.Unlock()
+	w.set(6, "room 6 started", all)
+	w.b.GroupMoved(10, 6)
+	var got []string
+	for _, ev := range collect(c, time.Second) {
+		got = append(got, ev.name+":"+ev.data)
+	}
+	want := []string{"move:entry 6 for voter", ":room 6 started for voter, 1 here", ":own 6 of user 2 moved=true"}
+	if strings.Join(got, " | ") != strings.Join(want, " | ") {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }
 
 // collect reads a stream's events until quiet for a while.

@@ -152,7 +152,13 @@ func (b *Broker) sendPending(s *Subscription, w eventSink, p *pumpState) bool {
 		}
 	}
 	if own != nil {
-		batch = append(batch, own)
+		if p.sent <= p.stale {
+			// No state of this topic sent since the move (or the start): the
+			// own part goes after it, and the render that brings it wakes us.
+			b.keepOwn(s, t, own)
+		} else {
+			batch = append(batch, own)
+		}
 	}
 	return w.write(batch...) == nil
 }
@@ -277,9 +283,7 @@ func (b *Broker) pending(s *Subscription) (t *topic, entry, own []byte, stale ui
 func (b *Broker) awaitFrame(s *Subscription, t *topic, own []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if own != nil && s.own == nil {
-		s.own = own
-	}
+	b.keepOwnLocked(s, t, own)
 	if s.t != t || b.topics[keyOf(t.id, t.group)] != t || b.closed {
 		return // it moved on: woken again there
 	}
@@ -287,6 +291,20 @@ func (b *Broker) awaitFrame(s *Subscription, t *topic, own []byte) {
 	if !t.rendering {
 		t.rendering = true
 		go b.render(t)
+	}
+}
+
+// keepOwn puts back an own part of t taken too early, for the next wake,
+// unless a newer one came meanwhile or the page moved on from t.
+func (b *Broker) keepOwn(s *Subscription, t *topic, own []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.keepOwnLocked(s, t, own)
+}
+
+func (b *Broker) keepOwnLocked(s *Subscription, t *topic, own []byte) {
+	if own != nil && s.own == nil && s.t == t {
+		s.own = own
 	}
 }
 
