@@ -349,8 +349,20 @@ func (tb *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
-		tb.t.Fatalf("%s (at %s): %v", tb.label, tb.where(), err)
+		tb.t.Fatalf("%s (at %s): %v\npage:\n%s", tb.label, tb.where(), err, tb.shown())
 	}
+}
+
+// shown is what the page shows, for messages: its main element's markup,
+// cut short.
+func (tb *tab) shown() string {
+	ctx, cancel := context.WithTimeout(tb.ctx, 2*time.Second)
+	defer cancel()
+	html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(m => m ? m.outerHTML.slice(0, 6000) : "(no main)")(document.querySelector("main"))`))
+	if err != nil {
+		return "?"
+	}
+	return html
 }
 
 // where is the tab's current address, for messages.
@@ -391,8 +403,34 @@ func (tb *tab) waitVisible(sel string) {
 
 func (tb *tab) click(sel string) {
 	tb.t.Helper()
-	tb.do(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	if tb.noJS {
+		// Nothing moves a page without scripts (and a promise's timer would
+		// never fire).
+		tb.do(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+		return
+	}
+	tb.do(
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(settleScript, sel), chromedp.EvalAwaitPromise),
+		chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible),
+	)
 }
+
+// settleScript waits (up to 3 s) until the page has settled around an
+// element, as a person waits before they click: no htmx request in flight
+// (a live update's own follow-up, such as the cards panel fetched after a
+// reveal, moves what is below it) and the element where it was for 50 ms.
+// A click at the old place of an element that just moved lands elsewhere.
+const settleScript = `(async sel => {
+	let last = "", same = 0;
+	for (let i = 0; i < 120 && same < 2; i++) {
+		await new Promise(r => setTimeout(r, 25));
+		const e = document.querySelector(sel);
+		const at = e ? JSON.stringify(e.getBoundingClientRect()) : "";
+		same = at !== "" && at === last && !document.querySelector(".htmx-request") ? same + 1 : 0;
+		last = at;
+	}
+})(%q)`
 
 // typeInto replaces the value of a field by typing, as a person would.
 func (tb *tab) typeInto(sel, text string) {

@@ -177,6 +177,13 @@ func TestTheMeetingMovesInPlace(t *testing.T) {
 		return at
 	}
 	start(keys[0])
+	// The group page follows the group to the room by itself: wait until the
+	// three who watched it are there, streams open, before counting loads.
+	followers := []*tab{owner, sam, vic}
+	for _, tb := range followers {
+		tb.waitPath(rooms[keys[0]])
+	}
+	e.waitStreams(owner, rooms[keys[0]]+"/events", len(followers))
 	vic2 := vic.newTab("Vic (voter, second tab)")
 	live := []*tab{owner, sam, vic, vic2}
 	counters := map[*tab]*loads{}
@@ -186,7 +193,7 @@ func TestTheMeetingMovesInPlace(t *testing.T) {
 		tb.waitText(testID("issue-key"), keys[0], stepTimeout)
 	}
 	nora.open(rooms[keys[0]])
-	e.waitStreams(owner, rooms[keys[0]]+"/events", len(live))
+	e.waitStreams(owner, rooms[keys[0]]+"/events", len(followers)+len(live))
 	for _, tb := range live {
 		if d, s, _ := counters[tb].counts(rooms[keys[0]]); d != 1 || s != 1 {
 			t.Fatalf("%s: %d documents and %d streams to open the room, want 1 and 1", tb.label, d, s)

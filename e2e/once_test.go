@@ -20,10 +20,16 @@ func (tb *tab) slowNetwork(ms float64) {
 		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
 			return err
 		}
-		_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-			MatchedNetworkConditions: []*network.Conditions{{Latency: ms, DownloadThroughput: -1, UploadThroughput: -1}},
-		})
-		return err
+		// Spelled out rather than network.EmulateNetworkConditionsByRuleParams:
+		// Chromium up to at least 148 wants offline beside the rules, where
+		// the protocol's newer form (the Go type's) has it in each rule.
+		var res network.EmulateNetworkConditionsByRuleResult
+		return t.Call(ctx, network.CommandEmulateNetworkConditionsByRule, map[string]any{
+			"offline": false,
+			"matchedNetworkConditions": []map[string]any{{
+				"urlPattern": "", "latency": ms, "downloadThroughput": -1, "uploadThroughput": -1,
+			}},
+		}, &res)
 	}))
 }
 
