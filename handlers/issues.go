@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -354,7 +353,7 @@ func (a *App) revote(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	a.afterOwnerAction(c, is.ID, role, "Round "+strconv.Itoa(is.Round+1)+" of "+is.Key+" has started.")
+	a.afterOwnerAction(c, is.ID, role, langOf(c).F("notice.round_started", map[string]any{"Round": is.Round + 1, "Key": is.Key}))
 }
 
 var errNotEditable = web.NewErrorID(http.StatusConflict, "error.not_editable", nil)

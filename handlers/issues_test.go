@@ -411,6 +411,10 @@ func TestRevealAcceptRevote(t *testing.T) {
 	if !r.isFragment() || r.text("state") != "revealed" || r.text("result-votes") != "4" {
 		t.Fatalf("htmx reveal answer: state %q votes %q", r.text("state"), r.text("result-votes"))
 	}
+	// The new round's notice speaks the owner's language.
+	de := tm.owner.with("Accept-Language", "de")
+	de.post(two+"/revote", nil).wantRedirect(two)
+	de.get(two).wantNotice("Runde 3 von RND-2 hat begonnen.")
 	third := tm.owner.addIssue(tm.gid, "RND-3", "")
 	for _, c := range []*client{tm.owner, ana, bo, tm.members[2]} {
 		c.estimate(third, "2").wantStatus(http.StatusSeeOther)
