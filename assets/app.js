@@ -218,6 +218,10 @@
     var status = document.getElementById("status");
     var panel = document.getElementById("estimate-panel");
     if (!status || !panel || !window.htmx) return;
+    // A change this page sent from the room (a reveal, a new round) is on its
+    // way: its answer brings the cards with it; looked at again once it is
+    // all in place.
+    if (roomRequests > 0) return;
     var phase = status.getAttribute("data-phase");
     if (!phase || phase === panel.getAttribute("data-phase") || panel.getAttribute("data-fetching") === phase) return;
     panel.setAttribute("data-fetching", phase);
@@ -228,5 +232,23 @@
   document.addEventListener("htmx:after:swap", function (evt) {
     tick();
     if (evt.target && evt.target.id === "live") refreshCards();
+  });
+  // The requests sent from inside the room (its forms, not its stream) that
+  // have not ended: htmx swaps an answer's parts one after another, the
+  // room's state before the cards, and the request ends after the last.
+  var roomRequests = 0;
+  document.addEventListener("htmx:before:request", function (evt) {
+    var live = document.getElementById("live");
+    var ctx = evt.detail && evt.detail.ctx;
+    if (!ctx || !live || evt.target === live || !live.contains(evt.target)) return;
+    ctx.estimatorRoom = true;
+    roomRequests++;
+  });
+  document.addEventListener("htmx:finally:request", function (evt) {
+    var ctx = evt.detail && evt.detail.ctx;
+    if (!ctx || !ctx.estimatorRoom) return;
+    ctx.estimatorRoom = false;
+    roomRequests = Math.max(0, roomRequests - 1);
+    refreshCards();
   });
 })();

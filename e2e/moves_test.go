@@ -27,6 +27,8 @@ type loads struct {
 	// tabs are the page tab ids (X-Estimator-Tab) the streams and the
 	// votes were sent with.
 	streamTabs, voteTabs []string
+	// cardFetches: the own cards asked for again (GET …/estimate).
+	cardFetches int
 }
 
 // countLoads starts counting on the tab, from now on.
@@ -58,6 +60,9 @@ func (tb *tab) countLoads() *loads {
 			}
 			if strings.HasSuffix(u.Path, "/estimate") && ev.Request.Method == "POST" {
 				l.voteTabs = append(l.voteTabs, tab)
+			}
+			if strings.HasSuffix(u.Path, "/estimate") && ev.Request.Method == "GET" {
+				l.cardFetches++
 			}
 		case *page.EventNavigatedWithinDocument:
 			u, err := url.Parse(ev.URL)

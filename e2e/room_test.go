@@ -201,11 +201,22 @@ func TestRoom(t *testing.T) {
 	owner.screenshots("room-voted")
 
 	// Everyone voted: the reveal asks nothing, and every room shows the result.
+	ownerLoads := owner.countLoads()
 	owner.click(testID("reveal"))
 	revealed := time.Now()
 	for _, tb := range []*tab{owner, max, mia, sam} {
 		tb.waitText(testID("result-votes"), "3", liveWithin-time.Since(revealed)+time.Second)
 	}
+	// The owner's cards closed with the reveal's answer, in the same swap as
+	// the result: not fetched after it (the room would move under the pointer
+	// on its way to Accept). The others' pages fetch theirs.
+	owner.waitVisible(testID("estimates-closed"))
+	max.waitVisible(testID("estimates-closed"))
+	ownerLoads.mu.Lock()
+	if n := ownerLoads.cardFetches; n != 0 {
+		t.Errorf("the owner's page fetched its cards %d times after its own reveal", n)
+	}
+	ownerLoads.mu.Unlock()
 	if d := owner.dialogsSeen(); len(d) != 0 {
 		t.Errorf("everyone voted, yet the reveal asked: %q", d)
 	}

@@ -255,7 +255,7 @@ func (a *App) reveal(c *gin.Context) {
 	if is.State != store.StateOpen {
 		// A second reveal (a double click, a retry, the timer first) answers
 		// like the first: the result, no error.
-		a.afterOwnerAction(c, is.ID, role, revealed)
+		a.afterRoundChange(c, is.ID, role, revealed)
 		return
 	}
 	// Without JavaScript there is no confirm dialog: ask on a page first when not
@@ -276,7 +276,7 @@ func (a *App) reveal(c *gin.Context) {
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
 		// Revealed meanwhile (the other click of a double click): the same answer.
-		a.afterOwnerAction(c, is.ID, role, revealed)
+		a.afterRoundChange(c, is.ID, role, revealed)
 		return
 	case errors.Is(err, store.ErrTooFewVotes):
 		web.Fail(c, errTooFewVotes.WithLinkID(views.IssuePath(is.ID), "error.back_to_issue"))
@@ -285,22 +285,47 @@ func (a *App) reveal(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	a.afterOwnerAction(c, is.ID, role, revealed)
+	a.afterRoundChange(c, is.ID, role, revealed)
 }
 
 // afterOwnerAction answers an owner's change in the room: the fresh live panel
 // and backlog for htmx, PRG otherwise.
 func (a *App) afterOwnerAction(c *gin.Context, issueID int64, role store.Role, notice string) {
-	if web.WantsFragment(c) {
-		v, err := a.statusView(c, issueID, role)
-		if err != nil {
-			web.Fail(c, err)
-			return
-		}
+	a.answerOwnerAction(c, issueID, role, notice, false)
+}
+
+// afterRoundChange is afterOwnerAction for a change that ends or starts a
+// round (a reveal, a new round): the htmx answer also brings the person's own
+// cards for it, so they change with the room in one swap. Fetched after it
+// (app.js does for a live update), the cards above the room changed height a
+// moment later, and the room moved under the pointer of the person who had
+// just revealed and was about to accept.
+func (a *App) afterRoundChange(c *gin.Context, issueID int64, role store.Role, notice string) {
+	a.answerOwnerAction(c, issueID, role, notice, true)
+}
+
+func (a *App) answerOwnerAction(c *gin.Context, issueID int64, role store.Role, notice string, cards bool) {
+	if !web.WantsFragment(c) {
+		web.DoneRedirect(c, notice, views.IssuePath(issueID))
+		return
+	}
+	v, err := a.statusView(c, issueID, role)
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	if !cards {
 		a.pages.ActionDone(c, views.RoomUpdate(v), notice)
 		return
 	}
-	web.DoneRedirect(c, notice, views.IssuePath(issueID))
+	own, err := a.ownView(c, v.Status.Issue, v.Status.Group, v.Status.SeatOf(signin.User(c).ID))
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	// Compressed, the size of the answer would depend on the vote shown.
+	web.SendUncompressed(c)
+	a.pages.ActionDone(c, views.RoomUpdateWithCards(v, own), notice)
 }
 
 func (a *App) accept(c *gin.Context) {
@@ -353,7 +378,7 @@ func (a *App) revote(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	a.afterOwnerAction(c, is.ID, role, langOf(c).F("notice.round_started", map[string]any{"Round": is.Round + 1, "Key": is.Key}))
+	a.afterRoundChange(c, is.ID, role, langOf(c).F("notice.round_started", map[string]any{"Round": is.Round + 1, "Key": is.Key}))
 }
 
 var errNotEditable = web.NewErrorID(http.StatusConflict, "error.not_editable", nil)

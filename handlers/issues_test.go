@@ -411,6 +411,14 @@ func TestRevealAcceptRevote(t *testing.T) {
 	if !r.isFragment() || r.text("state") != "revealed" || r.text("result-votes") != "4" {
 		t.Fatalf("htmx reveal answer: state %q votes %q", r.text("state"), r.text("result-votes"))
 	}
+	// The owner's own cards close in the same answer: nothing moves a moment
+	// later, when a fetch of them would have come back.
+	if !r.has("estimates-closed") || !r.has("note-invite") {
+		t.Errorf("the htmx reveal answer does not bring the owner's closed cards with their note invitation")
+	}
+	if enc := r.header.Get("Content-Encoding"); enc != "" {
+		t.Errorf("an answer with the owner's own cards is sent %s-compressed", enc)
+	}
 	// The new round's notice speaks the owner's language.
 	de := tm.owner.with("Accept-Language", "de")
 	de.post(two+"/revote", nil).wantRedirect(two)
