@@ -419,6 +419,11 @@ func TestRevealAcceptRevote(t *testing.T) {
 	if enc := r.header.Get("Content-Encoding"); enc != "" {
 		t.Errorf("an answer with the owner's own cards is sent %s-compressed", enc)
 	}
+	// Anonymity: once revealed, the cards say nobody's vote, the owner's own
+	// included (beside the result, their name and card would point at it).
+	if r.has("own-value") || r.has("own-estimate") {
+		t.Errorf("the htmx reveal answer shows the owner's own vote beside the result")
+	}
 	// The new round's notice speaks the owner's language.
 	de := tm.owner.with("Accept-Language", "de")
 	de.post(two+"/revote", nil).wantRedirect(two)
