@@ -150,6 +150,7 @@ type appStore interface {
 	upkeepStore
 	importStore
 	issueStore
+	roomKeyStore
 	requestStore
 	roomStore
 	facilitatorsStore
@@ -176,6 +177,8 @@ type App struct {
 	trackers *tracker.Client
 	// homes are the "My Groups" pages last rendered (homecache.go).
 	homes homeCache
+	// roomPages are the room pages last rendered (roompage.go).
+	roomPages roomPages
 
 	closeOnce sync.Once
 	stop      chan struct{}

@@ -78,6 +78,10 @@ func (a *App) ownView(c *gin.Context, is store.Issue, g store.Group, seat store.
 func (a *App) issueStatus(c *gin.Context) {
 	is, g, role := issueOf(c)
 	a.pageLoaded(c, is.ID)
+	if !web.WantsFragment(c) {
+		a.roomPage(c, is, g, role)
+		return
+	}
 	// issueAccess has just loaded the issue and its group: only the room's
 	// other facts are left to read.
 	st, err := a.st.RoomFacts(c.Request.Context(), is, g)

@@ -71,6 +71,8 @@ type view struct {
 	gen   atomic.Uint64
 	local atomic.Uint64
 	at    atomic.Int64 // when the check that found gen ended (monotonic ns); 0: not checked yet
+	// first is the generation the request's first check found.
+	first atomic.Uint64
 }
 
 type viewKey struct{}
@@ -104,11 +106,29 @@ func (s *Store) generation(ctx context.Context) (uint64, bool) {
 		if err != nil {
 			return 0, false
 		}
+		if at == 0 {
+			v.first.Store(gen)
+		}
 		v.gen.Store(gen)
 		v.local.Store(local)
 		v.at.Store(monoNow())
 	}
 	return v.gen.Load(), true
+}
+
+// Generation is the generation this request's cached reads were served at,
+// and true when every one of them was served at that one generation (its
+// uncached reads saw the database then or later). It is false without the
+// cache (PostgreSQL), or when the request's generation changed under it. What
+// a request built from its reads may be kept under the generation and served
+// again at it, as the store's own cache is.
+func (s *Store) Generation(ctx context.Context) (uint64, bool) {
+	gen, ok := s.generation(ctx)
+	if !ok {
+		return 0, false
+	}
+	v := ctx.Value(viewKey{}).(*view)
+	return gen, gen == v.first.Load()
 }
 
 // wrote counts a write of this process, after its commit (or failure).

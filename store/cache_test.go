@@ -378,3 +378,61 @@ func TestCacheOffWithoutFresh(t *testing.T) {
 		t.Error("one store's generation serves another store's cache")
 	}
 }
+
+// TestGenerationSteady: a request's Generation holds while nothing is
+// committed, and says so; once the request's reads may have come from two
+// generations (its own write, another connection's after a second), it is no
+// longer steady, and a new request finds the new generation. It is never on
+// without Fresh, nor on PostgreSQL.
+func TestGenerationSteady(t *testing.T) {
+	bg := context.Background()
+	if s, _ := newStore(t); s.Postgres() {
+		if _, ok := s.Generation(s.Fresh(bg)); ok {
+			t.Error("Generation is steady on PostgreSQL, which has no cache")
+		}
+	}
+	s, path, _ := cacheStore(t)
+	if _, ok := s.Generation(bg); ok {
+		t.Error("Generation is steady without Fresh")
+	}
+	alice, bob := newUser(t, s, "Alice"), newUser(t, s, "Bob")
+	g := newGroup(t, s, alice, "Team", bob)
+	is := newIssue(t, s, g.ID, "ONE")
+
+	ctx := s.Fresh(bg)
+	gen, ok := s.Generation(ctx)
+	if !ok {
+		t.Fatal("a fresh request's Generation is not steady")
+	}
+	if _, err := s.RoomFacts(ctx, is, g); err != nil {
+		t.Fatal(err)
+	}
+	if gen2, ok := s.Generation(s.Fresh(bg)); !ok || gen2 != gen {
+		t.Errorf("with nothing committed, another request is at %d (%v), want %d", gen2, ok, gen)
+	}
+	if _, err := s.Estimate(ctx, is.ID, bob.ID, Vote{Value: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if gen2, ok := s.Generation(ctx); ok || gen2 == gen {
+		t.Errorf("after the request's own write: generation %d steady %v, want a new one, not steady", gen2, ok)
+	}
+	next, ok := s.Generation(s.Fresh(bg))
+	if !ok || next == gen {
+		t.Errorf("the next request is at %d (steady %v), want a new generation", next, ok)
+	}
+
+	// Another process's commit: a request that reads past the check's second
+	// sees it, and is not steady either.
+	ctx = s.Fresh(bg)
+	gen, _ = s.Generation(ctx)
+	raw := rawDB(t, path)
+	if _, err := raw.Exec("UPDATE groups SET name = 'Renamed' WHERE id = ?", g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if v := ctx.Value(viewKey{}).(*view); v != nil {
+		v.at.Store(monoNow() - int64(viewFor) - 1)
+	}
+	if gen2, ok := s.Generation(ctx); ok || gen2 == gen {
+		t.Errorf("after another connection's commit: generation %d steady %v, want a new one, not steady", gen2, ok)
+	}
+}

@@ -191,6 +191,18 @@ func WriteBody(c *gin.Context, status int, body []byte) {
 	}
 }
 
+// WriteBodyParts is WriteBody for a body kept in parts (a kept page around
+// what is new in each answer).
+func WriteBodyParts(c *gin.Context, status int, parts ...[]byte) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	for _, p := range parts {
+		buf.Write(p)
+	}
+	WriteBody(c, status, buf.Bytes())
+}
+
 // AcceptsGzip reports whether the client takes a gzip-compressed answer.
 func AcceptsGzip(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
