@@ -54,8 +54,13 @@ type genCheck struct {
 	gate *readGate
 
 	// Owned by the running check.
-	read   *atomic.Uint64 // the store's write counter
-	open   func() (*sql.DB, error)
+	read *atomic.Uint64 // the store's write counter
+	open func() (*sql.DB, error)
+	// shm is the path of the WAL index; idx its header, mapped after the
+	// first check on the connection (walindex.go): nil, data_version.
+	shm    string
+	idx    *walIndex
+	lastH  walHeader
 	db     *sql.DB
 	conn   *sql.Conn
 	stmt   driver.StmtQueryContext
@@ -134,8 +139,8 @@ func (s *Store) Generation(ctx context.Context) (uint64, bool) {
 // wrote counts a write of this process, after its commit (or failure).
 func (s *Store) wrote() { s.writes.Add(1) }
 
-func newGenCheck(open func() (*sql.DB, error), writes *atomic.Uint64, gate *readGate) *genCheck {
-	g := &genCheck{open: open, read: writes, gate: gate}
+func newGenCheck(open func() (*sql.DB, error), shm string, writes *atomic.Uint64, gate *readGate) *genCheck {
+	g := &genCheck{open: open, shm: shm, read: writes, gate: gate}
 	g.cond.L = &g.mu
 	return g
 }
@@ -169,7 +174,19 @@ func (g *genCheck) current() (gen, local uint64, err error) {
 // check reads the write counter, then data_version: a write counted before
 // the read is then surely in data_version too; one counted after changes the
 // counter the next check reads.
+//
+// With the WAL index mapped, the header stands in for data_version: read
+// after the counter as data_version is, and compared with the one read at the
+// last check.
 func (g *genCheck) check() (uint64, uint64, error) {
+	if g.idx != nil {
+		w := g.read.Load()
+		if h := g.idx.header(); h != g.lastH || w != g.lastW {
+			g.cur++
+			g.lastH, g.lastW = h, w
+		}
+		return g.cur, g.lastW, nil
+	}
 	ctx := context.Background()
 	if g.gate != nil {
 		g.gate.enter(ctx) // never fails: its context is never done
@@ -193,7 +210,32 @@ func (g *genCheck) check() (uint64, uint64, error) {
 		g.cur++
 		g.lastDV, g.lastW = dv, w
 	}
+	if g.shm != "" {
+		g.mapIndex(ctx)
+	}
 	return g.cur, w, nil
+}
+
+// mapIndex maps the WAL index once the check's connection has read (its
+// WAL index is open, and stays so while the connection is). data_version is
+// read again after the header: unchanged, nothing was committed since the
+// check, and the header read stands for the generation as it is.
+func (g *genCheck) mapIndex(ctx context.Context) {
+	idx, err := openWALIndex(g.shm)
+	if err != nil {
+		return
+	}
+	h := idx.header()
+	dv, err := g.dataVersion(ctx)
+	if err != nil {
+		idx.close()
+		return
+	}
+	if dv != g.lastDV {
+		g.cur++
+		g.lastDV = dv
+	}
+	g.idx, g.lastH = idx, h
 }
 
 // dataVersion runs the prepared PRAGMA on the pinned connection's driver
@@ -263,6 +305,10 @@ func (g *genCheck) connect(ctx context.Context) error {
 }
 
 func (g *genCheck) close() {
+	if g.idx != nil {
+		g.idx.close()
+		g.idx = nil
+	}
 	if g.conn != nil {
 		if g.stmt != nil {
 			g.conn.Raw(func(any) error { return g.stmt.(driver.Stmt).Close() })

@@ -436,3 +436,43 @@ func TestGenerationSteady(t *testing.T) {
 		t.Errorf("after another connection's commit: generation %d steady %v, want a new one, not steady", gen2, ok)
 	}
 }
+
+// TestGenerationFollowsTheWALIndex: with the WAL index mapped (walindex.go),
+// every commit of another connection moves the generation on, across
+// checkpoints that empty the log and start it over, and a request with
+// nothing committed since keeps it.
+func TestGenerationFollowsTheWALIndex(t *testing.T) {
+	s, path, _ := cacheStore(t)
+	bg := context.Background()
+	alice := newUser(t, s, "Alice")
+	g := newGroup(t, s, alice, "Team")
+	gen, ok := s.Generation(s.Fresh(bg))
+	if !ok {
+		t.Fatal("no generation on SQLite")
+	}
+	if s.gens.idx == nil {
+		t.Fatal("the WAL index is not mapped: every check asks SQLite")
+	}
+	raw := rawDB(t, path)
+	for i := range 60 {
+		if i%10 == 9 {
+			if _, err := raw.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if again, _ := s.Generation(s.Fresh(bg)); i%10 != 9 && again != gen {
+			t.Fatalf("commit %d: with nothing committed, the generation moved from %d to %d", i, gen, again)
+		}
+		if _, err := raw.Exec("UPDATE groups SET name = ? WHERE id = ?", "Team "+strconv.Itoa(i), g.ID); err != nil {
+			t.Fatal(err)
+		}
+		next, ok := s.Generation(s.Fresh(bg))
+		if !ok || next == gen {
+			t.Fatalf("commit %d by another connection: the generation stays %d", i, gen)
+		}
+		if got := groupNames(t, s, s.Fresh(bg), alice.ID); got != "Team "+strconv.Itoa(i) {
+			t.Fatalf("commit %d: My Groups reads %q", i, got)
+		}
+		gen = next
+	}
+}

@@ -260,7 +260,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 		db.SetMaxOpenConns(1)
 		return db, nil
-	}, &s.writes, &s.gate)
+	}, path+"-shm", &s.writes, &s.gate)
 	s.cache = &caches{}
 	// The checkpointer's own connection copies the WAL into the file beside
 	// the writer (see truncateWAL).
