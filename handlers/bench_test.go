@@ -238,6 +238,15 @@ func benchPaths() []benchPath {
 			return post(base, "/issues/"+strconv.FormatInt(issues[n%len(issues)], 10)+"/estimate",
 				url.Values{"estimate": {strconv.Itoa(store.Scale[n%len(store.Scale)])}}, w.writers[i])
 		}},
+		{name: "estimate-post-htmx", conns: benchWriters, want: http.StatusOK, req: func(w *benchWorld, base string, conn, n int) *http.Request {
+			i := conn % len(w.writers)
+			issues := w.writerIssues[i]
+			path := "/issues/" + strconv.FormatInt(issues[n%len(issues)], 10)
+			r := post(base, path+"/estimate", url.Values{"estimate": {strconv.Itoa(store.Scale[n%len(store.Scale)])}}, w.writers[i])
+			r.Header.Set("HX-Request", "true")
+			r.Header.Set("HX-Current-URL", base+path)
+			return r
+		}},
 		{name: "signin-post", conns: 32, want: http.StatusSeeOther, req: func(w *benchWorld, base string, _, _ int) *http.Request {
 			return post(base, "/login", url.Values{"nickname": {"signin-" + strconv.FormatInt(benchNicks.Add(1), 10)}}, nil)
 		}},

@@ -40,21 +40,38 @@ func (a *App) home(c *gin.Context) {
 		a.pages.Page(c, http.StatusOK, views.HomePage(nil, views.GroupForm{}))
 		return
 	}
-	groups, err := a.st.UserGroups(c.Request.Context(), u.ID)
-	if err != nil {
-		web.Fail(c, err)
-		return
-	}
+	ctx := c.Request.Context()
 	p := a.pages.Info(c)
 	if n, isErr := a.pages.PopNotice(c); n != "" {
 		p.Notice, p.NoticeError = n, isErr
+	}
+	// Kept under the generation the groups are read at, when every read of
+	// the request is at one (store.Generation).
+	var gen uint64
+	if g, steady := a.st.Generation(ctx); steady {
+		gen = g
+	}
+	in := newHomeInputs(p, gen)
+	if p.Notice == "" {
+		if r := a.homes.atGen(u.ID, in); r != nil {
+			web.WriteRendered(c, http.StatusOK, r)
+			return
+		}
+	}
+	groups, err := a.st.UserGroups(ctx, u.ID)
+	if err != nil {
+		web.Fail(c, err)
+		return
 	}
 	if p.Notice != "" {
 		// Shown once: not worth keeping.
 		web.Render(c, http.StatusOK, views.HomePage(groups, homeForm(u.ID, groups)), p)
 		return
 	}
-	in := newHomeInputs(p, groups)
+	if g, steady := a.st.Generation(ctx); !steady || g != gen {
+		in.gen = 0
+	}
+	in.groups = groups
 	if r := a.homes.get(u.ID, in); r != nil {
 		web.WriteRendered(c, http.StatusOK, r)
 		return
