@@ -102,19 +102,27 @@ func (a *App) issueAccess(need level) gin.HandlerFunc {
 			web.Fail(c, web.ErrNotFound)
 			return
 		}
-		is, g, role, err := a.st.IssueFor(c.Request.Context(), id, signin.User(c).ID)
-		if err != nil {
-			web.Fail(c, err)
-			return
+		if a.loadIssue(c, id, need) {
+			c.Next()
 		}
-		if !a.allowed(c, role, need) {
-			return
-		}
-		c.Set(issueKey, is)
-		c.Set(groupKey, g)
-		c.Set(roleKey, role)
-		c.Next()
 	}
+}
+
+// loadIssue is issueAccess for a handler that loads the issue itself: false
+// when it answered (404 / 403).
+func (a *App) loadIssue(c *gin.Context, id int64, need level) bool {
+	is, g, role, err := a.st.IssueFor(c.Request.Context(), id, signin.User(c).ID)
+	if err != nil {
+		web.Fail(c, err)
+		return false
+	}
+	if !a.allowed(c, role, need) {
+		return false
+	}
+	c.Set(issueKey, is)
+	c.Set(groupKey, g)
+	c.Set(roleKey, role)
+	return true
 }
 
 func issueOf(c *gin.Context) (store.Issue, store.Group, store.Role) {

@@ -151,6 +151,7 @@ type appStore interface {
 	importStore
 	issueStore
 	roomKeyStore
+	Postgres() bool
 	requestStore
 	roomStore
 	facilitatorsStore
@@ -211,9 +212,12 @@ func New(d Deps) (*App, error) {
 	}
 	a.metrics = metrics.New(metrics.Options{OpenStreams: func() int { return a.hub.Subscribers() }})
 	// Sign-in first: settings that cannot work are refused before anything runs.
+	sc := d.Config.signin()
+	// One process serves an SQLite file: its notices need no row.
+	sc.NoticesInMemory = !d.Store.Postgres()
 	a.signin, err = signin.New(signin.Deps{
 		Store:  d.Store,
-		Config: d.Config.signin(),
+		Config: sc,
 		Logger: d.Logger,
 		Pages:  a.pages,
 		// The engine is built below; a kept form is sent after that.
@@ -387,7 +391,8 @@ func (a *App) routes() *gin.Engine {
 	runIssue := auth.Group("/issues/:id", a.issueAccess(facilitates))
 	issue.GET("", a.issueStatus)
 	issue.GET("/estimate", a.estimatePage)
-	issue.POST("/estimate", a.estimatePost)
+	// A vote's own transaction checks the voter's membership (estimatePost).
+	auth.POST("/issues/:id/estimate", a.estimatePost)
 	runIssue.POST("/reveal", a.reveal)
 	runIssue.POST("/accept", a.accept)
 	runIssue.POST("/revote", a.revote)

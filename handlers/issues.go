@@ -140,23 +140,42 @@ var (
 	errSpectator = web.NewErrorID(http.StatusForbidden, "error.spectator", nil)
 )
 
+// estimatePost records a vote. It is not behind issueAccess: the vote's own
+// transaction reads the issue, its group and the voter's seat, and refuses a
+// non-member as issueAccess does (404), so a vote reads them once. A vote
+// refused for its form reads them first (access), to show the cards again.
 func (a *App) estimatePost(c *gin.Context) {
+	id, ok := web.ParseID(c, "id")
+	if !ok {
+		web.Fail(c, web.ErrNotFound)
+		return
+	}
 	form, err := web.ReadForm(c)
 	if err != nil {
 		web.Fail(c, err)
 		return
 	}
-	is, g, _ := issueOf(c)
 	u := signin.User(c)
 	ctx := c.Request.Context()
-	if is.State != store.StateOpen {
-		web.Fail(c, errClosed.WithLinkID(views.IssuePath(is.ID), "error.see_result"))
-		return
+	// access loads the issue as issueAccess does; false: answered.
+	access := func() bool {
+		if !a.loadIssue(c, id, anyMember) {
+			return false
+		}
+		if is, _, _ := issueOf(c); is.State != store.StateOpen {
+			web.Fail(c, errClosed.WithLinkID(views.IssuePath(is.ID), "error.see_result"))
+			return false
+		}
+		return true
 	}
 	// retry shows the cards again with the message (422); a spectator, who has
 	// no cards, is refused (403).
 	var retryNote string
 	retry := func(typed string, errs views.FieldErrors) {
+		if !access() {
+			return
+		}
+		is, g, _ := issueOf(c)
 		seat, err := a.st.SeatOf(ctx, g.ID, u.ID)
 		if err == nil && seat == store.SeatSpectator {
 			web.Fail(c, errSpectator.WithLinkID(views.IssuePath(is.ID), "error.back_to_room"))
@@ -183,7 +202,10 @@ func (a *App) estimatePost(c *gin.Context) {
 		errs["note"] = noteMsg
 	}
 	if len(errs) > 0 && ahead {
-		a.showAhead(c, http.StatusUnprocessableEntity, g, is.ID, rawNote, errs)
+		if access() {
+			_, g, _ := issueOf(c)
+			a.showAhead(c, http.StatusUnprocessableEntity, g, id, rawNote, errs)
+		}
 		return
 	}
 	if len(errs) > 0 {
@@ -192,34 +214,38 @@ func (a *App) estimatePost(c *gin.Context) {
 		return
 	}
 	// The page tab that votes shows its cards from this answer.
-	cast, err := a.st.Cast(store.WithTab(ctx, pageTab(c)), is.ID, u.ID, vote, note)
+	cast, err := a.st.Cast(store.WithTab(ctx, pageTab(c)), id, u.ID, vote, note)
 	revealed := cast.Revealed
 	switch {
 	case errors.Is(err, store.ErrNotOpen):
-		web.Fail(c, errClosed.WithLinkID(views.IssuePath(is.ID), "error.see_result"))
+		web.Fail(c, errClosed.WithLinkID(views.IssuePath(id), "error.see_result"))
 		return
 	case errors.Is(err, store.ErrNotMember):
 		web.Fail(c, web.ErrNotFound)
 		return
 	case errors.Is(err, store.ErrSpectator):
-		web.Fail(c, errSpectator.WithLinkID(views.IssuePath(is.ID), "error.back_to_room"))
+		web.Fail(c, errSpectator.WithLinkID(views.IssuePath(id), "error.back_to_room"))
 		return
 	case errors.Is(err, store.ErrNotOnDeck):
 		// A free number on a deck of cards only: the store refuses it (the
 		// deck is known there).
 		retry(typed, views.FieldErrors{"estimate": langOf(c).T("form.not_on_deck")})
 		return
+	case errors.Is(err, store.ErrNotFound):
+		web.Fail(c, web.ErrNotFound)
+		return
 	case err != nil:
 		web.Fail(c, err)
 		return
 	}
+	is, g := cast.Issue, cast.Group
 	a.metrics.Vote()
 	// The browser that voted holds the round's note token (store/notes.go).
 	a.setNoteCookie(c, is.ID, cast.NoteToken)
-	// The same words whether or not this vote completed the round: the notice
-	// is written to the session after the reveal's scrub, and words of their
-	// own would tell the write-ahead log who voted last. The room shows the
-	// result either way.
+	// The same words whether or not this vote completed the round: where the
+	// notice is written to the session's row (PostgreSQL; on SQLite it stays
+	// in memory), that is after the reveal's scrub, and words of their own
+	// would tell the log who voted last. The room shows the result either way.
 	notice := langOf(c).F("notice.estimate_saved", map[string]any{"Key": is.Key})
 	if web.WantsFragment(c) {
 		if revealed {

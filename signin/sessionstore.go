@@ -1,6 +1,7 @@
 package signin
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -37,11 +38,17 @@ type sessionStore struct {
 	// anon limits the rows stored for visitors who are not signed in, per
 	// client address: their sessions here, their kept forms (replay.go).
 	anon *ipLimiter
+	// board holds the notices of stored sessions when they are kept in
+	// memory (Config.NoticesInMemory); nil: in the rows.
+	board *noticeBoard
 }
 
 func newSessionStore(st sessionRecords, cfg Config, anon *ipLimiter) *sessionStore {
 	s := &sessionStore{st: st, policy: cfg.Sessions, secure: cfg.SecureCookies, anon: anon,
 		cookieName: "estimator_session", keyCookie: "estimator_browser"}
+	if cfg.NoticesInMemory {
+		s.board = &noticeBoard{}
+	}
 	if cfg.SecureCookies {
 		s.cookieName, s.keyCookie = "__Host-"+s.cookieName, "__Host-"+s.keyCookie
 	}
@@ -110,6 +117,11 @@ func (s *sessionStore) New(r *http.Request, name string) (*gsessions.Session, er
 			}
 		}
 	}
+	if s.board != nil {
+		for k, v := range s.board.get(boardKey(st.token), time.Now()) {
+			sess.Values[k] = v
+		}
+	}
 	return sess, nil
 }
 
@@ -122,6 +134,9 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *gsessi
 	}
 	ctx := r.Context()
 	if st.destroy {
+		if s.board != nil && st.token != "" {
+			s.board.drop(boardKey(st.token))
+		}
 		if st.rec.ID != 0 {
 			if err := s.st.DeleteSession(ctx, st.rec.ID); err != nil {
 				return err
@@ -136,7 +151,23 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *gsessi
 		s.setCookie(w, s.cookieName, "", -1)
 		return nil
 	}
-	st.rec.Data = encodeValues(sess.Values)
+	if s.board != nil && st.rec.ID != 0 && !st.rotate {
+		// The notice goes on the board; the row is written only when what
+		// it holds changed.
+		data, notes := splitValues(sess.Values)
+		s.board.set(boardKey(st.token), notes, time.Now())
+		if bytes.Equal(data, st.rec.Data) {
+			return nil
+		}
+		st.rec.Data = data
+	} else {
+		if s.board != nil && st.token != "" {
+			// Signing in: the notice is written with the row, under its
+			// new token.
+			s.board.drop(boardKey(st.token))
+		}
+		st.rec.Data = encodeValues(sess.Values)
+	}
 	if st.rec.ID == 0 && !st.rotate && !st.create && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		// A GET never stores a session for a visitor who has none: whatever
 		// it set (a one-time notice) is shown in this answer, and a flood of
@@ -224,6 +255,27 @@ func encodeValues(values map[any]any) []byte {
 	}
 	b, _ := json.Marshal(m)
 	return b
+}
+
+// splitValues is encodeValues for what is written to the row, apart from the
+// notice (web.IsNoticeKey).
+func splitValues(values map[any]any) (data []byte, notes map[string]string) {
+	kept := map[any]any{}
+	for k, v := range values {
+		ks, ok1 := k.(string)
+		vs, ok2 := v.(string)
+		switch {
+		case !ok1 || !ok2:
+		case web.IsNoticeKey(ks):
+			if notes == nil {
+				notes = map[string]string{}
+			}
+			notes[ks] = vs
+		default:
+			kept[ks] = vs
+		}
+	}
+	return encodeValues(kept), notes
 }
 
 // wellFormedToken accepts only what NewToken makes: 32 bytes, base64url.

@@ -68,6 +68,9 @@ type Config struct {
 	TrustedUserHeader string
 	// NoGuests refuses nickname-only sign-in; another scheme must be on.
 	NoGuests bool
+	// NoticesInMemory keeps the sessions' one-time notices in this process,
+	// not in their rows: for one process serving alone (noticeboard.go).
+	NoticesInMemory bool
 }
 
 func (c *Config) defaults() {

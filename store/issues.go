@@ -575,6 +575,11 @@ func (s *Store) EstimateNote(ctx context.Context, issueID, userID int64, v Vote,
 type Cast struct {
 	Revealed        bool
 	NoteToken, Note string
+	// Issue and Group are the issue and its group as the vote found them
+	// (open): read by the vote's transaction, the answer needs no read of
+	// its own.
+	Issue Issue
+	Group Group
 }
 
 // Cast is EstimateNote, with what the vote's answer shows read in the same
@@ -604,33 +609,32 @@ func (s *Store) Cast(ctx context.Context, issueID, userID int64, v Vote, note *s
 		if err := s.shareMembership(ctx, tx, issueID, userID); err != nil {
 			return err
 		}
-		var state IssueState
-		var spec, role string
+		var g Group
+		var gr groupRow
+		var role string
 		var seat Seat
-		err := tx.QueryRowContext(ctx, `SELECT i.group_id, i.state, g.deck, COALESCE(m.role, ''), COALESCE(m.seat, '')
+		is, err := scanIssue(tx.QueryRowContext(ctx, `SELECT `+issueCols+`, `+groupRoomCols+`, COALESCE(m.role, ''), COALESCE(m.seat, '')
 			FROM issues i JOIN groups g ON g.id = i.group_id
 			LEFT JOIN memberships m ON m.group_id = i.group_id AND m.user_id = ?
-			WHERE i.id = ?`, userID, issueID).Scan(&groupID, &state, &spec, &role, &seat)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
+			WHERE i.id = ?`, userID, issueID), append(gr.dest(&g), &role, &seat)...)
 		if err != nil {
 			return err
 		}
-		deck, err := ParseDeckSpec(spec)
-		if err != nil {
+		g.ID, groupID = is.GroupID, is.GroupID
+		if err := gr.fill(&g); err != nil {
 			return err
 		}
 		switch {
 		case role == "":
 			return ErrNotMember
-		case state != StateOpen:
+		case is.State != StateOpen:
 			return ErrNotOpen
 		case seat != SeatVoter:
 			return ErrSpectator
-		case v.Special == "" && !deck.Allows(v.Value):
+		case v.Special == "" && !g.Settings.Deck.Allows(v.Value):
 			return ErrNotOnDeck
 		}
+		cast.Issue, cast.Group = is, g
 		// The issue's lock (lockIssues; SQLite's one writer) keeps the
 		// ballot's read and write together: parallel votes are never lost.
 		b, err := loadBallot(ctx, tx, issueID)
@@ -657,8 +661,11 @@ func (s *Store) Cast(ctx context.Context, issueID, userID int64, v Vote, note *s
 				}
 			}
 		}
-		if revealed, err = s.autoRevealTx(ctx, tx, issueID); err != nil || revealed {
-			return err
+		// Without auto-reveal the vote reveals nothing: no need to count.
+		if g.Settings.AutoReveal {
+			if revealed, err = s.autoRevealTx(ctx, tx, issueID); err != nil || revealed {
+				return err
+			}
 		}
 		// The round stays open: the voter's token and note of it.
 		var key []byte
@@ -686,7 +693,7 @@ func (s *Store) Cast(ctx context.Context, issueID, userID int64, v Vote, note *s
 	}
 	s.tell(Change{Kind: RoundRevealed, Group: groupID, Issue: issueID})
 	s.scrubFiles(ctx)
-	return Cast{Revealed: true}, nil
+	return Cast{Revealed: true, Issue: cast.Issue, Group: cast.Group}, nil
 }
 
 // Reveal closes the round of an open issue by the owner's hand; see revealTx.

@@ -10,6 +10,9 @@ import (
 
 const noticeKey, noticeErrKey = "notice", "notice_error"
 
+// IsNoticeKey tells the session values that hold the one-time notice.
+func IsNoticeKey(k string) bool { return k == noticeKey || k == noticeErrKey }
+
 // SetNotice leaves a one-time message for the next page this browser sees.
 func SetNotice(c *gin.Context, msg string) error {
 	s := sessions.Default(c)
