@@ -288,9 +288,21 @@ func TestCacheNeverStale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, tok2, err := s.CreateSession(bg, alice.ID, false, []byte(`{"n":"0"}`), DefaultSessionPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss2, _, err := other.LoadSession(bg, tok2, DefaultSessionPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Votes of this store all along, as in a meeting: they must not hide
+	// the other store's writes.
+	is := newIssue(t, s, ga.ID, "VOTED")
 	// done[0]: renames of group a by this store; done[1]: of group b by the
-	// other store; done[2]: session data written by this store.
-	var done [3]atomic.Int64
+	// other store; done[2]: session data written by this store; done[3]: by
+	// the other store.
+	var done [4]atomic.Int64
 	const writes = 60
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -304,7 +316,27 @@ func TestCacheNeverStale(t *testing.T) {
 			done[i].Store(int64(n))
 		}
 	}
-	wg.Add(3)
+	wg.Add(4)
+	go write(3, func(n int) error {
+		ss2.Data = []byte(fmt.Sprintf(`{"n":"%d"}`, n))
+		_, err := other.UpdateSession(bg, ss2, tok2, false, DefaultSessionPolicy)
+		return err
+	})
+	voting := make(chan struct{})
+	go func() {
+		defer close(voting)
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := s.Estimate(bg, is.ID, alice.ID, Vote{Value: Scale[n%len(Scale)]}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
 	go write(0, func(n int) error { return s.RenameGroup(bg, ga.ID, "a-"+strconv.Itoa(n)) })
 	go write(1, func(n int) error { return other.RenameGroup(bg, gb.ID, "b-"+strconv.Itoa(n)) })
 	go write(2, func(n int) error {
@@ -323,7 +355,7 @@ func TestCacheNeverStale(t *testing.T) {
 					return
 				default:
 				}
-				min := [3]int64{done[0].Load(), done[1].Load(), done[2].Load()}
+				min := [4]int64{done[0].Load(), done[1].Load(), done[2].Load(), done[3].Load()}
 				ctx := s.Fresh(bg)
 				gs, err := s.UserGroups(ctx, alice.ID)
 				if err != nil {
@@ -350,12 +382,23 @@ func TestCacheNeverStale(t *testing.T) {
 					t.Errorf("stale session data %s, committed before the read: %d", rec.Data, min[2])
 					return
 				}
+				rec2, _, err := s.LoadSession(ctx, tok2, DefaultSessionPolicy)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				fmt.Sscanf(string(rec2.Data), `{"n":"%d"}`, &n)
+				if n < min[3] {
+					t.Errorf("stale session data %s written by another store, committed before the read: %d", rec2.Data, min[3])
+					return
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	close(stop)
 	readers.Wait()
+	<-voting
 }
 
 // TestCacheOffWithoutFresh: reads without a Fresh context, and every read on
