@@ -609,14 +609,21 @@ func (s *Store) Cast(ctx context.Context, issueID, userID int64, v Vote, note *s
 		if err := s.shareMembership(ctx, tx, issueID, userID); err != nil {
 			return err
 		}
+		// The issue, its group, the voter's place, the round's ballot, note
+		// key and notes: one read.
 		var g Group
 		var gr groupRow
 		var role string
 		var seat Seat
-		is, err := scanIssue(tx.QueryRowContext(ctx, `SELECT `+issueCols+`, `+groupRoomCols+`, COALESCE(m.role, ''), COALESCE(m.seat, '')
+		var rawBallot, key, rawNotes []byte
+		is, err := scanIssue(tx.QueryRowContext(ctx, `SELECT `+issueCols+`, `+groupRoomCols+`, COALESCE(m.role, ''), COALESCE(m.seat, ''),
+				b.votes, k.key, n.notes
 			FROM issues i JOIN groups g ON g.id = i.group_id
 			LEFT JOIN memberships m ON m.group_id = i.group_id AND m.user_id = ?
-			WHERE i.id = ?`, userID, issueID), append(gr.dest(&g), &role, &seat)...)
+			LEFT JOIN ballots b ON b.issue_id = i.id
+			LEFT JOIN note_keys k ON k.issue_id = i.id
+			LEFT JOIN open_notes n ON n.issue_id = i.id
+			WHERE i.id = ?`, userID, issueID), append(gr.dest(&g), &role, &seat, &rawBallot, &key, &rawNotes)...)
 		if err != nil {
 			return err
 		}
@@ -637,28 +644,23 @@ func (s *Store) Cast(ctx context.Context, issueID, userID int64, v Vote, note *s
 		cast.Issue, cast.Group = is, g
 		// The issue's lock (lockIssues; SQLite's one writer) keeps the
 		// ballot's read and write together: parallel votes are never lost.
-		b, err := loadBallot(ctx, tx, issueID)
-		if err != nil {
-			return err
-		}
+		b := ballot(rawBallot)
 		if err := saveBallot(ctx, tx, issueID, b.set(userID, cardOf(v))); err != nil {
 			return err
 		}
 		if b.len() == 0 {
 			// The round's first vote makes its note key (notes.go).
-			if _, err := roundKey(ctx, tx, issueID); err != nil {
+			if key, err = roundKey(ctx, tx, issueID); err != nil {
 				return err
 			}
 		}
+		n := noteSlots(rawNotes)
 		if note != nil {
-			n, err := loadNotes(ctx, tx, issueID)
-			if err != nil {
-				return err
-			}
 			if nn := n.set(userID, *note); !bytes.Equal(nn, n) {
 				if err := saveNotes(ctx, tx, issueID, nn); err != nil {
 					return err
 				}
+				n = nn
 			}
 		}
 		// Without auto-reveal the vote reveals nothing: no need to count.
@@ -668,16 +670,8 @@ func (s *Store) Cast(ctx context.Context, issueID, userID int64, v Vote, note *s
 			}
 		}
 		// The round stays open: the voter's token and note of it.
-		var key []byte
-		switch err := tx.QueryRowContext(ctx, "SELECT key FROM note_keys WHERE issue_id = ?", issueID).Scan(&key); {
-		case err == nil:
+		if key != nil {
 			cast.NoteToken = noteTokenText(key, userID)
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		n, err := loadNotes(ctx, tx, issueID)
-		if err != nil {
-			return err
 		}
 		if i, ok := n.index(userID); ok {
 			cast.Note = n.text(i)
