@@ -21,6 +21,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -466,4 +467,40 @@ func BenchmarkRender(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkVoteInProcess is the estimate POST (a plain form, as
+// BenchmarkHotPaths/estimate-post) served in process by 64 writers at once:
+// the server's own CPU per vote, which the loopback's client and neighbours
+// do not disturb.
+func BenchmarkVoteInProcess(b *testing.B) {
+	w := newBenchWorld(b)
+	var n, conns atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(max(1, benchWriters/max(1, runtime.GOMAXPROCS(0))))
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(conns.Add(1)) % len(w.writers)
+		issues := w.writerIssues[i]
+		for pb.Next() {
+			k := int(n.Add(1))
+			form := url.Values{"estimate": {strconv.Itoa(store.Scale[k%len(store.Scale)])}}
+			r, _ := http.NewRequest(http.MethodPost, "/issues/"+strconv.FormatInt(issues[k%len(issues)], 10)+"/estimate",
+				strings.NewReader(form.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set("Sec-Fetch-Site", "same-origin")
+			r.RemoteAddr = "192.0.2.1:1234"
+			for _, c := range w.writers[i] {
+				r.AddCookie(c)
+			}
+			rec := httptest.NewRecorder()
+			w.ta.app.ServeHTTP(rec, r)
+			if rec.Code != http.StatusSeeOther {
+				b.Errorf("vote: status %d", rec.Code)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/1000/float64(b.N), "cpu-µs/op")
 }
