@@ -150,7 +150,7 @@ type appStore interface {
 	upkeepStore
 	importStore
 	issueStore
-	roomKeyStore
+	generationStore
 	Postgres() bool
 	requestStore
 	roomStore

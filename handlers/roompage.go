@@ -32,8 +32,9 @@ import (
 //     the two halves around it. While a countdown runs the page shows the time
 //     left, read from that clock, and is not kept.
 
-// roomKeyStore is what a kept room page needs of the store.
-type roomKeyStore interface {
+// generationStore is what the kept pages need of the store: the room's here,
+// My Groups (groups.go).
+type generationStore interface {
 	Generation(ctx context.Context) (uint64, bool)
 }
 
@@ -151,8 +152,13 @@ func (a *App) roomPage(c *gin.Context, is store.Issue, g store.Group, role store
 		web.Fail(c, err)
 		return
 	}
-	if gen2, steady2 := a.st.Generation(ctx); !keep || !steady2 || gen2 != gen || !keepable(v, own) {
-		// What was kept of this room for this person is out of date.
+	if !keep {
+		web.Render(c, http.StatusOK, views.IssueStatusPage(v, own), p)
+		return
+	}
+	if gen2, steady2 := a.st.Generation(ctx); !steady2 || gen2 != gen || !keepable(v, own) {
+		// What was kept of this room for this person is out of date, and
+		// this page is not to be kept.
 		a.roomPages.drop(key)
 		web.Render(c, http.StatusOK, views.IssueStatusPage(v, own), p)
 		return

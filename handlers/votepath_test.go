@@ -8,12 +8,13 @@ import (
 	"testing"
 )
 
-// TestVoteReadsItsIssueOnce: the vote's own transaction checks who may vote
-// (estimatePost is not behind issueAccess), and answers as issueAccess would:
+// TestVoteAnswersAsIssueAccessDid: the vote's own transaction checks who may
+// vote (estimatePost is not behind issueAccess, so that a vote reads its issue
+// once), and answers as issueAccess did:
 // 404 to a stranger, for an issue that does not exist or a malformed id, with
 // a valid form or not; 409 on a closed round, 403 to a spectator; nothing is
 // stored for any of them.
-func TestVoteReadsItsIssueOnce(t *testing.T) {
+func TestVoteAnswersAsIssueAccessDid(t *testing.T) {
 	ta := newTestApp(t)
 	tm := ta.team("Platform-Team", "Olga-Owner-With-A-Long-Name-0001", "Mia-Member", "Sam-Spectator")
 	issue := tm.owner.addIssue(tm.gid, "PLAT-2048", "")
