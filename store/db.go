@@ -129,6 +129,8 @@ type Store struct {
 	gate readGate
 	// wq orders those waiting for the writer (SQLite): writing takes a turn.
 	wq writerQueue
+	// votes commits the votes waiting for the writer together (SQLite).
+	votes voteBatch
 	// busyTimeout is Options.BusyTimeout: how long SQLite waits for a lock.
 	busyTimeout time.Duration
 	// readOnly is set by SetReadOnly, maxPages by SetMaxPages: what the
@@ -275,6 +277,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.votes.close()
 	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	if s.r == s.w {
 		return s.w.Close()

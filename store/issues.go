@@ -584,7 +584,9 @@ type Cast struct {
 
 // Cast is EstimateNote, with what the vote's answer shows read in the same
 // transaction (on the writer, whose pages are warm) instead of by two reads
-// after it.
+// after it. On SQLite the votes waiting for the writer commit together, each
+// in a savepoint of its own (voteBatch); the answer still comes after the
+// commit that holds the vote.
 func (s *Store) Cast(ctx context.Context, issueID, userID int64, v Vote, note *string) (cast Cast, err error) {
 	if note != nil {
 		text, msg := NormalizeNote(*note)
@@ -599,95 +601,96 @@ func (s *Store) Cast(ctx context.Context, issueID, userID int64, v Vote, note *s
 	if v.Special == "" && (v.Value < EstimateMin || v.Value > EstimateMax) {
 		return cast, ErrInvalid
 	}
-	var groupID int64
-	revealed := false
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		cast = Cast{}
-		if err := s.lockIssues(ctx, tx, "id = ?", issueID); err != nil {
-			return err
-		}
-		if err := s.shareMembership(ctx, tx, issueID, userID); err != nil {
-			return err
-		}
-		// The issue, its group, the voter's place, the round's ballot, note
-		// key and notes: one read.
-		var g Group
-		var gr groupRow
-		var role string
-		var seat Seat
-		var rawBallot, key, rawNotes []byte
-		is, err := scanIssue(tx.QueryRowContext(ctx, `SELECT `+issueCols+`, `+groupRoomCols+`, COALESCE(m.role, ''), COALESCE(m.seat, ''),
-				b.votes, k.key, n.notes
-			FROM issues i JOIN groups g ON g.id = i.group_id
-			LEFT JOIN memberships m ON m.group_id = i.group_id AND m.user_id = ?
-			LEFT JOIN ballots b ON b.issue_id = i.id
-			LEFT JOIN note_keys k ON k.issue_id = i.id
-			LEFT JOIN open_notes n ON n.issue_id = i.id
-			WHERE i.id = ?`, userID, issueID), append(gr.dest(&g), &role, &seat, &rawBallot, &key, &rawNotes)...)
-		if err != nil {
-			return err
-		}
-		g.ID, groupID = is.GroupID, is.GroupID
-		if err := gr.fill(&g); err != nil {
-			return err
-		}
-		switch {
-		case role == "":
-			return ErrNotMember
-		case is.State != StateOpen:
-			return ErrNotOpen
-		case seat != SeatVoter:
-			return ErrSpectator
-		case v.Special == "" && !g.Settings.Deck.Allows(v.Value):
-			return ErrNotOnDeck
-		}
-		cast.Issue, cast.Group = is, g
-		// The issue's lock (lockIssues; SQLite's one writer) keeps the
-		// ballot's read and write together: parallel votes are never lost.
-		b := ballot(rawBallot)
-		if err := saveBallot(ctx, tx, issueID, b.set(userID, cardOf(v))); err != nil {
-			return err
-		}
-		if b.len() == 0 {
-			// The round's first vote makes its note key (notes.go).
-			if key, err = roundKey(ctx, tx, issueID); err != nil {
-				return err
-			}
-		}
-		n := noteSlots(rawNotes)
-		if note != nil {
-			if nn := n.set(userID, *note); !bytes.Equal(nn, n) {
-				if err := saveNotes(ctx, tx, issueID, nn); err != nil {
-					return err
-				}
-				n = nn
-			}
-		}
-		// Without auto-reveal the vote reveals nothing: no need to count.
-		if g.Settings.AutoReveal {
-			if revealed, err = s.autoRevealTx(ctx, tx, issueID); err != nil || revealed {
-				return err
-			}
-		}
-		// The round stays open: the voter's token and note of it.
-		if key != nil {
-			cast.NoteToken = noteTokenText(key, userID)
-		}
-		if i, ok := n.index(userID); ok {
-			cast.Note = n.text(i)
-		}
-		return nil
-	})
-	if err != nil {
+	if !s.pg {
+		return s.votes.cast(s, ctx, issueID, userID, v, note)
+	}
+	r := &voteReq{ctx: ctx, issueID: issueID, userID: userID, v: v, note: note}
+	if err := s.tx(ctx, func(tx *sql.Tx) error { return s.castTx(ctx, tx, r) }); err != nil {
 		return Cast{}, err
 	}
-	if !revealed {
-		s.tell(Change{Kind: VoteCast, Group: groupID, Issue: issueID, User: userID, Tab: tabOf(ctx)})
-		return cast, nil
+	s.tell(r.change())
+	return r.answer(s), nil
+}
+
+// castTx is the vote's work in a write transaction: the checks, the ballot,
+// the note, the auto-reveal. It sets r's answer (cast, groupID, revealed).
+func (s *Store) castTx(ctx context.Context, tx *sql.Tx, r *voteReq) error {
+	r.cast, r.groupID, r.revealed = Cast{}, 0, false
+	issueID, userID, v, note := r.issueID, r.userID, r.v, r.note
+	if err := s.lockIssues(ctx, tx, "id = ?", issueID); err != nil {
+		return err
 	}
-	s.tell(Change{Kind: RoundRevealed, Group: groupID, Issue: issueID})
-	s.scrubFiles(ctx)
-	return Cast{Revealed: true, Issue: cast.Issue, Group: cast.Group}, nil
+	if err := s.shareMembership(ctx, tx, issueID, userID); err != nil {
+		return err
+	}
+	// The issue, its group, the voter's place, the round's ballot, note
+	// key and notes: one read.
+	var g Group
+	var gr groupRow
+	var role string
+	var seat Seat
+	var rawBallot, key, rawNotes []byte
+	is, err := scanIssue(tx.QueryRowContext(ctx, `SELECT `+issueCols+`, `+groupRoomCols+`, COALESCE(m.role, ''), COALESCE(m.seat, ''),
+			b.votes, k.key, n.notes
+		FROM issues i JOIN groups g ON g.id = i.group_id
+		LEFT JOIN memberships m ON m.group_id = i.group_id AND m.user_id = ?
+		LEFT JOIN ballots b ON b.issue_id = i.id
+		LEFT JOIN note_keys k ON k.issue_id = i.id
+		LEFT JOIN open_notes n ON n.issue_id = i.id
+		WHERE i.id = ?`, userID, issueID), append(gr.dest(&g), &role, &seat, &rawBallot, &key, &rawNotes)...)
+	if err != nil {
+		return err
+	}
+	g.ID, r.groupID = is.GroupID, is.GroupID
+	if err := gr.fill(&g); err != nil {
+		return err
+	}
+	switch {
+	case role == "":
+		return ErrNotMember
+	case is.State != StateOpen:
+		return ErrNotOpen
+	case seat != SeatVoter:
+		return ErrSpectator
+	case v.Special == "" && !g.Settings.Deck.Allows(v.Value):
+		return ErrNotOnDeck
+	}
+	r.cast.Issue, r.cast.Group = is, g
+	// The issue's lock (lockIssues; SQLite's one writer) keeps the
+	// ballot's read and write together: parallel votes are never lost.
+	b := ballot(rawBallot)
+	if err := saveBallot(ctx, tx, issueID, b.set(userID, cardOf(v))); err != nil {
+		return err
+	}
+	if b.len() == 0 {
+		// The round's first vote makes its note key (notes.go).
+		if key, err = roundKey(ctx, tx, issueID); err != nil {
+			return err
+		}
+	}
+	n := noteSlots(rawNotes)
+	if note != nil {
+		if nn := n.set(userID, *note); !bytes.Equal(nn, n) {
+			if err := saveNotes(ctx, tx, issueID, nn); err != nil {
+				return err
+			}
+			n = nn
+		}
+	}
+	// Without auto-reveal the vote reveals nothing: no need to count.
+	if g.Settings.AutoReveal {
+		if r.revealed, err = s.autoRevealTx(ctx, tx, issueID); err != nil || r.revealed {
+			return err
+		}
+	}
+	// The round stays open: the voter's token and note of it.
+	if key != nil {
+		r.cast.NoteToken = noteTokenText(key, userID)
+	}
+	if i, ok := n.index(userID); ok {
+		r.cast.Note = n.text(i)
+	}
+	return nil
 }
 
 // Reveal closes the round of an open issue by the owner's hand; see revealTx.
