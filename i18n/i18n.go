@@ -15,8 +15,10 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -55,7 +57,14 @@ type catalog struct {
 	// {{.Name}}, with no plural: F fills them in without running a template
 	// (the same text: TestFilledMessagesReadAsTheirTemplates).
 	filled map[Lang]map[string][]piece
-	loc    map[Lang]*goi18n.Localizer
+	// counted holds the messages with plural forms whose every form has
+	// only plain placeholders: N picks the form go-i18n would (formOf) and
+	// fills it in (TestCountedMessagesReadAsTheirTemplates).
+	counted map[Lang]map[string]map[string][]piece
+	// forms remembers the plural form of each small count, per language
+	// (index in Langs): 0 unknown, else 1 + the index in pluralForms.
+	forms [][formsKept]atomic.Uint32
+	loc   map[Lang]*goi18n.Localizer
 	// ids is every message ID of each file, for the completeness test.
 	msgs    map[Lang]map[string]*goi18n.Message
 	printer map[Lang]*message.Printer
@@ -99,6 +108,8 @@ func load(fsys fs.FS) (*catalog, error) {
 		bundle:  b,
 		plain:   map[Lang]map[string]string{},
 		filled:  map[Lang]map[string][]piece{},
+		counted: map[Lang]map[string]map[string][]piece{},
+		forms:   make([][formsKept]atomic.Uint32, len(Langs)),
 		loc:     map[Lang]*goi18n.Localizer{},
 		msgs:    map[Lang]map[string]*goi18n.Message{},
 		printer: map[Lang]*message.Printer{},
@@ -112,6 +123,7 @@ func load(fsys fs.FS) (*catalog, error) {
 		c.msgs[l] = map[string]*goi18n.Message{}
 		c.plain[l] = map[string]string{}
 		c.filled[l] = map[string][]piece{}
+		c.counted[l] = map[string]map[string][]piece{}
 		found := false
 		for _, name := range names {
 			if fileLang(name) != l {
@@ -137,6 +149,8 @@ func load(fsys fs.FS) (*catalog, error) {
 					} else if ps, ok := pieces(m.Other); ok {
 						c.filled[l][m.ID] = ps
 					}
+				} else if fs, ok := formPieces(m); ok {
+					c.counted[l][m.ID] = fs
 				}
 			}
 		}
@@ -144,6 +158,15 @@ func load(fsys fs.FS) (*catalog, error) {
 			return nil, fmt.Errorf("i18n: no message file for %s (locales/%s.toml)", l, l)
 		}
 		name := path.Join("locales", string(l)+".toml")
+		// The probe's forms are their own names: Localize with it says which
+		// form a count takes in l, by go-i18n's own rules.
+		probe := &goi18n.Message{ID: formProbe}
+		for i, f := range pluralForms {
+			*formField(probe, i) = f
+		}
+		if err := b.AddMessages(language.MustParse(string(l)), probe); err != nil {
+			return nil, fmt.Errorf("i18n: %w", err)
+		}
 		c.loc[l] = goi18n.NewLocalizer(b, string(l))
 		c.printer[l] = message.NewPrinter(language.MustParse(string(l)))
 		if ms := strings.Fields(c.plain[l]["date.months"]); len(ms) == 12 {
@@ -252,18 +275,8 @@ func (l Lang) F(id string, data map[string]any) string {
 	if ps, ok := c.filled[l.or()][id]; ok {
 		var b strings.Builder
 		for _, p := range ps {
-			switch v, ok := data[p.name]; {
-			case p.name == "":
-				b.WriteString(p.text)
-			case !ok || v == nil:
-				b.WriteString("<no value>") // as the template writes it
-			default:
-				if s, isString := v.(string); isString {
-					b.WriteString(s)
-				} else {
-					fmt.Fprint(&b, v)
-				}
-			}
+			v, ok := data[p.name]
+			writePiece(&b, p, v, ok)
 		}
 		return b.String()
 	}
@@ -276,18 +289,98 @@ func (l Lang) F(id string, data map[string]any) string {
 	return s
 }
 
+// writePiece writes a piece of a message: its text, or the value v of its
+// placeholder (ok: data has it), as the template writes it.
+func writePiece(b *strings.Builder, p piece, v any, ok bool) {
+	switch {
+	case p.name == "":
+		b.WriteString(p.text)
+	case !ok || v == nil:
+		b.WriteString("<no value>") // as the template writes it
+	default:
+		if s, isString := v.(string); isString {
+			b.WriteString(s)
+		} else {
+			fmt.Fprint(b, v)
+		}
+	}
+}
+
 // N is a message that depends on a count, in the language's plural forms;
 // {{.Count}} is the count written as the language writes numbers.
 func (l Lang) N(id string, n int, data map[string]any) string {
-	d := map[string]any{"Count": l.Int(n)}
+	c := get()
+	l = l.or()
+	count := l.Int(n)
+	if fs, ok := c.counted[l][id]; ok {
+		if ps, ok := fs[c.formOf(l, n)]; ok {
+			var b strings.Builder
+			for _, p := range ps {
+				if v, ok := data[p.name]; ok || p.name != "Count" {
+					writePiece(&b, p, v, ok)
+				} else {
+					b.WriteString(count)
+				}
+			}
+			return b.String()
+		}
+	}
+	d := map[string]any{"Count": count}
 	for k, v := range data {
 		d[k] = v
 	}
-	s, err := get().loc[l.or()].Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: d, PluralCount: n})
+	s, err := c.loc[l].Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: d, PluralCount: n})
 	if err != nil {
 		return id
 	}
 	return s
+}
+
+// formProbe is the message whose forms say which form a count takes.
+const formProbe = "i18n.plural_form_probe"
+
+// pluralForms are CLDR's plural forms, as the probe's texts.
+var pluralForms = []string{"zero", "one", "two", "few", "many", "other"}
+
+// formField is a message's text of the form pluralForms[i].
+func formField(m *goi18n.Message, i int) *string {
+	return [...]*string{&m.Zero, &m.One, &m.Two, &m.Few, &m.Many, &m.Other}[i]
+}
+
+// formPieces cuts each plural form of m into pieces; ok is false when a form
+// holds template syntax other than {{.Name}}.
+func formPieces(m *goi18n.Message) (map[string][]piece, bool) {
+	out := map[string][]piece{}
+	for i, f := range pluralForms {
+		text := *formField(m, i)
+		if text == "" {
+			continue
+		}
+		ps, ok := pieces(text)
+		if !ok {
+			return nil, false
+		}
+		out[f] = ps
+	}
+	return out, true
+}
+
+// formsKept: the forms of the counts 0 to 1023 are remembered.
+const formsKept = 1024
+
+// formOf is the plural form go-i18n gives the count n in l.
+func (c *catalog) formOf(l Lang, n int) string {
+	li := slices.Index(Langs, l)
+	if n >= 0 && n < formsKept {
+		if f := c.forms[li][n].Load(); f != 0 {
+			return pluralForms[f-1]
+		}
+	}
+	f, err := c.loc[l].Localize(&goi18n.LocalizeConfig{MessageID: formProbe, PluralCount: n})
+	if i := slices.Index(pluralForms, f); err == nil && i >= 0 && n >= 0 && n < formsKept {
+		c.forms[li][n].Store(uint32(i + 1))
+	}
+	return f
 }
 
 // Int writes a whole number with the language's digit grouping (1,000; 1.000).
