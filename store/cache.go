@@ -58,16 +58,20 @@ type genCheck struct {
 	open func() (*sql.DB, error)
 	// shm is the path of the WAL index; idx its header, mapped after the
 	// first check on the connection (walindex.go): nil, data_version.
-	shm    string
-	idx    *walIndex
-	lastH  walHeader
-	db     *sql.DB
-	conn   *sql.Conn
-	stmt   driver.StmtQueryContext
-	dest   []driver.Value
-	cur    uint64 // the generation, bumped on every change seen
-	lastDV int64
-	lastW  uint64
+	shm   string
+	idx   *walIndex
+	lastH walHeader
+	// mapAfter: a map of the WAL index failed; the next try is not before
+	// this (monoNow), so a file system that cannot map it costs no failed
+	// open on every check.
+	mapAfter int64
+	db       *sql.DB
+	conn     *sql.Conn
+	stmt     driver.StmtQueryContext
+	dest     []driver.Value
+	cur      uint64 // the generation, bumped on every change seen
+	lastDV   int64
+	lastW    uint64
 }
 
 // view is one request's generation, from Fresh.
@@ -171,6 +175,10 @@ func (g *genCheck) current() (gen, local uint64, err error) {
 	return g.gen, g.local, g.err
 }
 
+// mapRetry is how long the checks go by data_version alone after the WAL
+// index could not be mapped.
+const mapRetry = 10 * time.Second
+
 // check reads the write counter, then data_version: a write counted before
 // the read is then surely in data_version too; one counted after changes the
 // counter the next check reads.
@@ -210,8 +218,8 @@ func (g *genCheck) check() (uint64, uint64, error) {
 		g.cur++
 		g.lastDV, g.lastW = dv, w
 	}
-	if g.shm != "" {
-		g.mapIndex(ctx)
+	if g.shm != "" && monoNow() >= g.mapAfter && !g.mapIndex(ctx) {
+		g.mapAfter = monoNow() + int64(mapRetry)
 	}
 	return g.cur, w, nil
 }
@@ -219,23 +227,25 @@ func (g *genCheck) check() (uint64, uint64, error) {
 // mapIndex maps the WAL index once the check's connection has read (its
 // WAL index is open, and stays so while the connection is). data_version is
 // read again after the header: unchanged, nothing was committed since the
-// check, and the header read stands for the generation as it is.
-func (g *genCheck) mapIndex(ctx context.Context) {
+// check, and the header read stands for the generation as it is. False:
+// nothing is mapped, the checks go on by data_version.
+func (g *genCheck) mapIndex(ctx context.Context) bool {
 	idx, err := openWALIndex(g.shm)
 	if err != nil {
-		return
+		return false
 	}
 	h := idx.header()
 	dv, err := g.dataVersion(ctx)
 	if err != nil {
 		idx.close()
-		return
+		return false
 	}
 	if dv != g.lastDV {
 		g.cur++
 		g.lastDV = dv
 	}
 	g.idx, g.lastH = idx, h
+	return true
 }
 
 // dataVersion runs the prepared PRAGMA on the pinned connection's driver

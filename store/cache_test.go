@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -517,5 +518,47 @@ func TestGenerationFollowsTheWALIndex(t *testing.T) {
 			t.Fatalf("commit %d: My Groups reads %q", i, got)
 		}
 		gen = next
+	}
+}
+
+// TestUnmappableWALIndexFallsBackQuietly: where the WAL index cannot be
+// mapped, the checks go by data_version (every commit of another connection
+// still moves the generation) and do not try to map it again on each check.
+func TestUnmappableWALIndexFallsBackQuietly(t *testing.T) {
+	s, path, _ := cacheStore(t)
+	bg := context.Background()
+	alice := newUser(t, s, "Alice")
+	g := newGroup(t, s, alice, "Team")
+	s.gens.mu.Lock()
+	if s.gens.idx != nil {
+		s.gens.idx.close()
+		s.gens.idx = nil
+	}
+	s.gens.shm = filepath.Join(t.TempDir(), "no such file-shm")
+	s.gens.mu.Unlock()
+	gen, ok := s.Generation(s.Fresh(bg))
+	if !ok {
+		t.Fatal("no generation on SQLite")
+	}
+	retry := s.gens.mapAfter
+	if s.gens.idx != nil || retry <= monoNow() {
+		t.Fatalf("after a failed map: index %v, next try in %v", s.gens.idx, time.Duration(retry-monoNow()))
+	}
+	raw := rawDB(t, path)
+	for i := range 5 {
+		if _, err := raw.Exec("UPDATE groups SET name = ? WHERE id = ?", "Team "+strconv.Itoa(i), g.ID); err != nil {
+			t.Fatal(err)
+		}
+		next, ok := s.Generation(s.Fresh(bg))
+		if !ok || next == gen {
+			t.Fatalf("commit %d by another connection: the generation stays %d", i, gen)
+		}
+		if got := groupNames(t, s, s.Fresh(bg), alice.ID); got != "Team "+strconv.Itoa(i) {
+			t.Fatalf("commit %d: My Groups reads %q", i, got)
+		}
+		gen = next
+	}
+	if s.gens.mapAfter != retry {
+		t.Error("the checks tried to map the index again before their time")
 	}
 }
