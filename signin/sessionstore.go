@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-contrib/sessions"
@@ -41,6 +42,39 @@ type sessionStore struct {
 	// board holds the notices of stored sessions when they are kept in
 	// memory (Config.NoticesInMemory); nil: in the rows.
 	board *noticeBoard
+	// decoded is the session data decoded last time.
+	decoded decodedValues
+}
+
+// decodedValues keeps what session data decoded to, by the data's bytes: a
+// session's data changes seldom, and every request of it decodes it. The
+// maps kept are never handed out, only copied from. At most
+// decodedValuesMax are kept; then it starts again.
+type decodedValues struct {
+	mu sync.RWMutex
+	m  map[string]map[string]string
+}
+
+const decodedValuesMax = 4096
+
+// get is what data decodes to (ok false: data is no JSON object of strings).
+func (d *decodedValues) get(data []byte) (map[string]string, bool) {
+	d.mu.RLock()
+	values, ok := d.m[string(data)]
+	d.mu.RUnlock()
+	if ok {
+		return values, true
+	}
+	if json.Unmarshal(data, &values) != nil {
+		return nil, false
+	}
+	d.mu.Lock()
+	if d.m == nil || len(d.m) >= decodedValuesMax {
+		d.m = make(map[string]map[string]string)
+	}
+	d.m[string(data)] = values
+	d.mu.Unlock()
+	return values, true
 }
 
 func newSessionStore(st sessionRecords, cfg Config, anon *ipLimiter) *sessionStore {
@@ -110,8 +144,7 @@ func (s *sessionStore) New(r *http.Request, name string) (*gsessions.Session, er
 	st.rec, st.user, st.token = rec, u, ck.Value
 	sess.ID, sess.IsNew = strconv.FormatInt(rec.ID, 10), false
 	if len(rec.Data) > 0 {
-		var values map[string]string
-		if json.Unmarshal(rec.Data, &values) == nil {
+		if values, ok := s.decoded.get(rec.Data); ok {
 			for k, v := range values {
 				sess.Values[k] = v
 			}
