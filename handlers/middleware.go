@@ -73,15 +73,31 @@ func (a *App) securityHeaders(c *gin.Context) {
 }
 
 func (a *App) setSecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", csp)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	for _, kv := range securityHeaderValues {
+		h[kv.key] = kv.value
+	}
 	if a.cfg.SecureCookies {
-		h.Set("Strict-Transport-Security", "max-age=31536000")
+		h["Strict-Transport-Security"] = hstsValue
 	}
 }
+
+// securityHeaderValues are the headers every answer gets, by their canonical
+// names, each value one slice shared by every answer (full: appending to one
+// copies it; nothing writes into them): five allocations fewer per request
+// than Header.Set.
+var (
+	securityHeaderValues = []struct {
+		key   string
+		value []string
+	}{
+		{"Content-Security-Policy", []string{csp}},
+		{"X-Content-Type-Options", []string{"nosniff"}},
+		{"Referrer-Policy", []string{"same-origin"}},
+		{"X-Frame-Options", []string{"DENY"}},
+		{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
+	}
+	hstsValue = []string{"max-age=31536000"}
+)
 
 // limitBody caps every request body (the route's bodyLimit); reading past the
 // cap fails with *http.MaxBytesError, which answers 413.

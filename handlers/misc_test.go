@@ -96,3 +96,16 @@ func TestMaintenancePurgesExpiredSessions(t *testing.T) {
 func (ta *testApp) countSessions() int {
 	return ta.countRows("sessions", "1=1")
 }
+
+// The security headers are set by their canonical names, as Header.Set
+// would: each reads back through Header.Get.
+func TestSecurityHeaderNamesAreCanonical(t *testing.T) {
+	for _, kv := range securityHeaderValues {
+		if got := http.CanonicalHeaderKey(kv.key); got != kv.key || len(kv.value) != 1 || cap(kv.value) != 1 {
+			t.Errorf("%q: canonical %q, value %q (cap %d)", kv.key, got, kv.value, cap(kv.value))
+		}
+	}
+	if http.CanonicalHeaderKey("Strict-Transport-Security") != "Strict-Transport-Security" || cap(hstsValue) != 1 {
+		t.Error("Strict-Transport-Security")
+	}
+}
