@@ -158,6 +158,11 @@ func DSN(path string, busy time.Duration, readOnly bool) string {
 	// Deleted and overwritten content is zeroed, in the WAL and in the file's
 	// free pages alike: after a reveal, no old page still holds a vote.
 	q.Add("_pragma", "secure_delete(1)")
+	// Temporary files stay in memory: a batch of votes keeps the pages its
+	// savepoints may roll back to (old ballots among them) in a statement
+	// journal, which would otherwise spill to a file above 64 KiB that
+	// neither secure_delete nor a checkpoint scrubs.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {

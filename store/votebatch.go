@@ -29,6 +29,8 @@ type voteBatch struct {
 	running bool
 	stopped chan struct{}
 	closed  bool
+	// scrubs are the scrubs the batches started after a reveal.
+	scrubs sync.WaitGroup
 }
 
 // voteBatchMax bounds one transaction: the writer is held for at most this
@@ -46,6 +48,13 @@ type voteReq struct {
 	groupID  int64
 	revealed bool
 	err      error
+	// scrubbed is closed when the checkpoint that scrubs the files after
+	// the vote's reveal has run: started by the batch, whether or not
+	// anyone still waits for the answer.
+	scrubbed chan struct{}
+	// panicked: what the telling of the batch's changes panicked with,
+	// after the commit; raised again on the caller's goroutine.
+	panicked any
 }
 
 var errStoreClosed = errors.New("the store is closed")
@@ -69,6 +78,9 @@ func (b *voteBatch) cast(s *Store, ctx context.Context, issueID, userID int64, v
 	case <-ctx.Done():
 		return Cast{}, ctx.Err()
 	}
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
 	if r.err != nil {
 		return Cast{}, r.err
 	}
@@ -84,13 +96,21 @@ func (r *voteReq) change() Change {
 }
 
 // answer is the vote's answer once committed and told: after a reveal it
-// waits for the files' scrub, and says no more than that it revealed.
+// waits for the files' scrub (the batch's, or one of its own), and says no
+// more than that it revealed.
 func (r *voteReq) answer(s *Store) Cast {
-	if r.revealed {
-		s.scrubFiles(r.ctx)
-		return Cast{Revealed: true, Issue: r.cast.Issue, Group: r.cast.Group}
+	if !r.revealed {
+		return r.cast
 	}
-	return r.cast
+	if r.scrubbed != nil {
+		select {
+		case <-r.scrubbed:
+		case <-r.ctx.Done(): // the scrub still runs
+		}
+	} else {
+		s.scrubFiles(r.ctx)
+	}
+	return Cast{Revealed: true, Issue: r.cast.Issue, Group: r.cast.Group}
 }
 
 // run commits batches until no vote waits.
@@ -113,7 +133,7 @@ func (b *voteBatch) run(s *Store, stopped chan struct{}) {
 }
 
 // close refuses votes from now on, and returns once the votes already
-// waiting are committed.
+// waiting are committed and the scrubs of their reveals have run.
 func (b *voteBatch) close() {
 	b.mu.Lock()
 	b.closed = true
@@ -125,15 +145,25 @@ func (b *voteBatch) close() {
 	if stopped != nil {
 		<-stopped
 	}
+	b.scrubs.Wait()
 }
 
 // commitVotes runs one batch: every vote in its savepoint, one commit, then
 // the changes told in the order of the transaction (the writer free again),
-// then the answers.
+// the scrub started after a reveal, then the answers.
 func (s *Store) commitVotes(batch []*voteReq) {
+	committed := false
 	defer func() {
 		if p := recover(); p != nil {
-			s.failVotes(batch, fmt.Errorf("a vote's transaction failed: %v", p))
+			if !committed {
+				s.failVotes(batch, fmt.Errorf("a vote's transaction failed: %v", p))
+			} else {
+				// The votes stand; what told them failed, as a request's
+				// own telling did before the batches: their callers raise it.
+				for _, r := range batch {
+					r.panicked = p
+				}
+			}
 		}
 		for _, r := range batch {
 			close(r.done)
@@ -142,9 +172,27 @@ func (s *Store) commitVotes(batch []*voteReq) {
 	if !s.writeVotes(batch) {
 		return
 	}
+	committed = true
+	revealed := false
 	for _, r := range batch {
 		if r.err == nil {
 			s.tell(r.change())
+			revealed = revealed || r.revealed
+		}
+	}
+	if !revealed {
+		return
+	}
+	// Once told, the reveals' scrub runs, whether or not their voters still
+	// wait (Purge would not know it is due).
+	scrubbed := make(chan struct{})
+	s.votes.scrubs.Go(func() {
+		defer close(scrubbed)
+		s.scrubFiles(context.Background())
+	})
+	for _, r := range batch {
+		if r.err == nil && r.revealed {
+			r.scrubbed = scrubbed
 		}
 	}
 }
@@ -161,7 +209,10 @@ func (s *Store) failVotes(batch []*voteReq, err error) {
 }
 
 // writeVotes is the batch's transaction, on the writer's turn: true when it
-// committed the votes not refused (at least one).
+// committed the votes not refused (at least one). When SQLite ends the whole
+// transaction inside a vote (a full disk, say: the vote's savepoint is gone
+// with it), that vote gets its error and the batch runs again without it;
+// the others' outcomes stay what they would have been in one transaction.
 func (s *Store) writeVotes(batch []*voteReq) bool {
 	ctx := context.Background()
 	done, err := s.writerTurn(ctx)
@@ -170,16 +221,31 @@ func (s *Store) writeVotes(batch []*voteReq) bool {
 		return false
 	}
 	defer done()
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+		}
+	}
+	for {
+		committed, again := s.writeVotesOnce(ctx, batch)
+		if !again {
+			return committed
+		}
+	}
+}
+
+// writeVotesOnce is one try of writeVotes over the votes not yet refused;
+// again: the transaction ended inside a vote, which is now refused.
+func (s *Store) writeVotesOnce(ctx context.Context, batch []*voteReq) (committed, again bool) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		s.failVotes(batch, err)
-		return false
+		return false, false
 	}
 	defer tx.Rollback() // after the commit: nothing
 	stored := 0
 	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.err = err
+		if r.err != nil {
 			continue
 		}
 		// The vote's statements carry its request's values, not its
@@ -187,30 +253,29 @@ func (s *Store) writeVotes(batch []*voteReq) bool {
 		vctx := context.WithoutCancel(r.ctx)
 		if _, err := tx.ExecContext(vctx, "SAVEPOINT vote"); err != nil {
 			s.failVotes(batch, err)
-			return false
+			return false, false
 		}
 		if err := s.castTx(vctx, tx, r); err != nil {
 			r.err = s.noteWrite(wrap(err))
-			if _, err := tx.ExecContext(vctx, "ROLLBACK TO vote"); err != nil {
-				s.failVotes(batch, err)
-				return false
+			if _, rbErr := tx.ExecContext(vctx, "ROLLBACK TO vote"); rbErr != nil {
+				return false, true
 			}
 		} else {
 			stored++
 		}
 		if _, err := tx.ExecContext(vctx, "RELEASE vote"); err != nil {
 			s.failVotes(batch, err)
-			return false
+			return false, false
 		}
 	}
 	if stored == 0 {
-		return false
+		return false, false
 	}
 	err = tx.Commit()
 	s.wrote()
 	if err != nil {
 		s.failVotes(batch, err)
-		return false
+		return false, false
 	}
-	return true
+	return true, false
 }

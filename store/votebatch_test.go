@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -300,5 +301,127 @@ func TestCloseAnswersTheVotesWaiting(t *testing.T) {
 	t.Logf("%d of %d votes stored before Close", stored, len(users))
 	if _, err := s.Cast(ctx, is.ID, users[0].ID, Vote{Value: 8}, nil); err != nil {
 		t.Errorf("a vote on the store opened again: %v", err)
+	}
+}
+
+// TestBatchRevealIsScrubbedWithoutItsVoter: the vote that reveals a round in
+// a batch starts the files' scrub itself: the write-ahead log is emptied
+// (no page of it still pairs a voter with a card) though nobody waits for
+// the vote's answer.
+func TestBatchRevealIsScrubbedWithoutItsVoter(t *testing.T) {
+	t.Parallel()
+	sqliteOnly(t, "the scrub is SQLite's checkpoint")
+	ctx := context.Background()
+	s, _, _ := newHeardStore(t)
+	g, users := members(t, s, 3)
+	set := DefaultSettings()
+	set.AutoReveal = true
+	if err := s.SaveSettings(ctx, g.ID, set, users[0]); err != nil {
+		t.Fatal(err)
+	}
+	is := newIssue(t, s, g.ID, "SEC-404")
+	before := s.checkpoints.Load()
+	batch := batchOf(
+		voteReq{issueID: is.ID, userID: users[0].ID, v: Vote{Value: 3}},
+		voteReq{issueID: is.ID, userID: users[1].ID, v: Vote{Value: 5}},
+		voteReq{issueID: is.ID, userID: users[2].ID, v: Vote{Value: 8}},
+	)
+	s.commitVotes(batch) // and nobody asks for the answers
+	if !batch[2].revealed || batch[2].scrubbed == nil {
+		t.Fatalf("the last vote: revealed %v, scrub %v", batch[2].revealed, batch[2].scrubbed)
+	}
+	<-batch[2].scrubbed
+	if n := s.checkpoints.Load() - before; n == 0 {
+		t.Error("no checkpoint ran after the reveal")
+	}
+	if n := walSize(t, s); n != 0 {
+		t.Errorf("the WAL holds %d bytes after the reveal's scrub", n)
+	}
+}
+
+// TestBatchOnAFullFile: votes that find the file full (it may not grow) are
+// refused as unavailable and not stored, each alone; the others are stored;
+// none gets an error of another's.
+func TestBatchOnAFullFile(t *testing.T) {
+	t.Parallel()
+	sqliteOnly(t, "SQLite's page limit")
+	ctx := context.Background()
+	s, _, _ := newHeardStore(t)
+	g, users := members(t, s, 12)
+	var issues []Issue
+	for i := range 40 {
+		issues = append(issues, newIssue(t, s, g.ID, fmt.Sprintf("FULL-%d", i)))
+	}
+	var pages int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages+2)); err != nil {
+		t.Fatal(err)
+	}
+	note := strings.Repeat("A note that explains the estimate at some length, with a link https://wiki.example.com/x. ", 3)
+	var reqs []voteReq
+	for _, is := range issues {
+		for _, u := range users {
+			reqs = append(reqs, voteReq{issueID: is.ID, userID: u.ID, v: Vote{Value: 5}, note: &note})
+		}
+	}
+	batch := batchOf(reqs[:voteBatchMax]...)
+	s.commitVotes(batch)
+	full := 0
+	for i, r := range batch {
+		stored := slots(t, s, r.issueID)[r.userID] != 0
+		switch {
+		case r.err == nil && stored:
+		case errors.Is(r.err, ErrUnavailable) && !stored:
+			full++
+		default:
+			t.Errorf("vote %d: answered %v, stored %v", i, r.err, stored)
+		}
+	}
+	if full == 0 {
+		t.Fatal("no vote found the file full: the test did not test")
+	}
+	t.Logf("%d of %d votes refused for a full file", full, len(batch))
+}
+
+// TestBatchOutlivesAVoteThatEndsTheTransaction: when a vote's statement ends
+// the whole transaction (here a trigger's RAISE(ROLLBACK); SQLite does the
+// same on some I/O errors), the savepoint is gone with it: that vote gets its
+// own error, and the batch runs again without it, so the votes before and
+// after it are stored and answered as such, told once each.
+func TestBatchOutlivesAVoteThatEndsTheTransaction(t *testing.T) {
+	t.Parallel()
+	sqliteOnly(t, "an SQLite trigger")
+	ctx := context.Background()
+	s, _, h := newHeardStore(t)
+	g, users := members(t, s, 4)
+	ok1, bad, ok2 := newIssue(t, s, g.ID, "OPS-1"), newIssue(t, s, g.ID, "OPS-2"), newIssue(t, s, g.ID, "OPS-3")
+	if _, err := s.w.ExecContext(ctx, fmt.Sprintf(`CREATE TRIGGER test_abort BEFORE INSERT ON ballots
+		WHEN NEW.issue_id = %d BEGIN SELECT RAISE(ROLLBACK, 'the transaction ends here'); END`, bad.ID)); err != nil {
+		t.Fatal(err)
+	}
+	h.take()
+	batch := batchOf(
+		voteReq{issueID: ok1.ID, userID: users[0].ID, v: Vote{Value: 3}},
+		voteReq{issueID: ok1.ID, userID: users[1].ID, v: Vote{Value: 5}},
+		voteReq{issueID: bad.ID, userID: users[2].ID, v: Vote{Value: 8}},
+		voteReq{issueID: ok2.ID, userID: users[3].ID, v: Vote{Value: 13}},
+	)
+	s.commitVotes(batch)
+	for i, r := range batch {
+		stored := slots(t, s, r.issueID)[r.userID] != 0
+		if i == 2 {
+			if r.err == nil || !strings.Contains(r.err.Error(), "the transaction ends here") || stored {
+				t.Errorf("the vote that ended the transaction: %v, stored %v", r.err, stored)
+			}
+			continue
+		}
+		if r.err != nil || !stored {
+			t.Errorf("vote %d: %v, stored %v", i, r.err, stored)
+		}
+	}
+	if chs := h.take(); len(chs) != 3 {
+		t.Errorf("told %d changes, want 3: %+v", len(chs), chs)
 	}
 }
