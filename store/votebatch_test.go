@@ -106,6 +106,19 @@ func TestVotesOfABatchStandAlone(t *testing.T) {
 	}
 }
 
+// autoRevealRoom is an open issue of a group of three voters with auto-reveal
+// on: the third vote reveals it.
+func autoRevealRoom(t *testing.T, s *Store, key string) (Issue, []User) {
+	t.Helper()
+	g, users := members(t, s, 3)
+	set := DefaultSettings()
+	set.AutoReveal = true
+	if err := s.SaveSettings(context.Background(), g.ID, set, users[0]); err != nil {
+		t.Fatal(err)
+	}
+	return newIssue(t, s, g.ID, key), users
+}
+
 // TestAutoRevealInsideABatch: the vote that completes the round reveals it
 // inside the batch; a later vote of the same batch finds the round revealed
 // and is refused; the reveal is told once, after the votes before it.
@@ -113,13 +126,7 @@ func TestAutoRevealInsideABatch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, _, h := newHeardStore(t)
-	g, users := members(t, s, 3)
-	set := DefaultSettings()
-	set.AutoReveal = true
-	if err := s.SaveSettings(ctx, g.ID, set, users[0]); err != nil {
-		t.Fatal(err)
-	}
-	is := newIssue(t, s, g.ID, "MOBILE-77")
+	is, users := autoRevealRoom(t, s, "MOBILE-77")
 	h.take()
 	batch := batchOf(
 		voteReq{issueID: is.ID, userID: users[0].ID, v: Vote{Value: 3}},
@@ -311,15 +318,8 @@ func TestCloseAnswersTheVotesWaiting(t *testing.T) {
 func TestBatchRevealIsScrubbedWithoutItsVoter(t *testing.T) {
 	t.Parallel()
 	sqliteOnly(t, "the scrub is SQLite's checkpoint")
-	ctx := context.Background()
 	s, _, _ := newHeardStore(t)
-	g, users := members(t, s, 3)
-	set := DefaultSettings()
-	set.AutoReveal = true
-	if err := s.SaveSettings(ctx, g.ID, set, users[0]); err != nil {
-		t.Fatal(err)
-	}
-	is := newIssue(t, s, g.ID, "SEC-404")
+	is, users := autoRevealRoom(t, s, "SEC-404")
 	before := s.checkpoints.Load()
 	batch := batchOf(
 		voteReq{issueID: is.ID, userID: users[0].ID, v: Vote{Value: 3}},
