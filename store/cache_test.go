@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -507,18 +508,28 @@ func TestGenerationFollowsTheWALIndex(t *testing.T) {
 		if again, _ := s.Generation(s.Fresh(bg)); i%10 != 9 && again != gen {
 			t.Fatalf("commit %d: with nothing committed, the generation moved from %d to %d", i, gen, again)
 		}
-		if _, err := raw.Exec("UPDATE groups SET name = ? WHERE id = ?", "Team "+strconv.Itoa(i), g.ID); err != nil {
-			t.Fatal(err)
-		}
-		next, ok := s.Generation(s.Fresh(bg))
-		if !ok || next == gen {
-			t.Fatalf("commit %d by another connection: the generation stays %d", i, gen)
-		}
-		if got := groupNames(t, s, s.Fresh(bg), alice.ID); got != "Team "+strconv.Itoa(i) {
-			t.Fatalf("commit %d: My Groups reads %q", i, got)
-		}
-		gen = next
+		gen = renamedElsewhere(t, s, raw, alice.ID, g.ID, i, gen)
 	}
+}
+
+// renamedElsewhere renames the group through another connection (commit i)
+// and checks that the next request's generation moves on from gen and that My
+// Groups reads the new name; it returns the new generation.
+func renamedElsewhere(t *testing.T, s *Store, raw *sql.DB, userID, groupID int64, i int, gen uint64) uint64 {
+	t.Helper()
+	bg := context.Background()
+	name := "Team " + strconv.Itoa(i)
+	if _, err := raw.Exec("UPDATE groups SET name = ? WHERE id = ?", name, groupID); err != nil {
+		t.Fatal(err)
+	}
+	next, ok := s.Generation(s.Fresh(bg))
+	if !ok || next == gen {
+		t.Fatalf("commit %d by another connection: the generation stays %d", i, gen)
+	}
+	if got := groupNames(t, s, s.Fresh(bg), userID); got != name {
+		t.Fatalf("commit %d: My Groups reads %q", i, got)
+	}
+	return next
 }
 
 // TestUnmappableWALIndexFallsBackQuietly: where the WAL index cannot be
@@ -546,17 +557,7 @@ func TestUnmappableWALIndexFallsBackQuietly(t *testing.T) {
 	}
 	raw := rawDB(t, path)
 	for i := range 5 {
-		if _, err := raw.Exec("UPDATE groups SET name = ? WHERE id = ?", "Team "+strconv.Itoa(i), g.ID); err != nil {
-			t.Fatal(err)
-		}
-		next, ok := s.Generation(s.Fresh(bg))
-		if !ok || next == gen {
-			t.Fatalf("commit %d by another connection: the generation stays %d", i, gen)
-		}
-		if got := groupNames(t, s, s.Fresh(bg), alice.ID); got != "Team "+strconv.Itoa(i) {
-			t.Fatalf("commit %d: My Groups reads %q", i, got)
-		}
-		gen = next
+		gen = renamedElsewhere(t, s, raw, alice.ID, g.ID, i, gen)
 	}
 	if s.gens.mapAfter != retry {
 		t.Error("the checks tried to map the index again before their time")

@@ -321,6 +321,10 @@ func TestBatchRevealIsScrubbedWithoutItsVoter(t *testing.T) {
 	s, _, _ := newHeardStore(t)
 	is, users := autoRevealRoom(t, s, "SEC-404")
 	before := s.checkpoints.Load()
+	vote(t, s, is.ID, users[0], 2) // a vote of the round in the log before the batch
+	if walSize(t, s) == 0 {
+		t.Fatal("the WAL is empty before the reveal: the check would prove nothing")
+	}
 	batch := batchOf(
 		voteReq{issueID: is.ID, userID: users[0].ID, v: Vote{Value: 3}},
 		voteReq{issueID: is.ID, userID: users[1].ID, v: Vote{Value: 5}},
@@ -336,6 +340,9 @@ func TestBatchRevealIsScrubbedWithoutItsVoter(t *testing.T) {
 	}
 	if n := walSize(t, s); n != 0 {
 		t.Errorf("the WAL holds %d bytes after the reveal's scrub", n)
+	}
+	if n := withCards(t, s, is.ID); n != 0 {
+		t.Errorf("%d estimates keep a value after the batch's reveal", n)
 	}
 }
 
